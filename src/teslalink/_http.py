@@ -1,0 +1,132 @@
+"""The transport seam: every HTTP request teslalink makes goes through `Transport`.
+
+Why one seam: session ownership, timeouts and the translation of aiohttp's exceptions into
+`teslalink.errors` live in exactly one place. A caller may hand in its own `aiohttp.ClientSession`
+(Home Assistant does); we never close a session we did not open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+from yarl import URL
+
+from . import errors
+
+__all__ = ["Response", "Timeouts", "Transport"]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Separate budgets: opening the connection, and waiting for each chunk of the answer.
+
+    The Wall Connector accepts a connection at once but can take seconds before the first byte,
+    so the read budget is the larger one by default.
+    """
+
+    connect_s: float = 5.0
+    read_s: float = 15.0
+
+    def to_aiohttp(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(
+            total=None, connect=self.connect_s, sock_connect=self.connect_s, sock_read=self.read_s
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What a request produced: status, headers and the whole body as bytes."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Transport:
+    """Owns (or borrows) an aiohttp session and turns its failures into teslalink errors."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        timeouts: Timeouts | None = None,
+        limit_per_host: int = 0,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._limit_per_host = limit_per_host
+        self.timeouts = timeouts or Timeouts()
+        self._client_timeout = self.timeouts.to_aiohttp()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The session in use; one is opened on first use when the caller gave none."""
+        if self._session is None or (self._owns_session and self._session.closed):
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=self._limit_per_host)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._client_timeout,
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+            self._owns_session = True
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        url: URL,
+        *,
+        headers: Mapping[str, str] | None = None,
+        data: Any = None,
+        json_body: Any = None,
+        allow_redirects: bool = True,
+    ) -> Response:
+        """Send one request and read the whole answer; transport failures become teslalink errors."""
+        where = url.authority or str(url)
+        try:
+            async with self.session.request(
+                method,
+                url,
+                headers=headers,
+                data=data,
+                json=json_body,
+                timeout=self._client_timeout,
+                allow_redirects=allow_redirects,
+            ) as resp:
+                body = await resp.read()
+                return Response(resp.status, resp.headers, body)
+        except aiohttp.ConnectionTimeoutError:
+            raise errors.TimeoutError(
+                f"{where}: no connection within {self.timeouts.connect_s:g} s"
+            ) from None
+        except (TimeoutError, aiohttp.SocketTimeoutError, aiohttp.ServerTimeoutError):
+            raise errors.TimeoutError(f"{where}: no answer within {self.timeouts.read_s:g} s") from None
+        except aiohttp.InvalidURL as exc:
+            raise errors.ConfigError(f"invalid URL {exc}") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise errors.ConnectionError(
+                f"{where}: cannot connect ({exc.os_error.strerror or exc})"
+            ) from None
+        except aiohttp.ServerDisconnectedError:
+            raise errors.ConnectionError(f"{where}: the connection was closed before an answer") from None
+        except aiohttp.ClientPayloadError:
+            raise errors.ConnectionError(f"{where}: the answer was cut off") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise errors.ConnectionError(f"{where}: {type(exc).__name__}: {exc}") from None
+
+    async def close(self) -> None:
+        """Close the session if we opened it; a borrowed session stays open."""
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()

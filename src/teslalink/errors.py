@@ -1,0 +1,125 @@
+"""One exception tree for everything teslalink raises.
+
+Callers catch one root, or the precise child they can act on. Third-party exceptions (aiohttp, orjson,
+asyncio timeouts) are translated at the transport seam (`teslalink._http`) and the decoder
+(`teslalink._json`), so no raw library traceback reaches a user::
+
+    TeslalinkError
+    ├── ConnectionError          the host could not be reached or dropped the connection
+    ├── TimeoutError             the host did not answer within the connect or read budget
+    ├── DecodeError              the body is not JSON even after repair; `.raw` keeps the body
+    ├── AuthError                login or token problems
+    │   ├── MfaRequired          the account needs a second factor and no passcode getter was given
+    │   ├── CaptchaRequired      the SSO asks for a captcha and no solver was given
+    │   └── TokenExpired         the token is expired or revoked and could not be refreshed
+    ├── ApiError                 the server answered with an error: `.status`, `.error`, `.description`
+    │   ├── VehicleUnavailable   408: the car is asleep or offline
+    │   ├── RateLimited          429: `.retry_after` seconds
+    │   ├── CommandFailed        the command ran and answered result false: `.reason`
+    │   └── CommandSigningRequired  403: the car wants signed commands (Vehicle Command Protocol)
+    └── ConfigError              bad user input (a malformed host, an unknown option value)
+
+Every message names the host or endpoint involved and never carries a secret.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "CaptchaRequired",
+    "CommandFailed",
+    "CommandSigningRequired",
+    "ConfigError",
+    "ConnectionError",
+    "DecodeError",
+    "MfaRequired",
+    "RateLimited",
+    "TeslalinkError",
+    "TimeoutError",
+    "TokenExpired",
+    "VehicleUnavailable",
+]
+
+
+class TeslalinkError(Exception):
+    """The root of every error teslalink raises on purpose."""
+
+
+class ConnectionError(TeslalinkError, builtins.ConnectionError):
+    """The host could not be reached, or it closed the connection mid-answer."""
+
+
+class TimeoutError(TeslalinkError, builtins.TimeoutError):
+    """The host did not answer within its connect or read budget."""
+
+
+class DecodeError(TeslalinkError, ValueError):
+    """The body could not be decoded even after repairing known firmware faults.
+
+    `raw` holds the body exactly as received, so it can be logged or reported upstream.
+    """
+
+    def __init__(self, message: str, raw: bytes) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+class ConfigError(TeslalinkError, ValueError):
+    """A value given by the user is malformed (a host, a wiring name, an option)."""
+
+
+class AuthError(TeslalinkError):
+    """Logging in or refreshing a token failed."""
+
+
+class MfaRequired(AuthError):
+    """The account has multi-factor authentication and no passcode was supplied."""
+
+
+class CaptchaRequired(AuthError):
+    """The SSO demands a captcha and no solver was supplied."""
+
+
+class TokenExpired(AuthError):
+    """The access token is expired or revoked and could not be refreshed."""
+
+
+class ApiError(TeslalinkError):
+    """The server answered with an error status or an error body."""
+
+    def __init__(self, status: int, error: str = "", description: str = "") -> None:
+        detail = error or "error"
+        if description:
+            detail = f"{detail}: {description}"
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status = status
+        self.error = error
+        self.description = description
+
+
+class VehicleUnavailable(ApiError):
+    """408: the car is asleep or offline; wake it first if you mean to."""
+
+
+class RateLimited(ApiError):
+    """429: slow down; `retry_after` is the number of seconds the server asked for (None if unsaid)."""
+
+    def __init__(self, status: int, error: str = "", description: str = "", retry_after: float | None = None):
+        super().__init__(status, error, description)
+        self.retry_after = retry_after
+
+
+class CommandFailed(ApiError):
+    """The car received the command and refused it; `reason` is the car's word (e.g. `is_charging`)."""
+
+    def __init__(self, command: str, reason: str) -> None:
+        super().__init__(200, "command failed", f"{command}: {reason or 'no reason given'}")
+        self.command = command
+        self.reason = reason
+
+
+class CommandSigningRequired(ApiError):
+    """403: the car accepts only commands signed with the Vehicle Command Protocol."""

@@ -1,0 +1,159 @@
+"""Async client for the Wall Connector Gen 3 local HTTP API.
+
+How it treats the unit, and why:
+
+* one request in flight at a time: the unit stalls or drops requests under concurrent polling;
+* separate connect and read budgets: it accepts a connection at once but may take seconds to
+  send the first byte;
+* bounded retries with backoff, one after another on a single connection slot: one library's
+  3x retry on parallel sockets once exhausted Home Assistant's file descriptors;
+* tolerant decoding (`teslalink._json`) for `nan`, a missing final brace and trailing garbage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiohttp
+from yarl import URL
+
+from .. import errors
+from .._http import Timeouts, Transport
+from .._json import decode_object
+from .models import Lifetime, Version, Vitals, WifiStatus
+from .power import ElectricalService, PowerCalculator, PowerReading
+
+__all__ = ["RetryPolicy", "WallConnector", "parse_host"]
+
+_T = TypeVar("_T")
+ENDPOINTS = ("vitals", "lifetime", "version", "wifi_status")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often to try again after a transport failure, and how long to wait between tries.
+
+    Only connection failures and timeouts are retried (all four endpoints are idempotent GETs);
+    an answer that cannot be decoded is not, because asking again at once rarely helps.
+    """
+
+    retries: int = 2
+    backoff_s: float = 0.5
+    max_backoff_s: float = 4.0
+
+    def delay(self, attempt: int) -> float:
+        """Exponential backoff with jitter, so many units polled together do not retry in step."""
+        base = min(self.max_backoff_s, self.backoff_s * (2.0**attempt))
+        return base * (0.5 + random.random() / 2)
+
+
+NO_RETRY = RetryPolicy(retries=0)
+
+
+def parse_host(host: str) -> URL:
+    """Accept `192.168.1.50`, `host:port`, `[::1]:8080` or an http(s) URL; return the base URL."""
+    text = host.strip()
+    if not text:
+        raise errors.ConfigError("no Wall Connector host given")
+    try:
+        url = URL(text if "://" in text else f"http://{text}")
+        port = url.port  # yarl validates the port lazily
+    except ValueError as exc:
+        raise errors.ConfigError(f"invalid Wall Connector host {host!r}: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host or port is None:
+        raise errors.ConfigError(
+            f"invalid Wall Connector host {host!r}: expected an address, host:port or URL"
+        )
+    if url.path not in ("", "/") or url.query_string or url.fragment:
+        raise errors.ConfigError(f"invalid Wall Connector host {host!r}: give the address without a path")
+    return url.with_path("/")
+
+
+class WallConnector:
+    """One Wall Connector Gen 3 on the LAN.
+
+    Use as an async context manager, or call `close()`. Pass `session` to share your own
+    aiohttp session (it is never closed by us).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        service: ElectricalService | str = ElectricalService.AUTO,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.base_url = parse_host(host)
+        self.host = self.base_url.authority
+        self._urls = {name: self.base_url.with_path(f"/api/1/{name}") for name in ENDPOINTS}
+        # limit_per_host=1 on a session we own: never more than one socket to the unit.
+        self._transport = Transport(session, timeouts=timeouts, limit_per_host=1)
+        self._retry = retry or RetryPolicy()
+        self._one_at_a_time = asyncio.Lock()
+        self.power_calculator = PowerCalculator(service)
+
+    def __repr__(self) -> str:
+        return f"WallConnector({self.host!r}, service={self.power_calculator.service.value!r})"
+
+    async def vitals(self) -> Vitals:
+        """Live readings. Also updates the wiring detection used by `power()`."""
+        vitals = await self._get("vitals", Vitals.from_raw)
+        self.power_calculator.power(vitals)
+        return vitals
+
+    async def lifetime(self) -> Lifetime:
+        return await self._get("lifetime", Lifetime.from_raw)
+
+    async def version(self) -> Version:
+        return await self._get("version", Version.from_raw)
+
+    async def wifi_status(self) -> WifiStatus:
+        return await self._get("wifi_status", WifiStatus.from_raw)
+
+    def power(self, vitals: Vitals) -> PowerReading:
+        """Power for these vitals, with this unit's configured or detected wiring."""
+        return self.power_calculator.power(vitals)
+
+    async def get_raw(self, endpoint: str) -> dict[str, Any]:
+        """The decoded (repaired) answer of one endpoint as a plain dict."""
+        if endpoint not in self._urls:
+            raise errors.ConfigError(f"unknown endpoint {endpoint!r}; use one of: {', '.join(ENDPOINTS)}")
+        return await self._get(endpoint, dict)
+
+    async def _get(self, endpoint: str, build: Callable[[dict[str, Any]], _T]) -> _T:
+        url = self._urls[endpoint]
+        attempt = 0
+        async with self._one_at_a_time:
+            while True:
+                try:
+                    response = await self._transport.request("GET", url)
+                except (errors.ConnectionError, errors.TimeoutError):
+                    if attempt >= self._retry.retries:
+                        raise
+                    await asyncio.sleep(self._retry.delay(attempt))
+                    attempt += 1
+                    continue
+                if response.status != 200:
+                    raise errors.ApiError(response.status, f"{self.host} /api/1/{endpoint}")
+                try:
+                    return build(decode_object(response.body))
+                except errors.DecodeError as exc:
+                    raise errors.DecodeError(f"{self.host} /api/1/{endpoint}: {exc}", exc.raw) from None
+
+    async def close(self) -> None:
+        await self._transport.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
