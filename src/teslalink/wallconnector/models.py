@@ -151,9 +151,10 @@ class Vitals(_RawModel):
 
     _KNOWN = frozenset(
         "contactor_closed vehicle_connected session_s grid_v grid_hz vehicle_current_a currentA_a currentB_a"
-        " currentC_a currentN_a voltageA_v voltageB_v voltageC_v relay_coil_v relay_k1_v relay_k2_v pcba_temp_c"
-        " handle_temp_c mcu_temp_c uptime_s input_thermopile_uv prox_v pilot_high_v"
-        " pilot_low_v session_energy_wh config_status evse_state current_alerts evse_not_ready_reasons".split()
+        " currentC_a currentN_a voltageA_v voltageB_v voltageC_v relay_coil_v relay_k1_v relay_k2_v"
+        " pcba_temp_c handle_temp_c mcu_temp_c uptime_s input_thermopile_uv prox_v pilot_high_v"
+        " pilot_low_v session_energy_wh config_status evse_state current_alerts"
+        " evse_not_ready_reasons".split()
     )
 
     @classmethod
