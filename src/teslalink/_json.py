@@ -27,6 +27,9 @@ __all__ = ["decode_object", "dumps", "loads"]
 # A bare word or signed word outside strings: what the firmware writes for non-finite floats.
 _NON_FINITE = re.compile(rb"[-+]?(?:nan|inf(?:inity)?)(?![A-Za-z0-9_])", re.IGNORECASE)
 _TOKEN_START = frozenset(b"-+nNiI")
+# orjson turns integers beyond 64 bits into floats; bodies with such long digit runs take the slow,
+# exact path (stdlib json) instead. Real device answers never have them.
+_LONG_DIGITS = re.compile(rb"\d{19}")
 _OPENERS = {ord("{"): ord("}"), ord("["): ord("]")}
 _CLOSERS = frozenset(b"}]")
 _QUOTE = ord('"')
@@ -53,6 +56,9 @@ def decode_object(body: bytes) -> dict[str, Any]:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
         value = _decode_repaired(body)
+    else:
+        if _LONG_DIGITS.search(body):
+            value = _decode_repaired(body)
     if not isinstance(value, dict):
         raise DecodeError(f"expected a JSON object, got {type(value).__name__}", bytes(body))
     return value
@@ -61,14 +67,18 @@ def decode_object(body: bytes) -> dict[str, Any]:
 def _decode_repaired(body: bytes) -> Any:
     repaired = _repair(bytes(body))
     try:
-        return orjson.loads(repaired)
-    except orjson.JSONDecodeError as exc:
-        error = exc
-    try:
-        # orjson refuses a few things JSON allows (integers beyond 64 bits, lone surrogate escapes).
-        return json.loads(repaired)
-    except (ValueError, RecursionError):
-        raise DecodeError(f"not valid JSON even after repair: {error}", bytes(body)) from None
+        if _LONG_DIGITS.search(repaired):
+            raise ValueError("integers beyond 64 bits")
+        value = orjson.loads(repaired)
+    except ValueError as exc:
+        try:
+            # orjson refuses or rounds a few things JSON allows: big integers, lone surrogate escapes.
+            value = json.loads(repaired)
+        except (ValueError, RecursionError):
+            raise DecodeError(f"not valid JSON even after repair: {exc}", bytes(body)) from None
+    if value == {} and repaired != body:
+        raise DecodeError("truncated before the first field", bytes(body))
+    return value
 
 
 def _repair(body: bytes) -> bytes:

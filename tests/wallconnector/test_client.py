@@ -1,0 +1,200 @@
+"""The client's connection behaviour against a scripted raw HTTP server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import aiohttp
+import pytest
+
+from teslalink import errors
+from teslalink._http import Timeouts
+from teslalink.wallconnector import EvseState, RetryPolicy, WallConnector, parse_host
+
+FAST_RETRY = RetryPolicy(retries=2, backoff_s=0.01)
+
+
+class ScriptedUnit:
+    """A loopback TCP server whose answers follow a script: one action per connection."""
+
+    def __init__(self, actions, body: bytes = b'{"evse_state":11,"grid_v":240.0}') -> None:
+        self.actions = list(actions)
+        self.body = body
+        self.connections = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.paths: list[str] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            while True:
+                request = await reader.readuntil(b"\r\n\r\n")
+                self.paths.append(request.split(b" ")[1].decode())
+                action = self.actions.pop(0) if self.actions else "ok"
+                if action == "drop":
+                    return
+                if isinstance(action, float):
+                    await asyncio.sleep(action)
+                    action = "ok"
+                status, body = (b"200 OK", self.body) if action == "ok" else action
+                writer.write(
+                    b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.in_flight -= 1
+            writer.close()
+
+    @contextlib.asynccontextmanager
+    async def serve(self):
+        server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            yield f"127.0.0.1:{port}"
+        finally:
+            server.close()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("192.168.1.50", "http://192.168.1.50/"),
+        ("192.168.1.50:8080", "http://192.168.1.50:8080/"),
+        ("http://twc.local/", "http://twc.local/"),
+        ("https://twc.local:8443", "https://twc.local:8443/"),
+        ("[::1]:8300", "http://[::1]:8300/"),
+        ("  twc.local ", "http://twc.local/"),
+    ],
+)
+def test_host_forms(given, expected):
+    assert str(parse_host(given)) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "ftp://x", "http://", "host:notaport", "http://h/api/1/vitals", "h:99999"])
+def test_bad_hosts_are_config_errors(bad):
+    with pytest.raises(errors.ConfigError):
+        parse_host(bad)
+
+
+async def test_reads_and_decodes_vitals():
+    unit = ScriptedUnit([], body=b'{"evse_state":11,"grid_v":240.0,"contactor_closed":true')
+    async with unit.serve() as host, WallConnector(host) as wc:
+        vitals = await wc.vitals()
+    assert vitals.evse_state is EvseState.CHARGING
+    assert unit.paths == ["/api/1/vitals"]
+
+
+async def test_one_request_in_flight_per_unit():
+    unit = ScriptedUnit([0.05] * 6)
+    async with unit.serve() as host, WallConnector(host) as wc:
+        await asyncio.gather(*(wc.vitals() for _ in range(6)))
+    assert unit.max_in_flight == 1
+    assert unit.connections == 1  # keep-alive: one socket served all six
+
+
+async def test_retries_after_drops_without_extra_sockets():
+    unit = ScriptedUnit(["drop", "drop"])
+    async with unit.serve() as host, WallConnector(host, retry=FAST_RETRY) as wc:
+        vitals = await wc.vitals()
+    assert vitals.grid_voltage_v == 240.0
+    assert unit.connections == 3
+    assert unit.max_in_flight == 1
+
+
+async def test_gives_up_after_bounded_retries_with_host_in_message():
+    unit = ScriptedUnit(["drop"] * 10)
+    async with unit.serve() as host, WallConnector(host, retry=FAST_RETRY) as wc:
+        with pytest.raises(errors.ConnectionError, match=host):
+            await wc.vitals()
+    # Our 1 + 2 tries; aiohttp itself may retry a dropped idempotent request once (RFC 9112), in
+    # sequence. Never two sockets at once.
+    assert 3 <= unit.connections <= 6
+    assert unit.max_in_flight == 1
+
+
+async def test_slow_first_byte_within_read_budget_is_fine():
+    unit = ScriptedUnit([0.3])
+    async with unit.serve() as host, WallConnector(host, timeouts=Timeouts(connect_s=0.1, read_s=2.0)) as wc:
+        assert (await wc.vitals()).grid_voltage_v == 240.0
+
+
+async def test_read_timeout_is_a_timeout_error_naming_the_host():
+    unit = ScriptedUnit([1.0] * 3)
+    timeouts = Timeouts(connect_s=1.0, read_s=0.1)
+    async with unit.serve() as host, WallConnector(host, timeouts=timeouts, retry=RetryPolicy(retries=1)) as wc:
+        start = time.monotonic()
+        with pytest.raises(errors.TimeoutError, match=host):
+            await wc.vitals()
+    assert time.monotonic() - start < 2.0
+    assert unit.connections == 2
+
+
+async def test_refused_connection_is_a_connection_error():
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    async with WallConnector(f"127.0.0.1:{port}", retry=RetryPolicy(retries=0)) as wc:
+        with pytest.raises(errors.ConnectionError, match=f"127.0.0.1:{port}"):
+            await wc.vitals()
+
+
+async def test_http_error_status_is_api_error():
+    unit = ScriptedUnit([(b"404 Not Found", b"nope")])
+    async with unit.serve() as host, WallConnector(host) as wc:
+        with pytest.raises(errors.ApiError) as info:
+            await wc.lifetime()
+    assert info.value.status == 404
+
+
+async def test_undecodable_answer_is_decode_error_with_raw_body():
+    body = b'{"energy_wh: 3,'
+    unit = ScriptedUnit([], body=body)
+    async with unit.serve() as host, WallConnector(host) as wc:
+        with pytest.raises(errors.DecodeError, match=host) as info:
+            await wc.lifetime()
+    assert info.value.raw == body
+
+
+async def test_borrowed_session_is_not_closed():
+    unit = ScriptedUnit([])
+    async with unit.serve() as host, aiohttp.ClientSession() as session:
+        async with WallConnector(host, session=session) as wc:
+            await wc.version()
+        assert not session.closed
+
+
+def test_blocking_facade_uses_the_same_client():
+    from teslalink.sync import WallConnector as BlockingWallConnector
+
+    async def serve_forever(ready: asyncio.Future, stop: asyncio.Event) -> None:
+        unit = ScriptedUnit([])
+        async with unit.serve() as host:
+            ready.set_result(host)
+            await stop.wait()
+
+    import threading
+
+    loop = asyncio.new_event_loop()
+    ready: asyncio.Future = loop.create_future()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve_forever(ready, stop),))
+    thread.start()
+    try:
+        host = asyncio.run_coroutine_threadsafe(asyncio.wait_for(asyncio.shield(ready), 5), loop).result()
+        with BlockingWallConnector(host) as wc:
+            vitals = wc.vitals()
+            assert vitals.evse_state is EvseState.CHARGING
+            assert wc.power(vitals).total_w == 0.0
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join()
+        loop.close()
