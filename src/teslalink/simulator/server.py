@@ -1,0 +1,180 @@
+"""Serve simulated Wall Connectors over real HTTP on loopback, one port per unit.
+
+Each unit gets its own listening socket, as each real unit has its own IP address. When a unit
+goes offline (a Wi-Fi drop-out) its listening socket is closed at once, so new connections are
+refused, and requests on connections that are already open are dropped without an answer. When
+it comes back, the same port is bound again.
+
+    async with serve_wall_connectors(world) as servers:
+        for server in servers:
+            print(server.unit.serial, server.url)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Iterable
+from types import TracebackType
+from typing import Self
+
+from aiohttp import web
+
+from .wall_connector.app import WallConnectorHandler
+from .wall_connector.unit import WallConnectorUnit
+from .world import World
+
+__all__ = ["WallConnectorServer", "serve_wall_connectors"]
+
+
+class WallConnectorServer:
+    """One unit's local API on `host:port` (port 0: an ephemeral port, known after `start()`)."""
+
+    def __init__(
+        self,
+        unit: WallConnectorUnit,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        backlog: int = 128,
+        shutdown_timeout_s: float = 0.25,
+    ) -> None:
+        self.unit = unit
+        self.host = host
+        self.port = port
+        self._backlog = backlog
+        self._shutdown_timeout_s = shutdown_timeout_s
+        self._handler = WallConnectorHandler(unit)
+        self._http: web.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sock: socket.socket | None = None
+        self._listener: asyncio.Server | None = None
+        self._attach: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"WallConnectorServer(serial={self.unit.serial!r}, url={self.url!r}, running={self.running})"
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._http is not None
+
+    @property
+    def handler(self) -> WallConnectorHandler:
+        return self._handler
+
+    async def start(self) -> None:
+        """Bind and start answering (or stay silent, port reserved, while the unit is offline)."""
+        if self._http is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._http = web.Server(self._handler, handler_cancellation=True, access_log=None)
+        sock = self._bind(self.port)
+        self.port = sock.getsockname()[1]
+        if self.unit.offline:
+            sock.close()
+        else:
+            self._sock = sock
+            self._listener = await self._loop.create_server(self._http, sock=sock, backlog=self._backlog)
+        self.unit.add_offline_listener(self._on_offline)
+
+    async def stop(self) -> None:
+        """Stop listening, close every connection (cancelling stalled answers) and forget the port."""
+        http = self._http
+        if http is None:
+            return
+        self.unit.remove_offline_listener(self._on_offline)
+        self._close_listener()
+        self._http = None
+        await http.shutdown(self._shutdown_timeout_s)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # --- going offline and back --------------------------------------------------------------
+
+    def _on_offline(self, offline: bool) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._apply_offline(offline)
+        else:
+            loop.call_soon_threadsafe(self._apply_offline, offline)
+
+    def _apply_offline(self, offline: bool) -> None:
+        http = self._http
+        if http is None or self._loop is None:
+            return
+        if offline:
+            self._close_listener()
+            http.pre_shutdown()  # idle keep-alive connections close; busy ones drop their answer
+        elif self._sock is None:
+            # Bound synchronously, so the port refuses nothing from here on; connections wait in
+            # the backlog until the event loop starts accepting them.
+            sock = self._bind(self.port)
+            self._sock = sock
+            self._attach = self._loop.create_task(self._serve(sock, http))
+
+    async def _serve(self, sock: socket.socket, http: web.Server) -> None:
+        if self._sock is not sock or self._loop is None:
+            return
+        self._listener = await self._loop.create_server(http, sock=sock, backlog=self._backlog)
+
+    def _close_listener(self) -> None:
+        if self._attach is not None and not self._attach.done():
+            self._attach.cancel()
+        self._attach = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _bind(self, port: int) -> socket.socket:
+        infos = socket.getaddrinfo(self.host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(self._backlog)
+            sock.setblocking(False)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+
+@contextlib.asynccontextmanager
+async def serve_wall_connectors(
+    world: World,
+    units: Iterable[WallConnectorUnit] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> AsyncIterator[list[WallConnectorServer]]:
+    """Serve units (default: all of the world's) on `host`: unit i on `port + i`, or ephemeral ports."""
+    chosen = world.wall_connectors if units is None else list(units)
+    servers = [WallConnectorServer(unit, host, 0 if port == 0 else port + i) for i, unit in enumerate(chosen)]
+    try:
+        for server in servers:
+            await server.start()
+        yield servers
+    finally:
+        await asyncio.gather(*(server.stop() for server in servers))

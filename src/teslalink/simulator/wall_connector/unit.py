@@ -1,0 +1,348 @@
+"""One simulated Wall Connector Gen 3: identity, firmware, physics and quirks behind one object.
+
+The unit is the model. It decides what every endpoint answers (fields, values, order, faults);
+the HTTP layer only routes to `render` and writes the bytes. Randomness comes from streams derived
+from the world's seed and the unit's serial, one stream per concern (physics, sensor noise, faults,
+energy glitches, identity), so that adding a read in one place does not shift what another
+concern draws.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..physics.charger import ChargerPhysics, EvseState
+from ..physics.grid import GRIDS, Wiring
+from ..quirks import EnergyGlitches, Quirks
+from .firmware import FirmwareProfile
+from .render import render_object, strip_final_brace
+
+if TYPE_CHECKING:
+    from ..world import World
+
+__all__ = ["ENDPOINTS", "WallConnectorUnit", "derive_rng"]
+
+ENDPOINTS = ("vitals", "lifetime", "version", "wifi_status")
+"""The endpoint names of the local API, served under /api/1/<name>."""
+
+_NAN = math.nan
+_SSIDS = ("HomeNetwork", "Garage", "TheShed", "MyWiFi", "Casa", "Zuhause", "Maison", "Thuis")
+_TESLA_OUI = "98:ED:5C"
+
+
+def derive_rng(seed: int | str, serial: str, purpose: str) -> random.Random:
+    """A random stream that depends only on the world seed, the unit and the purpose."""
+    return random.Random(f"teslalink:wall_connector:{seed}:{serial}:{purpose}")
+
+
+class WallConnectorUnit:
+    """A Wall Connector Gen 3 in a `World`. Create it with `World.add_wall_connector`."""
+
+    def __init__(
+        self,
+        world: World,
+        *,
+        serial: str,
+        wiring: Wiring,
+        firmware: str,
+        max_current_a: float,
+        quirks: Quirks,
+        index: int = 0,
+    ) -> None:
+        self._world = world
+        self._serial = serial
+        self._wiring = wiring
+        self._profile = FirmwareProfile.parse(firmware)
+        seed = world.seed
+        self._noise = derive_rng(seed, serial, "noise")
+        self._faults = derive_rng(seed, serial, "faults")
+        self._glitch_seed = derive_rng(seed, serial, "glitch").random()
+        self._physics = ChargerPhysics(
+            wiring, max_current_a, derive_rng(seed, serial, "physics"), world.now()
+        )
+        identity = derive_rng(seed, serial, "identity")
+        self._ssid = identity.choice(_SSIDS)
+        self._mac = _TESLA_OUI + "".join(f":{identity.randrange(256):02X}" for _ in range(3))
+        self._ip = f"192.168.{1 + index // 200}.{20 + index % 200}"
+        self._signal_quality = identity.uniform(35.0, 85.0)
+        self._part_number = GRIDS[wiring].part_number
+        self._quirks = quirks
+        self._glitches: EnergyGlitches | None = None
+        self._start_glitches()
+        self._offline = False
+        self._offline_listeners: list[Callable[[bool], None]] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"WallConnectorUnit(serial={self._serial!r}, wiring={self._wiring.value!r}, "
+            f"firmware={self._profile.version!r}, evse_state={self.evse_state.value})"
+        )
+
+    # --- identity ------------------------------------------------------------------------------
+
+    @property
+    def world(self) -> World:
+        return self._world
+
+    @property
+    def serial(self) -> str:
+        return self._serial
+
+    @property
+    def firmware(self) -> str:
+        return self._profile.version
+
+    @property
+    def firmware_profile(self) -> FirmwareProfile:
+        return self._profile
+
+    @property
+    def wiring(self) -> Wiring:
+        return self._wiring
+
+    @property
+    def part_number(self) -> str:
+        return self._part_number
+
+    @property
+    def max_current_a(self) -> float:
+        return self._physics.max_current_a
+
+    @property
+    def physics(self) -> ChargerPhysics:
+        """The physical state, integrated to the world's present."""
+        return self._sync()
+
+    # --- faults --------------------------------------------------------------------------------
+
+    @property
+    def quirks(self) -> Quirks:
+        return self._quirks
+
+    @quirks.setter
+    def quirks(self, quirks: Quirks) -> None:
+        physics = self._sync()
+        glitches = self._glitches
+        self._quirks = quirks
+        if quirks.energy_glitch == (glitches is not None):
+            return
+        if glitches is not None:
+            # Jumps that already happened stay in the counter, as they do on a real unit.
+            physics.lifetime.energy_wh += glitches.offset_wh(physics.t)
+        self._start_glitches()
+
+    @property
+    def offline(self) -> bool:
+        """A Wi-Fi drop-out: while True, servers of this unit refuse and drop connections."""
+        return self._offline
+
+    @offline.setter
+    def offline(self, value: bool) -> None:
+        value = bool(value)
+        if value == self._offline:
+            return
+        self._offline = value
+        for listener in list(self._offline_listeners):
+            listener(value)
+
+    def add_offline_listener(self, listener: Callable[[bool], None]) -> None:
+        """Call `listener(offline)` whenever `offline` changes (servers use this)."""
+        self._offline_listeners.append(listener)
+
+    def remove_offline_listener(self, listener: Callable[[bool], None]) -> None:
+        if listener in self._offline_listeners:
+            self._offline_listeners.remove(listener)
+
+    def should_drop(self) -> bool:
+        """Decide (seeded) whether the next request is dropped without an answer."""
+        rate = self._quirks.drop_rate
+        return rate > 0.0 and self._faults.random() < rate
+
+    # --- the car -------------------------------------------------------------------------------
+
+    def plug_in(self, requested_current_a: float = 32.0) -> None:
+        """A car is plugged in and asks for this current (the unit caps it at its maximum)."""
+        self._physics.plug_in(self._world.now(), requested_current_a)
+
+    def set_requested_current(self, amps: float) -> None:
+        """The car changes its request; 0 means it stops asking (evse 9, contactor open)."""
+        self._physics.set_requested_current(self._world.now(), amps)
+
+    def finish_charging(self) -> None:
+        """The car is full: evse 8, contactor open, no current."""
+        self._physics.finish_charging(self._world.now())
+
+    def unplug(self) -> None:
+        self._physics.unplug(self._world.now())
+
+    def reboot(self) -> None:
+        """Power-cycle the unit: uptime restarts, session_energy_wh is 0 again."""
+        self._physics.reboot(self._world.now())
+
+    # --- true state (no sensor noise) ----------------------------------------------------------
+
+    @property
+    def evse_state(self) -> EvseState:
+        return self._sync().evse_state
+
+    @property
+    def contactor_closed(self) -> bool:
+        return self._sync().contactor_closed
+
+    @property
+    def vehicle_connected(self) -> bool:
+        return self._sync().plugged
+
+    @property
+    def current_a(self) -> float:
+        """The current actually flowing to the car."""
+        return self._sync().current_a
+
+    @property
+    def power_w(self) -> float:
+        """The real power flowing to the car."""
+        return self._sync().power_w
+
+    @property
+    def session_energy_wh(self) -> float:
+        return self._sync().session_energy_wh
+
+    @property
+    def lifetime_energy_wh(self) -> float:
+        """What lifetime energy_wh reports: real energy plus any glitch jumps."""
+        physics = self._sync()
+        extra = self._glitches.offset_wh(physics.t) if self._glitches is not None else 0.0
+        return physics.lifetime.energy_wh + extra
+
+    # --- the four endpoints ----------------------------------------------------------------------
+
+    def vitals(self) -> dict[str, Any]:
+        """/api/1/vitals as a dict, in the device's field order, values as printed."""
+        p = self._sync()
+        m = p.measure(self._noise)
+        closed = p.contactor_closed
+        body: dict[str, Any] = {
+            "contactor_closed": closed,
+            "vehicle_connected": p.plugged,
+            "session_s": int(p.session_s),
+            "grid_v": round(m.grid_v, 1),
+            "grid_hz": round(m.grid_hz, 3),
+            "vehicle_current_a": round(m.vehicle_current_a, 1),
+            "currentA_a": round(m.current_a_a, 1),
+            "currentB_a": round(m.current_b_a, 1),
+            "currentC_a": round(m.current_c_a, 1),
+            "currentN_a": round(m.current_n_a, 1),
+            "voltageA_v": round(m.voltage_a_v, 1),
+            "voltageB_v": round(m.voltage_b_v, 1),
+            "voltageC_v": round(m.voltage_c_v, 1),
+        }
+        if self._profile.relay_k:
+            body["relay_k1_v"] = round(m.relay_k1_v, 1)
+            body["relay_k2_v"] = round(m.relay_k2_v, 1)
+        else:
+            body["relay_coil_v"] = round(m.relay_k1_v, 1)
+        body["pcba_temp_c"] = round(m.pcba_temp_c, 1)
+        body["handle_temp_c"] = round(m.handle_temp_c, 1)
+        body["mcu_temp_c"] = round(m.mcu_temp_c, 1)
+        body["uptime_s"] = int(p.uptime_s)
+        body["input_thermopile_uv"] = m.input_thermopile_uv
+        body["prox_v"] = round(m.prox_v, 1)
+        body["pilot_high_v"] = round(m.pilot_high_v, 1)
+        body["pilot_low_v"] = round(m.pilot_low_v, 1)
+        body["session_energy_wh"] = round(p.session_energy_wh, 3)
+        body["config_status"] = 5
+        body["evse_state"] = int(p.evse_state)
+        body["current_alerts"] = []
+        if self._profile.not_ready_reasons:
+            body["evse_not_ready_reasons"] = [] if closed else [4, 8]
+        return body
+
+    def lifetime(self) -> dict[str, Any]:
+        """/api/1/lifetime as a dict; with the `nan` quirk three fields are float('nan')."""
+        p = self._sync()
+        life = p.lifetime
+        nan = self._quirks.nan_in_lifetime
+        return {
+            "contactor_cycles": life.contactor_cycles,
+            "contactor_cycles_loaded": _NAN if nan else life.contactor_cycles_loaded,
+            "alert_count": _NAN if nan else life.alert_count,
+            "thermal_foldbacks": life.thermal_foldbacks,
+            "avg_startup_temp": _NAN if nan else round(life.avg_startup_temp, 1),
+            "charge_starts": life.charge_starts,
+            "energy_wh": int(self.lifetime_energy_wh),
+            "connector_cycles": life.connector_cycles,
+            "uptime_s": int(p.uptime_s),
+            "charging_time_s": int(life.charging_time_s),
+        }
+
+    def version(self) -> dict[str, Any]:
+        """/api/1/version as a dict."""
+        body: dict[str, Any] = {"firmware_version": self._profile.version}
+        if self._profile.version_has_branch:
+            body["git_branch"] = "HEAD"
+        body["part_number"] = self._part_number
+        body["serial_number"] = self._serial
+        if self._profile.version_has_branch:
+            body["web_service"] = "h3-hermes-prd.sn.tesla.services"
+        return body
+
+    def wifi_status(self) -> dict[str, Any]:
+        """/api/1/wifi_status as a dict (SSID base64-encoded on current firmware)."""
+        quality = max(0, min(100, round(self._signal_quality + self._noise.gauss(0.0, 2.0))))
+        rssi = round(quality / 2.0 - 90.0)
+        snr = max(0, round(rssi + 88.0 + self._noise.gauss(0.0, 2.0)))
+        ssid = self._ssid
+        if self._profile.ssid_base64:
+            ssid = base64.b64encode(ssid.encode()).decode()
+        online = not self._offline
+        return {
+            "wifi_ssid": ssid,
+            "wifi_signal_strength": quality,
+            "wifi_rssi": rssi,
+            "wifi_snr": snr,
+            "wifi_connected": online,
+            "wifi_infra_ip": self._ip,
+            "internet": online,
+            "wifi_mac": self._mac,
+        }
+
+    def render(self, endpoint: str) -> bytes:
+        """The exact body a real unit sends for `endpoint`, quirks applied."""
+        profile = self._profile
+        trim = not profile.fixed_decimals
+        if endpoint == "vitals":
+            body = render_object(self.vitals(), compact=profile.compact_vitals, trim=trim)
+        elif endpoint == "lifetime":
+            body = render_object(self.lifetime(), compact=profile.compact_lifetime, trim=trim)
+        elif endpoint == "version":
+            body = render_object(self.version(), compact=False, trim=trim)
+        elif endpoint == "wifi_status":
+            body = render_object(self.wifi_status(), compact=profile.compact_wifi, trim=trim)
+        else:
+            raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {', '.join(ENDPOINTS)}")
+        quirks = self._quirks
+        if (
+            quirks.missing_brace
+            and self._physics.contactor_closed
+            and self._faults.random() < quirks.missing_brace_rate
+        ):
+            body = strip_final_brace(body)
+        return body
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _sync(self) -> ChargerPhysics:
+        physics = self._physics
+        physics.integrate(self._world.now())
+        return physics
+
+    def _start_glitches(self) -> None:
+        if not self._quirks.energy_glitch:
+            self._glitches = None
+            return
+        rng = random.Random(f"{self._glitch_seed}:{self._physics.t}")
+        self._glitches = EnergyGlitches(rng, self._physics.t, self._quirks.glitch_interval_s)

@@ -1,0 +1,119 @@
+"""The simulated world: one clock, one seed, and the devices that live in it.
+
+The clock runs at `speed` world seconds per real second (60.0 = an hour a minute); with speed 0
+it only moves when `advance()` is called, which is what tests use: no sleeping on wall-clock
+time. Devices never tick; they integrate lazily from their last update to `now()` whenever they
+are read or told something, so a clock jump of a day is as cheap as a second.
+
+Randomness is seeded: `rng` for world-level choices (serial numbers), and each device derives its
+own streams from (seed, serial), so the same seed and the same calls and advances replay the
+same bodies byte for byte.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+from .physics.grid import Wiring
+from .quirks import Quirks
+from .wall_connector.firmware import DEFAULT_FIRMWARE
+from .wall_connector.unit import WallConnectorUnit
+
+__all__ = ["World"]
+
+
+class World:
+    """A clock, a seeded random generator and every simulated device."""
+
+    def __init__(self, seed: int = 0, speed: float = 1.0, *, start: float | None = None) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self._speed = self._check_speed(speed)
+        self._anchor_real = time.monotonic()
+        self._anchor_world = time.time() if start is None else float(start)
+        self._wall_connectors: list[WallConnectorUnit] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"World(seed={self.seed!r}, speed={self._speed!r}, now={self.now():.3f}, "
+            f"wall_connectors={len(self._wall_connectors)})"
+        )
+
+    # --- the clock -----------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """World time in epoch seconds."""
+        return self._anchor_world + (time.monotonic() - self._anchor_real) * self._speed
+
+    def advance(self, seconds: float) -> None:
+        """Jump the clock forward; devices catch up on their next read."""
+        if not (seconds >= 0 and math.isfinite(seconds)):
+            raise ValueError(f"can only advance by a finite number of seconds >= 0, got {seconds!r}")
+        self._anchor_world += seconds
+
+    @property
+    def speed(self) -> float:
+        """World seconds per real second; 0 freezes the clock between `advance()` calls."""
+        return self._speed
+
+    @speed.setter
+    def speed(self, speed: float) -> None:
+        speed = self._check_speed(speed)
+        real = time.monotonic()
+        self._anchor_world += (real - self._anchor_real) * self._speed
+        self._anchor_real = real
+        self._speed = speed
+
+    @staticmethod
+    def _check_speed(speed: float) -> float:
+        if not (speed >= 0 and math.isfinite(speed)):
+            raise ValueError(f"speed must be a finite number >= 0, got {speed!r}")
+        return float(speed)
+
+    # --- wall connectors ---------------------------------------------------------------------------
+
+    def add_wall_connector(
+        self,
+        wiring: Wiring | str = Wiring.SPLIT_PHASE,
+        firmware: str = DEFAULT_FIRMWARE,
+        max_current_a: float = 48.0,
+        quirks: Quirks | None = None,
+        serial: str | None = None,
+    ) -> WallConnectorUnit:
+        """Install a Wall Connector Gen 3 (nothing plugged in) and return it."""
+        if serial is None:
+            serial = self._new_serial()
+        elif any(unit.serial == serial for unit in self._wall_connectors):
+            raise ValueError(f"a wall connector with serial {serial!r} already exists")
+        unit = WallConnectorUnit(
+            self,
+            serial=serial,
+            wiring=Wiring.parse(wiring),
+            firmware=firmware,
+            max_current_a=max_current_a,
+            quirks=quirks if quirks is not None else Quirks(),
+            index=len(self._wall_connectors),
+        )
+        self._wall_connectors.append(unit)
+        return unit
+
+    @property
+    def wall_connectors(self) -> list[WallConnectorUnit]:
+        """Every wall connector, in the order they were added (a copy)."""
+        return list(self._wall_connectors)
+
+    def wall_connector(self, serial: str) -> WallConnectorUnit:
+        """The wall connector with this serial number (KeyError if none)."""
+        for unit in self._wall_connectors:
+            if unit.serial == serial:
+                return unit
+        raise KeyError(serial)
+
+    def _new_serial(self) -> str:
+        taken = {unit.serial for unit in self._wall_connectors}
+        while True:
+            serial = f"TWC{self.rng.randrange(10**10, 10**11)}"
+            if serial not in taken:
+                return serial
