@@ -9,7 +9,8 @@ where strings are (so a value like ``"nan"`` inside quotes is never touched):
 * anything after the first complete top-level value is dropped.
 
 Whatever is still not JSON raises `DecodeError` carrying the raw bytes. No other exception leaves
-this module, whatever bytes come in.
+this module, whatever bytes come in. Like orjson, integers beyond 64 bits decode as the nearest
+float; no device or Tesla answer carries such numbers.
 """
 
 from __future__ import annotations
@@ -27,9 +28,6 @@ __all__ = ["decode_object", "dumps", "loads"]
 # A bare word or signed word outside strings: what the firmware writes for non-finite floats.
 _NON_FINITE = re.compile(rb"[-+]?(?:nan|inf(?:inity)?)(?![A-Za-z0-9_])", re.IGNORECASE)
 _TOKEN_START = frozenset(b"-+nNiI")
-# orjson turns integers beyond 64 bits into floats; bodies with such long digit runs take the slow,
-# exact path (stdlib json) instead. Real device answers never have them.
-_LONG_DIGITS = re.compile(rb"\d{19}")
 _OPENERS = {ord("{"): ord("}"), ord("["): ord("]")}
 _CLOSERS = frozenset(b"}]")
 _QUOTE = ord('"')
@@ -56,9 +54,6 @@ def decode_object(body: bytes) -> dict[str, Any]:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
         value = _decode_repaired(body)
-    else:
-        if _LONG_DIGITS.search(body):
-            value = _decode_repaired(body)
     if not isinstance(value, dict):
         raise DecodeError(f"expected a JSON object, got {type(value).__name__}", bytes(body))
     return value
@@ -67,12 +62,10 @@ def decode_object(body: bytes) -> dict[str, Any]:
 def _decode_repaired(body: bytes) -> Any:
     repaired = _repair(bytes(body))
     try:
-        if _LONG_DIGITS.search(repaired):
-            raise ValueError("integers beyond 64 bits")
         value = orjson.loads(repaired)
-    except ValueError as exc:
+    except orjson.JSONDecodeError as exc:
         try:
-            # orjson refuses or rounds a few things JSON allows: big integers, lone surrogate escapes.
+            # orjson refuses a few things JSON allows, such as lone surrogate escapes in strings.
             value = json.loads(repaired)
         except (ValueError, RecursionError):
             raise DecodeError(f"not valid JSON even after repair: {exc}", bytes(body)) from None

@@ -4,6 +4,12 @@ Why this shape: firmware versions add, drop and rename fields, and some send `na
 they do not have. So every field is optional (a missing or non-numeric value is None, never a
 KeyError), the untouched answer stays on `.raw` (unknown new fields included), and names carry
 their unit (`grid_voltage_v`) so a reader never has to guess.
+
+The models are frozen msgspec Structs whose fields are renamed from the device's keys. A
+well-formed answer converts in C (`msgspec.convert`, about 0.5 µs for the vitals, against 6.5 µs
+to build a frozen dataclass of the same 30 fields), which matters when a recorder polls hundreds
+of units. An answer with a value of the wrong type takes the tolerant path: each field through a
+converter chosen by its declared type, so one odd value costs that field, never the reading.
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ import base64
 import binascii
 import enum
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Self
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Self, TypeVar, get_args
 
-__all__ = ["EvseState", "Lifetime", "Version", "Vitals", "WifiStatus"]
+import msgspec
+
+__all__ = ["DeviceModel", "EvseState", "Lifetime", "Version", "Vitals", "WifiStatus"]
 
 
 class EvseState(enum.Enum):
@@ -66,133 +73,133 @@ _EVSE_WORDS = {
 }
 
 
-def _num(raw: Mapping[str, Any], key: str) -> float | None:
+def _num(value: Any) -> float | None:
     """A finite number as float, else None (missing, null from `nan`, a string, a bool)."""
-    value = raw.get(key)
-    if type(value) is float:
+    kind = type(value)
+    if kind is float:
         return value if math.isfinite(value) else None
-    if type(value) is int:
-        return float(value)
-    return None
+    return float(value) if kind is int else None
 
 
-def _int(raw: Mapping[str, Any], key: str) -> int | None:
-    value = raw.get(key)
-    if type(value) is int:
-        return value
-    if type(value) is float and value.is_integer():
+def _int(value: Any) -> int | None:
+    kind = type(value)
+    if kind is int:
         return int(value)
-    return None
+    return int(value) if kind is float and value.is_integer() else None
 
 
-def _bool(raw: Mapping[str, Any], key: str) -> bool | None:
-    value = raw.get(key)
+def _bool(value: Any) -> bool | None:
     return value if type(value) is bool else None
 
 
-def _str(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
+def _str(value: Any) -> str | None:
     return value if type(value) is str else None
 
 
-def _list(raw: Mapping[str, Any], key: str) -> tuple[Any, ...] | None:
-    value = raw.get(key)
+def _tuple(value: Any) -> tuple[Any, ...] | None:
     return tuple(value) if type(value) is list else None
 
 
-class _RawModel:
-    """Shared behaviour: the answer's own keys that this model does not name."""
+_CONVERTERS: dict[Any, Callable[[Any], Any]] = {float: _num, int: _int, bool: _bool, str: _str, tuple: _tuple}
 
-    __slots__ = ()
-    _KNOWN: frozenset[str] = frozenset()
-    raw: Mapping[str, Any]
+
+_M = TypeVar("_M", bound="DeviceModel")
+
+
+def _indexed(cls: type[_M]) -> type[_M]:
+    """Record each field's device key and tolerant converter (chosen by its declared type)."""
+    source = []
+    for info in msgspec.structs.fields(cls):
+        if info.name != "raw":
+            kind = next(t for t in get_args(info.type) or (info.type,) if t is not type(None))
+            source.append((info.name, info.encode_name, _CONVERTERS[getattr(kind, "__origin__", kind)]))
+    cls._SOURCE = tuple(source)
+    cls._KNOWN = frozenset(key for _, key, _ in source)
+    return cls
+
+
+class DeviceModel(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """Shared behaviour: build from a device answer, keep the answer, list what we did not know."""
+
+    raw: Mapping[str, Any] = msgspec.field(default_factory=dict)
+
+    _SOURCE: ClassVar[tuple[tuple[str, str, Callable[[Any], Any]], ...]]
+    _KNOWN: ClassVar[frozenset[str]]
+    _DERIVED: ClassVar[tuple[str, ...]] = ()  # properties worth showing beside the fields
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> Self:
+        try:
+            model = msgspec.convert(raw, cls)
+        except msgspec.ValidationError:
+            get = raw.get
+            return cls(raw=raw, **{name: convert(get(key)) for name, key, convert in cls._SOURCE})
+        return msgspec.structs.replace(model, raw=raw)
 
     @property
     def unknown_fields(self) -> dict[str, Any]:
         """Fields a newer firmware added that this version of teslalink does not know yet."""
         return {k: v for k, v in self.raw.items() if k not in self._KNOWN}
 
+    def items(self) -> list[tuple[str, Any]]:
+        """(name, value) of every field and derived value, in order, without the raw answer."""
+        names = [name for name in self.__struct_fields__ if name != "raw"]
+        for derived in self._DERIVED:
+            names.insert(names.index(derived + "_code") if derived + "_code" in names else 0, derived)
+        return [(name, getattr(self, name)) for name in names]
 
-@dataclass(frozen=True, slots=True)
-class Vitals(_RawModel):
+
+@_indexed
+class Vitals(
+    DeviceModel,
+    frozen=True,
+    gc=False,
+    rename={
+        "grid_voltage_v": "grid_v", "grid_frequency_hz": "grid_hz",
+        "phase_a_current_a": "currentA_a", "phase_b_current_a": "currentB_a",
+        "phase_c_current_a": "currentC_a", "neutral_current_a": "currentN_a",
+        "phase_a_voltage_v": "voltageA_v", "phase_b_voltage_v": "voltageB_v",
+        "phase_c_voltage_v": "voltageC_v", "evse_state_code": "evse_state",
+    },
+):  # fmt: skip
     """/api/1/vitals: the live electrical and thermal state."""
 
-    contactor_closed: bool | None
-    vehicle_connected: bool | None
-    session_s: int | None
-    grid_voltage_v: float | None
-    grid_frequency_hz: float | None
-    vehicle_current_a: float | None
-    phase_a_current_a: float | None
-    phase_b_current_a: float | None
-    phase_c_current_a: float | None
-    neutral_current_a: float | None
-    phase_a_voltage_v: float | None
-    phase_b_voltage_v: float | None
-    phase_c_voltage_v: float | None
-    relay_coil_v: float | None  # older firmware
-    relay_k1_v: float | None  # newer firmware
-    relay_k2_v: float | None  # newer firmware
-    pcba_temp_c: float | None
-    handle_temp_c: float | None
-    mcu_temp_c: float | None
-    uptime_s: int | None
-    input_thermopile_uv: float | None
-    prox_v: float | None
-    pilot_high_v: float | None
-    pilot_low_v: float | None
-    session_energy_wh: float | None
-    config_status: int | None
-    evse_state: EvseState
-    evse_state_code: int | None
-    current_alerts: tuple[Any, ...]
-    evse_not_ready_reasons: tuple[Any, ...] | None  # newer firmware only
-    raw: Mapping[str, Any] = field(repr=False, compare=False)
+    _DERIVED = ("evse_state",)
 
-    _KNOWN = frozenset(
-        "contactor_closed vehicle_connected session_s grid_v grid_hz vehicle_current_a currentA_a currentB_a"
-        " currentC_a currentN_a voltageA_v voltageB_v voltageC_v relay_coil_v relay_k1_v relay_k2_v"
-        " pcba_temp_c handle_temp_c mcu_temp_c uptime_s input_thermopile_uv prox_v pilot_high_v"
-        " pilot_low_v session_energy_wh config_status evse_state current_alerts"
-        " evse_not_ready_reasons".split()
-    )
+    contactor_closed: bool | None = None
+    vehicle_connected: bool | None = None
+    session_s: int | None = None
+    grid_voltage_v: float | None = None
+    grid_frequency_hz: float | None = None
+    vehicle_current_a: float | None = None
+    phase_a_current_a: float | None = None
+    phase_b_current_a: float | None = None
+    phase_c_current_a: float | None = None
+    neutral_current_a: float | None = None
+    phase_a_voltage_v: float | None = None
+    phase_b_voltage_v: float | None = None
+    phase_c_voltage_v: float | None = None
+    relay_coil_v: float | None = None  # older firmware
+    relay_k1_v: float | None = None  # newer firmware
+    relay_k2_v: float | None = None  # newer firmware
+    pcba_temp_c: float | None = None
+    handle_temp_c: float | None = None
+    mcu_temp_c: float | None = None
+    uptime_s: int | None = None
+    input_thermopile_uv: float | None = None
+    prox_v: float | None = None
+    pilot_high_v: float | None = None
+    pilot_low_v: float | None = None
+    session_energy_wh: float | None = None
+    config_status: int | None = None
+    evse_state_code: int | None = None
+    current_alerts: tuple[Any, ...] | None = None
+    evse_not_ready_reasons: tuple[Any, ...] | None = None  # newer firmware only
 
-    @classmethod
-    def from_raw(cls, raw: Mapping[str, Any]) -> Self:
-        code = _int(raw, "evse_state")
-        return cls(
-            contactor_closed=_bool(raw, "contactor_closed"),
-            vehicle_connected=_bool(raw, "vehicle_connected"),
-            session_s=_int(raw, "session_s"),
-            grid_voltage_v=_num(raw, "grid_v"),
-            grid_frequency_hz=_num(raw, "grid_hz"),
-            vehicle_current_a=_num(raw, "vehicle_current_a"),
-            phase_a_current_a=_num(raw, "currentA_a"),
-            phase_b_current_a=_num(raw, "currentB_a"),
-            phase_c_current_a=_num(raw, "currentC_a"),
-            neutral_current_a=_num(raw, "currentN_a"),
-            phase_a_voltage_v=_num(raw, "voltageA_v"),
-            phase_b_voltage_v=_num(raw, "voltageB_v"),
-            phase_c_voltage_v=_num(raw, "voltageC_v"),
-            relay_coil_v=_num(raw, "relay_coil_v"),
-            relay_k1_v=_num(raw, "relay_k1_v"),
-            relay_k2_v=_num(raw, "relay_k2_v"),
-            pcba_temp_c=_num(raw, "pcba_temp_c"),
-            handle_temp_c=_num(raw, "handle_temp_c"),
-            mcu_temp_c=_num(raw, "mcu_temp_c"),
-            uptime_s=_int(raw, "uptime_s"),
-            input_thermopile_uv=_num(raw, "input_thermopile_uv"),
-            prox_v=_num(raw, "prox_v"),
-            pilot_high_v=_num(raw, "pilot_high_v"),
-            pilot_low_v=_num(raw, "pilot_low_v"),
-            session_energy_wh=_num(raw, "session_energy_wh"),
-            config_status=_int(raw, "config_status"),
-            evse_state=EvseState.decode(code),
-            evse_state_code=code,
-            current_alerts=_list(raw, "current_alerts") or (),
-            evse_not_ready_reasons=_list(raw, "evse_not_ready_reasons"),
-            raw=raw,
-        )
+    @property
+    def evse_state(self) -> EvseState:
+        """The state in words; UNKNOWN (with `evse_state_code` kept) for codes nobody has decoded."""
+        return EvseState.decode(self.evse_state_code)
 
     @property
     def phase_voltages_v(self) -> tuple[float | None, float | None, float | None]:
@@ -203,101 +210,60 @@ class Vitals(_RawModel):
         return (self.phase_a_current_a, self.phase_b_current_a, self.phase_c_current_a)
 
 
-@dataclass(frozen=True, slots=True)
-class Lifetime(_RawModel):
+@_indexed
+class Lifetime(DeviceModel, frozen=True, gc=False, rename={"avg_startup_temp_c": "avg_startup_temp"}):
     """/api/1/lifetime: counters since the unit was made. `energy_wh` is known to jump (see energy.py)."""
 
-    contactor_cycles: int | None
-    contactor_cycles_loaded: int | None
-    alert_count: int | None
-    thermal_foldbacks: int | None
-    avg_startup_temp_c: float | None
-    charge_starts: int | None
-    energy_wh: float | None
-    connector_cycles: int | None
-    uptime_s: int | None
-    charging_time_s: int | None
-    raw: Mapping[str, Any] = field(repr=False, compare=False)
-
-    _KNOWN = frozenset(
-        "contactor_cycles contactor_cycles_loaded alert_count thermal_foldbacks avg_startup_temp"
-        " charge_starts energy_wh connector_cycles uptime_s charging_time_s".split()
-    )
-
-    @classmethod
-    def from_raw(cls, raw: Mapping[str, Any]) -> Self:
-        return cls(
-            contactor_cycles=_int(raw, "contactor_cycles"),
-            contactor_cycles_loaded=_int(raw, "contactor_cycles_loaded"),
-            alert_count=_int(raw, "alert_count"),
-            thermal_foldbacks=_int(raw, "thermal_foldbacks"),
-            avg_startup_temp_c=_num(raw, "avg_startup_temp"),
-            charge_starts=_int(raw, "charge_starts"),
-            energy_wh=_num(raw, "energy_wh"),
-            connector_cycles=_int(raw, "connector_cycles"),
-            uptime_s=_int(raw, "uptime_s"),
-            charging_time_s=_int(raw, "charging_time_s"),
-            raw=raw,
-        )
+    contactor_cycles: int | None = None
+    contactor_cycles_loaded: int | None = None
+    alert_count: int | None = None
+    thermal_foldbacks: int | None = None
+    avg_startup_temp_c: float | None = None
+    charge_starts: int | None = None
+    energy_wh: float | None = None
+    connector_cycles: int | None = None
+    uptime_s: int | None = None
+    charging_time_s: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Version(_RawModel):
+@_indexed
+class Version(DeviceModel, frozen=True, gc=False):
     """/api/1/version: firmware and identity. `serial_number` is the stable id of a unit."""
 
-    firmware_version: str | None
-    part_number: str | None
-    serial_number: str | None
-    git_branch: str | None  # newer firmware
-    web_service: str | None  # newer firmware
-    raw: Mapping[str, Any] = field(repr=False, compare=False)
-
-    _KNOWN = frozenset("firmware_version part_number serial_number git_branch web_service".split())
-
-    @classmethod
-    def from_raw(cls, raw: Mapping[str, Any]) -> Self:
-        return cls(
-            firmware_version=_str(raw, "firmware_version"),
-            part_number=_str(raw, "part_number"),
-            serial_number=_str(raw, "serial_number"),
-            git_branch=_str(raw, "git_branch"),
-            web_service=_str(raw, "web_service"),
-            raw=raw,
-        )
+    firmware_version: str | None = None
+    part_number: str | None = None
+    serial_number: str | None = None
+    git_branch: str | None = None  # newer firmware
+    web_service: str | None = None  # newer firmware
 
 
-@dataclass(frozen=True, slots=True)
-class WifiStatus(_RawModel):
-    """/api/1/wifi_status. `ssid` is decoded: current firmware sends it base64, some send it plain."""
+@_indexed
+class WifiStatus(
+    DeviceModel,
+    frozen=True,
+    gc=False,
+    rename={
+        "ssid_sent": "wifi_ssid", "signal_strength_pct": "wifi_signal_strength", "rssi_dbm": "wifi_rssi",
+        "snr_db": "wifi_snr", "connected": "wifi_connected", "infra_ip": "wifi_infra_ip", "mac": "wifi_mac",
+    },
+):  # fmt: skip
+    """/api/1/wifi_status."""
 
-    ssid: str | None
-    signal_strength_pct: int | None
-    rssi_dbm: int | None
-    snr_db: int | None
-    connected: bool | None
-    infra_ip: str | None
-    internet: bool | None
-    mac: str | None
-    raw: Mapping[str, Any] = field(repr=False, compare=False)
+    _DERIVED = ("ssid",)
 
-    _KNOWN = frozenset(
-        "wifi_ssid wifi_signal_strength wifi_rssi wifi_snr wifi_connected wifi_infra_ip internet"
-        " wifi_mac".split()
-    )
+    ssid_sent: str | None = None  # as the unit sent it: base64 on current firmware, plain on some
+    signal_strength_pct: int | None = None
+    rssi_dbm: int | None = None
+    snr_db: int | None = None
+    connected: bool | None = None
+    infra_ip: str | None = None
+    internet: bool | None = None
+    mac: str | None = None
 
-    @classmethod
-    def from_raw(cls, raw: Mapping[str, Any]) -> Self:
-        return cls(
-            ssid=decode_ssid(_str(raw, "wifi_ssid")),
-            signal_strength_pct=_int(raw, "wifi_signal_strength"),
-            rssi_dbm=_int(raw, "wifi_rssi"),
-            snr_db=_int(raw, "wifi_snr"),
-            connected=_bool(raw, "wifi_connected"),
-            infra_ip=_str(raw, "wifi_infra_ip"),
-            internet=_bool(raw, "internet"),
-            mac=_str(raw, "wifi_mac"),
-            raw=raw,
-        )
+    @property
+    def ssid(self) -> str | None:
+        """The network name, decoded when the unit sent it base64."""
+        return decode_ssid(self.ssid_sent)
 
 
 def decode_ssid(value: str | None) -> str | None:
