@@ -16,6 +16,19 @@ from teslalink.wallconnector import EvseState, RetryPolicy, WallConnector, parse
 FAST_RETRY = RetryPolicy(retries=2, backoff_s=0.01)
 
 
+@pytest.fixture(params=["lan", "aiohttp"])
+async def connect(request):
+    """Build clients on both transports: our lean LAN connection, and a caller's aiohttp session."""
+    session = aiohttp.ClientSession() if request.param == "aiohttp" else None
+
+    def make(host: str, **options) -> WallConnector:
+        return WallConnector(host, session=session, **options)
+
+    yield make
+    if session is not None:
+        await session.close()
+
+
 class ScriptedUnit:
     """A loopback TCP server whose answers follow a script: one action per connection."""
 
@@ -78,40 +91,118 @@ def test_host_forms(given, expected):
     assert str(parse_host(given)) == expected
 
 
-@pytest.mark.parametrize("bad", ["", "ftp://x", "http://", "host:notaport", "http://h/api/1/vitals", "h:99999"])
+@pytest.mark.parametrize(
+    "bad", ["", "ftp://x", "http://", "host:notaport", "http://h/api/1/vitals", "h:99999"]
+)
 def test_bad_hosts_are_config_errors(bad):
     with pytest.raises(errors.ConfigError):
         parse_host(bad)
 
 
-async def test_reads_and_decodes_vitals():
+async def test_reads_and_decodes_vitals(connect):
     unit = ScriptedUnit([], body=b'{"evse_state":11,"grid_v":240.0,"contactor_closed":true')
-    async with unit.serve() as host, WallConnector(host) as wc:
+    async with unit.serve() as host, connect(host) as wc:
         vitals = await wc.vitals()
     assert vitals.evse_state is EvseState.CHARGING
     assert unit.paths == ["/api/1/vitals"]
 
 
-async def test_one_request_in_flight_per_unit():
+async def test_one_request_in_flight_per_unit(connect):
     unit = ScriptedUnit([0.05] * 6)
-    async with unit.serve() as host, WallConnector(host) as wc:
+    async with unit.serve() as host, connect(host) as wc:
         await asyncio.gather(*(wc.vitals() for _ in range(6)))
     assert unit.max_in_flight == 1
     assert unit.connections == 1  # keep-alive: one socket served all six
 
 
-async def test_retries_after_drops_without_extra_sockets():
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\n{"a":1,\r\n9\r\n"b":nan}\n\r\n0\r\n\r\n',
+        b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"a":1,"b":nan}',
+        b'HTTP/1.0 200 OK\r\nContent-Length: 14\r\n\r\n{"a":1,"b":nan',
+    ],
+    ids=["chunked", "close-delimited", "http-1.0"],
+)
+async def test_every_body_framing(connect, answer):
+    async def handle(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with connect(f"127.0.0.1:{port}") as wc:
+            assert await wc.get_raw("vitals") == {"a": 1, "b": None}
+            assert await wc.get_raw("vitals") == {"a": 1, "b": None}  # a new connection after close
+    finally:
+        server.close()
+
+
+async def test_idle_connection_closed_by_unit_is_reopened_without_error(connect):
+    unit = ScriptedUnit([])
+
+    async def close_after_one(reader, writer):
+        request = await reader.readuntil(b"\r\n\r\n")
+        unit.connections += 1
+        body = unit.body
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()  # no Connection: close header: the client only learns it on the next poll
+        del request
+
+    server = await asyncio.start_server(close_after_one, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with connect(f"127.0.0.1:{port}", retry=RetryPolicy(retries=0)) as wc:
+            for _ in range(3):
+                assert (await wc.vitals()).grid_voltage_v == 240.0
+                await asyncio.sleep(0.01)
+    finally:
+        server.close()
+    assert unit.connections == 3
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"SSH-2.0-OpenSSH\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{}",
+    ],
+    ids=["not-http", "bad-length", "cut-off"],
+)
+async def test_malformed_http_is_a_connection_error(answer):
+    async def handle(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with WallConnector(f"127.0.0.1:{port}", retry=RetryPolicy(retries=0)) as wc:
+            with pytest.raises(errors.ConnectionError, match=str(port)):
+                await wc.vitals()
+    finally:
+        server.close()
+
+
+async def test_retries_after_drops_without_extra_sockets(connect):
     unit = ScriptedUnit(["drop", "drop"])
-    async with unit.serve() as host, WallConnector(host, retry=FAST_RETRY) as wc:
+    async with unit.serve() as host, connect(host, retry=FAST_RETRY) as wc:
         vitals = await wc.vitals()
     assert vitals.grid_voltage_v == 240.0
     assert unit.connections == 3
     assert unit.max_in_flight == 1
 
 
-async def test_gives_up_after_bounded_retries_with_host_in_message():
+async def test_gives_up_after_bounded_retries_with_host_in_message(connect):
     unit = ScriptedUnit(["drop"] * 10)
-    async with unit.serve() as host, WallConnector(host, retry=FAST_RETRY) as wc:
+    async with unit.serve() as host, connect(host, retry=FAST_RETRY) as wc:
         with pytest.raises(errors.ConnectionError, match=host):
             await wc.vitals()
     # Our 1 + 2 tries; aiohttp itself may retry a dropped idempotent request once (RFC 9112), in
@@ -120,16 +211,16 @@ async def test_gives_up_after_bounded_retries_with_host_in_message():
     assert unit.max_in_flight == 1
 
 
-async def test_slow_first_byte_within_read_budget_is_fine():
+async def test_slow_first_byte_within_read_budget_is_fine(connect):
     unit = ScriptedUnit([0.3])
-    async with unit.serve() as host, WallConnector(host, timeouts=Timeouts(connect_s=0.1, read_s=2.0)) as wc:
+    async with unit.serve() as host, connect(host, timeouts=Timeouts(connect_s=0.1, read_s=2.0)) as wc:
         assert (await wc.vitals()).grid_voltage_v == 240.0
 
 
-async def test_read_timeout_is_a_timeout_error_naming_the_host():
+async def test_read_timeout_is_a_timeout_error_naming_the_host(connect):
     unit = ScriptedUnit([1.0] * 3)
     timeouts = Timeouts(connect_s=1.0, read_s=0.1)
-    async with unit.serve() as host, WallConnector(host, timeouts=timeouts, retry=RetryPolicy(retries=1)) as wc:
+    async with unit.serve() as host, connect(host, timeouts=timeouts, retry=RetryPolicy(retries=1)) as wc:
         start = time.monotonic()
         with pytest.raises(errors.TimeoutError, match=host):
             await wc.vitals()
@@ -137,28 +228,28 @@ async def test_read_timeout_is_a_timeout_error_naming_the_host():
     assert unit.connections == 2
 
 
-async def test_refused_connection_is_a_connection_error():
+async def test_refused_connection_is_a_connection_error(connect):
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     server.close()
     await server.wait_closed()
-    async with WallConnector(f"127.0.0.1:{port}", retry=RetryPolicy(retries=0)) as wc:
+    async with connect(f"127.0.0.1:{port}", retry=RetryPolicy(retries=0)) as wc:
         with pytest.raises(errors.ConnectionError, match=f"127.0.0.1:{port}"):
             await wc.vitals()
 
 
-async def test_http_error_status_is_api_error():
+async def test_http_error_status_is_api_error(connect):
     unit = ScriptedUnit([(b"404 Not Found", b"nope")])
-    async with unit.serve() as host, WallConnector(host) as wc:
+    async with unit.serve() as host, connect(host) as wc:
         with pytest.raises(errors.ApiError) as info:
             await wc.lifetime()
     assert info.value.status == 404
 
 
-async def test_undecodable_answer_is_decode_error_with_raw_body():
+async def test_undecodable_answer_is_decode_error_with_raw_body(connect):
     body = b'{"energy_wh: 3,'
     unit = ScriptedUnit([], body=body)
-    async with unit.serve() as host, WallConnector(host) as wc:
+    async with unit.serve() as host, connect(host) as wc:
         with pytest.raises(errors.DecodeError, match=host) as info:
             await wc.lifetime()
     assert info.value.raw == body

@@ -25,6 +25,7 @@ from yarl import URL
 from .. import errors
 from .._http import Timeouts, Transport
 from .._json import decode_object
+from .._lan_http import LanTransport
 from .models import Lifetime, Version, Vitals, WifiStatus
 from .power import ElectricalService, PowerCalculator, PowerReading
 
@@ -92,9 +93,14 @@ class WallConnector:
     ) -> None:
         self.base_url = parse_host(host)
         self.host = self.base_url.authority
-        self._urls = {name: self.base_url.with_path(f"/api/1/{name}") for name in ENDPOINTS}
-        # limit_per_host=1 on a session we own: never more than one socket to the unit.
-        self._transport = Transport(session, timeouts=timeouts, limit_per_host=1)
+        self._paths = {name: f"/api/1/{name}" for name in ENDPOINTS}
+        # Our own lean keep-alive connection unless the caller shares an aiohttp session (or wants
+        # https, which no unit speaks today): see teslalink._lan_http for why.
+        self._transport: LanTransport | Transport
+        if session is None and self.base_url.scheme == "http":
+            self._transport = LanTransport(self.base_url, timeouts=timeouts)
+        else:
+            self._transport = Transport(session, timeouts=timeouts, limit_per_host=1)
         self._retry = retry or RetryPolicy()
         self._one_at_a_time = asyncio.Lock()
         self.power_calculator = PowerCalculator(service)
@@ -123,17 +129,20 @@ class WallConnector:
 
     async def get_raw(self, endpoint: str) -> dict[str, Any]:
         """The decoded (repaired) answer of one endpoint as a plain dict."""
-        if endpoint not in self._urls:
+        if endpoint not in self._paths:
             raise errors.ConfigError(f"unknown endpoint {endpoint!r}; use one of: {', '.join(ENDPOINTS)}")
         return await self._get(endpoint, dict)
 
     async def _get(self, endpoint: str, build: Callable[[dict[str, Any]], _T]) -> _T:
-        url = self._urls[endpoint]
+        path = self._paths[endpoint]
         attempt = 0
         async with self._one_at_a_time:
             while True:
                 try:
-                    response = await self._transport.request("GET", url)
+                    if isinstance(self._transport, LanTransport):
+                        response = await self._transport.get(path)
+                    else:
+                        response = await self._transport.request("GET", self.base_url.with_path(path))
                 except (errors.ConnectionError, errors.TimeoutError):
                     if attempt >= self._retry.retries:
                         raise
