@@ -11,13 +11,17 @@ import timeit
 from pathlib import Path
 from typing import Any
 
-from tesla_wall_connector.api import API as PeerApi
+from tesla_wall_connector import api as peer_api
 
 from teslalink._json import decode_object
 from teslalink.wallconnector.models import Vitals
 
-BODY = (Path(__file__).parent.parent / "tests/fixtures/wall_connector/vitals_na_splitphase_charging_30A.json").read_bytes()
-BROKEN = b'{"contactor_cycles":31,"alert_count":nan,"avg_startup_temp":nan,"energy_wh":91853,"uptime_s":566863'
+BODY = (
+    Path(__file__).parent.parent / "tests/fixtures/wall_connector/vitals_na_splitphase_charging_30A.json"
+).read_bytes()
+BROKEN = (
+    b'{"contactor_cycles":31,"alert_count":nan,"avg_startup_temp":nan,"energy_wh":91853,"uptime_s":566863'
+)
 
 
 class _Response:
@@ -37,7 +41,7 @@ def _drive(coro: Any) -> Any:
 
 
 def measure(repeat: int = 5, number: int = 20000) -> dict[str, float]:
-    peer = PeerApi("bench", None, 5)  # type: ignore[arg-type]
+    peer = peer_api.API("bench", None, 5)  # type: ignore[arg-type]
 
     def best_us(fn: Any) -> float:
         return min(timeit.repeat(fn, repeat=repeat, number=number)) / number * 1e6

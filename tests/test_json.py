@@ -19,7 +19,12 @@ from teslalink.errors import DecodeError
         ("lifetime_fw21.29.1_nan.txt", {"avg_startup_temp": None, "energy_wh": 91853}),
         (
             "lifetime_nan_several_fields.txt",
-            {"contactor_cycles_loaded": None, "alert_count": None, "avg_startup_temp": None, "charge_starts": 450},
+            {
+                "contactor_cycles_loaded": None,
+                "alert_count": None,
+                "avg_startup_temp": None,
+                "charge_starts": 450,
+            },
         ),
         ("lifetime_missing_final_brace.txt", {"charging_time_s": 758036, "contactor_cycles_loaded": 3}),
     ],
@@ -114,7 +119,8 @@ def test_any_bytes_give_a_dict_or_decode_error(body):
     try:
         result = decode_object(body)
     except DecodeError as exc:
-        assert exc.raw == body
+        raw = exc.raw
+        assert raw == body
     else:
         assert isinstance(result, dict)
 

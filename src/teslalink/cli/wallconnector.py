@@ -1,0 +1,129 @@
+"""`teslalink wallconnector HOST ...`: read a Wall Connector Gen 3 on the LAN."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from .._http import Timeouts
+from ..wallconnector.client import WallConnector
+from ..wallconnector.power import ElectricalService
+from . import live
+from ._common import echo_json, run
+from .wallconnector_view import fields_table, status_table
+
+SERVICES = [member.value for member in ElectricalService]
+
+
+class _Target:
+    """How to reach one unit: the group's HOST and the subcommand's connection options."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def client(self, service: str, timeout: float) -> WallConnector:
+        timeouts = Timeouts(connect_s=timeout, read_s=3 * timeout)
+        return WallConnector(self.host, service=service, timeouts=timeouts)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def unit_options(command: F) -> F:
+    """The options every subcommand takes: wiring and timeout."""
+    command = click.option(
+        "--service",
+        type=click.Choice(SERVICES),
+        default="auto",
+        show_default=True,
+        help="How the unit is wired; auto detects split-phase while charging.",
+    )(command)
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=5.0,
+        show_default=True,
+        help="Connect budget in seconds; the read budget is three times this.",
+    )(command)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+@click.group("wallconnector")
+@click.argument("host")
+@click.pass_context
+def wallconnector(ctx: click.Context, host: str) -> None:
+    """Read a Tesla Wall Connector Gen 3 at HOST (an address, host:port or URL)."""
+    ctx.obj = _Target(host)
+
+
+def _endpoint_command(name: str, endpoint: str, title: str) -> click.Command:
+    @click.command(name, help=f"Show /api/1/{endpoint}.")
+    @json_option
+    @click.option("--raw", is_flag=True, help="Print the unit's own (repaired) JSON answer.")
+    @unit_options
+    @click.pass_obj
+    def command(target: _Target, as_json: bool, raw: bool, service: str, timeout: float) -> None:
+        async def fetch() -> Any:
+            async with target.client(service, timeout) as client:
+                if raw:
+                    return await client.get_raw(endpoint)
+                getter: Callable[[], Awaitable[Any]] = getattr(client, endpoint)
+                return await getter()
+
+        result = run(fetch())
+        if raw or as_json:
+            echo_json(result)
+        else:
+            Console().print(fields_table(result, f"{title} — {target.host}"))
+
+    return command
+
+
+for _name, _endpoint, _title in [
+    ("vitals", "vitals", "Vitals"),
+    ("lifetime", "lifetime", "Lifetime"),
+    ("version", "version", "Version"),
+    ("wifi", "wifi_status", "Wi-Fi"),
+]:
+    wallconnector.add_command(_endpoint_command(_name, _endpoint, _title))
+
+
+@wallconnector.command()
+@json_option
+@unit_options
+@click.pass_obj
+def status(target: _Target, as_json: bool, service: str, timeout: float) -> None:
+    """One screen: state, power, current, voltage, session energy, temperatures, firmware."""
+
+    async def fetch() -> Any:
+        async with target.client(service, timeout) as client:
+            vitals = await client.vitals()
+            version = await client.version()
+            return vitals, client.power(vitals), version
+
+    vitals, power, version = run(fetch())
+    if as_json:
+        echo_json({"host": target.host, "vitals": vitals, "power": power, "version": version})
+    else:
+        Console().print(status_table(target.host, vitals, power, version))
+
+
+@wallconnector.command()
+@click.option("--interval", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
+              help="Seconds between polls (one request at a time per unit).")  # fmt: skip
+@click.option("--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
+@unit_options
+@click.pass_obj
+def watch(target: _Target, interval: float, duration: float | None, service: str, timeout: float) -> None:
+    """Live view until Ctrl-C."""
+
+    async def go() -> None:
+        async with target.client(service, timeout) as client:
+            await live.watch([client], [client.host], interval_s=interval, duration_s=duration)
+
+    run(go())

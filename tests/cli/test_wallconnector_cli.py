@@ -1,0 +1,158 @@
+"""The CLI against simulated units served over real loopback HTTP, from a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+
+from teslalink.cli.main import cli
+from teslalink.simulator import Quirks, Wiring, World, serve_wall_connectors
+
+
+class BackgroundTwin:
+    """A world and its servers on their own event loop thread, so CLI commands can run `asyncio.run`."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.urls: list[str] = []
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),))
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        async with serve_wall_connectors(self.world) as servers:
+            self.urls = [server.url for server in servers]
+            self._ready.set()
+            await self._stop.wait()
+
+    def __enter__(self) -> BackgroundTwin:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+        self._loop.close()
+
+
+@pytest.fixture
+def twin() -> Iterator[BackgroundTwin]:
+    world = World(seed=7, speed=0.0, start=1_700_000_000)
+    charging = world.add_wall_connector(wiring=Wiring.SPLIT_PHASE, quirks=Quirks(nan_in_lifetime=True))
+    world.add_wall_connector(wiring=Wiring.THREE_PHASE, firmware="21.29.1+g4152353e50f744")
+    charging.plug_in(32.0)
+    world.advance(600)
+    with BackgroundTwin(world) as running:
+        yield running
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_vitals_table(twin):
+    result = invoke("wallconnector", twin.urls[0], "vitals")
+    assert result.exit_code == 0, result.output
+    assert "grid_voltage_v" in result.output
+    assert "charging" in result.output
+
+
+def test_vitals_json_is_typed(twin):
+    result = invoke("wallconnector", twin.urls[0], "vitals", "--json")
+    data = json.loads(result.output)
+    assert data["evse_state"] == "charging"
+    assert data["evse_state_code"] == 11
+    assert data["contactor_closed"] is True
+    assert 31 <= data["vehicle_current_a"] <= 33
+
+
+def test_lifetime_raw_shows_repaired_nan_as_null(twin):
+    result = invoke("wallconnector", twin.urls[0], "lifetime", "--raw")
+    data = json.loads(result.output)
+    assert data["avg_startup_temp"] is None
+    assert data["energy_wh"] > 0
+
+
+def test_version_and_wifi(twin):
+    version = json.loads(invoke("wallconnector", twin.urls[1], "version", "--json").output)
+    assert version["firmware_version"] == "21.29.1+g4152353e50f744"
+    wifi = invoke("wallconnector", twin.urls[1], "wifi")
+    assert wifi.exit_code == 0
+    assert "ssid" in wifi.output
+
+
+def test_status_screen_and_split_phase_power(twin):
+    result = invoke("wallconnector", twin.urls[0], "status")
+    assert result.exit_code == 0
+    for word in ("charging", "kW (split-phase)", "firmware", "handle"):
+        assert word in result.output
+    data = json.loads(invoke("wallconnector", twin.urls[0], "status", "--json").output)
+    vitals = data["vitals"]
+    assert data["power"]["service"] == "split_phase"
+    assert data["power"]["total_w"] == pytest.approx(vitals["grid_voltage_v"] * vitals["vehicle_current_a"])
+
+
+def test_explicit_service_wins(twin):
+    data = json.loads(
+        invoke("wallconnector", twin.urls[0], "status", "--service", "three_phase", "--json").output
+    )
+    assert data["power"]["service"] == "three_phase"
+
+
+def test_watch_for_a_while(twin):
+    result = invoke("wallconnector", twin.urls[0], "watch", "--interval", "0.5", "--duration", "1")
+    assert result.exit_code == 0
+    assert "charging" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_host_is_one_line_and_exit_1():
+    port = _free_port()
+    result = CliRunner().invoke(cli, ["wallconnector", f"127.0.0.1:{port}", "vitals", "--timeout", "0.2"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert f"127.0.0.1:{port}" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_timeout_is_one_line_and_exit_1():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts connections, never answers
+    port = listener.getsockname()[1]
+    try:
+        result = CliRunner().invoke(cli, ["wallconnector", f"127.0.0.1:{port}", "vitals", "--timeout", "0.1"])
+    finally:
+        listener.close()
+    assert result.exit_code == 1
+    assert "no answer within 0.3 s" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_bad_host_is_a_clear_error():
+    result = CliRunner().invoke(cli, ["wallconnector", "http://twc/api/1/vitals", "vitals"])
+    assert result.exit_code == 1
+    assert "without a path" in result.output
+
+
+def test_demo_runs_and_shows_three_units():
+    result = CliRunner().invoke(cli, ["demo", "--duration", "1.5", "--interval", "0.5"])
+    assert result.exit_code == 0, result.output
+    for name in ("garage", "office", "cottage", "charging", "waiting for"):
+        assert name in result.output
