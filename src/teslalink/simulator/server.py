@@ -123,7 +123,8 @@ class WallConnectorServer:
             return
         if offline:
             self._close_listener()
-            http.pre_shutdown()  # idle keep-alive connections close; busy ones drop their answer
+            for connection in http.connections:  # keep-alive and busy connections die with the Wi-Fi
+                connection.force_close()
         elif self._sock is None:
             # Bound synchronously, so the port refuses nothing from here on; connections wait in
             # the backlog until the event loop starts accepting them.

@@ -1,0 +1,260 @@
+"""Real HTTP on loopback: routing, headers, network quirks, offline units, a peer client."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import aiohttp
+import orjson
+import pytest
+
+from teslalink._json import decode_object
+from teslalink.simulator import Quirks, WallConnectorServer, World, serve_wall_connectors
+
+from .helpers import OLD_FW
+
+_TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, bytes, str]:
+    async with session.get(url, timeout=_TIMEOUT) as response:
+        return response.status, await response.read(), response.headers.get("Content-Type", "")
+
+
+async def test_serves_the_four_endpoints(world: World) -> None:
+    unit = world.add_wall_connector()
+    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+        (server,) = servers
+        assert server.unit is unit
+        assert server.host == "127.0.0.1"
+        assert server.port > 0
+        assert server.url == f"http://127.0.0.1:{server.port}"
+        for endpoint in ("vitals", "lifetime", "version", "wifi_status"):
+            status, body, content_type = await _get(session, f"{server.url}/api/1/{endpoint}")
+            assert status == 200
+            assert content_type == "application/json"
+            assert list(orjson.loads(body)) == list(getattr(unit, endpoint)())
+        _, body, _ = await _get(session, f"{server.url}/api/1/version?x=1")
+        assert body == unit.render("version")
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/api/1/", "/api/1/vitals/", "/api/1/alerts", "/tedapi/v1", "/api/2/vitals"]
+)
+async def test_other_paths_are_404(world: World, path: str) -> None:
+    world.add_wall_connector()
+    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+        status, _, _ = await _get(session, servers[0].url + path)
+        assert status == 404
+
+
+async def test_methods(world: World) -> None:
+    world.add_wall_connector()
+    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+        url = f"{servers[0].url}/api/1/vitals"
+        async with session.post(url) as response:
+            assert response.status == 405
+        async with session.head(url) as response:
+            assert response.status == 200
+            assert await response.read() == b""
+
+
+async def test_state_changes_show_over_http(world: World) -> None:
+    unit = world.add_wall_connector(firmware=OLD_FW)
+    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+        url = f"{servers[0].url}/api/1/vitals"
+        first = orjson.loads((await _get(session, url))[1])
+        assert first["evse_state"] == 1
+        unit.plug_in(32.0)
+        world.advance(600)
+        now = orjson.loads((await _get(session, url))[1])
+        assert now["evse_state"] == 11
+        assert now["session_s"] == 600
+        assert now["session_energy_wh"] > 1000
+
+
+async def test_port_p_serves_unit_i_on_p_plus_i() -> None:
+    world = World(seed=1, speed=0.0)
+    units = [world.add_wall_connector() for _ in range(3)]
+    for _ in range(10):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + 3 > 65535:
+            continue
+        try:
+            async with serve_wall_connectors(world, port=base) as servers, aiohttp.ClientSession() as session:
+                assert [s.port for s in servers] == [base, base + 1, base + 2]
+                for unit, server in zip(units, servers, strict=True):
+                    body = (await _get(session, f"{server.url}/api/1/version"))[1]
+                    assert orjson.loads(body)["serial_number"] == unit.serial
+                return
+        except OSError:
+            continue
+    pytest.skip("no three consecutive free ports found")
+
+
+async def test_subset_of_units(world: World) -> None:
+    units = [world.add_wall_connector() for _ in range(3)]
+    async with serve_wall_connectors(world, units=units[1:]) as servers:
+        assert [s.unit for s in servers] == units[1:]
+
+
+async def test_offline_refuses_then_comes_back_on_the_same_port(world: World) -> None:
+    unit = world.add_wall_connector()
+    async with serve_wall_connectors(world) as servers:
+        server = servers[0]
+        url = f"{server.url}/api/1/vitals"
+        async with aiohttp.ClientSession() as session:
+            assert (await _get(session, url))[0] == 200  # leaves a keep-alive connection
+            unit.offline = True
+            with pytest.raises(aiohttp.ClientConnectionError):
+                await _get(session, url)
+        async with aiohttp.ClientSession() as fresh:
+            with pytest.raises(aiohttp.ClientConnectorError):
+                await _get(fresh, url)
+            unit.offline = False
+            assert (await _get(fresh, url))[0] == 200
+            unit.offline = True
+            unit.offline = False  # flapping does not break the listener
+            assert (await _get(fresh, url))[0] == 200
+        assert server.running
+
+
+async def test_unit_offline_before_start(world: World) -> None:
+    unit = world.add_wall_connector()
+    unit.offline = True
+    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+        url = f"{servers[0].url}/api/1/vitals"
+        with pytest.raises(aiohttp.ClientConnectorError):
+            await _get(session, url)
+        unit.offline = False
+        assert (await _get(session, url))[0] == 200
+
+
+async def test_slow_first_byte_connection_accepted_at_once(world: World) -> None:
+    world.add_wall_connector(quirks=Quirks(slow_first_byte_s=0.3))
+    async with serve_wall_connectors(world) as servers:
+        server = servers[0]
+        began = time.perf_counter()
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        connected = time.perf_counter() - began
+        writer.write(b"GET /api/1/vitals HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        sent = time.perf_counter()
+        first = await reader.read(1)
+        first_byte = time.perf_counter() - sent
+        rest = await reader.read()
+        writer.close()
+        await writer.wait_closed()
+    assert connected < 0.2
+    assert first_byte >= 0.29
+    assert (first + rest).startswith(b"HTTP/1.1 200 OK")
+
+
+async def test_concurrent_request_stalls(world: World) -> None:
+    world.add_wall_connector(quirks=Quirks(stall_on_concurrent=True, stall_s=0.6))
+    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+        url = f"{servers[0].url}/api/1/vitals"
+
+        async def timed(delay: float) -> float:
+            await asyncio.sleep(delay)
+            began = time.perf_counter()
+            status, _, _ = await _get(session, url)
+            assert status == 200
+            return time.perf_counter() - began
+
+        alone = await timed(0)
+        first, second = await asyncio.gather(timed(0), timed(0.01))
+    assert alone < 0.3
+    assert first < 0.3
+    assert second >= 0.6
+
+
+async def test_one_request_at_a_time_never_stalls(world: World) -> None:
+    world.add_wall_connector(quirks=Quirks(stall_on_concurrent=True, stall_s=5))
+    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+        began = time.perf_counter()
+        for _ in range(5):
+            assert (await _get(session, f"{servers[0].url}/api/1/vitals"))[0] == 200
+        assert time.perf_counter() - began < 2
+
+
+async def test_stop_does_not_wait_for_a_stalled_answer(world: World) -> None:
+    world.add_wall_connector(quirks=Quirks(slow_first_byte_s=30))
+    async with aiohttp.ClientSession() as session:
+        server = WallConnectorServer(world.wall_connectors[0])
+        await server.start()
+        pending = asyncio.create_task(_get(session, f"{server.url}/api/1/vitals"))
+        await asyncio.sleep(0.05)
+        began = time.perf_counter()
+        await server.stop()
+        assert time.perf_counter() - began < 2
+        assert not server.running
+        with pytest.raises(aiohttp.ClientError):
+            await pending
+
+
+async def test_drops(world: World) -> None:
+    world.add_wall_connector(quirks=Quirks(drop_rate=1.0))
+    world.add_wall_connector(quirks=Quirks(drop_rate=0.5))
+    async with serve_wall_connectors(world) as servers:
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            with pytest.raises(aiohttp.ServerDisconnectedError):
+                await _get(session, f"{servers[0].url}/api/1/vitals")
+            outcomes = []
+            for _ in range(40):
+                try:
+                    outcomes.append((await _get(session, f"{servers[1].url}/api/1/vitals"))[0])
+                except aiohttp.ServerDisconnectedError:
+                    outcomes.append(0)
+    assert 8 <= outcomes.count(0) <= 32
+    assert outcomes.count(200) == 40 - outcomes.count(0)
+
+
+async def test_missing_brace_over_http(world: World) -> None:
+    unit = world.add_wall_connector(quirks=Quirks(missing_brace=True, missing_brace_rate=1.0))
+    unit.plug_in(32.0)
+    world.advance(30)
+    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+        status, body, _ = await _get(session, f"{servers[0].url}/api/1/lifetime")
+    assert status == 200
+    assert body.endswith(b"\n\n")
+    assert decode_object(body)["charge_starts"] == unit.lifetime()["charge_starts"]
+
+
+async def test_many_units_concurrently() -> None:
+    world = World(seed=2, speed=60.0)
+    units = [world.add_wall_connector(wiring=w) for w in ("split_phase", "three_phase", "single_phase") * 10]
+    for unit in units[::2]:
+        unit.plug_in(16.0)
+    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+        results = await asyncio.gather(*(_get(session, f"{s.url}/api/1/vitals") for s in servers * 3))
+    assert all(status == 200 for status, _, _ in results)
+    assert len({s.port for s in servers}) == 30
+
+
+async def test_peer_client_works_unchanged(world: World) -> None:
+    from tesla_wall_connector import WallConnector
+
+    unit = world.add_wall_connector(
+        firmware=OLD_FW, quirks=Quirks(nan_in_lifetime=True, missing_brace=True, missing_brace_rate=1.0)
+    )
+    unit.plug_in(32.0)
+    world.advance(120)
+    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+        peer = WallConnector(f"127.0.0.1:{servers[0].port}", session=session)
+        vitals = await peer.async_get_vitals()
+        lifetime = await peer.async_get_lifetime()
+        version = await peer.async_get_version()
+        wifi = await peer.async_get_wifi_status()
+    assert vitals.evse_state == 11
+    assert vitals.contactor_closed is True
+    assert vitals.vehicle_current_a == pytest.approx(32.0, abs=0.5)
+    assert lifetime.avg_startup_temp is None
+    assert lifetime.energy_wh == unit.lifetime()["energy_wh"]
+    assert version.serial_number == unit.serial
+    assert wifi.wifi_connected is True
