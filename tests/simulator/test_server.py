@@ -258,3 +258,33 @@ async def test_peer_client_works_unchanged(world: World) -> None:
     assert lifetime.energy_wh == unit.lifetime()["energy_wh"]
     assert version.serial_number == unit.serial
     assert wifi.wifi_connected is True
+
+
+async def test_busy_port_raises_and_server_is_not_running(world: World) -> None:
+    unit = world.add_wall_connector()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = WallConnectorServer(unit, port=taken.getsockname()[1])
+        with pytest.raises(OSError, match="in use"):
+            await server.start()
+    assert not server.running
+    await server.stop()  # harmless
+
+
+async def test_servers_stop_when_the_body_raises(world: World) -> None:
+    world.add_wall_connector()
+    started: list[WallConnectorServer] = []
+
+    async def crash() -> None:
+        async with serve_wall_connectors(world) as servers:
+            started.extend(servers)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await crash()
+    assert started
+    assert not started[0].running
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectorError):
+            await _get(session, f"{started[0].url}/api/1/vitals")

@@ -72,15 +72,20 @@ class WallConnectorServer:
         """Bind and start answering (or stay silent, port reserved, while the unit is offline)."""
         if self._http is not None:
             return
-        self._loop = asyncio.get_running_loop()
-        self._http = web.Server(self._handler, handler_cancellation=True, access_log=None)
+        loop = asyncio.get_running_loop()
         sock = self._bind(self.port)
         self.port = sock.getsockname()[1]
+        http = web.Server(self._handler, handler_cancellation=True, access_log=None)
         if self.unit.offline:
             sock.close()
         else:
+            try:
+                self._listener = await loop.create_server(http, sock=sock, backlog=self._backlog)
+            except BaseException:
+                sock.close()
+                raise
             self._sock = sock
-            self._listener = await self._loop.create_server(self._http, sock=sock, backlog=self._backlog)
+        self._loop, self._http = loop, http
         self.unit.add_offline_listener(self._on_offline)
 
     async def stop(self) -> None:
