@@ -214,9 +214,7 @@ class WallConnectorUnit:
     @property
     def lifetime_energy_wh(self) -> float:
         """What lifetime energy_wh reports: real energy plus any glitch jumps."""
-        physics = self._sync()
-        extra = self._glitches.offset_wh(physics.t) if self._glitches is not None else 0.0
-        return physics.lifetime.energy_wh + extra
+        return self._lifetime_energy_wh(self._sync())
 
     # --- the four endpoints ----------------------------------------------------------------------
 
@@ -273,7 +271,7 @@ class WallConnectorUnit:
             "thermal_foldbacks": life.thermal_foldbacks,
             "avg_startup_temp": _NAN if nan else round(life.avg_startup_temp, 1),
             "charge_starts": life.charge_starts,
-            "energy_wh": int(self.lifetime_energy_wh),
+            "energy_wh": int(self._lifetime_energy_wh(p)),
             "connector_cycles": life.connector_cycles,
             "uptime_s": int(p.uptime_s),
             "charging_time_s": int(life.charging_time_s),
@@ -339,6 +337,10 @@ class WallConnectorUnit:
         physics = self._physics
         physics.integrate(self._world.now())
         return physics
+
+    def _lifetime_energy_wh(self, physics: ChargerPhysics) -> float:
+        extra = self._glitches.offset_wh(physics.t) if self._glitches is not None else 0.0
+        return physics.lifetime.energy_wh + extra
 
     def _start_glitches(self) -> None:
         if not self._quirks.energy_glitch:
