@@ -1,7 +1,7 @@
 """Fast JSON decoding that tolerates the Wall Connector firmware's broken output.
 
-The fast path is one `orjson.loads`. Only when that fails do we repair, in one pass that knows
-where strings are (so a value like ``"nan"`` inside quotes is never touched):
+The fast path is one `orjson.loads`. Only when that fails do we repair, with regexes that step
+over strings (so a value like ``"nan"`` inside quotes is never touched):
 
 * bare non-finite numbers (``nan``, ``-nan``, ``NaN``, ``inf``, ``-inf``, ``Infinity``...) become
   ``null``: the device had no reading, and a missing reading must never look like a number;
@@ -25,13 +25,13 @@ from .errors import DecodeError
 
 __all__ = ["decode_object", "dumps", "loads"]
 
-# A bare word or signed word outside strings: what the firmware writes for non-finite floats.
-_NON_FINITE = re.compile(rb"[-+]?(?:nan|inf(?:inity)?)(?![A-Za-z0-9_])", re.IGNORECASE)
-_TOKEN_START = frozenset(b"-+nNiI")
-_OPENERS = {ord("{"): ord("}"), ord("["): ord("]")}
-_CLOSERS = frozenset(b"}]")
-_QUOTE = ord('"')
-_BACKSLASH = ord("\\")
+_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"?'  # unrolled for speed; an unterminated string runs to the end
+# A string, or a bare (signed) word the firmware writes for a non-finite float.
+_STRING_OR_NON_FINITE = re.compile(
+    _STRING + rb"|[-+]?(?:[nN][aA][nN]|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)(?![A-Za-z0-9_])", re.DOTALL
+)
+_STRING_OR_BRACKET = re.compile(_STRING + rb"|[\[\]{}]", re.DOTALL)
+_CLOSER_OF = {b"{": b"}", b"[": b"]"}
 
 
 def loads(body: bytes | str) -> Any:
@@ -60,7 +60,12 @@ def decode_object(body: bytes) -> dict[str, Any]:
 
 
 def _decode_repaired(body: bytes) -> Any:
-    repaired = _repair(bytes(body))
+    text = _STRING_OR_NON_FINITE.sub(_keep_string_else_null, body)
+    try:
+        return orjson.loads(text)  # the common fault: only `nan` in the way
+    except orjson.JSONDecodeError:
+        pass
+    repaired = _close_or_cut(text)
     try:
         value = orjson.loads(repaired)
     except orjson.JSONDecodeError as exc:
@@ -74,54 +79,29 @@ def _decode_repaired(body: bytes) -> Any:
     return value
 
 
-def _repair(body: bytes) -> bytes:
-    """Rewrite non-finite tokens to null, cut trailing garbage, close what was left open."""
-    out = bytearray()
-    stack: list[int] = []
-    started = False
-    i, n = 0, len(body)
-    while i < n:
-        ch = body[i]
-        if ch == _QUOTE:
-            end = _string_end(body, i)
-            out += body[i:end]
-            i = end
-        elif ch in _TOKEN_START and (match := _NON_FINITE.match(body, i)):
-            out += b"null"
-            i = match.end()
-        elif ch in _OPENERS:
-            stack.append(_OPENERS[ch])
-            started = True
-            out.append(ch)
-            i += 1
-        elif ch in _CLOSERS:
-            out.append(ch)
-            i += 1
-            if stack and stack[-1] == ch:
-                stack.pop()
-                if not stack:
-                    return bytes(out)  # one complete value: whatever follows is garbage
-        else:
-            out.append(ch)
-            i += 1
-    if started and stack:
-        stripped = out.rstrip()
-        if stripped.endswith(b","):
-            del stripped[-1]
-        stripped.extend(reversed(stack))
-        return bytes(stripped)
-    return bytes(out)
+def _close_or_cut(text: bytes) -> bytes:
+    """Cut what follows the first complete value, or close the brackets it left open.
+
+    Walks only strings and brackets (so a bracket inside quotes never counts).
+    """
+    stack: list[bytes] = []
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in _CLOSER_OF:
+            stack.append(_CLOSER_OF[token])
+        elif stack and token == stack[-1]:
+            stack.pop()
+            if not stack:
+                return text[: match.end()]  # one complete value: whatever follows is garbage
+    if not stack:
+        return text
+    head = text.rstrip()
+    if head.endswith(b","):
+        head = head[:-1]
+    return head + b"".join(reversed(stack))
 
 
-def _string_end(body: bytes, start: int) -> int:
-    """Index just past the string that opens at `start` (or the end of the body if unterminated)."""
-    i, n = start + 1, len(body)
-    while i < n:
-        ch = body[i]
-        if ch == _BACKSLASH:
-            i += 2
-        elif ch == _QUOTE:
-            return i + 1
-        else:
-            i += 1
-    return n
+def _keep_string_else_null(match: re.Match[bytes]) -> bytes:
+    """Strings pass through untouched; a bare non-finite token becomes null."""
+    token = match.group()
+    return token if token[:1] == b'"' else b"null"

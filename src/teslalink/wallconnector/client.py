@@ -109,10 +109,8 @@ class WallConnector:
         return f"WallConnector({self.host!r}, service={self.power_calculator.service.value!r})"
 
     async def vitals(self) -> Vitals:
-        """Live readings. Also updates the wiring detection used by `power()`."""
-        vitals = await self._get("vitals", Vitals.from_raw)
-        self.power_calculator.power(vitals)
-        return vitals
+        """Live readings; `power(vitals)` turns them into watts for this unit's wiring."""
+        return await self._get("vitals", Vitals.from_raw)
 
     async def lifetime(self) -> Lifetime:
         return await self._get("lifetime", Lifetime.from_raw)
