@@ -41,7 +41,9 @@ def demo(speed: float, seed: int, interval: float, duration: float | None) -> No
                     f"teslalink demo — simulated world at {speed:g}x\n"
                     "garage: NA split-phase, charging · office: EU three-phase, car waiting · cottage: idle"
                 )
-                await live.watch(clients, names, interval_s=interval, duration_s=duration, title=title)
+                await live.watch(
+                    clients, names, interval_s=interval, duration_s=duration, title=title, clock=world.now
+                )
             finally:
                 for client in clients:
                     await client.close()

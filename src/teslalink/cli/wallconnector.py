@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -117,13 +118,29 @@ def status(target: _Target, as_json: bool, service: str, timeout: float) -> None
 @click.option("--interval", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
               help="Seconds between polls (one request at a time per unit).")  # fmt: skip
 @click.option("--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Keep session and lifetime energy bookkeeping in this file across restarts.",
+)
 @unit_options
 @click.pass_obj
-def watch(target: _Target, interval: float, duration: float | None, service: str, timeout: float) -> None:
-    """Live view until Ctrl-C."""
+def watch(
+    target: _Target,
+    interval: float,
+    duration: float | None,
+    state_path: Path | None,
+    service: str,
+    timeout: float,
+) -> None:
+    """Live view until Ctrl-C; finished charging sessions are printed as they end."""
 
     async def go() -> None:
         async with target.client(service, timeout) as client:
-            await live.watch([client], [client.host], interval_s=interval, duration_s=duration)
+            await live.watch(
+                [client], [client.host], interval_s=interval, duration_s=duration, state_path=state_path
+            )
 
     run(go())
