@@ -27,8 +27,9 @@ import decode  # noqa: E402  (bench/ is not a package)
 
 
 def start_twin(units: int) -> tuple[subprocess.Popen[str], list[str]]:
-    cmd = [sys.executable, "-m", "teslalink", "sim", "wallconnector", "--count", str(units), "--port", "0", "--json",
-           "--speed", "60", "--wiring", "mixed", "--plugged", str(units // 2), "--seed", "1"]  # fmt: skip
+    cmd = [sys.executable, "-m", "teslalink", "sim", "wallconnector", "--count", str(units), "--port", "0",
+           "--json", "--speed", "60", "--wiring", "mixed", "--plugged", str(units // 2),
+           "--seed", "1"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     first = proc.stdout.readline()
