@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from .client import RetryPolicy, WallConnector, parse_host
+from .energy import GEN3_MAX_POWER_W, ChargingSession, LifetimeEnergy, RejectedJump, SessionMonitor
 from .models import EvseState, Lifetime, Version, Vitals, WifiStatus
 from .power import ElectricalService, PowerCalculator, PowerReading, detect_service
 
 __all__ = [
+    "GEN3_MAX_POWER_W",
+    "ChargingSession",
     "ElectricalService",
     "EvseState",
     "Lifetime",
+    "LifetimeEnergy",
     "PowerCalculator",
     "PowerReading",
+    "RejectedJump",
     "RetryPolicy",
+    "SessionMonitor",
     "Version",
     "Vitals",
     "WallConnector",
