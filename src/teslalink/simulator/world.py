@@ -6,8 +6,10 @@ time. Devices never tick; they integrate lazily from their last update to `now()
 are read or told something, so a clock jump of a day is as cheap as a second.
 
 Randomness is seeded: `rng` for world-level choices (serial numbers), and each device derives its
-own streams from (seed, serial), so the same seed and the same calls and advances replay the
-same bodies byte for byte.
+own streams from (seed, serial). Sensor noise is a function of world time (one draw per sample
+period, see .noise), so the same seed and the same events and advances replay the same bodies
+byte for byte, however often (and by whom) the devices were read in between; only per-request
+faults (drops, a missing brace) follow the sequence of requests.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ The EVSE sequence is the one users see on real units: 1 (not connected) -> on pl
 -> 9 (waiting, a few seconds) -> 11 (charging); 9 when the car asks for 0 A, 8 when it is full,
 1 again after unplugging. The contactor is closed only in 11.
 
-Randomness comes from the `random.Random` objects handed in, so a unit replays identically.
+Randomness comes from the `random.Random` handed in (events: a unit's own history, the handshake
+timing) and, for sensor noise, from the draws of the current sample period (see ..noise), so a
+unit replays identically however often it is read.
 """
 
 from __future__ import annotations
@@ -19,9 +21,18 @@ import random
 from dataclasses import dataclass
 from enum import IntEnum
 
+from ..noise import SampleDraws
 from .grid import GRIDS, Wiring
 
-__all__ = ["ChargerPhysics", "EvseState", "LifetimeCounters", "Measurement", "ThermalSensor"]
+__all__ = [
+    "MEASURE_NORMALS",
+    "MEASURE_UNIFORMS",
+    "ChargerPhysics",
+    "EvseState",
+    "LifetimeCounters",
+    "Measurement",
+    "ThermalSensor",
+]
 
 RAMP_A_PER_S = 10.0
 """How fast the current follows a new target (the car ramps over a few seconds)."""
@@ -31,6 +42,10 @@ ERROR_TRANSIENT_S = (1.0, 2.0)
 
 WAITING_S = (3.0, 5.0)
 """How long it then shows 9 while the car and the unit agree on a current."""
+
+MEASURE_NORMALS = 22
+MEASURE_UNIFORMS = 5
+"""How many standard normals and uniforms one `ChargerPhysics.measure` reads from its draws."""
 
 
 class EvseState(IntEnum):
@@ -252,47 +267,53 @@ class ChargerPhysics:
 
     # --- sensors -------------------------------------------------------------------------------
 
-    def measure(self, rng: random.Random) -> Measurement:
-        """Read every sensor once, with noise drawn from `rng`."""
-        gauss, uniform = rng.gauss, rng.uniform
+    def measure(self, draws: SampleDraws) -> Measurement:
+        """Read every sensor once: the true state now plus this sample period's noise.
+
+        `draws` holds MEASURE_NORMALS standard normals and MEASURE_UNIFORMS uniforms; each slot
+        feeds one sensor, whatever the state, so the reading is a pure function of the state and
+        the period (the same instant always reads the same, however often it is read).
+        """
+        z, u = draws.z, draws.u
         closed = self.contactor_closed
-        amps = max(0.0, self.current_a + gauss(0.0, 0.08)) if closed else uniform(0.3, 0.6)
-        grid_v = self.grid_v + gauss(0.0, 0.4)
-        idle_v = (abs(gauss(0.0, 2.0)), abs(gauss(0.0, 2.0)), abs(gauss(0.0, 2.0)))
-        idle_a = (uniform(0.1, 0.5), uniform(0.1, 0.5), uniform(0.1, 0.5))
+        amps = max(0.0, self.current_a + 0.08 * z[0]) if closed else 0.3 + 0.3 * u[0]
+        grid_v = self.grid_v + 0.4 * z[1]
         if not closed:
-            va, vb, vc = idle_v
-            ia, ib, ic = idle_a
-            i_n = uniform(0.2, 1.0)
+            va, vb, vc = abs(2.0 * z[2]), abs(2.0 * z[3]), abs(2.0 * z[4])
+            ia, ib, ic = 0.1 + 0.4 * u[1], 0.1 + 0.4 * u[2], 0.1 + 0.4 * u[3]
+            i_n = 0.2 + 0.8 * u[4]
         elif self.wiring is Wiring.SPLIT_PHASE:
-            va = grid_v + 2.0 + gauss(0.0, 0.3)
-            vb = grid_v + 2.0 + gauss(0.0, 0.3)
-            vc = grid_v / 2.0 + gauss(0.0, 0.4)
-            ia = amps * (self.leg_a_share + gauss(0.0, 0.004))
+            va = grid_v + 2.0 + 0.3 * z[5]
+            vb = grid_v + 2.0 + 0.3 * z[6]
+            vc = grid_v / 2.0 + 0.4 * z[7]
+            ia = amps * (self.leg_a_share + 0.004 * z[8])
             ib = amps - ia
-            ic = 0.5 * amps + gauss(0.0, 0.1)
-            i_n = 0.38 * amps + gauss(0.0, 0.1)
+            ic = 0.5 * amps + 0.1 * z[9]
+            i_n = 0.38 * amps + 0.1 * z[10]
         elif self.wiring is Wiring.THREE_PHASE:
-            va, vb, vc = (self.grid_v + off + gauss(0.0, 0.4) for off in self.phase_offsets_v)
-            ia, ib, ic = (amps + gauss(0.0, 0.08) for _ in range(3))
-            i_n = abs(gauss(0.0, 0.3))
+            off_a, off_b, off_c = self.phase_offsets_v
+            va = self.grid_v + off_a + 0.4 * z[5]
+            vb = self.grid_v + off_b + 0.4 * z[6]
+            vc = self.grid_v + off_c + 0.4 * z[7]
+            ia, ib, ic = amps + 0.08 * z[8], amps + 0.08 * z[9], amps + 0.08 * z[10]
+            i_n = abs(0.3 * z[11])
         else:
-            va = grid_v + gauss(0.0, 0.3)
-            vb, vc = idle_v[1], idle_v[2]
+            va = grid_v + 0.3 * z[5]
+            vb, vc = abs(2.0 * z[3]), abs(2.0 * z[4])
             ia = amps
-            ib, ic = idle_a[1], idle_a[2]
-            i_n = amps + gauss(0.0, 0.1)
+            ib, ic = 0.1 + 0.4 * u[2], 0.1 + 0.4 * u[3]
+            i_n = amps + 0.1 * z[10]
         if not self.plugged:
-            pilot_high, pilot_low, prox = 11.9 + gauss(0, 0.02), 11.9 + gauss(0, 0.02), abs(gauss(0, 0.004))
+            pilot_high, pilot_low, prox = 11.9 + 0.02 * z[12], 11.9 + 0.02 * z[13], abs(0.004 * z[14])
         elif closed:
-            pilot_high, pilot_low, prox = abs(gauss(0, 0.01)), -abs(gauss(0, 0.01)), 1.5 + gauss(0, 0.02)
+            pilot_high, pilot_low, prox = abs(0.01 * z[12]), -abs(0.01 * z[13]), 1.5 + 0.02 * z[14]
         else:
-            pilot_high, pilot_low, prox = 8.9 + gauss(0, 0.03), -11.7 + gauss(0, 0.03), 1.5 + gauss(0, 0.02)
-        relay_k1 = 6.1 + gauss(0, 0.04) if closed else 11.95 + gauss(0, 0.03)
-        relay_k2 = 6.1 + gauss(0, 0.04) if closed else abs(gauss(0, 0.02))
+            pilot_high, pilot_low, prox = 8.9 + 0.03 * z[12], -11.7 + 0.03 * z[13], 1.5 + 0.02 * z[14]
+        relay_k1 = 6.1 + 0.04 * z[15] if closed else 11.95 + 0.03 * z[15]
+        relay_k2 = 6.1 + 0.04 * z[16] if closed else abs(0.02 * z[16])
         return Measurement(
             grid_v=grid_v,
-            grid_hz=self.grid_hz + gauss(0.0, 0.03),
+            grid_hz=self.grid_hz + 0.03 * z[17],
             vehicle_current_a=amps,
             current_a_a=max(0.0, ia),
             current_b_a=max(0.0, ib),
@@ -303,10 +324,10 @@ class ChargerPhysics:
             voltage_c_v=max(0.0, vc),
             relay_k1_v=relay_k1,
             relay_k2_v=relay_k2,
-            pcba_temp_c=self.pcba.value_c + gauss(0.0, 0.1),
-            handle_temp_c=self.handle.value_c + gauss(0.0, 0.1),
-            mcu_temp_c=self.mcu.value_c + gauss(0.0, 0.1),
-            input_thermopile_uv=round(gauss(-180.0, 40.0)),
+            pcba_temp_c=self.pcba.value_c + 0.1 * z[18],
+            handle_temp_c=self.handle.value_c + 0.1 * z[19],
+            mcu_temp_c=self.mcu.value_c + 0.1 * z[20],
+            input_thermopile_uv=round(-180.0 + 40.0 * z[21]),
             prox_v=prox,
             pilot_high_v=pilot_high,
             pilot_low_v=pilot_low,

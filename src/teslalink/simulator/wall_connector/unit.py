@@ -2,9 +2,14 @@
 
 The unit is the model. It decides what every endpoint answers (fields, values, order, faults);
 the HTTP layer only routes to `render` and writes the bytes. Randomness comes from streams derived
-from the world's seed and the unit's serial, one stream per concern (physics, sensor noise, faults,
-energy glitches, identity), so that adding a read in one place does not shift what another
-concern draws.
+from the world's seed and the unit's serial, one stream per concern (physics, faults, energy
+glitches, identity), so that adding a read in one place does not shift what another concern draws.
+
+Sensor noise (vitals, Wi-Fi signal) is no stream at all: it is a function of world time, drawn per
+sample period from (seed, serial, purpose, sample index) (see ..noise). Reads at one instant are
+identical, and how often anyone reads never changes what is read later. Per-request decisions
+(drop the connection, cut the final brace) stay on the seeded `faults` stream: they are about
+requests, not about the world.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..physics.charger import ChargerPhysics, EvseState
+from ..noise import SampledNoise
+from ..physics.charger import MEASURE_NORMALS, MEASURE_UNIFORMS, ChargerPhysics, EvseState
 from ..physics.grid import GRIDS, Wiring
 from ..quirks import EnergyGlitches, Quirks
 from .firmware import FirmwareProfile
@@ -24,7 +30,7 @@ from .render import render_object, strip_final_brace
 if TYPE_CHECKING:
     from ..world import World
 
-__all__ = ["ENDPOINTS", "WallConnectorUnit", "derive_rng"]
+__all__ = ["ENDPOINTS", "WallConnectorUnit", "derive_noise", "derive_rng"]
 
 ENDPOINTS = ("vitals", "lifetime", "version", "wifi_status")
 """The endpoint names of the local API, served under /api/1/<name>."""
@@ -36,7 +42,18 @@ _TESLA_OUI = "98:ED:5C"
 
 def derive_rng(seed: int | str, serial: str, purpose: str) -> random.Random:
     """A random stream that depends only on the world seed, the unit and the purpose."""
-    return random.Random(f"teslalink:wall_connector:{seed}:{serial}:{purpose}")
+    return random.Random(_derive_key(seed, serial, purpose))
+
+
+def derive_noise(
+    seed: int | str, serial: str, purpose: str, *, normals: int, uniforms: int = 0
+) -> SampledNoise:
+    """Sensor noise that depends only on the world seed, the unit, the purpose and world time."""
+    return SampledNoise(_derive_key(seed, serial, purpose), normals=normals, uniforms=uniforms)
+
+
+def _derive_key(seed: int | str, serial: str, purpose: str) -> str:
+    return f"teslalink:wall_connector:{seed}:{serial}:{purpose}"
 
 
 class WallConnectorUnit:
@@ -58,7 +75,10 @@ class WallConnectorUnit:
         self._wiring = wiring
         self._profile = FirmwareProfile.parse(firmware)
         seed = world.seed
-        self._noise = derive_rng(seed, serial, "noise")
+        self._vitals_noise = derive_noise(
+            seed, serial, "noise:vitals", normals=MEASURE_NORMALS, uniforms=MEASURE_UNIFORMS
+        )
+        self._wifi_noise = derive_noise(seed, serial, "noise:wifi_status", normals=2)
         self._faults = derive_rng(seed, serial, "faults")
         self._glitch_seed = derive_rng(seed, serial, "glitch").random()
         self._physics = ChargerPhysics(
@@ -221,7 +241,7 @@ class WallConnectorUnit:
     def vitals(self) -> dict[str, Any]:
         """/api/1/vitals as a dict, in the device's field order, values as printed."""
         p = self._sync()
-        m = p.measure(self._noise)
+        m = p.measure(self._vitals_noise.at(p.t))
         closed = p.contactor_closed
         body: dict[str, Any] = {
             "contactor_closed": closed,
@@ -290,9 +310,10 @@ class WallConnectorUnit:
 
     def wifi_status(self) -> dict[str, Any]:
         """/api/1/wifi_status as a dict (SSID base64-encoded on current firmware)."""
-        quality = max(0, min(100, round(self._signal_quality + self._noise.gauss(0.0, 2.0))))
+        z = self._wifi_noise.at(self._world.now()).z
+        quality = max(0, min(100, round(self._signal_quality + 2.0 * z[0])))
         rssi = round(quality / 2.0 - 90.0)
-        snr = max(0, round(rssi + 88.0 + self._noise.gauss(0.0, 2.0)))
+        snr = max(0, round(rssi + 88.0 + 2.0 * z[1]))
         ssid = self._ssid
         if self._profile.ssid_base64:
             ssid = base64.b64encode(ssid.encode()).decode()
