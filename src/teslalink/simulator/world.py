@@ -17,11 +17,19 @@ from __future__ import annotations
 import math
 import random
 import time
+from typing import TYPE_CHECKING, Any
 
+from .accounting import Accounting
+from .accounts import Account, Region
 from .physics.grid import Wiring
 from .quirks import Quirks
 from .wall_connector.firmware import DEFAULT_FIRMWARE
 from .wall_connector.unit import WallConnectorUnit
+
+if TYPE_CHECKING:
+    from .physics.car import Car
+    from .physics.site import EnergySite
+    from .sso.tokens import TokenAuthority
 
 __all__ = ["World"]
 
@@ -36,6 +44,12 @@ class World:
         self._anchor_real = time.monotonic()
         self._anchor_world = time.time() if start is None else float(start)
         self._wall_connectors: list[WallConnectorUnit] = []
+        self._accounts: dict[str, Account] = {}
+        self._vehicles: list[Car] = []
+        self._sites: list[EnergySite] = []
+        self._ids_taken: set[int] = set()
+        self._auth: TokenAuthority | None = None
+        self.accounting = Accounting()
 
     def __repr__(self) -> str:
         return (
@@ -119,3 +133,80 @@ class World:
             serial = f"TWC{self.rng.randrange(10**10, 10**11)}"
             if serial not in taken:
                 return serial
+
+    # --- the cloud: accounts, vehicles, energy sites ------------------------------------------------
+
+    def add_account(
+        self,
+        email: str,
+        password: str,
+        *,
+        mfa: bool = False,
+        region: Region = "na",
+        full_name: str | None = None,
+    ) -> Account:
+        """Open a Tesla account; with `mfa` it gets a TOTP secret derived from the seed."""
+        key = email.strip().lower()
+        if key in self._accounts:
+            raise ValueError(f"an account for {email!r} already exists")
+        secret = Account.new_mfa_secret(f"teslalink:mfa:{self.seed}:{key}".encode()) if mfa else None
+        account = Account(email=email.strip(), password=password, region=region, mfa_secret=secret)
+        if full_name:
+            account.full_name = full_name
+        self._accounts[key] = account
+        return account
+
+    def account(self, email: str) -> Account:
+        """The account with this email, case-insensitive (KeyError if none)."""
+        return self._accounts[email.strip().lower()]
+
+    @property
+    def accounts(self) -> list[Account]:
+        return list(self._accounts.values())
+
+    def add_vehicle(self, account: Account, **options: Any) -> Car:
+        """Deliver a car to `account`; `options` are those of `physics.car.Car` (model, name...)."""
+        from .physics.car import Car  # noqa: PLC0415 - the car model imports the world's types
+
+        car = Car(self, account, id=self.new_id(16), vehicle_id=self.new_id(10), **options)
+        self._vehicles.append(car)
+        return car
+
+    @property
+    def vehicles(self) -> list[Car]:
+        return list(self._vehicles)
+
+    def vehicles_of(self, account: Account) -> list[Car]:
+        return [car for car in self._vehicles if car.account is account]
+
+    def add_energy_site(self, account: Account, **options: Any) -> EnergySite:
+        """Install a solar and/or Powerwall site; `options` are those of `physics.site.EnergySite`."""
+        from .physics.site import EnergySite  # noqa: PLC0415
+
+        site = EnergySite(self, account, energy_site_id=self.new_id(13), **options)
+        self._sites.append(site)
+        return site
+
+    @property
+    def energy_sites(self) -> list[EnergySite]:
+        return list(self._sites)
+
+    def sites_of(self, account: Account) -> list[EnergySite]:
+        return [site for site in self._sites if site.account is account]
+
+    @property
+    def auth(self) -> TokenAuthority:
+        """The token authority shared by the SSO, the Owner API and the streaming server."""
+        if self._auth is None:
+            from .sso.tokens import TokenAuthority  # noqa: PLC0415
+
+            self._auth = TokenAuthority(self)
+        return self._auth
+
+    def new_id(self, digits: int) -> int:
+        """A fresh random id of `digits` digits, unique in this world (vehicle ids, site ids)."""
+        while True:
+            candidate = self.rng.randrange(10 ** (digits - 1), 10**digits)
+            if candidate not in self._ids_taken:
+                self._ids_taken.add(candidate)
+                return candidate
