@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from teslalink._json import decode_object
 from teslalink.wallconnector import EvseState, Lifetime, Version, Vitals, WifiStatus
@@ -122,3 +124,23 @@ def test_models_are_read_only(wc_fixture):
     v = vitals_of(wc_fixture, "vitals_eu_idle_fw21.json")
     with pytest.raises(AttributeError):
         v.grid_voltage_v = 1.0  # type: ignore[misc]
+
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+)
+device_keys = st.sampled_from(
+    [*sorted(Vitals._KNOWN | Lifetime._KNOWN | Version._KNOWN | WifiStatus._KNOWN), "new_field"]
+)
+
+
+@settings(max_examples=400)
+@given(st.dictionaries(device_keys, json_values, max_size=12))
+def test_any_answer_builds_every_model_without_raising(raw):
+    for model in (Vitals, Lifetime, Version, WifiStatus):
+        built = model.from_raw(raw)
+        assert built.raw is raw
+        for _, value in built.items():
+            assert not isinstance(value, list | dict)  # converted or dropped, never passed through raw
