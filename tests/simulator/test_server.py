@@ -15,7 +15,13 @@ from teslalink.simulator import Quirks, WallConnectorServer, World, serve_wall_c
 
 from .helpers import OLD_FW
 
-_TIMEOUT = aiohttp.ClientTimeout(total=10)
+# Every request here answers in milliseconds on loopback; a hang must fail fast, never wait out
+# aiohttp's default of five minutes. Every session below gets it, and _get passes it explicitly.
+_TIMEOUT = aiohttp.ClientTimeout(total=5, sock_connect=2)
+
+
+def _session(connector: aiohttp.BaseConnector | None = None) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(timeout=_TIMEOUT, connector=connector)
 
 
 async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, bytes, str]:
@@ -25,7 +31,7 @@ async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, bytes, st
 
 async def test_serves_the_four_endpoints(world: World) -> None:
     unit = world.add_wall_connector()
-    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+    async with serve_wall_connectors(world) as servers, _session() as session:
         (server,) = servers
         assert server.unit is unit
         assert server.host == "127.0.0.1"
@@ -45,25 +51,25 @@ async def test_serves_the_four_endpoints(world: World) -> None:
 )
 async def test_other_paths_are_404(world: World, path: str) -> None:
     world.add_wall_connector()
-    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+    async with serve_wall_connectors(world) as servers, _session() as session:
         status, _, _ = await _get(session, servers[0].url + path)
         assert status == 404
 
 
 async def test_methods(world: World) -> None:
     world.add_wall_connector()
-    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+    async with serve_wall_connectors(world) as servers, _session() as session:
         url = f"{servers[0].url}/api/1/vitals"
-        async with session.post(url) as response:
+        async with session.post(url, timeout=_TIMEOUT) as response:
             assert response.status == 405
-        async with session.head(url) as response:
+        async with session.head(url, timeout=_TIMEOUT) as response:
             assert response.status == 200
             assert await response.read() == b""
 
 
 async def test_state_changes_show_over_http(world: World) -> None:
     unit = world.add_wall_connector(firmware=OLD_FW)
-    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+    async with serve_wall_connectors(world) as servers, _session() as session:
         url = f"{servers[0].url}/api/1/vitals"
         first = orjson.loads((await _get(session, url))[1])
         assert first["evse_state"] == 1
@@ -85,7 +91,7 @@ async def test_port_p_serves_unit_i_on_p_plus_i() -> None:
         if base + 3 > 65535:
             continue
         try:
-            async with serve_wall_connectors(world, port=base) as servers, aiohttp.ClientSession() as session:
+            async with serve_wall_connectors(world, port=base) as servers, _session() as session:
                 assert [s.port for s in servers] == [base, base + 1, base + 2]
                 for unit, server in zip(units, servers, strict=True):
                     body = (await _get(session, f"{server.url}/api/1/version"))[1]
@@ -107,12 +113,12 @@ async def test_offline_refuses_then_comes_back_on_the_same_port(world: World) ->
     async with serve_wall_connectors(world) as servers:
         server = servers[0]
         url = f"{server.url}/api/1/vitals"
-        async with aiohttp.ClientSession() as session:
+        async with _session() as session:
             assert (await _get(session, url))[0] == 200  # leaves a keep-alive connection
             unit.offline = True
             with pytest.raises(aiohttp.ClientConnectionError):
                 await _get(session, url)
-        async with aiohttp.ClientSession() as fresh:
+        async with _session() as fresh:
             with pytest.raises(aiohttp.ClientConnectorError):
                 await _get(fresh, url)
             unit.offline = False
@@ -123,10 +129,51 @@ async def test_offline_refuses_then_comes_back_on_the_same_port(world: World) ->
         assert server.running
 
 
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+async def test_dropping_out_while_the_listener_is_being_attached(world: World, turns: int) -> None:
+    """Back online, then offline again `turns` event-loop turns later: at 1 turn the listener used to
+    be closed behind the loop's back, and the rebound port was never polled again (clients hung
+    until their timeout: aiohttp's default is five minutes)."""
+    unit = world.add_wall_connector()
+    async with serve_wall_connectors(world) as servers, _session() as session:
+        url = f"{servers[0].url}/api/1/vitals"
+        for _ in range(3):
+            unit.offline = True
+            unit.offline = False
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            unit.offline = True
+            unit.offline = False
+            assert (await _get(session, url))[0] == 200
+        unit.offline = True
+        with pytest.raises(aiohttp.ClientConnectorError):
+            await _get(session, url)
+
+
+async def test_cancelled_start_leaves_nothing_behind(world: World) -> None:
+    """A start() cancelled while attaching its listener closes it properly: the port is free, and
+    the next socket to reuse its file descriptor number is polled as usual."""
+    unit = world.add_wall_connector()
+    server = WallConnectorServer(unit)
+    starting = asyncio.create_task(server.start())
+    for _ in range(10):
+        await asyncio.sleep(0)
+        if server.port:
+            break
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    assert not server.running
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", server.port))  # free again
+    async with serve_wall_connectors(world) as servers, _session() as session:
+        assert (await _get(session, f"{servers[0].url}/api/1/vitals"))[0] == 200
+
+
 async def test_unit_offline_before_start(world: World) -> None:
     unit = world.add_wall_connector()
     unit.offline = True
-    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+    async with serve_wall_connectors(world) as servers, _session() as session:
         url = f"{servers[0].url}/api/1/vitals"
         with pytest.raises(aiohttp.ClientConnectorError):
             await _get(session, url)
@@ -136,7 +183,7 @@ async def test_unit_offline_before_start(world: World) -> None:
 
 async def test_slow_first_byte_connection_accepted_at_once(world: World) -> None:
     world.add_wall_connector(quirks=Quirks(slow_first_byte_s=0.3))
-    async with serve_wall_connectors(world) as servers:
+    async with asyncio.timeout(5), serve_wall_connectors(world) as servers:
         server = servers[0]
         began = time.perf_counter()
         reader, writer = await asyncio.open_connection(server.host, server.port)
@@ -156,7 +203,7 @@ async def test_slow_first_byte_connection_accepted_at_once(world: World) -> None
 
 async def test_concurrent_request_stalls(world: World) -> None:
     world.add_wall_connector(quirks=Quirks(stall_on_concurrent=True, stall_s=1.0))
-    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+    async with serve_wall_connectors(world) as servers, _session() as session:
         url = f"{servers[0].url}/api/1/vitals"
 
         async def timed(delay: float) -> float:
@@ -175,7 +222,7 @@ async def test_concurrent_request_stalls(world: World) -> None:
 
 async def test_one_request_at_a_time_never_stalls(world: World) -> None:
     world.add_wall_connector(quirks=Quirks(stall_on_concurrent=True, stall_s=5))
-    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+    async with serve_wall_connectors(world) as servers, _session() as session:
         began = time.perf_counter()
         for _ in range(5):
             assert (await _get(session, f"{servers[0].url}/api/1/vitals"))[0] == 200
@@ -184,7 +231,7 @@ async def test_one_request_at_a_time_never_stalls(world: World) -> None:
 
 async def test_stop_does_not_wait_for_a_stalled_answer(world: World) -> None:
     world.add_wall_connector(quirks=Quirks(slow_first_byte_s=30))
-    async with aiohttp.ClientSession() as session:
+    async with _session() as session:
         server = WallConnectorServer(world.wall_connectors[0])
         await server.start()
         pending = asyncio.create_task(_get(session, f"{server.url}/api/1/vitals"))
@@ -202,7 +249,7 @@ async def test_drops(world: World) -> None:
     world.add_wall_connector(quirks=Quirks(drop_rate=0.5))
     async with serve_wall_connectors(world) as servers:
         connector = aiohttp.TCPConnector(force_close=True)
-        async with aiohttp.ClientSession(connector=connector) as session:
+        async with _session(connector=connector) as session:
             with pytest.raises(aiohttp.ServerDisconnectedError):
                 await _get(session, f"{servers[0].url}/api/1/vitals")
             outcomes = []
@@ -219,7 +266,7 @@ async def test_missing_brace_over_http(world: World) -> None:
     unit = world.add_wall_connector(quirks=Quirks(missing_brace=True, missing_brace_rate=1.0))
     unit.plug_in(32.0)
     world.advance(30)
-    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+    async with serve_wall_connectors(world) as servers, _session() as session:
         status, body, _ = await _get(session, f"{servers[0].url}/api/1/lifetime")
     assert status == 200
     assert body.endswith(b"\n\n")
@@ -231,7 +278,7 @@ async def test_many_units_concurrently() -> None:
     units = [world.add_wall_connector(wiring=w) for w in ("split_phase", "three_phase", "single_phase") * 10]
     for unit in units[::2]:
         unit.plug_in(16.0)
-    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+    async with serve_wall_connectors(world) as servers, _session() as session:
         results = await asyncio.gather(*(_get(session, f"{s.url}/api/1/vitals") for s in servers * 3))
     assert all(status == 200 for status, _, _ in results)
     assert len({s.port for s in servers}) == 30
@@ -245,7 +292,7 @@ async def test_peer_client_works_unchanged(world: World) -> None:
     )
     unit.plug_in(32.0)
     world.advance(120)
-    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+    async with serve_wall_connectors(world) as servers, _session() as session:
         peer = WallConnector(f"127.0.0.1:{servers[0].port}", session=session)
         vitals = await peer.async_get_vitals()
         lifetime = await peer.async_get_lifetime()
@@ -285,6 +332,6 @@ async def test_servers_stop_when_the_body_raises(world: World) -> None:
         await crash()
     assert started
     assert not started[0].running
-    async with aiohttp.ClientSession() as session:
+    async with _session() as session:
         with pytest.raises(aiohttp.ClientConnectorError):
             await _get(session, f"{started[0].url}/api/1/vitals")

@@ -5,6 +5,13 @@ goes offline (a Wi-Fi drop-out) its listening socket is closed at once, so new c
 refused, and requests on connections that are already open are dropped without an answer. When
 it comes back, the same port is bound again.
 
+A listening socket is only ever closed through its asyncio server, never behind the event loop's
+back: closing a socket the loop still polls leaves a stale selector entry under its file
+descriptor number, the next socket to get that number (the rebound port, a moment later) is then
+never polled, and its connections wait in the backlog until the client gives up. So a listener is
+recorded before it starts polling, and a drop-out at any moment, even while the listener is
+being attached, closes it properly.
+
     async with serve_wall_connectors(world) as servers:
         for server in servers:
             print(server.unit.serial, server.url)
@@ -79,12 +86,12 @@ class WallConnectorServer:
         if self.unit.offline:
             sock.close()
         else:
-            try:
-                self._listener = await loop.create_server(http, sock=sock, backlog=self._backlog)
-            except BaseException:
-                sock.close()
-                raise
             self._sock = sock
+            try:
+                await self._listen(loop, sock, http)
+            except BaseException:
+                self._close_listener()
+                raise
         self._loop, self._http = loop, http
         self.unit.add_offline_listener(self._on_offline)
 
@@ -140,17 +147,28 @@ class WallConnectorServer:
     async def _serve(self, sock: socket.socket, http: web.Server) -> None:
         if self._sock is not sock or self._loop is None:
             return
-        self._listener = await self._loop.create_server(http, sock=sock, backlog=self._backlog)
+        await self._listen(self._loop, sock, http)
+
+    async def _listen(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, http: web.Server) -> None:
+        """Serve `sock`, recording the listener before the loop polls it (see the module doc).
+
+        `create_server` would register the socket and then yield once before returning: cancelled
+        in that yield (a drop-out right after coming back), the listener was never recorded, and
+        `_close_listener` could only close the bare socket under the loop's selector.
+        """
+        listener = await loop.create_server(http, sock=sock, backlog=self._backlog, start_serving=False)
+        self._listener = listener
+        await listener.start_serving()
 
     def _close_listener(self) -> None:
         if self._attach is not None and not self._attach.done():
             self._attach.cancel()
         self._attach = None
         if self._listener is not None:
-            self._listener.close()
+            self._listener.close()  # unregisters the socket from the loop, then closes it
             self._listener = None
         if self._sock is not None:
-            self._sock.close()
+            self._sock.close()  # already closed by the listener, unless it never got one
             self._sock = None
 
     def _bind(self, port: int) -> socket.socket:
