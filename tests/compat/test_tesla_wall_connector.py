@@ -183,10 +183,15 @@ class Twin:
             return await response.read()
 
 
+# Loopback answers take milliseconds: a hang fails within seconds, not aiohttp's default five
+# minutes. The peer passes its own (bounded) timeouts per request; raw reads use this one.
+TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=2)
+
+
 @contextlib.asynccontextmanager
 async def serving(world: World) -> AsyncIterator[Twin]:
     # The session closes first, so the servers stop with no connection left open.
-    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession() as session:
+    async with serve_wall_connectors(world) as servers, aiohttp.ClientSession(timeout=TIMEOUT) as session:
         yield Twin(servers, session)
 
 
