@@ -612,6 +612,10 @@ async def test_region_redirect_for_a_cn_account(
     assert claims["ou_code"] == "CN"
     assert body["refresh_token"].startswith("CN_")
     assert accounts.auth.verify_access_token(body["access_token"]) is accounts.account(CN_EMAIL)
+    status, refused = await other.token(
+        na, grant_type="refresh_token", client_id="ownerapi", refresh_token=body["refresh_token"]
+    )
+    assert (status, refused["error"]) == (400, "invalid_grant")  # cn tokens are unknown at na
     # A na account at the na server is not redirected; the cn server sends it to na.
     assert (await browser.get(browser.authorize_url(na, NA_EMAIL))).status == 200
     back = await browser.get(browser.authorize_url(cn, NA_EMAIL))

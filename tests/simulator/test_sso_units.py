@@ -11,6 +11,7 @@ import pytest
 from teslalink.simulator import World
 from teslalink.simulator.sso import InvalidToken, LoginPolicy, pkce_challenge, totp
 from teslalink.simulator.sso import jwt as sso_jwt
+from teslalink.simulator.sso.login import AuthorizeRequest
 from teslalink.simulator.sso.tokens import GrantError
 
 # RFC 6238 appendix B: the seeds are ASCII "1234567890" repeated to the hash's key size.
@@ -173,6 +174,22 @@ def test_no_secret_in_reprs(world: World) -> None:
     auth = world.auth
     body = auth.issue(account)
     desk = auth.logins
-    text = " ".join(repr(x) for x in (auth, desk, account, LoginPolicy()))
-    for secret in ("s3cret-pw", account.mfa_secret or "?", body["access_token"], body["refresh_token"]):
+    request = AuthorizeRequest.parse(
+        {
+            "client_id": "ownerapi",
+            "redirect_uri": "tesla://auth/callback",
+            "response_type": "code",
+            "scope": "openid email offline_access",
+            "state": "st",
+            "code_challenge": pkce_challenge("v" * 43),
+            "code_challenge_method": "S256",
+        },
+        clients=auth.clients,
+    )
+    tx = desk.start(request, region="na", issuer="https://auth.tesla.com/oauth2/v3", query="q=1")
+    desk.new_captcha(tx)
+    text = " ".join(repr(x) for x in (auth, desk, account, LoginPolicy(), tx, desk.session(tx.session_id)))
+    secrets = ("s3cret-pw", account.mfa_secret, body["access_token"], body["refresh_token"])
+    for secret in (*secrets, tx.id, tx.csrf, tx.session_id, tx.captcha_answer):
+        assert secret
         assert secret not in text
