@@ -184,7 +184,7 @@ def _season_of(tariff: dict[str, Any], date: dt.date) -> dict[str, Any] | None:
         end = (int(season["toMonth"]), int(season.get("toDay", 31)))
         inside = start <= key <= end if start <= end else (key >= start or key <= end)
         if inside:
-            return season
+            return dict(season)
     return None
 
 
