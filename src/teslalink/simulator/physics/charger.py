@@ -265,6 +265,38 @@ class ChargerPhysics:
     def uptime_s(self) -> float:
         return self._t - self.boot_t
 
+    def time_to_deliver(self, energy_wh: float) -> float | None:
+        """The world time at which the session will have delivered `energy_wh` more, or None.
+
+        Assumes nothing changes meanwhile and mirrors `integrate` exactly: a pending handshake
+        closes the contactor at its end with no current, then the current ramps at RAMP_A_PER_S
+        to its target and holds. A car uses this to stop at its charge limit at the right instant
+        without anyone polling (None: the unit will not deliver that, e.g. nobody asks for current).
+        """
+        if energy_wh <= 0:
+            return self._t
+        if not self.plugged or self.finished or self.requested_a <= 0:
+            return None
+        if self.contactor_closed:
+            t0, i0 = self._t, self.current_a
+        elif not self._ready:
+            t0, i0 = max(self._ready_at, self._t), 0.0
+        else:
+            return None
+        target = min(self.requested_a, self.max_current_a)
+        need = energy_wh * 3600.0 / self.volts_per_amp  # amp-seconds
+        ramp_s = abs(target - i0) / RAMP_A_PER_S
+        ramp_as = (i0 + target) / 2.0 * ramp_s
+        if need > ramp_as:
+            return t0 + ramp_s + (need - ramp_as) / target if target > 0 else None
+        if target > i0:  # i0 tau + R tau^2 / 2 = need
+            tau = (math.sqrt(i0 * i0 + 2.0 * RAMP_A_PER_S * need) - i0) / RAMP_A_PER_S
+        elif target < i0:  # i0 tau - R tau^2 / 2 = need
+            tau = (i0 - math.sqrt(max(0.0, i0 * i0 - 2.0 * RAMP_A_PER_S * need))) / RAMP_A_PER_S
+        else:
+            tau = need / i0
+        return t0 + tau
+
     # --- sensors -------------------------------------------------------------------------------
 
     def measure(self, draws: SampleDraws) -> Measurement:

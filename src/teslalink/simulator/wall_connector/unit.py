@@ -18,7 +18,7 @@ import base64
 import math
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..noise import SampledNoise
 from ..physics.charger import MEASURE_NORMALS, MEASURE_UNIFORMS, ChargerPhysics, EvseState
@@ -30,7 +30,7 @@ from .render import render_object, strip_final_brace
 if TYPE_CHECKING:
     from ..world import World
 
-__all__ = ["ENDPOINTS", "WallConnectorUnit", "derive_noise", "derive_rng"]
+__all__ = ["ENDPOINTS", "ChargeLoad", "WallConnectorUnit", "derive_noise", "derive_rng"]
 
 ENDPOINTS = ("vitals", "lifetime", "version", "wifi_status")
 """The endpoint names of the local API, served under /api/1/<name>."""
@@ -38,6 +38,20 @@ ENDPOINTS = ("vitals", "lifetime", "version", "wifi_status")
 _NAN = math.nan
 _SSIDS = ("HomeNetwork", "Garage", "TheShed", "MyWiFi", "Casa", "Zuhause", "Maison", "Thuis")
 _TESLA_OUI = "98:ED:5C"
+
+
+class ChargeLoad(Protocol):
+    """The car side of a charging session (see ..vehicle.ac): it decides when to stop asking.
+
+    The unit calls `settle` before every integration to a new time, so a car that reaches its
+    charge limit at some instant opens the contactor at that instant, whichever side is read
+    first and even if nobody reads anything in between. The load integrates `physics` to `t`
+    itself, acting on it (never through the unit) at each of its own event times.
+    """
+
+    def settle(self, physics: ChargerPhysics, t: float) -> None: ...
+
+    def unplugged(self, t: float) -> None: ...
 
 
 def derive_rng(seed: int | str, serial: str, purpose: str) -> random.Random:
@@ -95,6 +109,7 @@ class WallConnectorUnit:
         self._start_glitches()
         self._offline = False
         self._offline_listeners: list[Callable[[bool], None]] = []
+        self._load: ChargeLoad | None = None
 
     def __repr__(self) -> str:
         return (
@@ -186,22 +201,41 @@ class WallConnectorUnit:
 
     def plug_in(self, requested_current_a: float = 32.0) -> None:
         """A car is plugged in and asks for this current (the unit caps it at its maximum)."""
-        self._physics.plug_in(self._world.now(), requested_current_a)
+        self._physics.plug_in(self._sync().t, requested_current_a)
 
     def set_requested_current(self, amps: float) -> None:
         """The car changes its request; 0 means it stops asking (evse 9, contactor open)."""
-        self._physics.set_requested_current(self._world.now(), amps)
+        self._physics.set_requested_current(self._sync().t, amps)
 
     def finish_charging(self) -> None:
         """The car is full: evse 8, contactor open, no current."""
-        self._physics.finish_charging(self._world.now())
+        self._physics.finish_charging(self._sync().t)
 
     def unplug(self) -> None:
-        self._physics.unplug(self._world.now())
+        t = self._sync().t
+        self._physics.unplug(t)
+        load, self._load = self._load, None
+        if load is not None:
+            load.unplugged(t)
 
     def reboot(self) -> None:
         """Power-cycle the unit: uptime restarts, session_energy_wh is 0 again."""
-        self._physics.reboot(self._world.now())
+        self._physics.reboot(self._sync().t)
+
+    @property
+    def load(self) -> ChargeLoad | None:
+        """The simulated car plugged in, if it is one that decides for itself (else None)."""
+        return self._load
+
+    def attach_load(self, load: ChargeLoad) -> None:
+        """Let a plugged-in car settle its own events before every integration of the unit."""
+        if self._load is not None and self._load is not load:
+            raise RuntimeError("another car is attached to this unit")
+        self._load = load
+
+    def detach_load(self, load: ChargeLoad) -> None:
+        if self._load is load:
+            self._load = None
 
     # --- true state (no sensor noise) ----------------------------------------------------------
 
@@ -356,7 +390,10 @@ class WallConnectorUnit:
 
     def _sync(self) -> ChargerPhysics:
         physics = self._physics
-        physics.integrate(self._world.now())
+        t = self._world.now()
+        if self._load is not None:
+            self._load.settle(physics, t)
+        physics.integrate(t)
         return physics
 
     def _lifetime_energy_wh(self, physics: ChargerPhysics) -> float:
