@@ -264,6 +264,22 @@ def test_calendar_power_self_consumption_and_backup() -> None:
     assert backup["events"][0]["duration"] == 1800
 
 
+def test_daylight_saving_days() -> None:
+    world, site = make(local(2024, 3, 9))
+    world.advance(local(2024, 11, 4) - world.now())
+    spring = site.calendar_history("power", "day", end_date="2024-03-10T23:59:00-07:00")["time_series"]
+    autumn = site.calendar_history("power", "day", end_date="2024-11-03T23:59:00-08:00")["time_series"]
+    assert len(autumn) == 100  # 25 hours
+    assert spring == []  # older than the kept 15-minute buckets
+    days = site.calendar_history("energy", "month", end_date="2024-03-31T12:00:00-07:00")["time_series"]
+    assert [e["timestamp"] for e in days[:2]] == ["2024-03-09T01:00:00-08:00", "2024-03-10T01:00:00-08:00"]
+    assert days[2]["timestamp"] == "2024-03-11T01:00:00-07:00"
+    month = site.calendar_history("energy", "month", end_date="2024-11-30T12:00:00-08:00")["time_series"]
+    assert len(month) == 4  # 1 to 4 November
+    home = [sum(e[f"consumer_energy_imported_from_{s}"] for s in ("grid", "solar", "battery")) for e in month]
+    assert all(h > 5000 for h in home[:3])  # the 4th has only begun
+
+
 def test_history_endpoint() -> None:
     world, site = make(local(2024, 1, 1))
     world.advance(local(2024, 3, 16, 1) - world.now())

@@ -10,6 +10,7 @@ import pytest
 
 from teslalink.simulator import World
 from teslalink.simulator.physics.site import EnergySite
+from teslalink.simulator.physics.site_power import EFFICIENCY
 
 LA = ZoneInfo("America/Los_Angeles")
 
@@ -116,6 +117,24 @@ def test_energy_balances_at_every_instant() -> None:
         assert p.solar_w + p.battery_w + p.grid_w == pytest.approx(p.load_w, abs=1e-6)
         assert abs(p.battery_w) <= site.max_power_w + 1e-6
         world.advance(steps[i % len(steps)])
+
+
+def test_the_books_match_the_state_of_energy() -> None:
+    """What the records say went in and out of the battery, less its losses, is what it holds."""
+    world, site = make(SUMMER, initial_charge_percent=50, operation="autonomous")
+    before = site.energy_left_wh
+    world.advance(3 * 86_400)
+    site.grid_outage(True)
+    world.advance(86_400)
+    site.grid_outage(False)
+    world.advance(86_400)
+    books = site.lifetime_energy()
+    charged = books["battery_energy_imported_from_grid"] + books["battery_energy_imported_from_solar"]
+    discharged = books["battery_energy_exported"]
+    assert charged > 10_000
+    assert discharged > 10_000
+    expected = before + charged * EFFICIENCY - discharged / EFFICIENCY
+    assert site.energy_left_wh == pytest.approx(expected, abs=1e-3)
 
 
 def test_self_consumption_keeps_the_reserve_while_on_grid() -> None:
