@@ -4,17 +4,20 @@ The site's integrator adds every energy flow into the open 15-minute bucket (`En
 when the clock moves into the next bucket it is closed: kept as is for the last `retain_days`
 (what the power graphs and the `power` kind need, at the 15-minute resolution Tesla answers with)
 and added into its local day's totals, which are kept forever (a few hundred floats a year).
-Weeks, months, years and the lifetime are sums of days at query time. Memory stays flat however
-long the world runs, and a year of world time costs one bucket close per 15 minutes.
+Weeks, months, years and the lifetime are sums of days at query time. Memory grows by ten floats
+a world day, and a year of world time costs one bucket close per 15 minutes.
 
 The queries follow what clients see from Tesla:
 
-* `calendar_history` kind `energy` answers one entry per constituent sub-period of the requested
-  period (day: the day; week and month: each day; year: each month; lifetime: each year), or per
-  day of an explicit `start_date`..`end_date` range. Entries are labelled 01:00 local time of
-  their first day, as the real service labels them.
-* kind `power`: the average power of each 15-minute bucket of the day of `end_date` (the period
-  is ignored, as by the real service), labelled at the bucket start.
+* `calendar_history` kind `energy` answers one entry per constituent sub-period (periods day, week
+  and month: days; year: months; lifetime: years) of the calendar period that contains `end_date`
+  (weeks run Sunday to Saturday), or of `start_date`..`end_date` when a start is given; a day
+  counts whole (today: so far), and nothing is later than now. Entries are labelled 01:00 local
+  time of their first day, as the real service labels them; `time_zone` is checked but, as
+  there, changes nothing.
+* kind `power`: the average power of each 15-minute bucket from the start of the day of
+  `end_date` (or of `start_date`) to `end_date`, labelled at the bucket start; the period is
+  ignored, as by the real service. Buckets older than `retain_days` are gone.
 * kind `self_consumption`: per sub-period, the share of the home's energy that came from solar and
   from the battery, in percent.
 * kind `backup`: the grid outages overlapping the period, `duration` in seconds.
@@ -235,17 +238,18 @@ class HistoryQuery:
         """Days with records (the site's first day to today), clipped to first..last."""
         return range(max(first, self.ledger.first_day), min(last, self.day_of(self.now)) + 1)
 
-    def _span(self, period: str, end_day: int) -> tuple[int, int]:
+    def _first_day(self, period: str, end_day: int) -> int:
+        """The first day of the calendar `period` that local day `end_day` is in."""
         date = local_date(end_day)
         if period == "day":
-            return end_day, end_day
-        if period == "week":  # the Sunday-to-Saturday week of end_date
-            return end_day - (date.weekday() + 1) % 7, end_day
+            return end_day
+        if period == "week":  # Sunday to Saturday
+            return end_day - (date.weekday() + 1) % 7
         if period == "month":
-            return end_day - (date.day - 1), end_day
+            return end_day - (date.day - 1)
         if period == "year":
-            return end_day - (date.timetuple().tm_yday - 1), end_day
-        return self.ledger.first_day, end_day
+            return end_day - (date.timetuple().tm_yday - 1)
+        return self.ledger.first_day
 
     def _grouped(self, days: range, unit: str) -> list[tuple[dt.date, list[float]]]:
         """Energies summed per `unit` (day, month, year), keyed by the unit's first date."""
@@ -278,11 +282,9 @@ class HistoryQuery:
                 raise SiteRequestError(400, "start_date is after end_date")
             first_day = self.day_of(start)
         else:
-            first_day, _ = self._span(period, end_day)
+            first_day = self._first_day(period, end_day)
             start = self.env.day_start(first_day)
         unit = {"year": "month", "lifetime": "year"}.get(period, "day")
-        if start_date:
-            unit = "day" if period in ("day", "week", "month") else unit
         return start, end, first_day, end_day, unit
 
     # --- calendar_history ----------------------------------------------------------------------------
@@ -367,8 +369,7 @@ class HistoryQuery:
         if period not in PERIODS:
             raise SiteRequestError(400, f"invalid period {period!r}; expected one of {', '.join(PERIODS)}")
         if kind == "backup":
-            first, _ = self._span(period, today)
-            return self._backup(self.env.day_start(first), self.now)
+            return self._backup(self.env.day_start(self._first_day(period, today)), self.now)
         groups = self._history_groups(period, today)
         make = _self_consumption_entry if kind == "self_consumption" else _energy_entry
         series = [make(self.label(date), values) for date, values in groups]
