@@ -417,3 +417,25 @@ def test_time_of_use_settings_from_teslapy_drive_the_battery() -> None:
     with pytest.raises(SiteCommandError, match="toHour"):
         site.set_time_of_use_settings({"tariff_content": bad})
     assert site.tariff_rate() == tariff
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"solar_kw": 0, "powerwalls": 0},
+        {"powerwalls": -1},
+        {"operation": "eco"},
+        {"answer_style": "shouty"},
+        {"customer_preferred_export_rule": "sometimes"},
+        {"backup_reserve_percent": 120},
+        {"time_zone": "Mars/Olympus_Mons"},
+        {"location": (95.0, 0.0)},
+        {"installation_date": "last spring"},
+    ],
+)
+def test_bad_site_options(options: dict[str, Any]) -> None:
+    from teslalink.errors import ConfigError
+
+    world = World(seed=1, speed=0.0, start=WINTER)
+    with pytest.raises(ConfigError):
+        world.add_energy_site(world.add_account("x@example.com", "pw"), **options)

@@ -113,6 +113,9 @@ class EnergySite:
             raise ConfigError(f"unknown answer_style {answer_style!r}; expected lower or upper")
         if customer_preferred_export_rule not in EXPORT_RULES:
             raise ConfigError(f"unknown export rule {customer_preferred_export_rule!r}")
+        latitude, longitude = location
+        if not (-90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0):
+            raise ConfigError(f"location must be (latitude, longitude) in degrees, got {location!r}")
         if not 0.0 <= backup_reserve_percent <= 100.0:
             raise ConfigError(f"backup_reserve_percent must be 0-100, got {backup_reserve_percent!r}")
         try:
@@ -148,8 +151,8 @@ class EnergySite:
 
         weather = f"{world.seed}:{energy_site_id}" if weather_seed is None else weather_seed
         self.env = Environment(
-            latitude=float(location[0]),
-            longitude=float(location[1]),
+            latitude=float(latitude),
+            longitude=float(longitude),
             time_zone=zone,
             solar_w=self.solar_w,
             daily_load_wh=1000.0 * daily_kwh,
