@@ -124,7 +124,7 @@ def test_dense_and_no_reads_give_the_same_history() -> None:
             float(car.sleep_count),
         )
 
-    dense, none = run(37.0), run(None)
+    dense, none = run(40.0), run(None)
     assert dense == pytest.approx(none, rel=1e-9)
 
 

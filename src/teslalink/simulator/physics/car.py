@@ -184,7 +184,7 @@ class Car:
         self.sentry_mode = False
         self.remote_start_until = 0.0
         self.navigation: dict[str, Any] | None = None
-        self.trips: list[Trip] = []
+        self._trips: list[Trip] = []
 
         self._sleep = SleepMachine(
             t0, idle_sleep_s=idle_sleep_s, newer_computer=newer_computer, draw=self._draw, asleep=asleep
@@ -329,6 +329,12 @@ class Car:
     def plugged_unit(self) -> WallConnectorUnit | None:
         self._sync()
         return self.port.ac.unit if self.port.ac is not None else None
+
+    @property
+    def trips(self) -> list[Trip]:
+        """Finished drives, oldest first (a copy)."""
+        self._sync()
+        return list(self._trips)
 
     @property
     def is_driving(self) -> bool:
@@ -718,7 +724,7 @@ class Car:
         self._drive = None
         s, _, _ = drive.profile.state(t - drive.t0)
         used = drive.energy0_kwh - self.battery.energy_kwh
-        self.trips.append(Trip(drive.t0, t, s / MILE_M, used))
+        self._trips.append(Trip(drive.t0, t, s / MILE_M, used))
         self._shift_p = True
         self._telemetry_mark = t
         self._refresh(t)
