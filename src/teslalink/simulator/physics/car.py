@@ -1,11 +1,12 @@
 """A simulated Tesla car: sleep and wake, driving, charging, climate, commands and what the API shows.
 
 The car is the model; the Owner API handlers and the streaming server only parse and format
-around it. Like the Wall Connector it never ticks: every read or event first runs `_sync`, an
-event loop that advances the state from the last update to the world's present, stopping at each
-instant something happens by itself (a wake-up completes, the idle timer runs out, an hourly
-check-in, arrival at the end of a route, a DC session reaching the limit, an update downloading,
-starting or finishing, a charging edge decided on a Wall Connector). Between events the
+around it. Like the Wall Connector it never ticks: every read or event first runs `_sync` (in
+..vehicle.core, the base class holding the state machine), an event loop that advances the state
+from the last update to the world's present, stopping at each instant something happens by itself
+(a wake-up completes, the idle timer runs out, an hourly check-in, arrival at the end of a route, a
+DC session reaching the limit, an update downloading, starting or finishing, a charging edge
+decided on a Wall Connector). Between events the
 continuous state (position, battery, cabin temperature, awake time) integrates in closed form,
 so a day of world time costs a few dozen steps, however often (or rarely) anyone reads the car.
 
@@ -17,6 +18,10 @@ when nobody reads either.
 Randomness is derived from (world seed, car id, purpose, occurrence), never from the world's
 shared generator, so adding a car or reading one never changes what another draws.
 
+The parts live in ..vehicle: spec (models, VIN), battery, ac (the Wall Connector coupling),
+charging (the charge port), taper (DC), power (sleep), climate, routes, state (closures, modes,
+update), commands (one function per command), render (the API's JSON), extras (small endpoints).
+
 Scenario knobs (for tests and the demo) are plain methods and properties: `user_present`,
 `set_outside_temp`, `go_offline`/`come_online`, `plug_into`/`unplug`, `drive`/`park`,
 `start_supercharging`, `offer_update`, `enter_service`/`leave_service`, `set_closure`.
@@ -24,11 +29,9 @@ Scenario knobs (for tests and the demo) are plain methods and properties: `user_
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..vehicle import commands as _commands
@@ -37,12 +40,11 @@ from ..vehicle import render as _render
 from ..vehicle.battery import CHARGE_LIMIT_MAX, CHARGE_LIMIT_MIN, Battery
 from ..vehicle.charging import ChargePort
 from ..vehicle.climate import Cabin, ClimateSettings, Weather
+from ..vehicle.core import CarCore, Drive, Trip
 from ..vehicle.errors import (
     CommandSigningRequired,
-    MobileAccessDisabled,
     UnknownCommand,
     VehicleInService,
-    VehicleUnavailable,
 )
 from ..vehicle.power import Power, SleepMachine
 from ..vehicle.routes import DEMO_ROUTES, DriveProfile, Path, distance_m, elevation_m
@@ -61,41 +63,10 @@ Point = tuple[float, float]
 UPDATE_IN_PROGRESS = "software_update_in_progress"
 """The reason every command gets while an update installs (our choice; not a published string)."""
 
-AUX_KW_ASLEEP = 0.015
-AUX_KW_AWAKE = 0.25
-AUX_KW_SENTRY = 0.25
-AUX_KW_CLIMATE = 1.5
-"""What a parked car draws from its battery: asleep, awake, with sentry, with climate on."""
-
-MILE_M = 1609.344
 _NAMES = ("Sparky", "Blue Thunder", "Tessa", "Volt Runner", "Silent Storm", "Mercury", "Nikola", "Ampere")
 
 
-@dataclass(frozen=True, slots=True)
-class Trip:
-    """One finished drive (kept for scenarios and the demo)."""
-
-    start: float
-    end: float
-    distance_mi: float
-    energy_kwh: float
-
-
-@dataclass(slots=True)
-class _Drive:
-    path: Path
-    profile: DriveProfile
-    t0: float
-    odometer0_mi: float
-    energy0_kwh: float
-    wh_per_km: float
-
-    @property
-    def end(self) -> float:
-        return self.t0 + self.profile.duration_s
-
-
-class Car:
+class Car(CarCore):
     """One car in a `World`. Create it with `World.add_vehicle(account, **options)`."""
 
     def __init__(
@@ -196,7 +167,7 @@ class Car:
         self._position: Point = self.home
         self._heading = float(heading) % 360.0
         self._odometer_mi = odometer_mi if odometer_mi is not None else identity.uniform(1_000.0, 40_000.0)
-        self._drive: _Drive | None = None
+        self._drive: Drive | None = None
         self._shift_p = False
         self._charge_keeper = False
         self._kept = False
@@ -235,14 +206,6 @@ class Car:
         return self._sleep.idle_sleep_s
 
     # --- state as the cloud sees it (reads never keep the car awake) -----------------------------
-
-    @property
-    def state(self) -> str:
-        """ "online", "asleep" (also while waking up) or "offline" (no connectivity)."""
-        self._sync()
-        if not self._connected:
-            return "offline"
-        return "online" if self._sleep.state is Power.AWAKE else "asleep"
 
     @property
     def is_online(self) -> bool:
@@ -468,7 +431,7 @@ class Car:
         wh_per_km = self.spec.drive_wh_per_km
         reach_m = self.battery.energy_kwh * 1e6 / wh_per_km
         profile = DriveProfile(min(path.length_m, reach_m), speed_kph / 3.6)
-        self._drive = _Drive(path, profile, t, self._odometer_mi, self.battery.energy_kwh, wh_per_km)
+        self._drive = Drive(path, profile, t, self._odometer_mi, self.battery.energy_kwh, wh_per_km)
         self._sleep.wake_now(t, "user")
         self._shift_p = False
         self._telemetry_mark = t
@@ -601,176 +564,9 @@ class Car:
             response.update(extra(self, t))
         return response
 
-    # --- used by commands ----------------------------------------------------------------------
-
-    def _start_remote_drive(self, t: float) -> None:
-        self.remote_start_until = t + 120.0
-
-    def _set_climate(self, t: float, on: bool) -> None:
-        self.climate.on = on
-        if not on:
-            self.climate.defrost = False
-            self.climate.preconditioning = False
-            self.climate.keeper_mode = "off"
-        self._refresh(t)
-
-    # --- the event loop ------------------------------------------------------------------------
-
-    def _sync(self) -> float:
-        """Advance everything to the world's present and return it."""
-        t = self._world.now()
-        ac = self.port.ac
-        if ac is not None:
-            _ = ac.unit.physics  # the unit settles our session to t, recording charging edges
-        self._run(t)
-        if self.port.ac is not None and not self.port.ac.connected:
-            self.port.reap()
-        return self._t
-
-    def _run(self, t: float) -> None:
-        while True:
-            event = self._next_event()
-            if event is None or event[0] > t:
-                break
-            when, act = event
-            when = max(when, self._t)
-            self._integrate(when)
-            act(when)
-        self._integrate(t)
-
-    def _next_event(self) -> tuple[float, Callable[[float], None]] | None:
-        candidates: list[tuple[float, int, Callable[[float], None]]] = []
-        if self.port.edges:
-            self.port.edges.sort(key=lambda edge: edge[0])
-            candidates.append((self.port.edges[0][0], 0, self._on_edge))
-        drive = self._drive
-        if drive is not None:
-            candidates.append((drive.end, 1, self._arrive))
-        dc_full = self.port.dc_full_at(self._t) if drive is None else None
-        if dc_full is not None:
-            candidates.append((dc_full, 2, self.port.dc_complete))
-        update = self.software.next_event()
-        if update is not None:
-            candidates.append((update, 3, self._on_update_event))
-        sleep = self._sleep.next_event(self._kept)
-        if sleep is not None:
-            candidates.append((sleep, 4, self._on_sleep_event))
-        if not candidates:
-            return None
-        when, _, act = min(candidates, key=lambda c: (c[0], c[1]))
-        return when, act
-
-    def _integrate(self, t1: float) -> None:
-        t0 = self._t
-        dt = t1 - t0
-        if dt <= 0:
-            return
-        self._sleep.accrue(dt)
-        self._cabin.integrate(t0, t1, self.climate, self._weather)
-        drive = self._drive
-        if drive is not None:
-            s, _, _ = drive.profile.state(t1 - drive.t0)
-            self._position = drive.path.point_at(s)
-            self._heading = drive.path.heading_at(s)
-            self._odometer_mi = drive.odometer0_mi + s / MILE_M
-            self.battery.energy_kwh = max(0.0, drive.energy0_kwh - drive.wh_per_km * s / 1e6)
-        elif self.port.dc is not None:
-            self.port.integrate_dc(dt)
-        elif self.port.ac is None:
-            self.battery.add(-self._aux_kw() * dt / 3600.0)
-        self._t = t1
-
-    def _aux_kw(self) -> float:
-        if self._sleep.state is Power.ASLEEP:
-            return AUX_KW_ASLEEP
-        kw = AUX_KW_AWAKE
-        if self.sentry_mode:
-            kw += AUX_KW_SENTRY
-        if self.climate.on:
-            kw += AUX_KW_CLIMATE
-        return kw
-
-    def _keepers(self) -> bool:
-        """Is anything keeping the car awake right now?"""
-        return bool(
-            self.sentry_mode
-            or self.climate.on
-            or self._user_present
-            or self._drive is not None
-            or self._charge_keeper
-            or self.closures.any_open
-            or self.software.keeps_awake
-        )
-
-    def _refresh(self, t: float, reason: str = "activity") -> None:
-        """Re-evaluate the keepers at `t`: one turning on wakes a sleeping car, the last off restarts
-        the idle timer."""
-        kept = self._keepers()
-        if kept and self._sleep.state is Power.ASLEEP:
-            self._sleep.wake_now(t, reason)
-        if self._kept and not kept:
-            self._sleep.keeper_ended(t)
-        self._kept = kept
-
-    def _on_edge(self, t: float) -> None:
-        _, wants = self.port.edges.pop(0)
-        self._charge_keeper = wants
-        self._telemetry_mark = t
-        self._refresh(t, "charging")
-
-    def _arrive(self, t: float) -> None:
-        drive = self._drive
-        assert drive is not None
-        self._drive = None
-        s, _, _ = drive.profile.state(t - drive.t0)
-        used = drive.energy0_kwh - self.battery.energy_kwh
-        self._trips.append(Trip(drive.t0, t, s / MILE_M, used))
-        self._shift_p = True
-        self._telemetry_mark = t
-        self._refresh(t)
-
-    def _on_update_event(self, t: float) -> None:
-        sw = self.software
-        if sw.status == "downloading":
-            sw.status = "available"
-        elif sw.status == "scheduled":
-            if self._drive is not None:  # installs only in park: wait for the arrival
-                sw.scheduled_at = self._drive.end
-                return
-            sw.status, sw.install_started, sw.scheduled_at = "installing", t, None
-        elif sw.status == "installing":
-            self.car_version = _installed_version(sw.version)
-            sw.status, sw.version, sw.install_started = "", "", None
-        self._refresh(t, "software_update")
-
-    def _on_sleep_event(self, t: float) -> None:
-        self._sleep.fire(t)
-        if self._sleep.state is Power.ASLEEP:
-            self._shift_p = False
-            self._telemetry_mark = t
-
-    def _check_reachable(self) -> None:
-        if not self.account.mobile_access:
-            raise MobileAccessDisabled("mobile_access_disabled")
-        if self.state != "online":
-            raise VehicleUnavailable('vehicle unavailable: {:error=>"vehicle unavailable:"}')
-
-    def _draw(self, purpose: str, n: int) -> float:
-        """A uniform in (0, 1) fixed by (seed, car, purpose, n)."""
-        digest = hashlib.blake2b(f"{self._key}:{purpose}:{n}".encode(), digest_size=8).digest()
-        return (int.from_bytes(digest, "big") + 0.5) / 2**64
-
 
 def _firmware_year(firmware: str) -> int:
     try:
         return int(firmware.split(".", 1)[0])
     except ValueError:
         return 2026
-
-
-def _installed_version(version: str) -> str:
-    """car_version after an install: the offered version with a build hash if it had none."""
-    if " " in version:
-        return version
-    digest = hashlib.blake2b(version.encode(), digest_size=6).hexdigest()
-    return f"{version} {digest}"
