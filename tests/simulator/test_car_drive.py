@@ -166,7 +166,7 @@ def test_telemetry_while_driving_and_parked() -> None:
     assert moving["speed"] == round(72 / 1.609344)
     assert moving["shift_state"] == "D"
     assert moving["power"] > 0
-    assert moving["soc"] == round(car.battery_level)
+    assert moving["soc"] == car.battery.level
     assert moving["est_heading"] == moving["heading"]
     assert isinstance(moving["elevation"], int)
     assert moving["range"] == round(car.battery.range_mi)

@@ -494,6 +494,8 @@ class Car(CarCore):
     def vehicle_data(self, endpoints: Iterable[str] | None = None) -> dict[str, Any]:
         """The `response` of vehicle_data for these endpoints (None: all blocks but location).
 
+        `endpoints` is an iterable of names or the query parameter's string ("a;b").
+
         Keeps the car awake. Raises VehicleUnavailable unless online, MobileAccessDisabled when
         the owner switched mobile access off.
         """

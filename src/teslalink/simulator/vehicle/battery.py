@@ -8,6 +8,7 @@ efficiency against rated, as the car's own estimate does.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 __all__ = ["CHARGE_LIMIT_MAX", "CHARGE_LIMIT_MIN", "CHARGE_LIMIT_STD", "Battery"]
@@ -34,6 +35,11 @@ class Battery:
     @soc.setter
     def soc(self, percent: float) -> None:
         self.energy_kwh = min(max(percent, 0.0), 100.0) * self.capacity_kwh / 100.0
+
+    @property
+    def level(self) -> int:
+        """battery_level as the API shows it: whole percent, halves rounded up."""
+        return max(0, min(100, math.floor(self.soc + 0.5)))
 
     @property
     def limit_kwh(self) -> float:

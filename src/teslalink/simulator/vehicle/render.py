@@ -83,6 +83,8 @@ def summary(car: Car, t: float) -> dict[str, Any]:
 
 def vehicle_data(car: Car, t: float, endpoints: Iterable[str] | None) -> dict[str, Any]:
     """The `response` of vehicle_data: the summary plus the requested blocks."""
+    if isinstance(endpoints, str):  # the query string form: "charge_state;location_data"
+        endpoints = endpoints.replace(",", ";").split(";")
     wanted = set(DEFAULT_ENDPOINTS if endpoints is None else (e.strip() for e in endpoints))
     location = "location_data" in wanted
     if location:
@@ -115,8 +117,7 @@ def charge_state(car: Car, t: float, location: bool = False) -> dict[str, Any]:
             volts = round(phys.volts_per_amp / phases)
     elif dc is not None and charging:
         volts = 2  # what cars report on AC lines while a DC stall charges them
-    soc_level = round(battery.soc)
-    level = max(0, min(100, math.floor(battery.soc + 0.5)))
+    level = battery.level
     scheduled_start = None
     if ac is not None and ac.start_at is not None:
         scheduled_start = int(ac.start_at)
@@ -180,7 +181,7 @@ def charge_state(car: Car, t: float, location: bool = False) -> dict[str, Any]:
         "time_to_full_charge": round(hours, 2),
         "timestamp": _ms(t),
         "trip_charging": dc is not None,
-        "usable_battery_level": max(0, soc_level - (1 if soc_level > 5 else 0)),
+        "usable_battery_level": level,  # lower only in the cold, which is not simulated
         "user_charge_enable_request": port.user_enable_request,
     }
 
@@ -456,7 +457,7 @@ def telemetry(car: Car, t: float) -> dict[str, Any]:
         "timestamp": _ms(t),
         "speed": round(kph / KPH_PER_MPH) if driving else None,
         "odometer": round(car.odometer_mi, 1),
-        "soc": round(battery.soc),
+        "soc": battery.level,
         "elevation": round(elevation_m((lat, lon))),
         "est_heading": heading,
         "est_lat": round(lat, 6),
