@@ -77,7 +77,8 @@ def test_current_and_energy_agree_at_every_instant(car_first: bool) -> None:
             assert vitals["contactor_closed"] is True
 
 
-def test_stops_at_the_limit_at_the_right_time_with_no_reads() -> None:
+@pytest.mark.parametrize("car_first", [True, False])
+def test_stops_at_the_limit_at_the_right_time_with_no_reads(car_first: bool) -> None:
     world, car, unit = make(battery_level=50.0, charge_limit_soc=80)
     capacity = car.battery.capacity_kwh
     life0 = unit.physics.lifetime.charging_time_s
@@ -88,7 +89,9 @@ def test_stops_at_the_limit_at_the_right_time_with_no_reads() -> None:
     amp_seconds = needed_wh * 3600 / volts
     ramp_s = 32 / RAMP_A_PER_S
     expected_closed_s = ramp_s + (amp_seconds - 32 * ramp_s / 2) / 32
-    # the unit's side, read first
+    if car_first:
+        assert car.charging_state == "Complete"
+    # the unit's side
     assert unit.evse_state is EvseState.CHARGING_FINISHED
     assert unit.contactor_closed is False
     assert unit.current_a == 0.0

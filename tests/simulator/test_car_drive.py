@@ -174,6 +174,8 @@ def test_telemetry_while_driving_and_parked() -> None:
     world.advance(600)
     arrival = car.trips[-1].end
     assert car.telemetry_changed_at() == arrival
+    assert car.telemetry_changed_since(arrival - 1)
+    assert not car.telemetry_changed_since(arrival)
     assert car.telemetry()["speed"] is None
     assert math.isclose(car.telemetry()["est_lat"], HOME[0], abs_tol=1e-5)
 

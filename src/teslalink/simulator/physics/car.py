@@ -67,7 +67,13 @@ _NAMES = ("Sparky", "Blue Thunder", "Tessa", "Volt Runner", "Silent Storm", "Mer
 
 
 class Car(CarCore):
-    """One car in a `World`. Create it with `World.add_vehicle(account, **options)`."""
+    """One car in a `World`. Create it with `World.add_vehicle(account, **options)`.
+
+    Properties and methods sync the car to the world's present first. The state records
+    (`battery`, `port`, `climate`, `closures`, `speed_limit`, `valet`, `media`, `software`,
+    `sentry_mode`) are the model itself, as of the last sync: commands and knobs change them;
+    read them after a property or method call, or through the rendered answers.
+    """
 
     def __init__(
         self,
@@ -518,6 +524,10 @@ class Car(CarCore):
         if self._drive is not None or self.port.power_kw() != 0.0:
             return t
         return self._telemetry_mark
+
+    def telemetry_changed_since(self, t: float) -> bool:
+        """Did any streamed value change after world time `t`? (see `telemetry_changed_at`)"""
+        return self.telemetry_changed_at() > t
 
     def nearby_charging_sites(self) -> dict[str, Any]:
         return _extras.nearby_charging_sites(self, self._sync())
