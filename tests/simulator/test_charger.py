@@ -231,3 +231,15 @@ def test_relay_fields_by_firmware(world: World) -> None:
     new.plug_in(32.0)
     world.advance(10)
     assert new.vitals()["evse_not_ready_reasons"] == []
+
+
+def test_seeded_lifetime_history_is_plausible_for_its_uptime() -> None:
+    # Published units charge 5-10 % of their uptime; a fresh twin must not claim more.
+    from teslalink.simulator import World
+
+    for seed in range(40):
+        unit = World(seed=seed, speed=0.0, start=1_700_000_000).add_wall_connector()
+        life = unit.lifetime()
+        assert life["charging_time_s"] <= 0.081 * life["uptime_s"]
+        assert life["contactor_cycles_loaded"] <= life["charge_starts"] == life["contactor_cycles"]
+        assert life["energy_wh"] > 0
