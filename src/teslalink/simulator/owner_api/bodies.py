@@ -1,0 +1,109 @@
+"""The Owner API's answers on the wire: the `{"response": ...}` wrapper and the error bodies.
+
+Strings marked "seen" are what clients logged from the real service; the others are our choice
+where no public source shows the real one (kept in the same shape, so a client's error handling
+is exercised the same way):
+
+==================================  ======  ======================================================
+case                                status  body
+==================================  ======  ======================================================
+no/malformed Authorization          401     empty; ``WWW-Authenticate: Bearer realm="Doorkeeper"``
+                                            ("sometimes no body", REFERENCE 2.2)
+invalid or revoked token            401     ``{"error": "invalid bearer token"}`` (seen), with a
+                                            Doorkeeper ``WWW-Authenticate`` naming the cause
+expired token                       401     ``{"error": "token expired (401)"}`` (seen)
+GET api/1/vehicles                  412     "Endpoint is only available on fleetapi. Visit
+                                            https://developer.tesla.com/docs for more info" (seen)
+unknown id, another account's car,  404     ``not_found`` (what the car model documents)
+unknown command, unknown path
+car asleep/offline                  408     the exact REFERENCE body (seen)
+in service                          405     "vehicle is currently in service" (seen)
+mobile access off                   405     ``mobile_access_disabled`` (seen)
+unsigned command, signing required  403     "Tesla Vehicle Command Protocol required, please refer
+                                            to the documentation here: <url>" (seen; developer.
+                                            tesla.cn for cn accounts)
+malformed JSON or form body         400     "invalid request body" (ours)
+rate limited                        429     text/plain "Retry in N seconds" + Retry-After (seen)
+==================================  ======  ======================================================
+
+Every JSON error body is ``{"response": null, "error": "...", "error_description": ""}`` except
+the 401s, which Doorkeeper (the OAuth layer in front of the API) writes itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+from aiohttp import web
+
+from ..accounts import Region
+
+__all__ = [
+    "FLEET_ONLY",
+    "IN_SERVICE",
+    "MOBILE_ACCESS_DISABLED",
+    "NOT_FOUND",
+    "SIGNING_REQUIRED",
+    "VEHICLE_UNAVAILABLE",
+    "error_response",
+    "json_response",
+    "ok",
+    "signing_required",
+    "unauthorized",
+]
+
+VEHICLE_UNAVAILABLE: Final = 'vehicle unavailable: {:error=>"vehicle unavailable:"}'
+FLEET_ONLY: Final = (
+    "Endpoint is only available on fleetapi. Visit https://developer.tesla.com/docs for more info"
+)
+IN_SERVICE: Final = "vehicle is currently in service"
+MOBILE_ACCESS_DISABLED: Final = "mobile_access_disabled"
+NOT_FOUND: Final = "not_found"
+BAD_BODY: Final = "invalid request body"
+SIGNING_REQUIRED: Final = "Tesla Vehicle Command Protocol required"
+_SIGNING_DOCS: Final[dict[Region, str]] = {
+    "na": "https://developer.tesla.com/docs/fleet-api#2023-10-09-rest-api-vehicle-commands-endpoint-deprecation-warning",
+    "cn": "https://developer.tesla.cn/docs/fleet-api/support/announcements"
+    "#2023-10-09-rest-api-vehicle-commands-endpoint-deprecation-warning",
+}
+_REALM: Final = 'Bearer realm="Doorkeeper"'
+_TOKEN_ERRORS: Final = {
+    "invalid": ("invalid bearer token", "The access token is invalid"),
+    "revoked": ("invalid bearer token", "The access token was revoked"),
+    "expired": ("token expired (401)", "The access token expired"),
+}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """`body` as JSON with the content type Tesla sends (application/json; charset=utf-8)."""
+    return web.Response(
+        status=status,
+        body=orjson.dumps(body),
+        content_type="application/json",
+        charset="utf-8",
+        headers=headers,
+    )
+
+
+def ok(response: Any, **extra: Any) -> web.Response:
+    """200 with `{"response": response, **extra}` (products add "count")."""
+    return json_response({"response": response, **extra})
+
+
+def error_response(status: int, error: str) -> web.Response:
+    return json_response({"response": None, "error": error, "error_description": ""}, status=status)
+
+
+def signing_required(region: Region) -> web.Response:
+    docs = _SIGNING_DOCS[region]
+    return error_response(403, f"{SIGNING_REQUIRED}, please refer to the documentation here: {docs}")
+
+
+def unauthorized(reason: str | None) -> web.Response:
+    """401: no body without credentials, else Doorkeeper's JSON for invalid/revoked/expired."""
+    if reason is None:
+        return web.Response(status=401, headers={"WWW-Authenticate": _REALM})
+    error, description = _TOKEN_ERRORS.get(reason, _TOKEN_ERRORS["invalid"])
+    challenge = f'{_REALM}, error="invalid_token", error_description="{description}"'
+    return json_response({"error": error}, status=401, headers={"WWW-Authenticate": challenge})
