@@ -580,6 +580,14 @@ def test_a_session_steps_with_the_world_clock() -> None:
     [update] = session.poll()
     assert update["value"].startswith(f"{int(START * 1000) + 2000},")
     assert session.due_in() == pytest.approx(1.0)
+    car.park()
+    world.advance(1)
+    [parked] = session.poll()
+    assert parked["value"].endswith(",,P")
+    world.advance(1)
+    assert session.poll() == []  # a quiet car: looked at once per interval, not at every tick
+    assert session.poll() == []
+    assert session.due_in() == pytest.approx(1.0)
     session.handle({"msg_type": "data:unsubscribe", "tag": str(car.vehicle_id)})
     assert session.subscriptions == {}
     assert session.due_in() is None

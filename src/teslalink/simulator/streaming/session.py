@@ -16,9 +16,10 @@ The rules (REFERENCE 2.5; where it is silent, our choice, marked so):
 * A car that is asleep (or still waking) gets `vehicle_disconnected` "disconnected" (the
   fixture's message); a car without connectivity `vehicle_error` "Vehicle is offline". Neither
   wakes the car: a subscription is not a wake_up.
-* Subscribing answers at once with the current values (a snapshot); after that an update goes
-  out when the requested values changed and at least `interval_s` of world time passed since the
-  previous one ("about once a second while values change").
+* Subscribing answers at once with the current values (a snapshot); after that the server looks
+  at the car once every `interval_s` of world time and sends an update when the requested values
+  changed since the last one ("about once a second while values change"). A clock that jumps
+  ten seconds gives one update, not ten: the stream samples the present, it does not replay.
 * Each update after the snapshot restarts the car's idle timer (streaming keeps a car awake while
   data flows). The snapshot alone does not (our choice): a logger that resubscribes every few
   seconds to a parked car, as TeslaMate does, must not keep it awake for ever.
@@ -113,6 +114,7 @@ class Subscription:
     last_sent: float | None = None
     last_fields: list[str] | None = None
     last_change: float = 0.0  # world time the fields were last seen to change
+    last_polled: float | None = None
     updates: int = 0
 
     def fields(self, sample: Mapping[str, Any]) -> list[str]:
@@ -203,13 +205,17 @@ class Session:
         t = self.world.now()
         soonest = math.inf
         for sub in self.subscriptions.values():
-            sent = sub.last_sent if sub.last_sent is not None else t
-            soonest = min(soonest, sent + self.policy.interval_s - t)
+            # A look at a quiet car counts like an update: the next look is an interval later.
+            looked = sub.last_polled if sub.last_polled is not None else t
+            soonest = min(soonest, looked + self.policy.interval_s - t)
         return max(0.0, soonest)
 
     def _poll_one(self, sub: Subscription, t: float, out: list[dict[str, Any]]) -> bool:
         """Push what is due for `sub`; False when it ended (its error is in `out`)."""
         car = sub.car
+        if sub.last_polled is not None and t - sub.last_polled < self.policy.interval_s - _EPS:
+            return True  # looked less than an interval ago (another tag on this connection was due)
+        sub.last_polled = t
         state = car.state
         if state != "online":
             del self.subscriptions[sub.tag]
@@ -221,11 +227,9 @@ class Session:
         sample = car.telemetry()
         fields = sub.fields(sample)
         first = sub.last_sent is None
-        if not first and fields != sub.last_fields:
-            sub.last_change = t
-        due = first or t - (sub.last_sent or 0.0) >= self.policy.interval_s - _EPS
-        if due and (first or fields != sub.last_fields):
+        if first or fields != sub.last_fields:  # at most one look, so one update, per interval
             if not first:
+                sub.last_change = t
                 car.touch()
             out.append(protocol.update_message(sub.tag, int(sample["timestamp"]), fields))
             sub.last_sent, sub.last_fields = t, fields
