@@ -1,0 +1,313 @@
+"""Serve the whole simulated Tesla cloud of a world on loopback: SSO, Owner API, streaming, Wall Connectors.
+
+    async with serve_cloud(world, faults=Faults.parse("5xx=0.02", seed=world.seed)) as cloud:
+        cloud.sso["na"], cloud.sso["cn"]      # http://127.0.0.1:p/  (auth.tesla.com, auth.tesla.cn)
+        cloud.owner_api                       # http://127.0.0.1:p/  (+ the twin's /_twin/ endpoints)
+        cloud.streaming                       # ws://127.0.0.1:p/streaming/
+        cloud.wall_connectors                 # one WallConnectorServer (its own port) per unit
+        cloud.as_dict()                       # all of it as JSON
+
+Ports: `ports` maps a surface ("sso_na", "sso_cn", "owner_api", "streaming", or an extra app's
+name) to a port, and "wall_connectors" to the first unit's port (unit i on port + i); a missing
+entry or 0 is an ephemeral port. `ports_from_base(P)` gives the fixed layout of `teslalink sim
+all --port P`: SSO na P, cn P+1, Owner API P+2, streaming P+3, extra apps from P+4, Wall
+Connectors from P+10.
+
+Faults: one `Faults` object serves every surface: "owner_api" and "sso" through a middleware,
+"streaming" through the streaming server's own hook, and "wall_connector" by setting the units'
+quirks (latency becomes the slow first byte, drop the drop rate; a Wall Connector has no 5xx or
+429 to give, so those rates do not apply to it). Changes at runtime take effect on every surface.
+Without `faults`, the SSO is served by `sso.serve_sso` unchanged and only the Owner API's
+faults can be set later; pass a `Faults` (even an empty one) to change any surface's at runtime
+(what `teslalink sim all` does, so POST /_twin/faults reaches every surface).
+
+`extra_apps` serves more aiohttp apps next to these (name -> app), each on its own port, for
+surfaces that come later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Final
+
+from aiohttp import web
+
+from .accounts import Region
+from .faults import Faults, FaultSpec, fault_middleware
+from .owner_api import (
+    OWNER_API,
+    OwnerApi,
+    RateLimits,
+    WallConnectorLink,
+    create_owner_api_app,
+    link_wall_connector,
+)
+from .quirks import Quirks
+from .server import WallConnectorServer, serve_wall_connectors
+from .sso import create_sso_app, serve_sso
+from .sso.app import SSO_REGIONS
+from .streaming import serve_streaming
+
+if TYPE_CHECKING:
+    from .physics.car import Car
+    from .physics.site import EnergySite
+    from .wall_connector.unit import WallConnectorUnit
+    from .world import World
+
+__all__ = ["PORT_OFFSETS", "Cloud", "DemoAccount", "populate_demo", "ports_from_base", "serve_cloud"]
+
+PORT_OFFSETS: Final = {"sso_na": 0, "sso_cn": 1, "owner_api": 2, "streaming": 3}
+EXTRA_APPS_OFFSET: Final = 4
+WALL_CONNECTORS_OFFSET: Final = 10
+
+
+def ports_from_base(base: int, extra_apps: int = 0) -> dict[str, int]:
+    """The fixed port layout from `base` (0: every port ephemeral)."""
+    if base == 0:
+        return {}
+    ports = {name: base + offset for name, offset in PORT_OFFSETS.items()}
+    ports["wall_connectors"] = base + WALL_CONNECTORS_OFFSET
+    for i in range(extra_apps):
+        ports[f"extra_{i}"] = base + EXTRA_APPS_OFFSET + i
+    return ports
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """The running cloud: every URL, and the objects behind them for runtime changes."""
+
+    host: str
+    sso: dict[str, str]
+    owner_api: str
+    streaming: str
+    wall_connectors: list[WallConnectorServer]
+    owner_api_app: web.Application = field(repr=False)
+    faults: Faults = field(repr=False)
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def admin(self) -> str:
+        """Base URL of the twin's admin endpoints (accounting, advance, faults)."""
+        return self.owner_api + "_twin/"
+
+    @property
+    def api(self) -> OwnerApi:
+        """The Owner API's settings (rate limits, signing mode) and lookups."""
+        return self.owner_api_app[OWNER_API]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sso": dict(self.sso),
+            "owner_api": self.owner_api,
+            "streaming": self.streaming,
+            "admin": self.admin,
+            "wall_connectors": [
+                {"serial": s.unit.serial, "url": s.url, "host": s.host, "port": s.port}
+                for s in self.wall_connectors
+            ],
+            **({"extra": dict(self.extra)} if self.extra else {}),
+        }
+
+
+@contextlib.asynccontextmanager
+async def serve_cloud(
+    world: World,
+    *,
+    host: str = "127.0.0.1",
+    ports: Mapping[str, int] | None = None,
+    faults: Faults | None = None,
+    rate_limits: RateLimits | None = None,
+    require_signed_commands: bool = False,
+    extra_apps: Mapping[str, web.Application] | None = None,
+) -> AsyncIterator[Cloud]:
+    """Serve every surface of `world` until the block ends; see the module docstring."""
+    chosen = dict(ports or {})
+    shown = f"[{host}]" if ":" in host else host
+    async with contextlib.AsyncExitStack() as stack:
+        if faults is None:
+            sso_ports: dict[Region, int] = {r: chosen.get(f"sso_{r}", 0) for r in SSO_REGIONS}
+            by_region = await stack.enter_async_context(serve_sso(world, host, sso_ports))
+            sso_urls = {str(region): url for region, url in by_region.items()}
+        else:
+            sso_urls = await stack.enter_async_context(_serve_sso_with_faults(world, host, chosen, faults))
+        owner_app = create_owner_api_app(
+            world,
+            faults=faults,
+            rate_limits=rate_limits,
+            require_signed_commands=require_signed_commands,
+        )
+        owner_port = await stack.enter_async_context(_serve_app(owner_app, host, chosen.get("owner_api", 0)))
+        streaming = await stack.enter_async_context(
+            serve_streaming(world, host=host, port=chosen.get("streaming", 0), faults=faults)
+        )
+        extra: dict[str, str] = {}
+        for i, (name, app) in enumerate((extra_apps or {}).items()):
+            port = chosen.get(name, chosen.get(f"extra_{i}", 0))
+            extra[name] = f"http://{shown}:{await stack.enter_async_context(_serve_app(app, host, port))}/"
+        if faults is not None:
+            stack.enter_context(_wall_connector_faults(world.wall_connectors, faults))
+        servers = await stack.enter_async_context(
+            serve_wall_connectors(world, host=host, port=chosen.get("wall_connectors", 0))
+        )
+        yield Cloud(
+            host=host,
+            sso=sso_urls,
+            owner_api=f"http://{shown}:{owner_port}/",
+            streaming=streaming.url,
+            wall_connectors=servers,
+            owner_api_app=owner_app,
+            faults=faults if faults is not None else owner_app[OWNER_API].faults,
+            extra=extra,
+        )
+
+
+@contextlib.asynccontextmanager
+async def _serve_app(app: web.Application, host: str, port: int) -> AsyncIterator[int]:
+    """Serve `app` on `host:port` (0: ephemeral); yields the port."""
+    sock = _bind(host, port)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
+    try:
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        yield sock.getsockname()[1]
+    finally:
+        await runner.cleanup()
+        sock.close()
+
+
+@contextlib.asynccontextmanager
+async def _serve_sso_with_faults(
+    world: World, host: str, ports: Mapping[str, int], faults: Faults
+) -> AsyncIterator[dict[str, str]]:
+    """Both SSO regions like `serve_sso`, with the "sso" faults in front of every request."""
+    shown = f"[{host}]" if ":" in host else host
+    sockets = {region: _bind(host, ports.get(f"sso_{region}", 0)) for region in SSO_REGIONS}
+    urls = {str(region): f"http://{shown}:{sock.getsockname()[1]}/" for region, sock in sockets.items()}
+    runners: list[web.AppRunner] = []
+    try:
+        for region, sock in sockets.items():
+            app = create_sso_app(world, region=region, base_urls=urls)
+            app.middlewares.append(fault_middleware(faults, "sso"))
+            runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
+            await runner.setup()
+            runners.append(runner)
+            await web.SockSite(runner, sock).start()
+        yield urls
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+        for sock in sockets.values():
+            sock.close()
+
+
+@contextlib.contextmanager
+def _wall_connector_faults(units: list[WallConnectorUnit], faults: Faults) -> Iterator[None]:
+    """Keep the units' quirks in step with the "wall_connector" faults; restore them afterwards."""
+    originals: dict[str, Quirks] = {unit.serial: unit.quirks for unit in units}
+
+    def apply(surface: str, spec: FaultSpec) -> None:
+        if surface != "wall_connector":
+            return
+        for unit in units:
+            base = originals[unit.serial]
+            latency = (spec.latency_s[0] + spec.latency_s[1]) / 2.0
+            unit.quirks = replace(
+                base,
+                slow_first_byte_s=max(base.slow_first_byte_s, latency),
+                drop_rate=max(base.drop_rate, spec.drop_rate),
+            )
+
+    apply("wall_connector", faults.spec("wall_connector"))
+    faults.add_listener(apply)
+    try:
+        yield
+    finally:
+        faults.remove_listener(apply)
+        for unit in units:
+            unit.quirks = originals[unit.serial]
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+# --- a demo world -----------------------------------------------------------------------------------
+
+DEMO_DOMAIN: Final = "teslalink.test"
+_DEMO_MODELS: Final = ("3", "Y", "S", "X")
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """An account of `populate_demo` and what it owns (the password is printed on purpose: a demo)."""
+
+    email: str
+    password: str = field(repr=False)
+    region: Region
+    totp_secret: str | None = field(repr=False)
+    vehicles: list[Car]
+    sites: list[EnergySite]
+    chargers: list[WallConnectorLink]
+
+
+def populate_demo(
+    world: World,
+    *,
+    accounts: int = 3,
+    cars_per_account: int = 1,
+    sites: int = 1,
+    chargers: int = 1,
+) -> list[DemoAccount]:
+    """Fill `world` with demo accounts demo1@teslalink.test, demo2@... and what they own.
+
+    The second account has TOTP MFA and the third lives in the cn region (so `accounts=3`, the
+    default, shows every login flavour). Each account gets `cars_per_account` cars (models
+    cycling 3, Y, S, X), `sites` energy sites (the first with a Powerwall, others solar only) and
+    `chargers` Wall Connectors paired with it; its first car is plugged into its first charger
+    and charging, its other cars are asleep.
+    """
+    made: list[DemoAccount] = []
+    for i in range(1, accounts + 1):
+        account = world.add_account(
+            f"demo{i}@{DEMO_DOMAIN}",
+            f"teslalink-demo-{i}",
+            mfa=i == 2,
+            region="cn" if i == 3 else "na",
+            full_name=f"Demo Owner {i}",
+        )
+        cars = [
+            world.add_vehicle(
+                account,
+                model=_DEMO_MODELS[(i - 1 + k) % len(_DEMO_MODELS)],
+                battery_level=55.0 if k == 0 else 70.0,
+                asleep=k > 0,
+            )
+            for k in range(cars_per_account)
+        ]
+        owned_sites = [
+            world.add_energy_site(account, site_name=f"Demo Home {i}.{j + 1}", powerwalls=1 if j == 0 else 0)
+            for j in range(sites)
+        ]
+        links = [link_wall_connector(world, account, world.add_wall_connector()) for _ in range(chargers)]
+        if cars and links:
+            cars[0].plug_into(links[0].unit)
+        made.append(
+            DemoAccount(
+                account.email, account.password, account.region, account.mfa_secret, cars, owned_sites, links
+            )
+        )
+    return made
