@@ -1,9 +1,16 @@
 """`teslalink sim`: run the digital twin on loopback ports.
 
     teslalink sim wallconnector --count 3 --port 8300 --plugged 1 --quirks nan,missing-brace
+    teslalink sim all --accounts 3 --cars-per-account 2 --port 0 --json --faults 5xx=0.02
 
-prints one line per unit (its URL first) or, with --json, one JSON object, flushes, and then
-serves until SIGINT or SIGTERM. Unit i listens on port P+i (P = 0: each on an ephemeral port).
+`wallconnector` prints one line per unit (its URL first) or, with --json, one JSON object,
+flushes, and then serves until SIGINT or SIGTERM. Unit i listens on port P+i (P = 0: each on an
+ephemeral port).
+
+`all` serves the whole cloud of a demo world (SSO in both regions, Owner API with the twin's
+/_twin/ admin endpoints, streaming, Wall Connectors) and prints, before serving, every URL and
+the demo accounts with their passwords, TOTP secrets and vehicle ids (with --print-tokens also a
+ready access token each): a demo twin, so printing them is the point; nowhere else does.
 """
 
 from __future__ import annotations
@@ -19,6 +26,16 @@ import orjson
 
 from ..errors import ConfigError
 from ..simulator import DEFAULT_FIRMWARE, Quirks, Wiring, World, serve_wall_connectors
+from ..simulator.cloud import (
+    WALL_CONNECTORS_OFFSET,
+    Cloud,
+    DemoAccount,
+    populate_demo,
+    ports_from_base,
+    serve_cloud,
+)
+from ..simulator.faults import Faults
+from ..simulator.owner_api import RateLimits
 from ..simulator.wall_connector.firmware import FirmwareProfile
 
 __all__ = ["sim"]
@@ -179,6 +196,237 @@ async def _serve(world: World, host: str, port: int, as_json: bool) -> None:
             else f"port {port}"
         )
         raise click.ClickException(f"cannot listen on {host} {ports}: {reason}") from None
+
+
+# --- sim all: the whole cloud -------------------------------------------------------------------
+
+DEFAULT_CLOUD_PORT = 8400
+
+
+def _parse_faults(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        Faults.parse(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
+def _parse_rate_limits(ctx: click.Context, param: click.Parameter, value: str) -> RateLimits:
+    try:
+        return RateLimits.parse(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+@sim.command("all")
+@click.option("--accounts", type=click.IntRange(1, 100), default=3, show_default=True, help="Demo accounts.")
+@click.option(
+    "--cars-per-account", type=click.IntRange(0, 50), default=1, show_default=True, help="Cars per account."
+)
+@click.option(
+    "--sites", type=click.IntRange(0, 10), default=1, show_default=True, help="Energy sites per account."
+)
+@click.option(
+    "--chargers",
+    type=click.IntRange(0, 10),
+    default=1,
+    show_default=True,
+    help="Wall Connectors per account; the first car of each account charges on the first one.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_CLOUD_PORT,
+    show_default=True,
+    help="Base port: SSO na P, cn P+1, Owner API P+2, streaming P+3, Wall Connectors from P+10. "
+    "0: ephemeral ports.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0.0, max=1e6),
+    default=1.0,
+    show_default=True,
+    help="World seconds per real second (0: frozen; move it with POST /_twin/advance).",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed: the same seed replays the same world."
+)
+@click.option(
+    "--faults",
+    "fault_spec",
+    default="",
+    callback=_parse_faults,
+    help="Faults, e.g. 'latency=0.2,5xx=0.05,429=0.02,drop=0.01'; prefix a key with a surface "
+    "(sso., owner_api., streaming., wall_connector.) for one surface only.",
+)
+@click.option(
+    "--rate-limits",
+    default="",
+    callback=_parse_rate_limits,
+    help="Owner API limits per minute of world time, e.g. 'vehicle=30,account=120,retry_after=300'.",
+)
+@click.option("--signed-commands", is_flag=True, help="Every car refuses unsigned commands (403).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every URL and account.")
+@click.option(
+    "--print-tokens",
+    is_flag=True,
+    help="Add a ready access token per account to the listing (for scripts and tests; demo only).",
+)
+@click.pass_context
+def all_surfaces(
+    ctx: click.Context,
+    *,
+    accounts: int,
+    cars_per_account: int,
+    sites: int,
+    chargers: int,
+    port: int,
+    host: str,
+    speed: float,
+    seed: int,
+    fault_spec: str,
+    rate_limits: RateLimits,
+    signed_commands: bool,
+    as_json: bool,
+    print_tokens: bool,
+) -> None:
+    """Serve the whole simulated Tesla cloud: SSO, Owner API, streaming and Wall Connectors.
+
+    Demo accounts demo1@teslalink.test, demo2 (with TOTP MFA), demo3 (cn region), ...; their
+    passwords, TOTP secrets and vehicle ids are printed before serving (this is a demo twin).
+    """
+    units = accounts * chargers
+    if port and port + WALL_CONNECTORS_OFFSET + max(units - 1, 0) > 65535:
+        raise click.BadParameter(
+            f"{units} Wall Connectors from port {port} go past 65535", ctx=ctx, param_hint="'--port'"
+        )
+    world = World(seed=seed, speed=speed)
+    demo = populate_demo(
+        world, accounts=accounts, cars_per_account=cars_per_account, sites=sites, chargers=chargers
+    )
+    faults = Faults.parse(fault_spec, seed=seed)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            _serve_cloud(
+                world,
+                demo,
+                host=host,
+                port=port,
+                faults=faults,
+                rate_limits=rate_limits,
+                signed_commands=signed_commands,
+                as_json=as_json,
+                print_tokens=print_tokens,
+            )
+        )
+
+
+def _listing(world: World, cloud: Cloud, demo: list[DemoAccount], *, print_tokens: bool) -> dict[str, Any]:
+    owner_of = {link.unit.serial: (d.email, link.energy_site_id) for d in demo for link in d.chargers}
+    listing: dict[str, Any] = cloud.as_dict()
+    for entry in listing["wall_connectors"]:
+        email, site_id = owner_of.get(entry["serial"], (None, None))
+        entry["account"], entry["energy_site_id"] = email, site_id
+    accounts = []
+    for d in demo:
+        entry = {
+            "email": d.email,
+            "password": d.password,
+            "region": d.region,
+            "totp_secret": d.totp_secret,
+            "vehicles": [
+                {
+                    "id": c.id,
+                    "id_s": c.id_s,
+                    "vehicle_id": c.vehicle_id,
+                    "vin": c.vin,
+                    "display_name": c.display_name,
+                }
+                for c in d.vehicles
+            ],
+            "energy_sites": [
+                {
+                    "energy_site_id": s.energy_site_id,
+                    "resource_type": s.resource_type,
+                    "site_name": s.site_name,
+                }
+                for s in d.sites
+            ],
+            "wall_connectors": [link.unit.serial for link in d.chargers],
+        }
+        if print_tokens:
+            entry["access_token"] = world.auth.issue(world.account(d.email))["access_token"]
+        accounts.append(entry)
+    listing["accounts"] = accounts
+    listing["seed"], listing["speed"] = world.seed, world.speed
+    listing["faults"] = cloud.faults.to_spec()
+    listing["note"] = (
+        "a simulated world: demo passwords" + (" and tokens" if print_tokens else "") + " only work here"
+    )
+    return listing
+
+
+async def _serve_cloud(
+    world: World,
+    demo: list[DemoAccount],
+    *,
+    host: str,
+    port: int,
+    faults: Faults,
+    rate_limits: RateLimits,
+    signed_commands: bool,
+    as_json: bool,
+    print_tokens: bool,
+) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        async with serve_cloud(
+            world,
+            host=host,
+            ports=ports_from_base(port),
+            faults=faults,
+            rate_limits=rate_limits,
+            require_signed_commands=signed_commands,
+        ) as cloud:
+            listing = _listing(world, cloud, demo, print_tokens=print_tokens)
+            if as_json:
+                sys.stdout.write(orjson.dumps(listing).decode() + "\n")
+            else:
+                sys.stdout.write(_human(listing))
+            sys.stdout.flush()
+            click.echo("serving the simulated Tesla cloud; Ctrl-C to stop", err=True)
+            await stop.wait()
+    except OSError as exc:
+        where = "ephemeral ports" if port == 0 else f"ports from {port}"
+        raise click.ClickException(f"cannot listen on {host} {where}: {exc.strerror or exc}") from None
+
+
+def _human(listing: dict[str, Any]) -> str:
+    lines = [
+        f"sso (na)   {listing['sso']['na']}",
+        f"sso (cn)   {listing['sso']['cn']}",
+        f"owner api  {listing['owner_api']}",
+        f"streaming  {listing['streaming']}",
+        f"admin      {listing['admin']}",
+    ]
+    lines += [
+        f"wall connector {w['serial']}  {w['url']}  ({w['account']})" for w in listing["wall_connectors"]
+    ]
+    for account in listing["accounts"]:
+        extra = f"  totp secret {account['totp_secret']}" if account["totp_secret"] else ""
+        lines.append(
+            f"account {account['email']}  password {account['password']}  region {account['region']}{extra}"
+        )
+        lines += [f"  vehicle {v['id']}  {v['display_name']}  {v['vin']}" for v in account["vehicles"]]
+        lines += [f"  energy site {s['energy_site_id']}  {s['site_name']}" for s in account["energy_sites"]]
+        if "access_token" in account:
+            lines.append(f"  access token {account['access_token']}")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m teslalink.cli.sim` before registration
