@@ -437,3 +437,13 @@ async def test_app_options_are_kept_on_the_api_object(world: World) -> None:
     assert api.rate_limits.per_vehicle_per_min == 3
     assert api.require_signed_commands is True
     assert "OwnerApi(" in repr(api)
+
+
+async def test_a_locked_account_gets_423_until_unlocked(env: Env) -> None:
+    env.api.app_state.lock(env.owner)
+    locked = await env.api.get("api/1/products")
+    assert locked.status == 423
+    assert locked.json == error_body("account_locked")
+    assert (await env.api.get(f"api/1/vehicles/{env.car.id}")).status == 423
+    env.api.app_state.lock(env.owner, locked=False)
+    assert (await env.api.get("api/1/products")).status == 200

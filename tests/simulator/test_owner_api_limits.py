@@ -306,3 +306,17 @@ async def test_faults_for_other_consumers() -> None:
     assert response is not None
     assert response.status == 503
     assert fault_response(NO_FAULT) is None
+
+
+async def test_admin_endpoints_refuse_other_hosts(world: World) -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from teslalink.simulator.owner_api import OWNER_API, create_owner_api_app
+    from teslalink.simulator.owner_api.admin import accounting
+
+    app = create_owner_api_app(world)
+    for peer, status in ((("192.0.2.7", 5555), 403), (("127.0.0.1", 5555), 200), (("::1", 5555, 0, 0), 200)):
+        transport = type("T", (), {"get_extra_info": lambda self, name, default=None, p=peer: p})()
+        request = make_mocked_request("GET", "/_twin/accounting", app=app, transport=transport)
+        assert request.app[OWNER_API].world is world
+        assert (await accounting(request)).status == status, peer

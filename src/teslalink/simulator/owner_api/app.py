@@ -28,7 +28,7 @@ from ..accounting import BillingCategory
 from ..faults import DROPPED, Faults, fault_middleware, rate_limited_response
 from ..sso.tokens import InvalidToken
 from . import account, admin, energy, vehicles
-from .bodies import NOT_FOUND, error_response, unauthorized
+from .bodies import ACCOUNT_LOCKED, NOT_FOUND, error_response, unauthorized
 from .context import ACCOUNT, OWNER_API, OwnerApi, RouteInfo
 from .ratelimit import RateLimits
 
@@ -161,6 +161,8 @@ def _guard_middleware(api: OwnerApi) -> Middleware:
             request[ACCOUNT] = api.world.auth.verify_access_token(token)
         except InvalidToken as exc:
             return unauthorized(exc.reason)
+        if request[ACCOUNT].email.lower() in api.locked:
+            return error_response(423, ACCOUNT_LOCKED)
         limits = api.limiter.limits
         if limits.enabled:
             keys: list[tuple[Hashable, int | None]] = [

@@ -23,6 +23,7 @@ unsigned command, signing required  403     "Tesla Vehicle Command Protocol requ
                                             to the documentation here: <url>" (seen; developer.
                                             tesla.cn for cn accounts)
 malformed JSON or form body         400     "invalid request body" (ours)
+account locked (`OwnerApi.lock`)    423     ``account_locked`` (ours; REFERENCE names the status only)
 rate limited                        429     text/plain "Retry in N seconds" + Retry-After (seen)
 ==================================  ======  ======================================================
 
@@ -40,6 +41,7 @@ from aiohttp import web
 from ..accounts import Region
 
 __all__ = [
+    "ACCOUNT_LOCKED",
     "FLEET_ONLY",
     "IN_SERVICE",
     "MOBILE_ACCESS_DISABLED",
@@ -61,6 +63,7 @@ IN_SERVICE: Final = "vehicle is currently in service"
 MOBILE_ACCESS_DISABLED: Final = "mobile_access_disabled"
 NOT_FOUND: Final = "not_found"
 BAD_BODY: Final = "invalid request body"
+ACCOUNT_LOCKED: Final = "account_locked"
 SIGNING_REQUIRED: Final = "Tesla Vehicle Command Protocol required"
 _SIGNING_DOCS: Final[dict[Region, str]] = {
     "na": "https://developer.tesla.com/docs/fleet-api#2023-10-09-rest-api-vehicle-commands-endpoint-deprecation-warning",

@@ -55,6 +55,8 @@ class OwnerApi:
         self.limiter = RateLimiter(rate_limits if rate_limits is not None else RateLimits())
         self.require_signed_commands = require_signed_commands
         """World-level mode: every car refuses unsigned commands (403), as since 2024 for newer cars."""
+        self.locked: set[str] = set()
+        """Emails (lower case) of locked accounts: every authenticated call answers 423."""
         self.routes: dict[str, RouteInfo] = {}
         self._cars: dict[int, Car] = {}
         self._cars_seen = -1
@@ -72,6 +74,14 @@ class OwnerApi:
     @rate_limits.setter
     def rate_limits(self, limits: RateLimits) -> None:
         self.limiter = RateLimiter(limits)
+
+    def lock(self, account: Account, locked: bool = True) -> None:
+        """Lock (or unlock) `account` on the Owner API: its valid tokens get 423 until unlocked."""
+        key = account.email.lower()
+        if locked:
+            self.locked.add(key)
+        else:
+            self.locked.discard(key)
 
     def route_info(self, request: web.Request) -> RouteInfo | None:
         resource = request.match_info.route.resource
