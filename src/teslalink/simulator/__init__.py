@@ -1,8 +1,11 @@
 """teslalink's digital twin: simulated Tesla devices and services in one seeded world with a clock.
 
-Product code, not a test helper: other people's real clients run against it unchanged. Today it
-simulates Wall Connector Gen 3 units (the local HTTP API of /api/1/vitals, lifetime, version and
-wifi_status, with the firmware's quirks)::
+Product code, not a test helper: other people's real clients (tesla-wall-connector, TeslaPy) run
+against it unchanged. It simulates Wall Connector Gen 3 units (the local HTTP API, with the
+firmware's quirks) and Tesla's cloud: the SSO (both regions), the Owner API, the streaming
+websocket, cars that sleep, drive and charge on those Wall Connectors, and energy sites.
+`serve_cloud(world)` serves all of it on loopback; `teslalink sim all` does the same from a shell.
+A Wall Connector alone::
 
     from teslalink.simulator import World, Wiring, serve_wall_connectors
 
@@ -16,7 +19,11 @@ wifi_status, with the firmware's quirks)::
 
 from __future__ import annotations
 
+from .accounts import Account
+from .cloud import Cloud, populate_demo, serve_cloud
+from .physics.car import Car
 from .physics.charger import EvseState
+from .physics.site import EnergySite
 from .physics.grid import Wiring
 from .quirks import Quirks
 from .server import WallConnectorServer, serve_wall_connectors
@@ -27,11 +34,17 @@ from .world import World
 __all__ = [
     "DEFAULT_FIRMWARE",
     "ENDPOINTS",
+    "Account",
+    "Car",
+    "Cloud",
+    "EnergySite",
     "EvseState",
     "Quirks",
     "WallConnectorServer",
     "WallConnectorUnit",
     "Wiring",
     "World",
+    "populate_demo",
+    "serve_cloud",
     "serve_wall_connectors",
 ]
