@@ -495,7 +495,7 @@ class Car(CarCore):
 
     def summary(self) -> dict[str, Any]:
         """The vehicle object of GET api/1/vehicles/{id} and products; never keeps the car awake."""
-        return _render.summary(self, self._sync())
+        return self._at_one_instant(lambda t: _render.summary(self, t))
 
     def vehicle_data(self, endpoints: Iterable[str] | None = None) -> dict[str, Any]:
         """The `response` of vehicle_data for these endpoints (None: all blocks but location).
@@ -503,16 +503,22 @@ class Car(CarCore):
         `endpoints` is an iterable of names or the query parameter's string ("a;b").
 
         Keeps the car awake. Raises VehicleUnavailable unless online, MobileAccessDisabled when
-        the owner switched mobile access off.
+        the owner switched mobile access off. Every block is of the same instant (one sync).
         """
-        self._check_reachable()
-        t = self._sync()
-        self._sleep.touch(t)
-        return _render.vehicle_data(self, t, endpoints)
+
+        def render(t: float) -> dict[str, Any]:
+            self._check_reachable()
+            self._sleep.touch(t)
+            return _render.vehicle_data(self, t, endpoints)
+
+        return self._at_one_instant(render)
 
     def telemetry(self) -> dict[str, Any]:
-        """The streaming columns now: timestamp (ms) and REFERENCE 2.5's twelve values."""
-        return _render.telemetry(self, self._sync())
+        """The streaming columns now: timestamp (ms) and REFERENCE 2.5's twelve values.
+
+        All of one instant (one sync), which `timestamp` is.
+        """
+        return self._at_one_instant(lambda t: _render.telemetry(self, t))
 
     def telemetry_changed_at(self) -> float:
         """World time of the last change of any streamed value (now while moving or charging).
@@ -530,20 +536,20 @@ class Car(CarCore):
         return self.telemetry_changed_at() > t
 
     def nearby_charging_sites(self) -> dict[str, Any]:
-        return _extras.nearby_charging_sites(self, self._sync())
+        return self._at_one_instant(lambda t: _extras.nearby_charging_sites(self, t))
 
     def service_data(self) -> dict[str, Any]:
-        return _extras.service_data(self, self._sync())
+        return self._at_one_instant(lambda t: _extras.service_data(self, t))
 
     def release_notes(self) -> dict[str, Any]:
-        return _extras.release_notes(self, self._sync())
+        return self._at_one_instant(lambda t: _extras.release_notes(self, t))
 
     def mobile_enabled(self) -> bool:
         """Whether the owner allows mobile access (the account's setting)."""
         return self.account.mobile_access
 
     def charge_history(self) -> dict[str, Any]:
-        return _extras.charge_history(self, self._sync())
+        return self._at_one_instant(lambda t: _extras.charge_history(self, t))
 
     def command(self, name: str, params: Mapping[str, Any] | None = None) -> tuple[bool, str]:
         """Run POST command/<name>: (result, reason), reason "" on success. Keeps the car awake.

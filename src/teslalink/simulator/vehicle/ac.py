@@ -14,11 +14,13 @@ The solution here is that only the unit integrates the electrical state, and the
    absorbs, and acts on the physics there (finish: evse 8; start: ask for current), then repeats;
 4. integrates the unit to `t` and absorbs the rest.
 
-Reading the car syncs the unit first (the car's reads go through `unit.physics`), so whichever side
-is read first, both are computed from the same piecewise schedule and agree at every instant:
-the car's current is the unit's current, its `charge_energy_added` is the unit's
-`session_energy_wh`. Changes the car makes at the present (amps, stop, start) go through the
-unit's public methods, which settle first.
+Reading the car syncs the unit first (the car's sync goes through `unit.physics` and takes the
+unit's instant as its own), so whichever side is read first, both are computed from the same
+piecewise schedule and agree at every instant: the car's current is the unit's current, its
+`charge_energy_added` is the unit's `session_energy_wh`. What the car shows of the unit then reads
+`AcSession.physics` as of that sync, not the unit's properties, which would sync it again (to a
+later instant under a running clock). Changes the car makes at the present (amps, stop, start) go
+through the unit's public methods, which settle first.
 
 Each change of "the car wants current" is also recorded as an edge `(time, wants)` for the car's
 sleep logic (charging keeps a car awake; a scheduled start wakes it), because such changes can
@@ -54,6 +56,7 @@ class AcSession:
         edges: list[tuple[float, bool]],
     ) -> None:
         self.unit = unit
+        self.physics = unit.physics  # the unit's state as of its last sync (the car's last sync)
         self.battery = battery
         self.amps = amps  # what the car asks for while it wants current
         self.start_at = start_at  # scheduled start still pending (world time), or None

@@ -123,7 +123,7 @@ class ChargePort:
         if ac is None:
             return "Disconnected"
         if ac.wants:
-            return "Charging" if ac.unit.contactor_closed else "Starting"
+            return "Charging" if ac.physics.contactor_closed else "Starting"
         return "Complete" if ac.finished else "Stopped"
 
     @property
@@ -158,11 +158,11 @@ class ChargePort:
         return self.energy_added_kwh() if self.dc is not None else self._last_battery_added_kwh
 
     def power_kw(self) -> float:
-        """Charge power now (wall side on AC, pack side on DC)."""
+        """Charge power as of the car's sync (wall side on AC, pack side on DC)."""
         if self.dc is not None:
             return self.dc.curve.power_kw(self.battery.soc) if self.dc.charging else 0.0
         if self.ac is not None:
-            return self.ac.unit.power_w / 1000.0
+            return self.ac.physics.power_w / 1000.0
         return 0.0
 
     def pack_power_kw(self) -> float:
@@ -175,8 +175,8 @@ class ChargePort:
             return self.dc.curve.seconds_between(self.battery.soc, self.battery.limit_soc) / 3600.0
         assert self.ac is not None
         missing = max(0.0, self.battery.limit_kwh - self.battery.energy_kwh)
-        unit = self.ac.unit  # the steady power, not the ramp: the estimate should not jump
-        power = min(self.ac.amps, unit.max_current_a) * unit.physics.volts_per_amp / 1000.0 * AC_EFFICIENCY
+        physics = self.ac.physics  # the steady power, not the ramp: the estimate should not jump
+        power = min(self.ac.amps, physics.max_current_a) * physics.volts_per_amp / 1000.0 * AC_EFFICIENCY
         return missing / power if power > 0 else 0.0
 
     # --- AC ------------------------------------------------------------------------------------

@@ -14,6 +14,12 @@ class holds the part that runs by itself. Every read or event first calls `_sync
 Between events nothing changes discontinuously, so the result does not depend on when or how
 often anyone reads the car: dense reads and one read a day later give the same history.
 
+An answer (telemetry, vehicle_data, summary...) is rendered from one instant: `_at_one_instant`
+syncs once and holds the car there while the renderer reads it, so the many properties an answer
+reads (each of which syncs when called on its own) cost nothing more and cannot drift apart
+under a running clock. A car plugged into a Wall Connector takes its instant from the unit's
+sync, so the car and the unit agree on it too.
+
 Keepers (sentry, climate, a person, driving, charging, open doors, an update downloading or
 installing) are re-evaluated after every event and every command or knob (`_refresh`): one
 turning on wakes a sleeping car, the last turning off restarts the idle timer at that instant.
@@ -24,7 +30,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import MobileAccessDisabled, VehicleUnavailable
 from .power import Power, SleepMachine
@@ -49,6 +55,8 @@ AUX_KW_CLIMATE = 1.5
 """What a parked, unplugged car draws from its battery: asleep, awake, with sentry, with climate."""
 
 MILE_M = 1609.344
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +114,7 @@ class CarCore:
     _charge_keeper: bool
     _kept: bool
     _telemetry_mark: float
+    _held: bool = False
 
     @property
     def state(self) -> str:
@@ -131,15 +140,31 @@ class CarCore:
     # --- the event loop ------------------------------------------------------------------------
 
     def _sync(self) -> float:
-        """Advance everything to the world's present and return it."""
-        t = self._world.now()
+        """Advance everything to the world's present and return it (held: the held instant)."""
+        if self._held:
+            return self._t
         ac = self.port.ac
-        if ac is not None:
-            _ = ac.unit.physics  # the unit settles our session to t, recording charging edges
+        # Plugged in: the unit settles our session to its present (recording charging edges),
+        # and its present is ours, so both are at one instant.
+        t = self._world.now() if ac is None else ac.unit.physics.t
         self._run(t)
         if self.port.ac is not None and not self.port.ac.connected:
             self.port.reap()
         return self._t
+
+    def _at_one_instant(self, render: Callable[[float], R]) -> R:
+        """Sync once and call `render(t)` with the car held at that instant `t`.
+
+        While held, `_sync` returns `t` without reading the clock or integrating, so everything
+        the renderer reads (properties, `motion()`, the charge port) belongs to the same instant.
+        Only for reads: a command or knob run while held would act at a stale instant.
+        """
+        t = self._sync()
+        held, self._held = self._held, True
+        try:
+            return render(t)
+        finally:
+            self._held = held
 
     def _run(self, t: float) -> None:
         while True:

@@ -109,9 +109,9 @@ def charge_state(car: Car, t: float, location: bool = False) -> dict[str, Any]:
     amps = volts = pilot = 0
     phases: int | None = None
     if ac is not None:
-        phys = ac.unit.physics
+        phys = ac.physics  # as of the car's sync: reading the unit would sync it to a later instant
         phases = 3 if port.three_phase else 1
-        pilot = int(ac.unit.max_current_a)
+        pilot = int(phys.max_current_a)
         if phys.contactor_closed:
             amps = round(phys.current_a)
             volts = round(phys.volts_per_amp / phases)
