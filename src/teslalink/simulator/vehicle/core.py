@@ -209,8 +209,7 @@ class CarCore:
         drive = self._drive
         if drive is not None:
             s, _, _ = drive.profile.state(t1 - drive.t0)
-            self._position = drive.path.point_at(s)
-            self._heading = drive.path.heading_at(s)
+            self._position, self._heading = drive.path.pose_at(s)
             self._odometer_mi = drive.odometer0_mi + s / MILE_M
             self.battery.energy_kwh = max(0.0, drive.energy0_kwh - drive.wh_per_km * s / 1e6)
         elif self.port.dc is not None:

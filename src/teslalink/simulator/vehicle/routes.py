@@ -129,12 +129,16 @@ class Path:
 
     def heading_at(self, s: float) -> float:
         """The heading of travel `s` metres along the path."""
-        i, _ = self._segment(s)
-        here = self.point_at(s)
-        end = self.points[i + 1]
+        return self.pose_at(s)[1]
+
+    def pose_at(self, s: float) -> tuple[Point, float]:
+        """`point_at(s)` and `heading_at(s)` together, locating the segment once."""
+        i, f = self._segment(s)
+        start, end = self.points[i], self.points[i + 1]
+        here = interpolate(start, end, f)
         if distance_m(here, end) < 0.5:
-            return bearing_deg(self.points[i], end)
-        return bearing_deg(here, end)
+            return here, bearing_deg(start, end)
+        return here, bearing_deg(here, end)
 
 
 @dataclass(frozen=True, slots=True)
