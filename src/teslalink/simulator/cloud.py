@@ -17,9 +17,10 @@ Faults: one `Faults` object serves every surface: "owner_api" and "sso" through 
 "streaming" through the streaming server's own hook, and "wall_connector" by setting the units'
 quirks (latency becomes the slow first byte, drop the drop rate; a Wall Connector has no 5xx or
 429 to give, so those rates do not apply to it). Changes at runtime take effect on every surface.
-Without `faults`, the SSO is served by `sso.serve_sso` unchanged and only the Owner API's
-faults can be set later; pass a `Faults` (even an empty one) to change any surface's at runtime
-(what `teslalink sim all` does, so POST /_twin/faults reaches every surface).
+Without `faults`, the SSO is served by `sso.serve_sso` unchanged and only the Owner API's and
+the streaming server's faults (one object, `Cloud.faults`) can be set later; pass a `Faults`
+(even an empty one) to change any surface's at runtime (what `teslalink sim all` does, so POST
+/_twin/faults reaches every surface).
 
 `extra_apps` serves more aiohttp apps next to these (name -> app), each on its own port, for
 surfaces that come later.
@@ -141,7 +142,9 @@ async def serve_cloud(
         )
         owner_port = await stack.enter_async_context(_serve_app(owner_app, host, chosen.get("owner_api", 0)))
         streaming = await stack.enter_async_context(
-            serve_streaming(world, host=host, port=chosen.get("streaming", 0), faults=faults)
+            serve_streaming(
+                world, host=host, port=chosen.get("streaming", 0), faults=owner_app[OWNER_API].faults
+            )
         )
         extra: dict[str, str] = {}
         for i, (name, app) in enumerate((extra_apps or {}).items()):
