@@ -23,8 +23,8 @@ from .accounts import Account
 from .cloud import Cloud, populate_demo, serve_cloud
 from .physics.car import Car
 from .physics.charger import EvseState
-from .physics.site import EnergySite
 from .physics.grid import Wiring
+from .physics.site import EnergySite
 from .quirks import Quirks
 from .server import WallConnectorServer, serve_wall_connectors
 from .wall_connector.firmware import DEFAULT_FIRMWARE
