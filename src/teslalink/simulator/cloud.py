@@ -29,13 +29,13 @@ surfaces that come later.
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
+from ._sockets import bind_listener
 from .accounts import Region
 from .faults import Faults, FaultSpec, fault_middleware
 from .owner_api import (
@@ -170,7 +170,7 @@ async def serve_cloud(
 @contextlib.asynccontextmanager
 async def _serve_app(app: web.Application, host: str, port: int) -> AsyncIterator[int]:
     """Serve `app` on `host:port` (0: ephemeral); yields the port."""
-    sock = _bind(host, port)
+    sock = bind_listener(host, port)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
     try:
         await runner.setup()
@@ -187,7 +187,7 @@ async def _serve_sso_with_faults(
 ) -> AsyncIterator[dict[str, str]]:
     """Both SSO regions like `serve_sso`, with the "sso" faults in front of every request."""
     shown = f"[{host}]" if ":" in host else host
-    sockets = {region: _bind(host, ports.get(f"sso_{region}", 0)) for region in SSO_REGIONS}
+    sockets = {region: bind_listener(host, ports.get(f"sso_{region}", 0)) for region in SSO_REGIONS}
     urls = {str(region): f"http://{shown}:{sock.getsockname()[1]}/" for region, sock in sockets.items()}
     runners: list[web.AppRunner] = []
     try:
@@ -231,21 +231,6 @@ def _wall_connector_faults(units: list[WallConnectorUnit], faults: Faults) -> It
         faults.remove_listener(apply)
         for unit in units:
             unit.quirks = originals[unit.serial]
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(128)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 # --- a demo world -----------------------------------------------------------------------------------

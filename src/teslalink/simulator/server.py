@@ -28,6 +28,7 @@ from typing import Self
 
 from aiohttp import web
 
+from ._sockets import bind_listener
 from .wall_connector.app import WallConnectorHandler
 from .wall_connector.unit import WallConnectorUnit
 from .world import World
@@ -80,7 +81,7 @@ class WallConnectorServer:
         if self._http is not None:
             return
         loop = asyncio.get_running_loop()
-        sock = self._bind(self.port)
+        sock = bind_listener(self.host, self.port, self._backlog)
         self.port = sock.getsockname()[1]
         http = web.Server(self._handler, handler_cancellation=True, access_log=None)
         if self.unit.offline:
@@ -140,7 +141,7 @@ class WallConnectorServer:
         elif self._sock is None:
             # Bound synchronously, so the port refuses nothing from here on; connections wait in
             # the backlog until the event loop starts accepting them.
-            sock = self._bind(self.port)
+            sock = bind_listener(self.host, self.port, self._backlog)
             self._sock = sock
             self._attach = self._loop.create_task(self._serve(sock, http))
 
@@ -170,20 +171,6 @@ class WallConnectorServer:
         if self._sock is not None:
             self._sock.close()  # already closed by the listener, unless it never got one
             self._sock = None
-
-    def _bind(self, port: int) -> socket.socket:
-        infos = socket.getaddrinfo(self.host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        family, kind, proto, _, address = infos[0]
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-            sock.listen(self._backlog)
-            sock.setblocking(False)
-        except BaseException:
-            sock.close()
-            raise
-        return sock
 
 
 @contextlib.asynccontextmanager

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from .._sockets import bind_listener
 from ..accounts import Region
 from .app import SSO_REGIONS, create_sso_app
 
@@ -39,7 +40,7 @@ async def serve_sso(
     runners: list[web.AppRunner] = []
     try:
         for region in chosen:
-            sockets[region] = _bind(host, (ports or {}).get(region, 0))
+            sockets[region] = bind_listener(host, (ports or {}).get(region, 0))
         shown = f"[{host}]" if ":" in host else host
         urls: dict[Region, str] = {
             region: f"http://{shown}:{sock.getsockname()[1]}/" for region, sock in sockets.items()
@@ -57,18 +58,3 @@ async def serve_sso(
             await runner.cleanup()
         for sock in sockets.values():
             sock.close()
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(128)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock

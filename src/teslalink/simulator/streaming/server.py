@@ -8,13 +8,13 @@ and the URL can be handed to clients (TeslaPy's STREAMING_BASE_URL is the URL wi
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from .._sockets import bind_listener
 from .app import HUB, STREAMING_PATH, StreamingFaults, StreamingHub, create_streaming_app
 from .session import StreamingPolicy
 
@@ -59,7 +59,7 @@ async def serve_streaming(
 ) -> AsyncIterator[StreamingServer]:
     """Serve `create_streaming_app(world)` on `host:port` (0: ephemeral) until the block ends."""
     app = create_streaming_app(world, faults=faults, policy=policy)
-    sock = _bind(host, port)
+    sock = bind_listener(host, port)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
     try:
         await runner.setup()
@@ -68,18 +68,3 @@ async def serve_streaming(
     finally:
         await runner.cleanup()
         sock.close()
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(128)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
