@@ -34,6 +34,8 @@ from typing import Any, Final
 
 import orjson
 
+from ..vehicle.render import STREAM_COLUMNS
+
 __all__ = [
     "DERIVED_COLUMNS",
     "DISCONNECTED",
@@ -92,18 +94,7 @@ DERIVED_COLUMNS: Final[Mapping[str, Callable[[_Sample], Any]]] = {
 """Columns apps asked for that the car's sample does not carry, computed from it."""
 
 KNOWN_COLUMNS: Final = (
-    "speed",
-    "odometer",
-    "soc",
-    "elevation",
-    "est_heading",
-    "est_lat",
-    "est_lng",
-    "power",
-    "shift_state",
-    "range",
-    "est_range",
-    "heading",
+    *STREAM_COLUMNS,
     *DERIVED_COLUMNS,
 )
 
