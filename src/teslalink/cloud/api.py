@@ -1,0 +1,277 @@
+"""The Owner API client: one request path for every call, Tesla's statuses mapped to teslalink.errors.
+
+How it treats the service, and why (REFERENCE 2.2):
+
+* the token comes from a `TokenProvider` before each request; a 401 is reported to it
+  (`token_rejected`) and the request is sent ONCE more with the token it returns; a second 401
+  is `TokenExpired`. A 401 means nothing ran, so this retry is safe for commands too;
+* only idempotent reads are retried, on transport failures and 5xx, with bounded backoff and
+  jitter (`RetryPolicy`). A command is never retried: the car may have acted before the answer
+  was lost, and doing it twice (honk, trunk, valet) is worse than an error;
+* a 429 is never retried. It raises `RateLimited(retry_after)` and starts a cooldown for that
+  host: every further call raises `RateLimited` at once, without sending, until Retry-After has
+  passed. Clients that keep knocking get their account blocked for hours;
+* nothing here wakes a car: `wake_up` is only sent when a caller asks for it.
+
+Tokens never reach logs, reprs or errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+import aiohttp
+from yarl import URL
+
+from .. import errors
+from .._http import Response, Timeouts, Transport
+from .._json import loads
+from ..wallconnector.client import RetryPolicy
+from .config import CloudUrls
+from .endpoints import endpoint
+from .provider import TokenProvider
+
+if TYPE_CHECKING:
+    from .energy import EnergySite
+    from .vehicle import Vehicle
+
+__all__ = ["DEFAULT_COOLDOWN_S", "RetryPolicy", "TeslaApi"]
+
+_LOG = logging.getLogger(__name__)
+
+DEFAULT_COOLDOWN_S = 60.0
+"""How long to stay away after a 429 that did not say (Tesla always sends Retry-After; a proxy may not)."""
+
+_SIGNING_MARK = "vehicle command protocol"
+_USER_AGENT = "teslalink"
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Retry-After in seconds: a number, or an HTTP date (seconds from `now`, epoch)."""
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - now)
+
+
+def _error_fields(body: bytes) -> tuple[str, str]:
+    """(error, error_description) from an error body; a non-JSON body becomes a short excerpt."""
+    if not body.strip():
+        return "", ""
+    try:
+        data = loads(body)
+    except errors.DecodeError:
+        return body[:200].decode("utf-8", "replace").strip(), ""
+    if isinstance(data, dict):
+        return str(data.get("error") or ""), str(data.get("error_description") or "")
+    return "", ""
+
+
+class TeslaApi:
+    """An Owner API session for one account. Use as an async context manager, or call `close()`.
+
+    `session`: share your aiohttp session (never closed by us). `retry`: how reads are retried.
+    `sleep` and `clock` are the waits and the monotonic clock (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        urls: CloudUrls,
+        tokens: TokenProvider,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = None,
+        timeouts: Timeouts | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.urls = urls
+        self.base_url = URL(urls.api)
+        self._tokens = tokens
+        self._transport = Transport(session, timeouts=timeouts)
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.clock = clock
+        self._cooldown_until: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        return f"TeslaApi({self.urls.api!r})"
+
+    # --- the one request path ------------------------------------------------------------------
+
+    def cooldown_remaining(self) -> float:
+        """Seconds left before this host may be called again after a 429 (0: none)."""
+        until = self._cooldown_until.get(self.base_url.authority, 0.0)
+        return max(0.0, until - self.clock())
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool,
+    ) -> Any:
+        """Send one call and return the unwrapped `response` (the body itself if not wrapped).
+
+        `idempotent` allows retries on transport failures and 5xx; it only counts for GET.
+        """
+        method = method.upper()
+        url = self.base_url.join(URL(path.lstrip("/")))
+        if params:
+            url = url.with_query({k: _query_value(v) for k, v in params.items() if v is not None})
+        where = f"{method} {url.path}"
+        retryable = idempotent and method == "GET"
+        attempt = 0
+        token = await self._tokens.access_token()
+        renewed = False
+        while True:
+            self._check_cooldown(where)
+            try:
+                response = await self._send(method, url, token, json)
+            except (errors.ConnectionError, errors.TimeoutError):
+                if not retryable or attempt >= self.retry.retries:
+                    raise
+                await self.sleep(self.retry.delay(attempt))
+                attempt += 1
+                continue
+            status = response.status
+            _LOG.debug("%s -> %s", where, status)
+            if status == 401:
+                if renewed:
+                    raise errors.TokenExpired(f"{where}: the renewed token was rejected too")
+                token = await self._tokens.token_rejected(token)
+                renewed = True
+                continue
+            if status >= 500 and retryable and attempt < self.retry.retries:
+                wait = _retry_after(response.headers, time.time())
+                delay = self.retry.delay(attempt)
+                if wait is not None:
+                    if wait > self.retry.max_backoff_s:
+                        raise self._error(where, response)
+                    delay = max(delay, wait)
+                await self.sleep(delay)
+                attempt += 1
+                continue
+            if status >= 400 or status < 200:
+                raise self._error(where, response)
+            return self._unwrap(where, response)
+
+    async def _send(self, method: str, url: URL, token: str, json: Any) -> Response:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "User-Agent": _USER_AGENT,
+            "Accept": "application/json",
+        }
+        return await self._transport.request(method, url, headers=headers, json_body=json)
+
+    def _check_cooldown(self, where: str) -> None:
+        remaining = self.cooldown_remaining()
+        if remaining > 0:
+            raise errors.RateLimited(
+                429, f"{where}: not sent, cooling down after a 429", retry_after=remaining
+            )
+
+    def _error(self, where: str, response: Response) -> errors.ApiError:
+        status = response.status
+        error, description = _error_fields(response.body)
+        if status == 429:
+            retry_after = _retry_after(response.headers, time.time())
+            cooldown = DEFAULT_COOLDOWN_S if retry_after is None else retry_after
+            self._cooldown_until[self.base_url.authority] = self.clock() + cooldown
+            _LOG.warning("%s: rate limited; staying away for %.0f s", where, cooldown)
+            return errors.RateLimited(429, f"{where}: {error or 'rate limited'}", retry_after=retry_after)
+        detail = f"{where}: {error}" if error else where
+        if status == 408:
+            return errors.VehicleUnavailable(408, detail, description)
+        if status == 403 and _SIGNING_MARK in error.lower():
+            return errors.CommandSigningRequired(403, detail, description)
+        return errors.ApiError(status, detail, description)
+
+    @staticmethod
+    def _unwrap(where: str, response: Response) -> Any:
+        if not response.body.strip():
+            return None
+        try:
+            data = loads(response.body)
+        except errors.DecodeError as exc:
+            raise errors.DecodeError(f"{where}: {exc}", exc.raw) from None
+        if isinstance(data, dict) and "response" in data:
+            return data["response"]
+        return data
+
+    # --- named endpoints -------------------------------------------------------------------------
+
+    async def api(self, name: str, *, path_vars: Mapping[str, object] | None = None, **params: Any) -> Any:
+        """Call a named endpoint of the catalogue (`endpoints.json`): query for GET, JSON body otherwise.
+
+        Nothing is checked about the car's state: an `online` endpoint on a sleeping car is a
+        `VehicleUnavailable`, never a silent wake.
+        """
+        found = endpoint(name)
+        path = found.format_path(path_vars or {})
+        if found.method == "GET":
+            return await self.request("GET", path, params=params or None, idempotent=found.idempotent)
+        body = {k: v for k, v in params.items() if v is not None}
+        return await self.request(found.method, path, json=body or None, idempotent=found.idempotent)
+
+    # --- account level ---------------------------------------------------------------------------
+
+    async def products(self) -> list[dict[str, Any]]:
+        """Every product of the account (cars, energy sites, Wall Connectors); wakes no car."""
+        found = await self.api("PRODUCT_LIST")
+        return [p for p in found if isinstance(p, dict)] if isinstance(found, list) else []
+
+    async def vehicles(self) -> list[Vehicle]:
+        """The account's cars, from the products list (GET api/1/vehicles is Fleet-API-only, 412)."""
+        from .vehicle import Vehicle  # noqa: PLC0415 - vehicle.py imports this module
+
+        return [Vehicle(self, p) for p in await self.products() if "vehicle_id" in p]
+
+    async def energy_sites(self) -> list[EnergySite]:
+        """The account's Powerwall and solar sites (Wall Connector products are left out)."""
+        from .energy import EnergySite  # noqa: PLC0415
+
+        return [
+            EnergySite(self, p)
+            for p in await self.products()
+            if "energy_site_id" in p and p.get("resource_type") in ("battery", "solar")
+        ]
+
+    async def close(self) -> None:
+        await self._transport.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    return str(value)
