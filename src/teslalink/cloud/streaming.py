@@ -1,0 +1,506 @@
+"""The streaming websocket of one car (REFERENCE 2.5): typed updates, as an async iterator or callbacks.
+
+    stream = VehicleStream(urls, tokens, vehicle_id)
+    async for update in stream:            # or: await stream.run(callback)
+        print(update.speed_mph, update.latitude, update.longitude)
+    ...
+    await stream.stop()                    # from anywhere: closes the socket, ends the iterator
+
+What the stream does for you, and why:
+
+* **Subscribing**: on the server's `control:hello` it sends `data:subscribe_oauth` with the
+  provider's current access token and the car's `vehicle_id` as the tag.
+* **A sleeping or parked car** (`vehicle_disconnected`, and `vehicle_error` for a car without
+  connectivity): the server has nothing to stream. The stream waits `disconnected_retry_s` and
+  subscribes again. It never calls wake_up or any REST endpoint: a logger must let a car sleep.
+* **A rejected token** (`client_error`): the provider is told (`token_rejected`) once and the
+  stream subscribes again with the fresh token; a second rejection in a row raises
+  `TokenExpired`, as does a provider that cannot refresh.
+* **A dropped or refused connection**: reconnect after a capped exponential backoff with jitter
+  (`Backoff`), reset by the next update. `max_failures` (None: for ever) gives up after that many
+  failed connections in a row, raising the last transport error.
+* **Counters for a UI** in `stream.stats`: connects, reconnects, updates, token refreshes, the
+  current state and the last error.
+
+aiohttp is used through a session: a borrowed one stays open, one we opened is closed on stop.
+Transport failures are mapped to `teslalink.errors` here, so `stats.last_error` and any raised
+error speak the project's language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import inspect
+import random
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+
+import aiohttp
+import orjson
+
+from .. import errors
+from .config import CloudUrls
+from .provider import TokenProvider
+from .stream_models import DEFAULT_COLUMNS, StreamUpdate, UpdateParser, compile_parser
+
+__all__ = ["Backoff", "StreamState", "StreamStats", "VehicleStream"]
+
+_T = TypeVar("_T")
+
+HELLO: Final = "control:hello"
+SUBSCRIBE_OAUTH: Final = "data:subscribe_oauth"
+UPDATE: Final = "data:update"
+ERROR: Final = "data:error"
+VEHICLE_DISCONNECTED: Final = "vehicle_disconnected"
+VEHICLE_ERROR: Final = "vehicle_error"
+CLIENT_ERROR: Final = "client_error"
+
+_CLOSED_TYPES: Final = frozenset(
+    {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delays between failed connections: `initial_s * multiplier**n`, capped at `max_s`.
+
+    Jitter spreads many clients that lost the same server: the delay is drawn uniformly from
+    [(1 - jitter) * d, d], so it never exceeds the cap and never drops below (1 - jitter) of it.
+    """
+
+    initial_s: float = 1.0
+    max_s: float = 60.0
+    multiplier: float = 2.0
+    jitter: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not (0 < self.initial_s <= self.max_s):
+            raise errors.ConfigError(
+                f"backoff needs 0 < initial_s <= max_s, got {self.initial_s}, {self.max_s}"
+            )
+        if self.multiplier < 1:
+            raise errors.ConfigError(f"backoff multiplier must be >= 1, got {self.multiplier}")
+        if not (0 <= self.jitter <= 1):
+            raise errors.ConfigError(f"backoff jitter must be within [0, 1], got {self.jitter}")
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        """The delay before the next attempt after `failures` (>= 1) failures in a row."""
+        exponent = max(0, failures - 1)
+        capped = self.max_s if exponent >= 64 else min(self.max_s, self.initial_s * self.multiplier**exponent)
+        return capped * (1.0 - self.jitter * rng.random())
+
+
+class StreamState(enum.StrEnum):
+    """Where the stream is, for a UI."""
+
+    IDLE = "idle"  # not started
+    CONNECTING = "connecting"
+    SUBSCRIBING = "subscribing"  # connected, waiting for hello or the first update
+    STREAMING = "streaming"  # updates are arriving
+    WAITING_FOR_VEHICLE = "waiting_for_vehicle"  # asleep, parked or offline: retrying later
+    BACKING_OFF = "backing_off"  # the connection failed: retrying after a delay
+    STOPPED = "stopped"
+    FAILED = "failed"  # gave up: `last_error` says why
+
+
+@dataclass(slots=True)
+class StreamStats:
+    """Counters and the last error, updated live (read them from any task)."""
+
+    state: StreamState = StreamState.IDLE
+    connects: int = 0  # websocket connections opened
+    reconnects: int = 0  # connections opened after the first
+    updates: int = 0  # updates delivered
+    failures: int = 0  # failed connections in a row (0 after an update)
+    token_refreshes: int = 0  # fresh tokens asked for after a client_error
+    vehicle_waits: int = 0  # waits for a sleeping, parked or offline car
+    last_error: str | None = None
+    last_error_at: float | None = None  # time.time()
+    last_update_at: float | None = None  # time.time()
+    delays: list[float] = field(default_factory=list)  # every backoff delay, last 100
+
+    def _error(self, message: str) -> None:
+        self.last_error = message
+        self.last_error_at = time.time()
+
+
+class _Outcome(enum.Enum):
+    STOPPED = enum.auto()
+    VEHICLE_AWAY = enum.auto()  # vehicle_disconnected / vehicle_error: wait, then subscribe again
+    TOKEN_REFRESHED = enum.auto()  # client_error answered with a fresh token: subscribe again now
+    FAILED = enum.auto()  # dropped, closed, refused: back off
+
+
+Callback = Callable[[StreamUpdate], object]
+
+
+class VehicleStream:
+    """One car's stream; see the module docstring. Iterate it once, or `run()` it once."""
+
+    def __init__(
+        self,
+        urls: CloudUrls,
+        tokens: TokenProvider,
+        vehicle_id: int | str,
+        *,
+        columns: Iterable[str] = DEFAULT_COLUMNS,
+        session: aiohttp.ClientSession | None = None,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        disconnected_retry_s: float = 30.0,
+        max_failures: int | None = None,
+        connect_timeout_s: float = 10.0,
+        heartbeat_s: float | None = 30.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not disconnected_retry_s >= 0:
+            raise errors.ConfigError(f"disconnected_retry_s must be >= 0, got {disconnected_retry_s!r}")
+        self.urls = urls
+        self.vehicle_id = str(vehicle_id)
+        self.backoff = backoff if backoff is not None else Backoff()
+        self.disconnected_retry_s = float(disconnected_retry_s)
+        self.max_failures = max_failures
+        self.stats = StreamStats()
+        self._parser: UpdateParser = compile_parser(columns)
+        self._tokens = tokens
+        self._session = session
+        self._owns_session = session is None
+        self._sleep = sleep
+        self._connect_timeout_s = connect_timeout_s
+        self._heartbeat_s = heartbeat_s
+        self._rng = rng if rng is not None else random.Random()
+        self._stop = asyncio.Event()
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._gen: AsyncGenerator[StreamUpdate, None] | None = None
+        self._fresh_token: str | None = None  # from token_rejected, used by the next subscribe
+
+    def __repr__(self) -> str:
+        return (
+            f"VehicleStream(vehicle_id={self.vehicle_id!r}, state={self.stats.state.value!r}, "
+            f"updates={self.stats.updates})"
+        )
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self._parser.columns
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    # --- the two APIs ------------------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[StreamUpdate]:
+        if self._gen is not None:
+            raise RuntimeError("a VehicleStream can be iterated once; make a new one to stream again")
+        self._gen = self._stream()
+        return self._gen
+
+    async def run(self, callback: Callback) -> None:
+        """Call `callback(update)` for every update (awaited if it returns an awaitable) until stop()."""
+        async for update in self:
+            result = callback(update)
+            if inspect.isawaitable(result):
+                await result
+
+    async def stop(self) -> None:
+        """End the stream: close the websocket, end the iterator (or `run`), release the session.
+
+        Safe from any task, from inside the loop body, and more than once.
+        """
+        self._stop.set()
+        ws = self._ws
+        if ws is not None and not ws.closed:
+            with contextlib.suppress(Exception):
+                await ws.close()
+        gen = self._gen
+        if gen is not None and not _running(gen):
+            await gen.aclose()  # suspended at a yield (or never started): finish it here
+        if gen is None or not _running(gen):
+            await self._release()
+            self.stats.state = StreamState.STOPPED
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # --- the loop ----------------------------------------------------------------------------------
+
+    async def _stream(self) -> AsyncGenerator[StreamUpdate, None]:
+        stats = self.stats
+        failed = False
+        try:
+            first = True
+            while not self._stop.is_set():
+                stats.state = StreamState.CONNECTING
+                ws = await self._connect()
+                if ws is None:
+                    if self._stop.is_set():
+                        break
+                    outcome = _Outcome.FAILED
+                else:
+                    stats.connects += 1
+                    if not first:
+                        stats.reconnects += 1
+                    first = False
+                    self._ws = ws
+                    outcome = _Outcome.FAILED
+                    try:
+                        stats.state = StreamState.SUBSCRIBING
+                        async with contextlib.aclosing(self._session_updates(ws)) as updates:
+                            async for update in updates:
+                                yield update
+                        outcome = self._outcome
+                    finally:
+                        self._ws = None
+                        with contextlib.suppress(Exception):
+                            await ws.close()
+                if self._stop.is_set() or outcome is _Outcome.STOPPED:
+                    break
+                if outcome is _Outcome.TOKEN_REFRESHED:
+                    continue
+                if outcome is _Outcome.VEHICLE_AWAY:
+                    stats.vehicle_waits += 1
+                    stats.state = StreamState.WAITING_FOR_VEHICLE
+                    await self._pause(self.disconnected_retry_s)
+                    continue
+                stats.failures += 1
+                if self.max_failures is not None and stats.failures >= self.max_failures:
+                    raise self._last_exc or errors.ConnectionError(
+                        f"{self._where}: gave up after {stats.failures} failed connections"
+                    )
+                delay = self.backoff.delay(stats.failures, self._rng)
+                stats.delays.append(delay)
+                del stats.delays[:-100]
+                stats.state = StreamState.BACKING_OFF
+                await self._pause(delay)
+        except BaseException as exc:
+            failed = not isinstance(exc, (GeneratorExit, asyncio.CancelledError))
+            if failed:
+                stats._error(str(exc))
+            raise
+        finally:
+            self._stop.set()
+            await self._release()
+            stats.state = StreamState.FAILED if failed else StreamState.STOPPED
+
+    _outcome: _Outcome = _Outcome.FAILED
+    _last_exc: errors.TeslalinkError | None = None
+    _client_errors: int = 0
+
+    async def _session_updates(
+        self, ws: aiohttp.ClientWebSocketResponse
+    ) -> AsyncGenerator[StreamUpdate, None]:
+        """The updates of one connection; sets `_outcome` when it ends."""
+        stats = self.stats
+        parse = self._parser
+        tag = self.vehicle_id
+        self._outcome = _Outcome.FAILED
+        token = ""
+        while True:
+            try:
+                msg = await ws.receive()
+            except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
+                self._failure(
+                    errors.ConnectionError(f"{self._where}: the stream broke ({type(exc).__name__})")
+                )
+                return
+            if msg.type is aiohttp.WSMsgType.BINARY or msg.type is aiohttp.WSMsgType.TEXT:
+                try:
+                    message = orjson.loads(msg.data)
+                except orjson.JSONDecodeError:
+                    continue  # not ours to understand; the next frame may be
+                if not isinstance(message, dict):
+                    continue
+                kind = message.get("msg_type")
+                if kind == UPDATE:
+                    if message.get("tag") != tag:
+                        continue
+                    value = message.get("value")
+                    try:
+                        update = parse(value, tag)  # type: ignore[arg-type]
+                    except errors.DecodeError as exc:
+                        stats._error(f"{self._where}: skipped an update: {exc}")
+                        continue
+                    stats.updates += 1
+                    stats.failures = 0
+                    self._client_errors = 0
+                    stats.last_update_at = time.time()
+                    stats.state = StreamState.STREAMING
+                    yield update
+                    if self._stop.is_set():
+                        self._outcome = _Outcome.STOPPED
+                        return
+                elif kind == HELLO:
+                    token = await self._token()
+                    subscribe = {
+                        "msg_type": SUBSCRIBE_OAUTH,
+                        "token": token,
+                        "value": ",".join(self._parser.columns),
+                        "tag": tag,
+                    }
+                    try:
+                        await ws.send_str(orjson.dumps(subscribe).decode())
+                    except (aiohttp.ClientError, OSError, RuntimeError) as exc:
+                        self._failure(
+                            errors.ConnectionError(
+                                f"{self._where}: could not subscribe ({type(exc).__name__})"
+                            )
+                        )
+                        return
+                elif kind == ERROR and message.get("tag", tag) == tag:
+                    self._outcome = await self._on_error(message, token)
+                    return
+            elif msg.type in _CLOSED_TYPES:
+                if self._stop.is_set():
+                    self._outcome = _Outcome.STOPPED
+                else:
+                    self._failure(errors.ConnectionError(f"{self._where}: the server closed the stream"))
+                return
+            elif msg.type is aiohttp.WSMsgType.ERROR:
+                self._failure(errors.ConnectionError(f"{self._where}: the stream broke ({msg.data!r})"))
+                return
+
+    async def _on_error(self, message: dict[str, Any], token: str) -> _Outcome:
+        error_type = message.get("error_type")
+        value = message.get("value")
+        if error_type in (VEHICLE_DISCONNECTED, VEHICLE_ERROR):
+            self._client_errors = 0
+            self.stats._error(
+                f"vehicle {self.vehicle_id}: {value or error_type} (not waking it; retrying later)"
+            )
+            return _Outcome.VEHICLE_AWAY
+        if error_type == CLIENT_ERROR:
+            self._client_errors += 1
+            if self._client_errors > 1:
+                raise errors.TokenExpired(
+                    f"{self._where}: the streaming server rejected the token for vehicle {self.vehicle_id} "
+                    f"again after a refresh ({value!r}); log in again"
+                )
+            try:
+                self._fresh_token = await self._tokens.token_rejected(token)
+            except errors.TokenExpired as exc:
+                raise errors.TokenExpired(
+                    f"{self._where}: the streaming server rejected the token for vehicle {self.vehicle_id} "
+                    f"({value!r}) and it could not be refreshed: {exc}"
+                ) from None
+            self.stats.token_refreshes += 1
+            self.stats._error(f"{self._where}: token rejected ({value!r}); subscribing with a fresh one")
+            return _Outcome.TOKEN_REFRESHED
+        self._failure(errors.ApiError(200, str(error_type or "error"), str(value or "")))
+        return _Outcome.FAILED
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    @property
+    def _where(self) -> str:
+        return f"streaming {self.urls.streaming.partition('://')[2].partition('/')[0]}"
+
+    def _failure(self, exc: errors.TeslalinkError) -> None:
+        self._last_exc = exc
+        self.stats._error(str(exc))
+
+    async def _token(self) -> str:
+        if self._fresh_token is not None:
+            token, self._fresh_token = self._fresh_token, None
+            return token
+        return await self._tokens.access_token()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or (self._owns_session and self._session.closed):
+            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+            self._owns_session = True
+        return self._session
+
+    async def _connect(self) -> aiohttp.ClientWebSocketResponse | None:
+        """Open the websocket (None: failed, recorded in stats, or stopped meanwhile)."""
+        where = self._where
+        try:
+            ws = await self._until_stopped(
+                self.session.ws_connect(
+                    self.urls.streaming,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
+                    heartbeat=self._heartbeat_s,
+                    autoping=True,
+                )
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status == 429:
+                self._failure(errors.RateLimited(429, "rate limited", where))
+            else:
+                self._failure(errors.ApiError(exc.status, "websocket refused", where))
+            return None
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            self._failure(errors.TimeoutError(f"{where}: no connection within {self._connect_timeout_s:g} s"))
+            return None
+        except aiohttp.ClientConnectorError as exc:
+            self._failure(errors.ConnectionError(f"{where}: cannot connect ({exc.os_error.strerror or exc})"))
+            return None
+        except aiohttp.InvalidURL as exc:
+            raise errors.ConfigError(f"invalid streaming URL {exc}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            self._failure(errors.ConnectionError(f"{where}: {type(exc).__name__}: {exc}"))
+            return None
+        return ws
+
+    async def _until_stopped(self, coro: Coroutine[Any, Any, _T]) -> _T | None:
+        """Await `coro` unless stop() comes first (then cancel it and return None)."""
+        task: asyncio.Task[_T] = asyncio.ensure_future(coro)
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            async with asyncio.timeout(self._connect_timeout_s):
+                await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            raise
+        finally:
+            stopper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stopper
+        if task.done():
+            result = task.result()
+            if self._stop.is_set() and isinstance(result, aiohttp.ClientWebSocketResponse):
+                await result.close()
+                return None
+            return result
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        return None
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep with the injected `sleep`, cut short by stop()."""
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, stopper):
+                if not task.done():
+                    task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+    async def _release(self) -> None:
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+def _running(gen: AsyncGenerator[Any, None]) -> bool:
+    """Is the generator executing now (awaiting inside), rather than suspended at a yield?"""
+    return bool(getattr(gen, "ag_running", False))
