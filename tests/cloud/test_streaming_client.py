@@ -407,3 +407,24 @@ def test_backoff_validates() -> None:
     with pytest.raises(ConfigError):
         Backoff(jitter=2)
     assert Backoff(jitter=0).delay(100, random.Random()) == 60.0
+
+
+async def test_refused_handshakes_back_off_and_honour_retry_after() -> None:
+    world, _account, car, token = make_world()
+    sleeps = Sleeps()
+    async with serve_cloud(world) as cloud:
+        cloud.faults.set("streaming", "429=1,retry_after=7")
+        stream = VehicleStream(
+            CloudUrls(streaming=cloud.streaming), StaticToken(token), car.vehicle_id, sleep=sleeps
+        )
+        task = asyncio.create_task(stream.run(lambda update: None))
+        await until(lambda: len(sleeps.asked) >= 3)
+        assert min(sleeps.asked[:3]) >= 7.0
+        assert stream.stats.last_error is not None
+        assert "HTTP 429" in stream.stats.last_error
+        cloud.faults.set("streaming", "5xx=1")
+        await until(lambda: "HTTP 5" in (stream.stats.last_error or ""))
+        await stream.stop()
+        await asyncio.wait_for(task, DEADLINE_S)
+    assert stream.stats.connects == 0
+    assert await no_other_tasks()

@@ -279,6 +279,8 @@ class VehicleStream:
                         f"{self._where}: gave up after {stats.failures} failed connections"
                     )
                 delay = self.backoff.delay(stats.failures, self._rng)
+                if isinstance(self._last_exc, errors.RateLimited) and self._last_exc.retry_after:
+                    delay = max(delay, self._last_exc.retry_after)  # the server's word wins
                 stats.delays.append(delay)
                 del stats.delays[:-100]
                 stats.state = StreamState.BACKING_OFF
@@ -436,7 +438,9 @@ class VehicleStream:
             )
         except aiohttp.WSServerHandshakeError as exc:
             if exc.status == 429:
-                self._failure(errors.RateLimited(429, "rate limited", where))
+                self._failure(
+                    errors.RateLimited(429, "rate limited", where, retry_after=_retry_after(exc.headers))
+                )
             else:
                 self._failure(errors.ApiError(exc.status, "websocket refused", where))
             return None
@@ -504,3 +508,12 @@ class VehicleStream:
 def _running(gen: AsyncGenerator[Any, None]) -> bool:
     """Is the generator executing now (awaiting inside), rather than suspended at a yield?"""
     return bool(getattr(gen, "ag_running", False))
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Retry-After in seconds from a refused handshake's headers (None if absent or a date)."""
+    try:
+        value = float(headers.get("Retry-After", "")) if headers else None
+    except (TypeError, ValueError):
+        return None
+    return value if value is not None and 0 < value < 86400 else None
