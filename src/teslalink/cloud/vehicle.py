@@ -1,0 +1,870 @@
+"""One car of the account: summary, vehicle_data, wake_up, every REST command, and small helpers.
+
+Sleep comes first (REFERENCE 2.2): `summary()` and `state` never wake a car or keep it awake;
+`vehicle_data()` and commands need it online and raise `VehicleUnavailable` (408) when it is not;
+only `wake_up()` wakes it, and only when the caller asks. Command arguments are checked here,
+before anything is sent, so a typo costs no request (and no Fleet API money); a command the car
+refuses raises `CommandFailed` with the car's reason.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlencode
+
+from ..errors import CommandFailed, ConfigError, VehicleUnavailable
+
+if TYPE_CHECKING:
+    from .api import Clock, Sleep, TeslaApi
+
+__all__ = [
+    "ALL_ENDPOINTS",
+    "OPTION_CODES",
+    "Vehicle",
+    "VehicleData",
+    "compose_image_url",
+    "decode_vin",
+    "describe_option_codes",
+]
+
+ALL_ENDPOINTS: Final = (
+    "charge_state",
+    "climate_state",
+    "closures_state",
+    "drive_state",
+    "gui_settings",
+    "location_data",
+    "vehicle_config",
+    "vehicle_state",
+)
+"""Every block of vehicle_data; `location_data` is needed for the position since firmware 2023.38."""
+
+KM_PER_MILE: Final = 1.609344
+COMPOSITOR_URL: Final = "https://static-assets.tesla.com/v1/compositor/"
+IMAGE_VIEWS: Final = ("STUD_3QTR", "STUD_SEAT", "STUD_SIDE", "STUD_REAR", "STUD_WHEEL")
+
+Progress = Callable[[str, float], None]
+"""wake_up's progress callback: (state the summary shows, seconds waited so far)."""
+
+
+# --- typed views -----------------------------------------------------------------------------------
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _int(value: Any) -> int | None:
+    number = _num(value)
+    return None if number is None else round(number)
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _block(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = raw.get(name)
+    return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedLimitMode:
+    active: bool | None
+    pin_code_set: bool | None
+    current_limit_mph: float | None
+    min_limit_mph: float | None
+    max_limit_mph: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SoftwareUpdate:
+    status: str | None
+    version: str | None
+    download_perc: int | None
+    install_perc: int | None
+    expected_duration_sec: int | None
+    scheduled_time_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleData:
+    """The answer of vehicle_data: typed accessors for the common fields, the answer on `.raw`.
+
+    A block that was not asked for (or a field a firmware lacks) reads as None, never KeyError.
+    Distances are miles and temperatures Celsius, as the API sends them whatever the GUI shows;
+    `format_distance` and `format_temperature` give them in the car's GUI units.
+    """
+
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def charge_state(self) -> Mapping[str, Any]:
+        return _block(self.raw, "charge_state")
+
+    @property
+    def climate_state(self) -> Mapping[str, Any]:
+        return _block(self.raw, "climate_state")
+
+    @property
+    def drive_state(self) -> Mapping[str, Any]:
+        return _block(self.raw, "drive_state")
+
+    @property
+    def vehicle_state(self) -> Mapping[str, Any]:
+        return _block(self.raw, "vehicle_state")
+
+    @property
+    def gui_settings(self) -> Mapping[str, Any]:
+        return _block(self.raw, "gui_settings")
+
+    @property
+    def vehicle_config(self) -> Mapping[str, Any]:
+        return _block(self.raw, "vehicle_config")
+
+    # identity
+    @property
+    def vin(self) -> str | None:
+        return _str(self.raw.get("vin"))
+
+    @property
+    def state(self) -> str | None:
+        return _str(self.raw.get("state"))
+
+    # charge
+    @property
+    def battery_level(self) -> int | None:
+        return _int(self.charge_state.get("battery_level"))
+
+    @property
+    def charging_state(self) -> str | None:
+        return _str(self.charge_state.get("charging_state"))
+
+    @property
+    def charge_limit_soc(self) -> int | None:
+        return _int(self.charge_state.get("charge_limit_soc"))
+
+    @property
+    def charger_power_kw(self) -> float | None:
+        return _num(self.charge_state.get("charger_power"))
+
+    @property
+    def charger_actual_current_a(self) -> float | None:
+        return _num(self.charge_state.get("charger_actual_current"))
+
+    @property
+    def charger_voltage_v(self) -> float | None:
+        return _num(self.charge_state.get("charger_voltage"))
+
+    @property
+    def charge_current_request_a(self) -> float | None:
+        return _num(self.charge_state.get("charge_current_request"))
+
+    @property
+    def charge_energy_added_kwh(self) -> float | None:
+        return _num(self.charge_state.get("charge_energy_added"))
+
+    @property
+    def est_battery_range_mi(self) -> float | None:
+        return _num(self.charge_state.get("est_battery_range"))
+
+    @property
+    def battery_range_mi(self) -> float | None:
+        return _num(self.charge_state.get("battery_range"))
+
+    @property
+    def minutes_to_full_charge(self) -> int | None:
+        return _int(self.charge_state.get("minutes_to_full_charge"))
+
+    # climate
+    @property
+    def inside_temp_c(self) -> float | None:
+        return _num(self.climate_state.get("inside_temp"))
+
+    @property
+    def outside_temp_c(self) -> float | None:
+        return _num(self.climate_state.get("outside_temp"))
+
+    @property
+    def is_climate_on(self) -> bool | None:
+        return _bool(self.climate_state.get("is_climate_on"))
+
+    @property
+    def driver_temp_setting_c(self) -> float | None:
+        return _num(self.climate_state.get("driver_temp_setting"))
+
+    # vehicle state
+    @property
+    def locked(self) -> bool | None:
+        return _bool(self.vehicle_state.get("locked"))
+
+    @property
+    def odometer_mi(self) -> float | None:
+        return _num(self.vehicle_state.get("odometer"))
+
+    @property
+    def sentry_mode(self) -> bool | None:
+        return _bool(self.vehicle_state.get("sentry_mode"))
+
+    @property
+    def car_version(self) -> str | None:
+        return _str(self.vehicle_state.get("car_version"))
+
+    @property
+    def speed_limit_mode(self) -> SpeedLimitMode | None:
+        mode = self.vehicle_state.get("speed_limit_mode")
+        if not isinstance(mode, Mapping):
+            return None
+        return SpeedLimitMode(
+            active=_bool(mode.get("active")),
+            pin_code_set=_bool(mode.get("pin_code_set")),
+            current_limit_mph=_num(mode.get("current_limit_mph")),
+            min_limit_mph=_num(mode.get("min_limit_mph")),
+            max_limit_mph=_num(mode.get("max_limit_mph")),
+        )
+
+    @property
+    def software_update(self) -> SoftwareUpdate | None:
+        update = self.vehicle_state.get("software_update")
+        if not isinstance(update, Mapping):
+            return None
+        return SoftwareUpdate(
+            status=_str(update.get("status")),
+            version=_str(update.get("version")),
+            download_perc=_int(update.get("download_perc")),
+            install_perc=_int(update.get("install_perc")),
+            expected_duration_sec=_int(update.get("expected_duration_sec")),
+            scheduled_time_ms=_int(update.get("scheduled_time_ms")),
+        )
+
+    # drive (the position needs the location_data block)
+    @property
+    def latitude(self) -> float | None:
+        return _num(self.drive_state.get("latitude"))
+
+    @property
+    def longitude(self) -> float | None:
+        return _num(self.drive_state.get("longitude"))
+
+    @property
+    def heading(self) -> float | None:
+        return _num(self.drive_state.get("heading"))
+
+    @property
+    def speed_mph(self) -> float | None:
+        return _num(self.drive_state.get("speed"))
+
+    @property
+    def shift_state(self) -> str | None:
+        return _str(self.drive_state.get("shift_state"))
+
+    @property
+    def power_kw(self) -> float | None:
+        return _num(self.drive_state.get("power"))
+
+    # GUI units
+    @property
+    def gui_distance_units(self) -> str | None:
+        return _str(self.gui_settings.get("gui_distance_units"))
+
+    @property
+    def gui_temperature_units(self) -> str | None:
+        return _str(self.gui_settings.get("gui_temperature_units"))
+
+    @property
+    def gui_24_hour_time(self) -> bool | None:
+        return _bool(self.gui_settings.get("gui_24_hour_time"))
+
+    @property
+    def uses_km(self) -> bool:
+        return "km" in (self.gui_distance_units or "")
+
+    @property
+    def uses_fahrenheit(self) -> bool:
+        return (self.gui_temperature_units or "F").upper().startswith("F")
+
+    def format_distance(self, miles: float | None, *, speed: bool = False) -> str | None:
+        """Miles (or mph) as the car's GUI shows them: "12.3 km" or "7.6 mi" ("km/h", "mph")."""
+        if miles is None:
+            return None
+        if self.uses_km:
+            return f"{miles * KM_PER_MILE:.1f} {'km/h' if speed else 'km'}"
+        return f"{miles:.1f} {'mph' if speed else 'mi'}"
+
+    def format_temperature(self, celsius: float | None) -> str | None:
+        """Celsius as the car's GUI shows it: "70.2 F" or "21.2 C"."""
+        if celsius is None:
+            return None
+        if self.uses_fahrenheit:
+            return f"{celsius * 1.8 + 32:.1f} F"
+        return f"{celsius:.1f} C"
+
+    def gui_time(self, timestamp_ms: float, *, utc_offset_s: float | None = None) -> str:
+        """A time in the GUI's 12 or 24 hour style, in the car's zone (vehicle_config.utc_offset)."""
+        offset = utc_offset_s if utc_offset_s is not None else _num(self.vehicle_config.get("utc_offset"))
+        moment = time.gmtime(timestamp_ms / 1000.0 + (offset or 0.0))
+        return time.strftime("%H:%M:%S" if self.gui_24_hour_time else "%I:%M:%S %p", moment)
+
+    @property
+    def timestamp_ms(self) -> int | None:
+        """When the car produced this data (charge_state's timestamp, else any block's)."""
+        for block in ("charge_state", "climate_state", "drive_state", "vehicle_state", "gui_settings"):
+            stamp = _int(_block(self.raw, block).get("timestamp"))
+            if stamp is not None:
+                return stamp
+        return None
+
+    def last_seen(self, now: float | None = None) -> str:
+        """How long ago the data was produced, in words ("just now", "5 minutes ago", "2 days ago")."""
+        stamp = self.timestamp_ms
+        if stamp is None:
+            return "unknown"
+        return _ago((time.time() if now is None else now) - stamp / 1000.0)
+
+
+_AGO_STEPS: Final = ((60.0, "second"), (60.0, "minute"), (24.0, "hour"), (7.0, "day"), (4.35, "week"))
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 1.0:
+        return "just now"
+    value = seconds
+    unit = "second"
+    for size, name in _AGO_STEPS:
+        unit = name
+        if value < size:
+            break
+        value /= size
+    else:
+        unit = "month"
+        if value >= 12.0:
+            value, unit = value / 12.0, "year"
+    count = round(value)
+    return f"{count} {unit}{'' if count == 1 else 's'} ago"
+
+
+# --- VIN and option codes --------------------------------------------------------------------------
+
+_VIN_YEARS: Final = "ABCDEFGHJKLMNPRSTVWXY123456789"  # position 10: A = 2010, then 30-year cycle
+_VIN_PLANTS: Final = {
+    "F": "Fremont, CA, USA",
+    "A": "Austin, TX, USA",
+    "B": "Berlin, Germany",
+    "C": "Shanghai, China",
+    "P": "Palo Alto, CA, USA",
+    "N": "Reno, NV, USA",
+}
+_VIN_BATTERY: Final = {
+    "E": "electric (NMC)",
+    "F": "lithium iron phosphate (LFP)",
+    "H": "high capacity (NMC)",
+    "S": "standard (NMC)",
+    "V": "ultra capacity (NMC)",
+}
+_VIN_DRIVE: Final = {
+    "1": "single motor",
+    "2": "dual motor",
+    "3": "single motor, performance",
+    "4": "dual motor, performance",
+    "5": "dual motor (P2)",
+    "6": "tri motor (P2)",
+    "A": "single motor",
+    "B": "dual motor",
+    "C": "dual motor, performance",
+    "D": "single motor",
+    "E": "dual motor",
+    "F": "dual motor, performance",
+}
+
+
+def decode_vin(vin: str) -> dict[str, str]:
+    """What a Tesla VIN tells: model, battery, motors, model year, plant (unknown parts: "unknown")."""
+    text = vin.strip().upper()
+    if len(text) != 17:
+        raise ConfigError(f"a VIN has 17 characters, got {len(text)}")
+    year_index = _VIN_YEARS.find(text[9])
+    year = "unknown"
+    if year_index >= 0:
+        year = str(2010 + year_index)
+    return {
+        "manufacturer": "Tesla" if text[:3] in ("5YJ", "7SA", "LRW", "XP7", "SFZ", "7G2") else "unknown",
+        "model": f"Model {text[3]}",
+        "battery_type": _VIN_BATTERY.get(text[6], "unknown"),
+        "drive_unit": _VIN_DRIVE.get(text[7], "unknown"),
+        "year": year,
+        "plant": _VIN_PLANTS.get(text[10], "unknown"),
+        "serial": text[11:],
+    }
+
+
+OPTION_CODES: Final = {
+    "MDL3": "Model 3",
+    "MDLY": "Model Y",
+    "MDLS": "Model S",
+    "MDLX": "Model X",
+    "AD15": "Charging adapter (NEMA 14-50)",
+    "AU3P": "Autopilot",
+    "APF0": "Autopilot firmware 2.0 base",
+    "APH4": "Autopilot hardware 4",
+    "BC3B": "Black brake calipers",
+    "COUS": "Country: United States",
+    "DRLH": "Left-hand drive",
+    "DV2W": "Rear-wheel drive",
+    "DV4W": "All-wheel drive",
+    "FC3P": "Supercharging: pay as you go",
+    "GLFR": "Final assembly: Fremont",
+    "IL31": "Interior ambient lighting",
+    "PMNG": "Paint: Midnight Silver Metallic",
+    "PPSW": "Paint: Pearl White Multi-Coat",
+    "PBSB": "Paint: Solid Black",
+    "PPSB": "Paint: Deep Blue Metallic",
+    "PPMR": "Paint: Red Multi-Coat",
+    "RENA": "Region: North America",
+    "RF3G": "Glass roof",
+    "SC04": "Supercharging: pay per use",
+    "STCP": "Seats: premium",
+    "TM00": "Standard trailer hitch absent",
+    "W39B": "18-inch Aero wheels",
+    "W40B": "18-inch Aero wheels",
+}
+"""A small table of common option codes (our own wording); unknown codes are skipped."""
+
+
+def describe_option_codes(codes: str | Iterable[str]) -> list[str]:
+    """Descriptions of the known codes among `codes` ("MDL3,PMNG,..." or a list), in order."""
+    items = codes.split(",") if isinstance(codes, str) else list(codes)
+    return [OPTION_CODES[c.strip()] for c in items if c.strip() in OPTION_CODES]
+
+
+def compose_image_url(
+    vin: str, option_codes: str, *, view: str = "STUD_3QTR", size: int = 640, model: str | None = None
+) -> str:
+    """The URL of Tesla's compositor for a picture of this car (PNG); nothing is fetched."""
+    if view not in IMAGE_VIEWS:
+        raise ConfigError(f"unknown view {view!r}; expected one of {', '.join(IMAGE_VIEWS)}")
+    if not option_codes:
+        raise ConfigError("compose_image_url needs the car's option codes")
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise ConfigError(f"size must be a positive number of pixels, got {size!r}")
+    model_code = model or ("m" + vin.strip()[3:4].lower())
+    query = {"model": model_code, "bkba_opt": 1, "view": view, "size": size, "options": option_codes}
+    return COMPOSITOR_URL + "?" + urlencode(query)
+
+
+# --- argument checks (ConfigError before anything is sent) -------------------------------------------
+
+
+def _check_number(name: str, value: Any, low: float, high: float, *, integer: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if integer and value != int(value):
+        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be {low:g}-{high:g}, got {value!r}")
+
+
+def _check_pin(name: str, pin: Any) -> str:
+    text = pin if isinstance(pin, str) else ""
+    if not (len(text) == 4 and text.isascii() and text.isdigit()):
+        raise ConfigError(f"{name} must be 4 digits given as a string")  # the value is a secret
+    return text
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def _check_lat_lon(lat: Any, lon: Any) -> None:
+    _check_number("lat", lat, -90.0, 90.0)
+    _check_number("lon", lon, -180.0, 180.0)
+
+
+TEMP_MIN_C: Final = 15.0
+TEMP_MAX_C: Final = 28.0
+
+
+# --- the car ---------------------------------------------------------------------------------------
+
+
+class Vehicle:
+    """One car, bound to a `TeslaApi`. Made by `TeslaApi.vehicles()` from the products list."""
+
+    def __init__(
+        self,
+        api: TeslaApi,
+        summary: Mapping[str, Any],
+        *,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.api = api
+        self.raw: Mapping[str, Any] = dict(summary)
+        self._sleep: Sleep = sleep or api.sleep
+        self._clock: Clock = clock or api.clock
+        self.id_s = str(summary.get("id_s") or summary.get("id"))
+        if not self.id_s.isdigit():
+            raise ConfigError(f"a vehicle summary needs a numeric id, got {self.id_s!r}")
+
+    def __repr__(self) -> str:
+        return f"Vehicle(id={self.id_s}, vin={self.vin!r}, state={self.state!r})"
+
+    @property
+    def vin(self) -> str:
+        return str(self.raw.get("vin") or "")
+
+    @property
+    def vehicle_id(self) -> int | None:
+        return _int(self.raw.get("vehicle_id"))
+
+    @property
+    def display_name(self) -> str:
+        return str(self.raw.get("display_name") or "")
+
+    @property
+    def state(self) -> str:
+        """The state of the last summary (online, asleep, offline); `summary()` refreshes it."""
+        return str(self.raw.get("state") or "unknown")
+
+    @property
+    def in_service(self) -> bool:
+        return self.raw.get("in_service") is True
+
+    @property
+    def option_codes(self) -> str:
+        return str(self.raw.get("option_codes") or "")
+
+    async def _call(self, name: str, **params: Any) -> Any:
+        return await self.api.api(name, path_vars={"vehicle_id": self.id_s}, **params)
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    async def summary(self) -> Mapping[str, Any]:
+        """GET vehicles/{id}: state and identity. Never wakes the car or keeps it awake."""
+        found = await self._call("VEHICLE_SUMMARY")
+        if isinstance(found, Mapping):
+            self.raw = dict(found)
+        return self.raw
+
+    async def vehicle_data(self, endpoints: Iterable[str] | None = None) -> VehicleData:
+        """GET vehicle_data for these blocks (default: all, location included).
+
+        Needs the car online: VehicleUnavailable (408) otherwise; it never wakes the car.
+        Keeps an awake car awake (its inactivity timer restarts).
+        """
+        chosen = list(ALL_ENDPOINTS if endpoints is None else endpoints)
+        unknown = [e for e in chosen if e not in ALL_ENDPOINTS]
+        if unknown:
+            raise ConfigError(f"unknown vehicle_data endpoints: {', '.join(unknown)}")
+        found = await self._call("VEHICLE_DATA", endpoints=";".join(chosen))
+        data = VehicleData(found if isinstance(found, Mapping) else {})
+        if data.state is not None:
+            self.raw = {**self.raw, "state": data.state}
+        return data
+
+    async def nearby_charging_sites(self) -> Mapping[str, Any]:
+        """Superchargers and destination chargers near the car (needs it online)."""
+        found = await self._call("NEARBY_CHARGING_SITES")
+        return found if isinstance(found, Mapping) else {}
+
+    async def service_data(self) -> Mapping[str, Any]:
+        found = await self._call("VEHICLE_SERVICE_DATA")
+        return found if isinstance(found, Mapping) else {}
+
+    async def mobile_enabled(self) -> bool:
+        """Whether the owner allows mobile access (needs the car online)."""
+        return bool(await self._call("VEHICLE_MOBILE_ENABLED"))
+
+    async def release_notes(self) -> Mapping[str, Any]:
+        found = await self._call("RELEASE_NOTES")
+        return found if isinstance(found, Mapping) else {}
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def decode_vin(self) -> dict[str, str]:
+        return decode_vin(self.vin)
+
+    def option_code_descriptions(self) -> list[str]:
+        return describe_option_codes(self.option_codes)
+
+    def compose_image_url(self, *, view: str = "STUD_3QTR", size: int = 640) -> str:
+        return compose_image_url(self.vin, self.option_codes, view=view, size=size)
+
+    # --- wake ----------------------------------------------------------------------------------
+
+    async def wake_up(
+        self,
+        timeout: float = 60.0,  # noqa: ASYNC109 - a deadline over many polls, not one await
+        *,
+        progress: Progress | None = None,
+        interval: float = 2.0,
+        backoff: float = 1.15,
+        max_interval: float = 10.0,
+    ) -> None:
+        """Wake the car and wait until the summary says online (VehicleUnavailable after `timeout` s).
+
+        One POST wake_up, then the summary (never vehicle_data) every `interval` seconds, growing
+        by `backoff`; `progress(state, seconds_waited)` hears each poll. Waits use the sleep and
+        clock given to the Vehicle (real time by default).
+        """
+        if not timeout > 0:
+            raise ConfigError(f"timeout must be positive, got {timeout!r}")
+        found = await self._call("WAKE_UP")
+        if isinstance(found, Mapping):
+            self.raw = dict(found)
+        start = self._clock()
+        if progress is not None:
+            progress(self.state, 0.0)
+        wait = interval
+        while self.state != "online":
+            waited = self._clock() - start
+            if waited >= timeout:
+                raise VehicleUnavailable(
+                    408, f"{self.display_name or self.id_s} not online after {timeout:g} s"
+                )
+            await self._sleep(min(wait, max(0.0, timeout - waited)))
+            wait = min(max_interval, wait * backoff)
+            await self.summary()
+            if progress is not None:
+                progress(self.state, self._clock() - start)
+
+    # --- commands ------------------------------------------------------------------------------
+
+    async def command(self, name: str, **params: Any) -> Mapping[str, Any]:
+        """Send a named command; `CommandFailed(name, reason)` when the car answers result false."""
+        found = await self._call(name, **params)
+        answer: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        if answer.get("result") is not True:
+            raise CommandFailed(name, str(answer.get("reason") or ""))
+        return answer
+
+    async def unlock(self) -> None:
+        await self.command("UNLOCK")
+
+    async def lock(self) -> None:
+        await self.command("LOCK")
+
+    async def honk_horn(self) -> None:
+        await self.command("HONK_HORN")
+
+    async def flash_lights(self) -> None:
+        await self.command("FLASH_LIGHTS")
+
+    async def climate_on(self) -> None:
+        await self.command("CLIMATE_ON")
+
+    async def climate_off(self) -> None:
+        await self.command("CLIMATE_OFF")
+
+    async def set_max_defrost(self, on: bool) -> None:
+        _check_bool("on", on)
+        await self.command("MAX_DEFROST", on=on)
+
+    async def set_temps(self, driver_temp: float, passenger_temp: float | None = None) -> None:
+        """Cabin temperatures in Celsius (15-28); the passenger side follows the driver's if omitted."""
+        passenger = driver_temp if passenger_temp is None else passenger_temp
+        _check_number("driver_temp", driver_temp, TEMP_MIN_C, TEMP_MAX_C)
+        _check_number("passenger_temp", passenger, TEMP_MIN_C, TEMP_MAX_C)
+        await self.command(
+            "CHANGE_CLIMATE_TEMPERATURE_SETTING", driver_temp=driver_temp, passenger_temp=passenger
+        )
+
+    async def set_charge_limit(self, percent: int) -> None:
+        _check_number("percent", percent, 50, 100, integer=True)
+        await self.command("CHANGE_CHARGE_LIMIT", percent=int(percent))
+
+    async def charge_max_range(self) -> None:
+        await self.command("CHANGE_CHARGE_MAX")
+
+    async def charge_standard(self) -> None:
+        await self.command("CHANGE_CHARGE_STANDARD")
+
+    async def set_charging_amps(self, charging_amps: int) -> None:
+        """0-48 A (0-1 give 2 A and 2-3 give 3 A on the car; above its maximum gives the maximum)."""
+        _check_number("charging_amps", charging_amps, 0, 48, integer=True)
+        await self.command("CHARGING_AMPS", charging_amps=int(charging_amps))
+
+    async def charge_start(self) -> None:
+        await self.command("START_CHARGE")
+
+    async def charge_stop(self) -> None:
+        await self.command("STOP_CHARGE")
+
+    async def charge_port_door_open(self) -> None:
+        await self.command("CHARGE_PORT_DOOR_OPEN")
+
+    async def charge_port_door_close(self) -> None:
+        await self.command("CHARGE_PORT_DOOR_CLOSE")
+
+    async def set_scheduled_charging(self, enable: bool, time_minutes: int | None = None) -> None:
+        """Start charging at `time_minutes` after local midnight (0-1439); needed when enabling."""
+        _check_bool("enable", enable)
+        if enable or time_minutes is not None:
+            _check_number("time_minutes", time_minutes, 0, 24 * 60 - 1, integer=True)
+        await self.command("SCHEDULED_CHARGING", enable=enable, time=time_minutes)
+
+    async def set_scheduled_departure(
+        self,
+        enable: bool,
+        departure_time: int | None = None,
+        *,
+        preconditioning_enabled: bool | None = None,
+        preconditioning_weekdays_only: bool | None = None,
+        off_peak_charging_enabled: bool | None = None,
+        off_peak_charging_weekdays_only: bool | None = None,
+        end_off_peak_time: int | None = None,
+    ) -> None:
+        _check_bool("enable", enable)
+        for name, minutes in (("departure_time", departure_time), ("end_off_peak_time", end_off_peak_time)):
+            if minutes is not None:
+                _check_number(name, minutes, 0, 24 * 60 - 1, integer=True)
+        if enable and departure_time is None:
+            raise ConfigError("departure_time is needed when enabling a scheduled departure")
+        await self.command(
+            "SCHEDULED_DEPARTURE",
+            enable=enable,
+            departure_time=departure_time,
+            preconditioning_enabled=preconditioning_enabled,
+            preconditioning_weekdays_only=preconditioning_weekdays_only,
+            off_peak_charging_enabled=off_peak_charging_enabled,
+            off_peak_charging_weekdays_only=off_peak_charging_weekdays_only,
+            end_off_peak_time=end_off_peak_time,
+        )
+
+    async def sun_roof_control(self, state: str) -> None:
+        _check_choice("state", state, ("vent", "close", "comfort", "open"))
+        await self.command("CHANGE_SUNROOF_STATE", state=state)
+
+    async def window_control(self, command: str, lat: float | None = None, lon: float | None = None) -> None:
+        """vent or close; close needs the phone's lat/lon near the car (Tesla checks the distance)."""
+        _check_choice("command", command, ("vent", "close"))
+        if command == "close" or lat is not None or lon is not None:
+            if lat is None or lon is None:
+                raise ConfigError("closing the windows needs lat and lon (near the car)")
+            _check_lat_lon(lat, lon)
+        await self.command(
+            "WINDOW_CONTROL",
+            command=command,
+            lat=lat if lat is not None else 0,
+            lon=lon if lon is not None else 0,
+        )
+
+    async def actuate_trunk(self, which_trunk: str) -> None:
+        _check_choice("which_trunk", which_trunk, ("front", "rear"))
+        await self.command("ACTUATE_TRUNK", which_trunk=which_trunk)
+
+    async def remote_start_drive(self, password: str | None = None) -> None:
+        """Keyless driving for two minutes (the password, if the car wants one, is never logged)."""
+        await self.command("REMOTE_START", password=password)
+
+    async def trigger_homelink(self, lat: float, lon: float) -> None:
+        _check_lat_lon(lat, lon)
+        await self.command("TRIGGER_HOMELINK", lat=lat, lon=lon)
+
+    async def set_sentry_mode(self, on: bool) -> None:
+        _check_bool("on", on)
+        await self.command("SET_SENTRY_MODE", on=on)
+
+    async def set_valet_mode(self, on: bool, password: str | None = None) -> None:
+        """Valet mode; a 4-digit PIN (`password`) is needed to switch it on when none is set."""
+        _check_bool("on", on)
+        if password is not None:
+            _check_pin("password", password)
+        await self.command("SET_VALET_MODE", on=on, password=password)
+
+    async def reset_valet_pin(self) -> None:
+        await self.command("RESET_VALET_PIN")
+
+    async def speed_limit_set_limit(self, limit_mph: float) -> None:
+        """50-90 mph, only while the mode is inactive."""
+        _check_number("limit_mph", limit_mph, 50, 90)
+        await self.command("SPEED_LIMIT_SET_LIMIT", limit_mph=limit_mph)
+
+    async def speed_limit_activate(self, pin: str) -> None:
+        await self.command("SPEED_LIMIT_ACTIVATE", pin=_check_pin("pin", pin))
+
+    async def speed_limit_deactivate(self, pin: str) -> None:
+        await self.command("SPEED_LIMIT_DEACTIVATE", pin=_check_pin("pin", pin))
+
+    async def speed_limit_clear_pin(self, pin: str) -> None:
+        await self.command("SPEED_LIMIT_CLEAR_PIN", pin=_check_pin("pin", pin))
+
+    async def schedule_software_update(self, offset_sec: int = 0) -> Mapping[str, Any]:
+        _check_number("offset_sec", offset_sec, 0, 7 * 24 * 3600, integer=True)
+        return await self.command("SCHEDULE_SOFTWARE_UPDATE", offset_sec=int(offset_sec))
+
+    async def cancel_software_update(self) -> None:
+        await self.command("CANCEL_SOFTWARE_UPDATE")
+
+    async def remote_seat_heater_request(self, heater: int, level: int) -> None:
+        """heater 0 driver, 1 passenger, 2 rear left, 3 rear left back, 4 rear center, 5 rear right.
+
+        level 0 (off) to 3.
+        """
+        _check_number("heater", heater, 0, 5, integer=True)
+        _check_number("level", level, 0, 3, integer=True)
+        await self.command("REMOTE_SEAT_HEATER_REQUEST", heater=int(heater), level=int(level))
+
+    async def remote_steering_wheel_heater_request(self, on: bool) -> None:
+        _check_bool("on", on)
+        await self.command("REMOTE_STEERING_WHEEL_HEATER_REQUEST", on=on)
+
+    async def set_climate_keeper_mode(self, mode: int) -> None:
+        """0 off, 1 keep, 2 dog, 3 camp."""
+        _check_number("climate_keeper_mode", mode, 0, 3, integer=True)
+        await self.command("SET_CLIMATE_KEEPER_MODE", climate_keeper_mode=int(mode))
+
+    async def set_cabin_overheat_protection(self, on: bool, *, fan_only: bool = False) -> None:
+        _check_bool("on", on)
+        _check_bool("fan_only", fan_only)
+        await self.command("SET_CABIN_OVERHEAT_PROTECTION", on=on, fan_only=fan_only)
+
+    async def set_bioweapon_mode(self, on: bool) -> None:
+        _check_bool("on", on)
+        await self.command("HVAC_BIOWEAPON_MODE", on=on)
+
+    async def media_toggle_playback(self) -> None:
+        await self.command("MEDIA_TOGGLE_PLAYBACK")
+
+    async def media_next_track(self) -> None:
+        await self.command("MEDIA_NEXT_TRACK")
+
+    async def media_prev_track(self) -> None:
+        await self.command("MEDIA_PREVIOUS_TRACK")
+
+    async def media_next_fav(self) -> None:
+        await self.command("MEDIA_NEXT_FAVORITE")
+
+    async def media_prev_fav(self) -> None:
+        await self.command("MEDIA_PREVIOUS_FAVORITE")
+
+    async def media_volume_up(self) -> None:
+        await self.command("MEDIA_VOLUME_UP")
+
+    async def media_volume_down(self) -> None:
+        await self.command("MEDIA_VOLUME_DOWN")
+
+    async def adjust_volume(self, volume: float) -> None:
+        _check_number("volume", volume, 0, 11)
+        await self.command("ADJUST_VOLUME", volume=volume)
+
+    async def set_vehicle_name(self, vehicle_name: str) -> None:
+        if not isinstance(vehicle_name, str) or not vehicle_name.strip():
+            raise ConfigError("vehicle_name must be a non-empty string")
+        await self.command("SET_VEHICLE_NAME", vehicle_name=vehicle_name)
