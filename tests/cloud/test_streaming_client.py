@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from teslalink.cloud import CloudUrls, StaticToken
-from teslalink.cloud.stream_models import StreamUpdate
+from teslalink.cloud.stream_models import DEFAULT_COLUMNS, StreamUpdate
 from teslalink.cloud.streaming import Backoff, StreamState, VehicleStream
 from teslalink.errors import ConfigError, TokenExpired
 from teslalink.errors import ConnectionError as TeslalinkConnectionError
@@ -427,4 +430,50 @@ async def test_refused_handshakes_back_off_and_honour_retry_after() -> None:
         await stream.stop()
         await asyncio.wait_for(task, DEADLINE_S)
     assert stream.stats.connects == 0
+    assert await no_other_tasks()
+
+
+async def test_junk_frames_are_skipped_and_counted() -> None:
+    """A hand-written server: frames the twin never sends (garbage, other tags, bad CSV)."""
+    subscribed: list[dict[str, object]] = []
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str('{"msg_type":"control:hello","connection_timeout":0}')
+        message = await ws.receive_json()
+        subscribed.append(message)
+        good = "1700000000000,10,1.5,50,0,0,1.0,2.0,3,D,100,90,0"
+        for frame in (
+            "not json",
+            "[1, 2]",
+            '{"msg_type":"vehicle_data:location","latitude":1,"longitude":2}',
+            json.dumps({"msg_type": "data:update", "tag": "999", "value": good}),
+            json.dumps({"msg_type": "data:update", "tag": "7", "value": "1,2,3"}),
+            json.dumps({"msg_type": "data:update", "tag": "7", "value": good}),
+        ):
+            await ws.send_str(frame)
+        await ws.receive()  # until the client closes
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/streaming/", handler)
+    async with TestServer(app) as server:
+        url = str(server.make_url("/streaming/")).replace("http://", "ws://")
+        stream = VehicleStream(CloudUrls(streaming=url), StaticToken("t0ken"), 7, sleep=Sleeps())
+        async with stream:
+            (update,) = await take(stream, 1)
+    assert subscribed == [
+        {
+            "msg_type": "data:subscribe_oauth",
+            "token": "t0ken",
+            "value": ",".join(DEFAULT_COLUMNS),
+            "tag": "7",
+        }
+    ]
+    assert update.vehicle_id == "7"
+    assert update.speed_mph == 10
+    assert stream.stats.skipped == 1
+    assert stream.stats.last_error is not None
+    assert "has 3 fields" in stream.stats.last_error
     assert await no_other_tasks()

@@ -116,6 +116,7 @@ class StreamStats:
     connects: int = 0  # websocket connections opened
     reconnects: int = 0  # connections opened after the first
     updates: int = 0  # updates delivered
+    skipped: int = 0  # malformed updates dropped (last_error says why)
     failures: int = 0  # failed connections in a row (0 after an update)
     token_refreshes: int = 0  # fresh tokens asked for after a client_error
     vehicle_waits: int = 0  # waits for a sleeping, parked or offline car
@@ -178,6 +179,9 @@ class VehicleStream:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._gen: AsyncGenerator[StreamUpdate, None] | None = None
         self._fresh_token: str | None = None  # from token_rejected, used by the next subscribe
+        self._client_errors = 0  # client_errors in a row (reset by an update or a vehicle error)
+        self._outcome = _Outcome.FAILED  # how the last connection ended
+        self._last_exc: errors.TeslalinkError | None = None  # the last transport or refusal error
 
     def __repr__(self) -> str:
         return (
@@ -295,10 +299,6 @@ class VehicleStream:
             await self._release()
             stats.state = StreamState.FAILED if failed else StreamState.STOPPED
 
-    _outcome: _Outcome = _Outcome.FAILED
-    _last_exc: errors.TeslalinkError | None = None
-    _client_errors: int = 0
-
     async def _session_updates(
         self, ws: aiohttp.ClientWebSocketResponse
     ) -> AsyncGenerator[StreamUpdate, None]:
@@ -331,6 +331,7 @@ class VehicleStream:
                     try:
                         update = parse(value, tag)  # type: ignore[arg-type]
                     except errors.DecodeError as exc:
+                        stats.skipped += 1
                         stats._error(f"{self._where}: skipped an update: {exc}")
                         continue
                     stats.updates += 1
