@@ -20,7 +20,7 @@ import pytest
 from teslalink.cloud.auth import Auth, StagedLogin
 from teslalink.cloud.config import CloudUrls
 from teslalink.cloud.tokens import MemoryTokenStore, TokenStore
-from teslalink.errors import AuthError, CaptchaRequired, MfaRequired, TokenExpired
+from teslalink.errors import AuthError, CaptchaRequired, ConfigError, MfaRequired, TokenExpired
 from teslalink.simulator import World
 from teslalink.simulator.accounts import Account
 from teslalink.simulator.cloud import Cloud, serve_cloud
@@ -387,3 +387,14 @@ async def test_a_teslapy_cache_works_as_is(twin: Twin, tmp_path: Any) -> None:
         assert await auth.access_token() == token.access_token
         fresh = await auth.refresh()
     assert json.loads(path.read_text())[NA]["sso"]["access_token"] == fresh.access_token
+
+
+async def test_corrupt_token_file_is_config_error_and_left_alone(twin: Twin, tmp_path: Any) -> None:
+    path = tmp_path / "tokens.json"
+    path.write_bytes(b'{"na.owner@example.com": {"url": ')
+    async with twin.auth(store=TokenStore(path)) as auth:
+        with pytest.raises(ConfigError, match="not valid JSON"):
+            await auth.access_token()
+        with pytest.raises(ConfigError, match=r"tokens\.json"):
+            await auth.login_headless(PASSWORD)
+    assert path.read_bytes() == b'{"na.owner@example.com": {"url": '

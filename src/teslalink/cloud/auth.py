@@ -320,7 +320,8 @@ class Auth:
                 if stored is not None and stored.access_token != held.access_token:
                     # Another process refreshed (or logged in) since we loaded: its token is newer,
                     # and ours may hold a refresh token that was rotated out.
-                    if force or stored.expires_in(self.clock()) > self.refresh_margin_s:
+                    left = stored.expires_in(self.clock())
+                    if left > self.refresh_margin_s or (force and left > 0):
                         _log.debug("%s: adopting the token another process stored", self.identity)
                         return self._adopt(stored, save=False)
                     held = stored
