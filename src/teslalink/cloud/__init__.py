@@ -10,3 +10,8 @@ from .config import CloudUrls
 from .provider import StaticToken, TokenProvider
 
 __all__ = ["CloudUrls", "StaticToken", "TokenProvider"]
+
+from .auth import Auth, StagedLogin
+from .tokens import MemoryTokenStore, Token, TokenStore
+
+__all__ += ["Auth", "MemoryTokenStore", "StagedLogin", "Token", "TokenStore"]
