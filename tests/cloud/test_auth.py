@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -398,3 +399,24 @@ async def test_corrupt_token_file_is_config_error_and_left_alone(twin: Twin, tmp
         with pytest.raises(ConfigError, match=r"tokens\.json"):
             await auth.login_headless(PASSWORD)
     assert path.read_bytes() == b'{"na.owner@example.com": {"url": '
+
+
+async def test_provider_seam_borrowed_session_and_no_secret_in_logs(
+    twin: Twin, caplog: pytest.LogCaptureFixture
+) -> None:
+    from teslalink.cloud.provider import TokenProvider
+
+    caplog.set_level(logging.DEBUG)
+    async with aiohttp.ClientSession() as session:
+        auth = twin.auth(CN, session=session)
+        assert isinstance(auth, TokenProvider)
+        async with auth:
+            token = await auth.login_headless(PASSWORD)
+            fresh = await auth.refresh()
+            await auth.logout()
+        assert not session.closed  # borrowed: never closed by Auth
+    logged = caplog.text + repr(auth)
+    secrets = (PASSWORD, token.access_token, token.refresh_token, fresh.access_token, fresh.refresh_token)
+    for secret in secrets:
+        assert secret is not None
+        assert secret not in logged
