@@ -363,3 +363,49 @@ async def test_signed_commands_mode_is_command_signing_required() -> None:
 async def test_request_raw_path_and_unwrap(env: Env) -> None:
     found = await env.api.request("GET", "api/1/products", idempotent=True)
     assert found == []
+
+
+async def test_locked_account_423_and_in_service_405(env: Env) -> None:
+    car = env.world.add_vehicle(env.account)
+    car.enter_service()
+    with pytest.raises(ApiError) as in_service:
+        await env.api.api("VEHICLE_DATA", path_vars={"vehicle_id": car.id_s})
+    assert in_service.value.status == 405
+    assert "in service" in in_service.value.error
+    env.cloud.api.lock(env.account)
+    with pytest.raises(ApiError) as locked:
+        await env.api.products()
+    assert locked.value.status == 423
+    assert "account_locked" in locked.value.error
+
+
+def test_retry_after_header_forms() -> None:
+    from teslalink.cloud.api import _retry_after
+
+    assert _retry_after({"Retry-After": "17"}, 0.0) == 17.0
+    assert _retry_after({}, 0.0) is None
+    assert _retry_after({"Retry-After": "Thu, 01 Jan 1970 00:01:40 GMT"}, 40.0) == 60.0
+    assert _retry_after({"Retry-After": "soon"}, 0.0) is None
+
+
+async def test_a_429_without_retry_after_still_cools_down(env: Env) -> None:
+    from aiohttp import web
+
+    async def limited(request: web.Request) -> web.Response:
+        return web.Response(status=429, text="slow down")
+
+    app = web.Application()
+    app.router.add_get("/api/1/products", limited)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with TeslaApi(CloudUrls(api=f"http://127.0.0.1:{port}/"), StaticToken("t")) as api:
+            with pytest.raises(RateLimited) as caught:
+                await api.products()
+            assert caught.value.retry_after is None
+            assert api.cooldown_remaining() > 50
+    finally:
+        await runner.cleanup()

@@ -500,3 +500,12 @@ async def test_media_needs_a_user(env: Env) -> None:
     with pytest.raises(CommandFailed) as caught:
         await vehicle.media_next_track()
     assert caught.value.reason == "user_not_present"
+
+
+async def test_wake_up_of_an_online_car_returns_at_once(env: Env) -> None:
+    car = env.world.add_vehicle(env.account)
+    vehicle = await vehicle_of(env, car)
+    seen: list[str] = []
+    await vehicle.wake_up(progress=lambda state, _: seen.append(state))
+    assert seen == ["online"]
+    assert sum(p.endswith(car.id_s) for _, p, _ in env.sent.calls) == 0
