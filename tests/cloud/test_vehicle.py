@@ -250,6 +250,7 @@ async def test_service_data_does_not_wake_a_sleeping_car(env: Env) -> None:
     car = env.world.add_vehicle(env.account, asleep=True, newer_computer=False)
     vehicle = await vehicle_of(env, car)
     assert (await vehicle.service_data())["service_status"] == "not_in_service"
+    assert isinstance(await vehicle.charge_history(), dict)
     assert car.wake_count == 0
 
 

@@ -15,3 +15,22 @@ from .auth import Auth, StagedLogin
 from .tokens import MemoryTokenStore, Token, TokenStore
 
 __all__ += ["Auth", "MemoryTokenStore", "StagedLogin", "Token", "TokenStore"]
+
+from .api import TeslaApi  # noqa: E402 - appended after the auth exports
+from .endpoints import Endpoint, catalogue  # noqa: E402 - appended after the auth exports
+from .energy import EnergySite, LiveStatus, SiteInfo  # noqa: E402 - appended after the auth exports
+from .vehicle import Vehicle, VehicleData, compose_image_url, decode_vin, describe_option_codes  # noqa: E402 - appended after the auth exports
+
+__all__ += [
+    "Endpoint",
+    "EnergySite",
+    "LiveStatus",
+    "SiteInfo",
+    "TeslaApi",
+    "Vehicle",
+    "VehicleData",
+    "catalogue",
+    "compose_image_url",
+    "decode_vin",
+    "describe_option_codes",
+]

@@ -595,6 +595,11 @@ class Vehicle:
         found = await self._call("RELEASE_NOTES")
         return found if isinstance(found, Mapping) else {}
 
+    async def charge_history(self) -> Mapping[str, Any]:
+        """The car's charging history as the app shows it (answered by the cloud; wakes nothing)."""
+        found = await self._call("VEHICLE_CHARGE_HISTORY")
+        return found if isinstance(found, Mapping) else {}
+
     # --- helpers -------------------------------------------------------------------------------
 
     def decode_vin(self) -> dict[str, str]:
