@@ -477,3 +477,50 @@ async def test_junk_frames_are_skipped_and_counted() -> None:
     assert stream.stats.last_error is not None
     assert "has 3 fields" in stream.stats.last_error
     assert await no_other_tasks()
+
+
+class WorldProvider:
+    """A provider like cloud.tokens would be: refreshes by asking the world's SSO for a new token."""
+
+    def __init__(self, world: World, account: Account) -> None:
+        self.world = world
+        self.account = account
+        self.token: str = world.auth.issue(account)["access_token"]
+        self.rejected: list[str] = []
+
+    async def access_token(self) -> str:
+        return self.token
+
+    async def token_rejected(self, token: str) -> str:
+        self.rejected.append(token)
+        self.token = self.world.auth.issue(self.account)["access_token"]
+        return self.token
+
+
+async def test_token_expires_mid_stream_then_the_reconnect_resubscribes_with_a_fresh_one() -> None:
+    world, account, car, _token = make_world()
+    world.auth.access_lifetime_s = 20.0
+    provider = WorldProvider(world, account)
+    first = provider.token
+    car.drive("loop_10km")
+    sleeps = Sleeps()
+    async with serve_cloud(world) as cloud:
+        stream = VehicleStream(CloudUrls(streaming=cloud.streaming), provider, car.vehicle_id, sleep=sleeps)
+        updates: list[StreamUpdate] = []
+        task = asyncio.create_task(stream.run(updates.append))
+        async with clock(world, step_s=2.0):
+            await until(lambda: len(updates) >= 15)  # 30 world seconds: the token expired meanwhile
+            assert provider.rejected == []  # a subscription outlives its token
+            cloud.faults.set("streaming", "drop=1")
+            await until(lambda: stream.stats.failures >= 2)
+            cloud.faults.clear()
+            seen = len(updates)
+            await until(lambda: len(updates) >= seen + 3)
+        await stream.stop()
+        await asyncio.wait_for(task, DEADLINE_S)
+    assert provider.rejected == [first]
+    assert stream.stats.token_refreshes == 1
+    assert stream.stats.reconnects >= 2
+    stamps = [u.timestamp_ms for u in updates]
+    assert stamps == sorted(stamps)
+    assert await no_other_tasks()
