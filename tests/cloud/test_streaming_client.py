@@ -524,3 +524,30 @@ async def test_token_expires_mid_stream_then_the_reconnect_resubscribes_with_a_f
     stamps = [u.timestamp_ms for u in updates]
     assert stamps == sorted(stamps)
     assert await no_other_tasks()
+
+
+class UnreachableSso(RefreshingProvider):
+    """Refreshing fails in transit `failures` times, then works."""
+
+    def __init__(self, first: str, fresh: str, failures: int) -> None:
+        super().__init__(first, fresh)
+        self.failures = failures
+
+    async def token_rejected(self, token: str) -> str:
+        if self.failures:
+            self.failures -= 1
+            self.rejected.append(token)
+            raise TeslalinkConnectionError("auth.tesla.com: cannot connect")
+        return await super().token_rejected(token)
+
+
+async def test_a_refresh_lost_in_transit_backs_off_and_does_not_count(twin: Twin) -> None:
+    twin.car.drive("loop_10km")
+    provider = UnreachableSso("not-a-token", twin.token, failures=2)
+    stream = twin.stream(provider)
+    async with clock(twin.world), stream:
+        (update,) = await take(stream, 1)
+    assert update.shift_state == "D"
+    assert provider.rejected == ["not-a-token"] * 3
+    assert stream.stats.token_refreshes == 1
+    assert len(twin.sleeps.asked) == 2  # two backoffs, one per failed refresh

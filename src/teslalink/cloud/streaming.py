@@ -344,7 +344,11 @@ class VehicleStream:
                         self._outcome = _Outcome.STOPPED
                         return
                 elif kind == HELLO:
-                    token = await self._token()
+                    try:
+                        token = await self._token()
+                    except (errors.ConnectionError, errors.TimeoutError) as exc:
+                        self._failure(exc)  # the SSO is unreachable: back off like any transport failure
+                        return
                     subscribe = {
                         "msg_type": SUBSCRIBE_OAUTH,
                         "token": token,
@@ -396,6 +400,12 @@ class VehicleStream:
                     f"{self._where}: the streaming server rejected the token for vehicle {self.vehicle_id} "
                     f"({value!r}) and it could not be refreshed: {exc}"
                 ) from None
+            except (errors.ConnectionError, errors.TimeoutError) as exc:
+                # The refresh itself failed in transit: not a verdict on the token, so it does not
+                # count as the one refresh; back off and try the whole thing again.
+                self._client_errors -= 1
+                self._failure(exc)
+                return _Outcome.FAILED
             self.stats.token_refreshes += 1
             self.stats._error(f"{self._where}: token rejected ({value!r}); subscribing with a fresh one")
             return _Outcome.TOKEN_REFRESHED
