@@ -34,3 +34,19 @@ __all__ += [
     "decode_vin",
     "describe_option_codes",
 ]
+
+from .stream_models import DEFAULT_COLUMNS as STREAM_COLUMNS  # noqa: E402
+from .stream_models import StreamUpdate, UpdateParser, compile_parser, parse_update  # noqa: E402
+from .streaming import Backoff, StreamState, StreamStats, VehicleStream  # noqa: E402
+
+__all__ += [
+    "STREAM_COLUMNS",
+    "Backoff",
+    "StreamState",
+    "StreamStats",
+    "StreamUpdate",
+    "UpdateParser",
+    "VehicleStream",
+    "compile_parser",
+    "parse_update",
+]
