@@ -409,3 +409,15 @@ async def test_a_429_without_retry_after_still_cools_down(env: Env) -> None:
             assert api.cooldown_remaining() > 50
     finally:
         await runner.cleanup()
+
+
+async def test_no_token_in_logs(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="teslalink")
+    provider = RenewingToken("stale-token-value", env.token)
+    async with TeslaApi(CloudUrls(api=env.cloud.owner_api), provider) as api:
+        await api.products()
+    assert caplog.records
+    assert env.token not in caplog.text
+    assert "stale-token-value" not in caplog.text
