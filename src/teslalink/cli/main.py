@@ -15,6 +15,19 @@ COMMANDS = {
     "wallconnector": ("teslalink.cli.wallconnector:wallconnector", "Read a Tesla Wall Connector Gen 3."),
     "demo": ("teslalink.cli.demo:demo", "Three simulated Wall Connectors in a live view."),
     "sim": ("teslalink.cli.sim:sim", "Run the digital twin on loopback ports."),
+    "login": ("teslalink.cli.cloud_auth:login", "Sign in to a Tesla account (tokens kept locally)."),
+    "logout": ("teslalink.cli.cloud_auth:logout", "Forget an account's tokens."),
+    "vehicles": ("teslalink.cli.vehicles:vehicles", "List the account's cars."),
+    "vehicle": ("teslalink.cli.vehicles:vehicle", "Read one car (vehicle data)."),
+    "wake": ("teslalink.cli.vehicles:wake", "Wake a car and wait until it is online."),
+    "command": ("teslalink.cli.vehicles:command", "Send any named command to a car (NAME key=value...)."),
+    "charge": ("teslalink.cli.vehicles:charge", "Start or stop charging, set the limit or the current."),
+    "climate": ("teslalink.cli.vehicles:climate", "Climate on or off, set the temperatures."),
+    "lock": ("teslalink.cli.vehicles:lock", "Lock a car."),
+    "unlock": ("teslalink.cli.vehicles:unlock", "Unlock a car (asks first)."),
+    "speed-limit": ("teslalink.cli.vehicles:speed_limit", "Speed Limit Mode: set, activate, deactivate."),
+    "energy": ("teslalink.cli.energy:energy", "A Powerwall or solar site: status, history, reserve, mode."),
+    "api": ("teslalink.cli.cloud_api:api", "Call any named Owner API endpoint (NAME key=value...)."),
 }
 
 

@@ -1,0 +1,112 @@
+"""`teslalink login` and `teslalink logout`: tokens of a Tesla account in the token file.
+
+Secrets stay secret: the password is read hidden (or from --password), tokens are never printed,
+and without a terminal nothing is prompted for: a missing input is one clear error line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from ._cloud import CloudTarget, cloud_options, is_interactive, json_option
+from ._common import echo_json, run
+
+
+def _need(what: str, option: str) -> click.ClickException:
+    return click.ClickException(f"{what} is needed: pass {option} (no terminal to ask on)")
+
+
+@contextlib.contextmanager
+def _progress(message: str) -> Iterator[None]:
+    """A spinner on a terminal, nothing otherwise (the result line follows)."""
+    if not is_interactive():
+        yield
+        return
+    from rich.console import Console  # noqa: PLC0415 - rich is only needed on a terminal
+
+    with Console(stderr=True).status(message):
+        yield
+
+
+@click.command("login")
+@json_option
+@click.option("--password", default=None, help="The account's password (prompted, hidden, if left out).")
+@click.option("--passcode", default=None, help="The current TOTP passcode, for accounts with MFA.")
+@click.option("--browser", is_flag=True, help="Sign in in a web browser (Tesla's captcha-proof way).")
+@click.option(
+    "--refresh-token", "refresh_token", default=None, help="Start from a refresh token got elsewhere."
+)
+@cloud_options
+def login(
+    target: CloudTarget,
+    as_json: bool,
+    password: str | None,
+    passcode: str | None,
+    browser: bool,
+    refresh_token: str | None,
+) -> None:
+    """Sign in to a Tesla account and keep its tokens in the token file."""
+    email = target.email
+    if not email:
+        if not is_interactive():
+            raise _need("the account's email", "--email or set TESLALINK_EMAIL")
+        email = click.prompt("Email")
+    target = CloudTarget(email, target.api_url, target.sso_url, target.streaming_url, target.token_file)
+    if not browser and refresh_token is None and password is None:
+        if not is_interactive():
+            raise _need("the password", "--password, --browser or --refresh-token")
+        password = click.prompt("Password", hide_input=True)
+
+    def get_passcode() -> str:
+        if passcode is not None:
+            return passcode
+        if not is_interactive():
+            raise _need("a passcode (this account uses MFA)", "--passcode")
+        return str(click.prompt("Passcode from your authenticator app"))
+
+    def get_redirect(url: str) -> str:
+        if not is_interactive():
+            raise _need("a terminal for the browser login", "--password or --refresh-token")
+        click.echo(f"Open this URL to sign in:\n{url}")
+        return str(click.prompt("Paste the URL the browser ended on"))
+
+    async def go() -> Any:
+        async with target.auth() as auth:
+            if refresh_token is not None:
+                return await auth.login_with_refresh_token(refresh_token)
+            if browser:
+                return await auth.login_browser(get_redirect)
+            assert password is not None
+            with _progress(f"Signing in as {email}..."):
+                return await auth.login_headless(password, passcode=get_passcode)
+
+    token = run(go())
+    if as_json:
+        echo_json(
+            {"email": email, "logged_in": True, "sso_url": token.sso_url, "expires_at": token.expires_at}
+        )
+    else:
+        click.echo(f"Logged in as {email}.")
+
+
+@click.command("logout")
+@json_option
+@click.option("--keep-session", is_flag=True, help="Forget the tokens here only (do not end them at Tesla).")
+@cloud_options
+def logout(target: CloudTarget, as_json: bool, keep_session: bool) -> None:
+    """Forget the account's tokens (and end its session at Tesla)."""
+
+    async def go() -> str:
+        async with target.auth() as auth:
+            await auth.logout(revoke=not keep_session)
+            return str(auth.identity)
+
+    email = run(go())
+    if as_json:
+        echo_json({"email": email, "logged_out": True})
+    else:
+        click.echo(f"Logged out {email}.")

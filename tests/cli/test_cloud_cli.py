@@ -1,0 +1,302 @@
+"""The cloud commands against the twin's SSO and Owner API, served from a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from teslalink.cli.main import cli
+from teslalink.simulator import World
+from teslalink.simulator.cloud import Cloud, DemoAccount, populate_demo, serve_cloud
+from teslalink.simulator.sso.totp import totp
+
+DEMO1 = "demo1@teslalink.test"
+DEMO2 = "demo2@teslalink.test"
+
+
+class BackgroundCloud:
+    """The demo world's cloud on its own event loop thread, so commands can run `asyncio.run`."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.accounts: list[DemoAccount] = populate_demo(world, cars_per_account=2)
+        self.cloud: Cloud | None = None
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),))
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        async with serve_cloud(self.world) as cloud:
+            self.cloud = cloud
+            self._ready.set()
+            await self._stop.wait()
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run `fn` on the twin's loop thread (the world is not shared across threads)."""
+
+        async def wrapped() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(10)
+
+    def __enter__(self) -> BackgroundCloud:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+        self._loop.close()
+
+
+@pytest.fixture
+def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
+    world = World(seed=5, speed=0.0)
+    with BackgroundCloud(world) as running:
+        assert running.cloud is not None
+        monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
+        monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
+        monkeypatch.setenv("TESLALINK_STREAMING_URL", running.cloud.streaming)
+        monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(tmp_path / "tokens.json"))
+        monkeypatch.delenv("TESLALINK_EMAIL", raising=False)
+        yield running
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def logged_in(twin: BackgroundCloud) -> BackgroundCloud:
+    result = invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1")
+    assert result.exit_code == 0, result.output
+    return twin
+
+
+def one_line_error(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+# --- login / logout -------------------------------------------------------------------------------
+
+
+def test_login_headless_plain(twin: BackgroundCloud, tmp_path: Path) -> None:
+    result = invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["email"] == DEMO1
+    assert data["logged_in"] is True
+    stored = json.loads((tmp_path / "tokens.json").read_text())
+    assert DEMO1 in stored
+    entry = stored[DEMO1]["sso"]
+    for secret in ("teslalink-demo-1", entry["access_token"], entry["refresh_token"]):
+        assert secret not in result.output
+
+
+def test_login_with_mfa_passcode(twin: BackgroundCloud) -> None:
+    secret = twin.accounts[1].totp_secret
+    assert secret is not None
+    code = twin.call(lambda: totp(secret, twin.world.now()))
+    result = invoke("login", "--email", DEMO2, "--password", "teslalink-demo-2", "--passcode", code)
+    assert result.exit_code == 0, result.output
+    assert f"Logged in as {DEMO2}" in result.stdout
+    assert code not in result.output
+
+
+def test_login_mfa_without_passcode_and_no_terminal(twin: BackgroundCloud) -> None:
+    result = invoke("login", "--email", DEMO2, "--password", "teslalink-demo-2")
+    assert "--passcode" in one_line_error(result)
+
+
+def test_wrong_password_is_one_line_without_the_password(twin: BackgroundCloud) -> None:
+    result = invoke("login", "--email", DEMO1, "--password", "not-the-password-42")
+    one_line_error(result)
+    assert "not-the-password-42" not in result.output
+
+
+def test_login_without_password_and_no_terminal_refuses(twin: BackgroundCloud) -> None:
+    assert "--password" in one_line_error(invoke("login", "--email", DEMO1))
+
+
+def test_not_logged_in_is_one_line(twin: BackgroundCloud) -> None:
+    assert "teslalink login" in one_line_error(invoke("vehicles"))
+
+
+def test_logout_removes_the_identity(logged_in: BackgroundCloud, tmp_path: Path) -> None:
+    result = invoke("logout", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"email": DEMO1, "logged_out": True}
+    assert DEMO1 not in json.loads((tmp_path / "tokens.json").read_text())
+    one_line_error(invoke("vehicles"))
+
+
+# --- vehicles -------------------------------------------------------------------------------------
+
+
+def test_vehicles_table_and_json(logged_in: BackgroundCloud) -> None:
+    first, second = logged_in.accounts[0].vehicles
+    table = invoke("vehicles")
+    assert table.exit_code == 0, table.output
+    assert first.vin in table.stdout
+    assert "asleep" in table.stdout
+    rows = json.loads(invoke("vehicles", "--json", "--email", DEMO1).stdout)
+    assert [(r["vin"], r["id"], r["state"]) for r in rows] == [
+        (first.vin, first.id_s, "online"),
+        (second.vin, second.id_s, "asleep"),
+    ]
+
+
+def test_vehicle_data_json_with_endpoints(logged_in: BackgroundCloud) -> None:
+    result = invoke("vehicle", "data", "--json", "--endpoints", "charge_state,climate_state")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["charge_state"]["charging_state"] in ("Starting", "Charging")
+    assert "climate_state" in data
+    assert "drive_state" not in data
+    table = invoke("vehicle", "data")
+    assert table.exit_code == 0, table.output
+    assert "battery %" in table.stdout
+
+
+def test_unknown_vehicle_is_one_line(logged_in: BackgroundCloud) -> None:
+    assert "no car" in one_line_error(invoke("vehicle", "data", "--vehicle", "nope"))
+
+
+def test_a_sleeping_car_is_unavailable_then_woken_with_progress(logged_in: BackgroundCloud) -> None:
+    sleeper = logged_in.accounts[0].vehicles[1]
+    line = one_line_error(invoke("vehicle", "data", "--vehicle", sleeper.vin))
+    assert "408" in line or "unavailable" in line.lower() or "offline" in line.lower()
+    stop = threading.Event()
+
+    def advance() -> None:
+        while not stop.is_set():
+            logged_in.call(lambda: logged_in.world.advance(3))
+            time.sleep(0.02)
+
+    ticker = threading.Thread(target=advance)
+    ticker.start()
+    try:
+        result = invoke("wake", "--vehicle", sleeper.display_name, "--interval", "0.05", "--json")
+    finally:
+        stop.set()
+        ticker.join()
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)
+    assert (row["vin"], row["state"]) == (sleeper.vin, "online")
+    assert "waking: asleep after 0 s" in result.stderr
+    data = invoke("vehicle", "data", "--json", "--vehicle", sleeper.id_s)
+    assert data.exit_code == 0, data.output
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def car_state(twin: BackgroundCloud) -> dict[str, Any]:
+    result = invoke("vehicle", "data", "--json")
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_charge_limit_and_amps(logged_in: BackgroundCloud) -> None:
+    assert invoke("charge", "limit", "85").exit_code == 0
+    result = invoke("charge", "amps", "16", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["result"] is True
+    charge = car_state(logged_in)["charge_state"]
+    assert charge["charge_limit_soc"] == 85
+    assert charge["charge_current_request"] == 16
+
+
+def test_climate_on_and_lock(logged_in: BackgroundCloud) -> None:
+    result = invoke("climate", "on")
+    assert result.exit_code == 0, result.output
+    assert "climate on done" in result.stdout
+    assert invoke("lock").exit_code == 0
+    data = car_state(logged_in)
+    assert data["climate_state"]["is_climate_on"] is True
+    assert data["vehicle_state"]["locked"] is True
+
+
+def test_unlock_needs_yes_without_a_terminal(logged_in: BackgroundCloud) -> None:
+    assert invoke("lock").exit_code == 0
+    assert "--yes" in one_line_error(invoke("unlock"))
+    assert car_state(logged_in)["vehicle_state"]["locked"] is True
+    assert invoke("unlock", "--yes").exit_code == 0
+    assert car_state(logged_in)["vehicle_state"]["locked"] is False
+
+
+def test_speed_limit_sequence(logged_in: BackgroundCloud) -> None:
+    for args in (("set", "65"), ("activate", "1234"), ("deactivate", "1234"), ("activate", "1234")):
+        result = invoke("speed-limit", *args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "1234" not in result.output
+    mode = car_state(logged_in)["vehicle_state"]["speed_limit_mode"]
+    assert mode["active"] is True
+    assert mode["current_limit_mph"] == 65
+    assert invoke("speed-limit", "deactivate", "1234").exit_code == 0
+    assert invoke("speed-limit", "clear-pin", "1234").exit_code == 0
+    assert car_state(logged_in)["vehicle_state"]["speed_limit_mode"]["pin_code_set"] is False
+
+
+def test_command_with_params_and_a_failing_reason(logged_in: BackgroundCloud) -> None:
+    ok = invoke("command", "CHANGE_CHARGE_LIMIT", "percent=70", "--json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["command"] == "CHANGE_CHARGE_LIMIT"
+    again = invoke("command", "CHANGE_CHARGE_LIMIT", "percent=70")
+    line = one_line_error(again)
+    assert "already_set" in line
+
+
+def test_command_unlock_is_risky(logged_in: BackgroundCloud) -> None:
+    assert "--yes" in one_line_error(invoke("command", "UNLOCK"))
+    assert "--yes" in one_line_error(invoke("command", "set_valet_mode", "on=false"))
+
+
+def test_bad_argument_is_one_line(logged_in: BackgroundCloud) -> None:
+    assert "percent" in one_line_error(invoke("command", "CHANGE_CHARGE_LIMIT", "percent"))
+
+
+# --- energy and api -------------------------------------------------------------------------------
+
+
+def test_energy_status_reserve_and_mode(logged_in: BackgroundCloud) -> None:
+    assert invoke("energy", "reserve", "40").exit_code == 0
+    result = invoke("energy", "mode", "backup", "--json")
+    assert result.exit_code == 0, result.output
+    status = json.loads(invoke("energy", "status", "--json").stdout)
+    assert status["backup_reserve_percent"] == 40
+    assert status["operation_mode"] == "backup"
+    assert status["site_name"] == "Demo Home 1.1"
+    table = invoke("energy", "status")
+    assert "solar_power_w" in table.stdout
+    history = invoke("energy", "history", "--json")
+    assert history.exit_code == 0, history.output
+    assert "history" in json.loads(history.stdout)
+
+
+def test_api_name_with_params(logged_in: BackgroundCloud) -> None:
+    result = invoke("api", "CHANGE_CHARGE_LIMIT", "percent=77")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["result"] is True
+    assert car_state(logged_in)["charge_state"]["charge_limit_soc"] == 77
+    products = json.loads(invoke("api", "PRODUCT_LIST").stdout)
+    assert any("energy_site_id" in p for p in products)
+    assert "unknown endpoint" in one_line_error(invoke("api", "NO_SUCH_THING"))
