@@ -6,19 +6,27 @@ Every method hands the work to the async implementation on a private loop thread
     from teslalink.sync import WallConnector
     with WallConnector("192.168.1.50") as charger:
         print(charger.vitals().evse_state)
+
+    from teslalink.sync import Tesla
+    with Tesla("me@example.com") as tesla:
+        car = tesla.vehicle_list()[0]
+        car.wake_up()
+        print(car.vehicle_data().battery_level)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
+from . import cloud as _cloud
 from ._sync import LoopThread
 from .wallconnector import client as _async_client
 from .wallconnector.models import Lifetime, Version, Vitals, WifiStatus
 from .wallconnector.power import PowerReading
 
-__all__ = ["WallConnector"]
+__all__ = ["EnergySite", "Tesla", "Vehicle", "WallConnector"]
 
 
 class WallConnector:
@@ -50,6 +58,192 @@ class WallConnector:
     def close(self) -> None:
         try:
             self._loop.run(self._async.close())
+        finally:
+            self._loop.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+# --- the Tesla cloud -------------------------------------------------------------------------------
+
+
+class Vehicle:
+    """Blocking twin of `teslalink.cloud.Vehicle` (made by `Tesla.vehicle_list()`); thin forwarding."""
+
+    def __init__(self, loop: LoopThread, vehicle: _cloud.Vehicle) -> None:
+        self._loop = loop
+        self.async_vehicle = vehicle
+
+    def __repr__(self) -> str:
+        return repr(self.async_vehicle)
+
+    def __getitem__(self, key: str) -> Any:
+        """TeslaPy style: `vehicle["display_name"]` reads the last summary."""
+        return self.async_vehicle.raw[key]
+
+    @property
+    def vin(self) -> str:
+        return self.async_vehicle.vin
+
+    @property
+    def id_s(self) -> str:
+        return self.async_vehicle.id_s
+
+    @property
+    def display_name(self) -> str:
+        return self.async_vehicle.display_name
+
+    @property
+    def state(self) -> str:
+        return self.async_vehicle.state
+
+    def summary(self) -> Mapping[str, Any]:
+        return self._loop.run(self.async_vehicle.summary())
+
+    def vehicle_data(self, endpoints: Iterable[str] | None = None) -> _cloud.VehicleData:
+        return self._loop.run(self.async_vehicle.vehicle_data(endpoints))
+
+    def wake_up(self, timeout: float = 60.0, **options: Any) -> None:
+        self._loop.run(self.async_vehicle.wake_up(timeout, **options))
+
+    def command(self, name: str, **params: Any) -> Mapping[str, Any]:
+        return self._loop.run(self.async_vehicle.command(name, **params))
+
+    def lock(self) -> None:
+        self._loop.run(self.async_vehicle.lock())
+
+    def unlock(self) -> None:
+        self._loop.run(self.async_vehicle.unlock())
+
+    def climate_on(self) -> None:
+        self._loop.run(self.async_vehicle.climate_on())
+
+    def climate_off(self) -> None:
+        self._loop.run(self.async_vehicle.climate_off())
+
+    def set_temps(self, driver_temp: float, passenger_temp: float | None = None) -> None:
+        self._loop.run(self.async_vehicle.set_temps(driver_temp, passenger_temp))
+
+    def charge_start(self) -> None:
+        self._loop.run(self.async_vehicle.charge_start())
+
+    def charge_stop(self) -> None:
+        self._loop.run(self.async_vehicle.charge_stop())
+
+    def set_charge_limit(self, percent: int) -> None:
+        self._loop.run(self.async_vehicle.set_charge_limit(percent))
+
+    def set_charging_amps(self, charging_amps: int) -> None:
+        self._loop.run(self.async_vehicle.set_charging_amps(charging_amps))
+
+    def honk_horn(self) -> None:
+        self._loop.run(self.async_vehicle.honk_horn())
+
+    def flash_lights(self) -> None:
+        self._loop.run(self.async_vehicle.flash_lights())
+
+
+class EnergySite:
+    """Blocking twin of `teslalink.cloud.EnergySite` (made by `Tesla.battery_list()`)."""
+
+    def __init__(self, loop: LoopThread, site: _cloud.EnergySite) -> None:
+        self._loop = loop
+        self.async_site = site
+
+    def __repr__(self) -> str:
+        return repr(self.async_site)
+
+    @property
+    def energy_site_id(self) -> int:
+        return self.async_site.energy_site_id
+
+    @property
+    def site_name(self) -> str:
+        return self.async_site.site_name
+
+    def live_status(self) -> _cloud.LiveStatus:
+        return self._loop.run(self.async_site.live_status())
+
+    def site_info(self) -> _cloud.SiteInfo:
+        return self._loop.run(self.async_site.site_info())
+
+    def set_backup_reserve(self, percent: float) -> None:
+        self._loop.run(self.async_site.set_backup_reserve(percent))
+
+    def set_operation(self, mode: str) -> None:
+        self._loop.run(self.async_site.set_operation(mode))
+
+
+class Tesla:
+    """A Tesla account for scripts, TeslaPy style: `with Tesla(email) as tesla: tesla.vehicle_list()`.
+
+    Tokens come from the token store (`store`, default the token file); `login()` signs in when
+    there are none. `urls`: where the cloud is (default: the environment, else Tesla).
+    """
+
+    def __init__(
+        self, email: str, *, urls: _cloud.CloudUrls | None = None, store: _cloud.TokenStore | None = None
+    ) -> None:
+        self._loop = LoopThread()
+        try:
+            self._auth, self._api = self._loop.run(self._open(email, urls, store))
+        except BaseException:
+            self._loop.close()
+            raise
+        self.email = self._auth.identity
+
+    @staticmethod
+    async def _open(
+        email: str, urls: _cloud.CloudUrls | None, store: _cloud.TokenStore | None
+    ) -> tuple[_cloud.Auth, _cloud.TeslaApi]:
+        # made on the loop thread, so their locks and sessions belong to it
+        auth = _cloud.Auth(email, urls=urls, store=store)
+        return auth, _cloud.TeslaApi(auth.urls, auth)
+
+    def __repr__(self) -> str:
+        return f"Tesla({self.email!r})"
+
+    @property
+    def authorized(self) -> bool:
+        """Whether tokens are held for this account (they may still need a refresh)."""
+        return self._auth.token is not None
+
+    def login(self, password: str, *, passcode: str | Callable[[], str] | None = None) -> None:
+        """Headless sign-in; `passcode`: the TOTP code, or a function returning it, for MFA accounts."""
+        getter = (lambda: passcode) if isinstance(passcode, str) else passcode
+        self._loop.run(self._auth.login_headless(password, passcode=getter))
+
+    def refresh_token(self, refresh_token: str) -> None:
+        """Sign in from a refresh token obtained elsewhere."""
+        self._loop.run(self._auth.login_with_refresh_token(refresh_token))
+
+    def vehicle_list(self) -> list[Vehicle]:
+        return [Vehicle(self._loop, v) for v in self._loop.run(self._api.vehicles())]
+
+    def battery_list(self) -> list[EnergySite]:
+        return [EnergySite(self._loop, s) for s in self._loop.run(self._api.energy_sites())]
+
+    energy_sites = battery_list
+
+    def products(self) -> list[dict[str, Any]]:
+        return self._loop.run(self._api.products())
+
+    def api(self, name: str, path_vars: Mapping[str, object] | None = None, **params: Any) -> Any:
+        return self._loop.run(self._api.api(name, path_vars=path_vars, **params))
+
+    def logout(self, *, revoke: bool = True) -> None:
+        self._loop.run(self._auth.logout(revoke=revoke))
+
+    def close(self) -> None:
+        try:
+            self._loop.run(self._api.close())
+            self._loop.run(self._auth.close())
         finally:
             self._loop.close()
 
