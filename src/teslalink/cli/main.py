@@ -13,7 +13,8 @@ import click
 # name -> (module:attribute, one-line help shown by `teslalink --help` without importing it)
 COMMANDS = {
     "wallconnector": ("teslalink.cli.wallconnector:wallconnector", "Read a Tesla Wall Connector Gen 3."),
-    "demo": ("teslalink.cli.demo:demo", "Three simulated Wall Connectors in a live view."),
+    "demo": ("teslalink.cli.demo:demo", "The whole digital twin (cars, Wall Connector, Powerwall) in the dashboard."),
+    "dashboard": ("teslalink.cli.dashboard:dashboard", "Live console dashboard: a car, its Wall Connector, the energy site."),
     "sim": ("teslalink.cli.sim:sim", "Run the digital twin on loopback ports."),
     "login": ("teslalink.cli.cloud_auth:login", "Sign in to a Tesla account (tokens kept locally)."),
     "logout": ("teslalink.cli.cloud_auth:logout", "Forget an account's tokens."),
@@ -27,6 +28,7 @@ COMMANDS = {
     "unlock": ("teslalink.cli.vehicles:unlock", "Unlock a car (asks first)."),
     "speed-limit": ("teslalink.cli.vehicles:speed_limit", "Speed Limit Mode: set, activate, deactivate."),
     "energy": ("teslalink.cli.energy:energy", "A Powerwall or solar site: status, history, reserve, mode."),
+    "stream": ("teslalink.cli.stream:stream", "Follow a car's live stream (speed, power, position)."),
     "api": ("teslalink.cli.cloud_api:api", "Call any named Owner API endpoint (NAME key=value...)."),
 }
 

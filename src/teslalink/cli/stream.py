@@ -1,0 +1,132 @@
+"""`teslalink stream`: one car's streaming websocket as a live table (or JSON lines).
+
+The stream never wakes the car: a parked, sleeping car simply sends nothing until it drives or
+charges again (the table says it is waiting). `--count` and `--duration` end it for scripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import click
+import orjson
+
+from ._cloud import CloudTarget, cloud_options, is_interactive, pick_vehicle, vehicle_option
+from ._common import run
+
+FIELDS = (
+    "speed_mph",
+    "shift_state",
+    "power_kw",
+    "soc",
+    "range_mi",
+    "est_range_mi",
+    "odometer_mi",
+    "latitude",
+    "longitude",
+    "heading",
+    "elevation_m",
+)
+
+
+def update_row(update: Any) -> dict[str, Any]:
+    """The typed fields of one StreamUpdate, with its car and time."""
+    return {
+        "vehicle_id": update.vehicle_id,
+        "timestamp_ms": update.timestamp_ms,
+        **{name: getattr(update, name) for name in FIELDS},
+    }
+
+
+def _table(title: str, row: dict[str, Any] | None, count: int, state: str) -> Any:
+    from rich.table import Table  # noqa: PLC0415 - rich only on a terminal
+
+    table = Table(title=title, caption=f"{count} updates, {state} (Ctrl-C to stop)", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    if row is None:
+        table.add_row("waiting", "for the car to drive or charge (a parked car sends nothing)")
+    else:
+        from datetime import UTC, datetime  # noqa: PLC0415
+
+        table.add_row("time", datetime.fromtimestamp(row["timestamp_ms"] / 1000, UTC).isoformat())
+        for name in FIELDS:
+            table.add_row(name, "-" if row[name] is None else str(row[name]))
+    return table
+
+
+@click.command("stream")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per update (JSON lines).")
+@click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after this many updates.")
+@click.option("--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
+@vehicle_option
+@cloud_options
+def stream(
+    target: CloudTarget, as_json: bool, count: int | None, duration: float | None, vehicle_key: str | None
+) -> None:
+    """Follow a car's live stream: speed, power, charge, position."""
+    live = None if as_json or not is_interactive() else _start_live()
+
+    async def go() -> int:
+        from ..cloud.api import TeslaApi  # noqa: PLC0415 - keep `--help` fast
+        from ..cloud.streaming import VehicleStream  # noqa: PLC0415
+
+        async with target.auth() as auth:
+            async with TeslaApi(auth.urls, auth) as api:
+                vehicle = pick_vehicle(await api.vehicles(), vehicle_key)
+            if vehicle.vehicle_id is None:
+                raise click.ClickException(
+                    f"{vehicle.display_name or vehicle.vin} has no vehicle_id to stream"
+                )
+            title = f"{vehicle.display_name or vehicle.vin} — stream"
+            seen = 0
+            async with VehicleStream(auth.urls, auth, vehicle.vehicle_id) as updates:
+                stopper = _stop_later(updates.stop, duration)
+                if live is not None:
+                    live.update(_table(title, None, 0, updates.stats.state.value), refresh=True)
+                try:
+                    async for update in updates:
+                        seen += 1
+                        row = update_row(update)
+                        if live is not None:
+                            live.update(_table(title, row, seen, updates.stats.state.value), refresh=True)
+                        elif as_json:
+                            click.echo(orjson.dumps(row).decode())
+                        else:
+                            click.echo(" ".join(f"{k}={v}" for k, v in row.items() if v is not None))
+                        if count is not None and seen >= count:
+                            break
+                finally:
+                    if stopper is not None:
+                        stopper.cancel()
+            return seen
+
+    try:
+        run(go())
+    finally:
+        if live is not None:
+            live.stop()
+
+
+def _stop_later(stop: Callable[[], Any], seconds: float | None) -> asyncio.TimerHandle | None:
+    if seconds is None:
+        return None
+    loop = asyncio.get_running_loop()
+    pending: set[asyncio.Future[Any]] = set()
+
+    def fire() -> None:
+        task = asyncio.ensure_future(stop())
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    return loop.call_later(seconds, fire)
+
+
+def _start_live() -> Any:
+    from rich.live import Live  # noqa: PLC0415
+
+    live = Live(auto_refresh=False)
+    live.start()
+    return live

@@ -1,0 +1,58 @@
+"""`teslalink stream` against the twin's streaming server while the demo car drives."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_cloud_cli import DEMO1, BackgroundCloud, invoke
+
+from teslalink.simulator import World
+
+
+@pytest.fixture
+def driving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
+    with BackgroundCloud(World(seed=6, speed=0.0)) as running:
+        assert running.cloud is not None
+        monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
+        monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
+        monkeypatch.setenv("TESLALINK_STREAMING_URL", running.cloud.streaming)
+        monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(tmp_path / "tokens.json"))
+        assert invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1").exit_code == 0
+        car = running.accounts[0].vehicles[0]
+        running.call(car.unplug)
+        running.call(lambda: car.drive("loop_10km"))
+        stop = threading.Event()
+
+        def advance() -> None:
+            while not stop.is_set():
+                running.call(lambda: running.world.advance(0.5))
+                time.sleep(0.01)
+
+        ticker = threading.Thread(target=advance)
+        ticker.start()
+        try:
+            yield running
+        finally:
+            stop.set()
+            ticker.join()
+
+
+def test_stream_json_lines_until_count(driving: BackgroundCloud) -> None:
+    car = driving.accounts[0].vehicles[0]
+    result = invoke("stream", "--json", "--count", "3", "--duration", "10")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 3
+    assert {row["vehicle_id"] for row in rows} == {str(car.vehicle_id)}
+    assert all(row["latitude"] is not None and row["shift_state"] == "D" for row in rows)
+
+
+def test_stream_plain_lines_and_duration(driving: BackgroundCloud) -> None:
+    result = invoke("stream", "--duration", "0.5")
+    assert result.exit_code == 0, result.output
+    assert "speed_mph=" in result.stdout
