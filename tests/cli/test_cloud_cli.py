@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
+import aiohttp
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -300,3 +304,87 @@ def test_api_name_with_params(logged_in: BackgroundCloud) -> None:
     products = json.loads(invoke("api", "PRODUCT_LIST").stdout)
     assert any("energy_site_id" in p for p in products)
     assert "unknown endpoint" in one_line_error(invoke("api", "NO_SUCH_THING"))
+
+
+def test_login_with_a_refresh_token(logged_in: BackgroundCloud, tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    refresh = json.loads(path.read_text())[DEMO1]["sso"]["refresh_token"]
+    path.unlink()
+    result = invoke("login", "--email", DEMO1, "--refresh-token", refresh)
+    assert result.exit_code == 0, result.output
+    assert refresh not in result.output
+    assert invoke("vehicles").exit_code == 0
+
+
+def test_prompts_on_a_terminal_never_echo_the_password(
+    twin: BackgroundCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("teslalink.cli.cloud_auth.is_interactive", lambda: True)
+    result = CliRunner().invoke(cli, ["login"], input=f"{DEMO1}\nteslalink-demo-1\n")
+    assert result.exit_code == 0, result.output
+    assert "Password" in result.output
+    assert "teslalink-demo-1" not in result.output
+
+
+def test_email_from_env_and_several_accounts(
+    logged_in: BackgroundCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = logged_in.call(lambda: totp(logged_in.accounts[1].totp_secret or "", logged_in.world.now()))
+    assert (
+        invoke("login", "--email", DEMO2, "--password", "teslalink-demo-2", "--passcode", code).exit_code == 0
+    )
+    assert "--email" in one_line_error(invoke("vehicles"))
+    monkeypatch.setenv("TESLALINK_EMAIL", DEMO2)
+    rows = json.loads(invoke("vehicles", "--json").stdout)
+    assert [r["vin"] for r in rows] == [v.vin for v in logged_in.accounts[1].vehicles]
+
+
+def _browser_sign_in(url: str, email: str, password: str) -> str:
+    """What a person does in the browser (on its own thread and loop); returns where it ends."""
+
+    async def go() -> str:
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as session:
+            async with session.get(url) as resp:
+                page_url, html = str(resp.url), await resp.text()
+            action = re.search(r'<form[^>]*action="([^"]*)"', html)
+            assert action is not None
+            fields = dict(re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"', html))
+            fields.update(identity=email, credential=password)
+            target = urljoin(page_url, action.group(1).replace("&amp;", "&"))
+            async with session.post(target, data=fields, allow_redirects=False) as resp:
+                assert resp.status == 302
+                return resp.headers["Location"]
+
+    found: list[str] = []
+    thread = threading.Thread(target=lambda: found.append(asyncio.run(go())))
+    thread.start()
+    thread.join(10)
+    return found[0]
+
+
+def test_browser_login_on_a_terminal(twin: BackgroundCloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("teslalink.cli.cloud_auth.is_interactive", lambda: True)
+    shown: list[str] = []
+
+    def prompt(text: str, **kwargs: Any) -> str:
+        assert text.startswith("Paste the URL")
+        url = next(line for line in shown if line.startswith("http"))
+        return _browser_sign_in(url, DEMO1, "teslalink-demo-1")
+
+    monkeypatch.setattr("teslalink.cli.cloud_auth.click.prompt", prompt)
+    real_echo = click.echo
+
+    def echo(message: Any = None, **kwargs: Any) -> None:
+        shown.extend(str(message).splitlines())
+        real_echo(message, **kwargs)
+
+    monkeypatch.setattr("teslalink.cli.cloud_auth.click.echo", echo)
+    result = invoke("login", "--email", DEMO1, "--browser")
+    assert result.exit_code == 0, result.output
+    assert "Open this URL" in result.stdout
+    assert invoke("vehicles").exit_code == 0
+
+
+def test_browser_login_needs_a_terminal(twin: BackgroundCloud) -> None:
+    assert "terminal" in one_line_error(invoke("login", "--email", DEMO1, "--browser"))
