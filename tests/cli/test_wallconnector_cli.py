@@ -152,7 +152,7 @@ def test_bad_host_is_a_clear_error():
 
 
 def test_demo_runs_and_shows_three_units():
-    result = CliRunner().invoke(cli, ["demo", "--duration", "1.5", "--interval", "0.5"])
+    result = CliRunner().invoke(cli, ["demo", "--wallconnectors", "--duration", "1.5", "--interval", "0.5"])
     assert result.exit_code == 0, result.output
     for name in ("garage", "office", "cottage", "charging", "waiting for"):
         assert name in result.output

@@ -13,8 +13,8 @@ import click
 # name -> (module:attribute, one-line help shown by `teslalink --help` without importing it)
 COMMANDS = {
     "wallconnector": ("teslalink.cli.wallconnector:wallconnector", "Read a Tesla Wall Connector Gen 3."),
-    "demo": ("teslalink.cli.demo:demo", "The whole digital twin (cars, Wall Connector, Powerwall) in the dashboard."),
-    "dashboard": ("teslalink.cli.dashboard:dashboard", "Live console dashboard: a car, its Wall Connector, the energy site."),
+    "demo": ("teslalink.cli.demo:demo", "The whole twin (cars, Wall Connector, Powerwall) live."),
+    "dashboard": ("teslalink.cli.dashboard:dashboard", "Live panels: car, Wall Connector, site; keys act."),
     "sim": ("teslalink.cli.sim:sim", "Run the digital twin on loopback ports."),
     "login": ("teslalink.cli.cloud_auth:login", "Sign in to a Tesla account (tokens kept locally)."),
     "logout": ("teslalink.cli.cloud_auth:logout", "Forget an account's tokens."),

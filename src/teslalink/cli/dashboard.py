@@ -1,0 +1,393 @@
+"""`teslalink dashboard`: cars, a Wall Connector and an energy site in one live console view.
+
+The model (`Dashboard`) polls and acts; `dashboard_view` draws it. They are apart so that tests
+can drive the model against the twin and check its values without a terminal.
+
+Sleep-friendly polling: every refresh reads the car's summary first (which never wakes a car or
+keeps it awake) and asks for vehicle_data only when the summary says online. An asleep car stays
+asleep until the user presses the wake key.
+
+Keys are read by a thread with the terminal in cbreak mode (restored on exit, errors included)
+and handed to the event loop; without a terminal the dashboard only draws frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import select
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from ._cloud import CloudTarget, cloud_options, is_interactive, pick_vehicle, vehicle_option
+from ._common import run
+
+KEYS_HELP = "w wake · c climate · s charge · l lock/unlock · f flash · h honk · n next car · q quit"
+
+
+@dataclass
+class CarWatch:
+    """One car on screen: its client object, the last summary state, the last data and any error."""
+
+    vehicle: Any
+    state: str = "unknown"
+    data: Any = None  # VehicleData of the last time the car was online
+    error: str | None = None
+    updated: float | None = None  # monotonic time of `data`
+
+    @property
+    def name(self) -> str:
+        return str(self.vehicle.display_name or self.vehicle.vin or self.vehicle.id_s)
+
+    @property
+    def online(self) -> bool:
+        return self.state == "online"
+
+
+@dataclass
+class ChargerWatch:
+    """The Wall Connector beside the car: its client and the last vitals and power."""
+
+    client: Any
+    host: str
+    vitals: Any = None
+    power: Any = None
+    error: str | None = None
+
+
+@dataclass
+class SiteWatch:
+    site: Any
+    status: Any = None  # LiveStatus
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.site.site_name or self.site.energy_site_id)
+
+
+@dataclass
+class Dashboard:
+    """What the dashboard knows and can do; `refresh()` polls, `key()` acts."""
+
+    cars: list[CarWatch]
+    charger: ChargerWatch | None = None
+    site: SiteWatch | None = None
+    selected: int = 0
+    status: str = ""
+    pending_confirm: str | None = None
+    busy: set[asyncio.Future[str]] = field(default_factory=set)
+    quit: bool = False
+
+    @property
+    def car(self) -> CarWatch | None:
+        return self.cars[self.selected] if self.cars else None
+
+    # --- polling -------------------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        """One round: every car (summary, then data if online), the charger, the site."""
+        await asyncio.gather(
+            *(self._refresh_car(car) for car in self.cars),
+            self._refresh_charger(),
+            self._refresh_site(),
+        )
+
+    async def _refresh_car(self, car: CarWatch) -> None:
+        from ..errors import TeslalinkError, VehicleUnavailable  # noqa: PLC0415
+
+        try:
+            await car.vehicle.summary()
+            car.state = car.vehicle.state
+            if car.online:
+                car.data = await car.vehicle.vehicle_data()
+                car.state = car.vehicle.state
+                car.updated = time.monotonic()
+            car.error = None
+        except VehicleUnavailable:
+            car.state = "asleep" if car.state == "online" else car.state
+            car.error = None
+        except TeslalinkError as exc:
+            car.error = _one_line(exc)
+
+    async def _refresh_charger(self) -> None:
+        from ..errors import TeslalinkError  # noqa: PLC0415
+
+        charger = self.charger
+        if charger is None:
+            return
+        try:
+            vitals = await charger.client.vitals()
+            charger.vitals, charger.power, charger.error = vitals, charger.client.power(vitals), None
+        except TeslalinkError as exc:
+            charger.error = _one_line(exc)
+
+    async def _refresh_site(self) -> None:
+        from ..errors import TeslalinkError  # noqa: PLC0415
+
+        site = self.site
+        if site is None:
+            return
+        try:
+            site.status, site.error = await site.site.live_status(), None
+        except TeslalinkError as exc:
+            site.error = _one_line(exc)
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def actions(self) -> dict[str, tuple[str, Callable[[CarWatch], Awaitable[str]]]]:
+        return {
+            "w": ("wake", _wake),
+            "c": ("climate", _climate_toggle),
+            "s": ("charge", _charge_toggle),
+            "l": ("lock", _lock_toggle),
+            "f": ("flash lights", _command("flash_lights", "lights flashed")),
+            "h": ("honk", _command("honk_horn", "horn honked")),
+        }
+
+    def key(self, key: str) -> Awaitable[str] | None:
+        """Handle one key; returns the action to run (the caller awaits it), or None."""
+        key = key.lower()
+        car = self.car
+        if self.pending_confirm is not None:
+            pending, self.pending_confirm = self.pending_confirm, None
+            if key == "y" and pending == "unlock" and car is not None:
+                self.status = f"{car.name}: unlocking…"
+                return self.perform(car, "unlock", _command("unlock", "unlocked"))
+            self.status = f"{pending}: cancelled"
+            return None
+        if key == "q":
+            self.quit = True
+            return None
+        if key == "n" and self.cars:
+            self.selected = (self.selected + 1) % len(self.cars)
+            self.status = f"selected {self.cars[self.selected].name}"
+            return None
+        action = self.actions().get(key)
+        if action is None or car is None:
+            return None
+        what, do = action
+        if key == "l" and car.data is not None and car.data.locked:
+            self.pending_confirm = "unlock"
+            self.status = f"Unlock {car.name}? y/n"
+            return None
+        self.status = f"{car.name}: {what}…"
+        return self.perform(car, what, do)
+
+    async def perform(self, car: CarWatch, what: str, do: Callable[[CarWatch], Awaitable[str]]) -> str:
+        """Run one action; its outcome (or its reason for failing) goes to the status bar."""
+        from ..errors import TeslalinkError  # noqa: PLC0415
+
+        try:
+            message = f"{car.name}: {await do(car)}"
+        except TeslalinkError as exc:
+            message = f"{car.name}: {what} failed: {_one_line(exc)}"
+        self.status = message
+        await self._refresh_car(car)
+        return message
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+async def _wake(car: CarWatch) -> str:
+    await car.vehicle.wake_up(timeout=60.0, interval=1.0)
+    return "online"
+
+
+async def _climate_toggle(car: CarWatch) -> str:
+    if car.data is not None and car.data.is_climate_on:
+        await car.vehicle.climate_off()
+        return "climate off"
+    await car.vehicle.climate_on()
+    return "climate on"
+
+
+async def _charge_toggle(car: CarWatch) -> str:
+    if car.data is not None and car.data.charging_state == "Charging":
+        await car.vehicle.charge_stop()
+        return "charging stopped"
+    await car.vehicle.charge_start()
+    return "charging started"
+
+
+async def _lock_toggle(car: CarWatch) -> str:
+    await car.vehicle.lock()
+    return "locked"
+
+
+def _command(method: str, done: str) -> Callable[[CarWatch], Awaitable[str]]:
+    async def do(car: CarWatch) -> str:
+        await getattr(car.vehicle, method)()
+        return done
+
+    return do
+
+
+# --- building and running ---------------------------------------------------------------------------
+
+
+async def build(
+    api: Any,
+    *,
+    vehicle_key: str | None = None,
+    wallconnector: str | None = None,
+    with_site: bool = True,
+) -> Dashboard:
+    """The dashboard of `api`'s account: the car named (or all of them), the charger, the first site."""
+    from ..errors import TeslalinkError  # noqa: PLC0415
+
+    vehicles = await api.vehicles()
+    chosen = [pick_vehicle(vehicles, vehicle_key)] if vehicle_key is not None else vehicles
+    dashboard = Dashboard([CarWatch(v, state=v.state) for v in chosen])
+    if wallconnector is not None:
+        from ..wallconnector.client import WallConnector  # noqa: PLC0415
+
+        dashboard.charger = ChargerWatch(WallConnector(wallconnector), wallconnector)
+    if with_site:
+        try:
+            sites = await api.energy_sites()
+        except TeslalinkError as exc:
+            dashboard.status = f"energy sites: {_one_line(exc)}"
+            sites = []
+        if sites:
+            dashboard.site = SiteWatch(sites[0])
+    if not dashboard.cars:
+        dashboard.status = "this account has no car"
+    return dashboard
+
+
+async def close(dashboard: Dashboard) -> None:
+    for task in list(dashboard.busy):
+        task.cancel()
+    await asyncio.gather(*dashboard.busy, return_exceptions=True)
+    if dashboard.charger is not None:
+        await dashboard.charger.client.close()
+
+
+@contextlib.contextmanager
+def key_reader(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str]) -> Iterator[None]:
+    """Read single keys from the terminal in cbreak mode on a thread; restore the terminal after."""
+    import termios  # noqa: PLC0415 - POSIX only, and only on a terminal
+    import tty  # noqa: PLC0415
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if not ready:
+                continue
+            data = os.read(fd, 32)
+            if not data:
+                return
+            for char in data.decode(errors="ignore"):
+                loop.call_soon_threadsafe(queue.put_nowait, char)
+
+    tty.setcbreak(fd)
+    thread = threading.Thread(target=read, name="teslalink-keys", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(1.0)
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+async def show(
+    dashboard: Dashboard,
+    *,
+    interval_s: float,
+    duration_s: float | None = None,
+    title: str = "teslalink dashboard",
+    console: Any = None,
+    keys: bool | None = None,
+) -> None:
+    """Refresh every `interval_s` and redraw until `q`, Ctrl-C or `duration_s`; keys on a terminal."""
+    from rich.console import Console  # noqa: PLC0415
+    from rich.live import Live  # noqa: PLC0415
+
+    from .dashboard_view import render  # noqa: PLC0415
+
+    console = console or Console()
+    interactive = is_interactive() if keys is None else keys
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    deadline = None if duration_s is None else time.monotonic() + duration_s
+    loop = asyncio.get_running_loop()
+
+    def draw() -> Any:
+        return render(dashboard, title=title, keys_help=KEYS_HELP if interactive else None)
+
+    async def poll_forever() -> None:
+        while True:
+            started = time.monotonic()
+            await dashboard.refresh()
+            await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))
+
+    with contextlib.ExitStack() as stack:
+        if interactive:
+            stack.enter_context(key_reader(loop, queue))
+        poller = asyncio.create_task(poll_forever())
+        try:
+            with Live(draw(), console=console, auto_refresh=False, transient=False) as live:
+                while not dashboard.quit and (deadline is None or time.monotonic() < deadline):
+                    timeout = min(0.25, interval_s)
+                    if deadline is not None:
+                        timeout = max(0.0, min(timeout, deadline - time.monotonic()))
+                    with contextlib.suppress(TimeoutError):
+                        key = await asyncio.wait_for(queue.get(), timeout)
+                        action = dashboard.key(key)
+                        if action is not None:
+                            task = asyncio.ensure_future(action)
+                            dashboard.busy.add(task)
+                            task.add_done_callback(dashboard.busy.discard)
+                    live.update(draw(), refresh=True)
+                await asyncio.sleep(0)
+                live.update(draw(), refresh=True)
+        finally:
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
+
+
+@click.command("dashboard")
+@vehicle_option
+@click.option("--wallconnector", "wallconnector", metavar="HOST", default=None,
+              help="A Wall Connector to show beside the car (host or URL).")  # fmt: skip
+@click.option("--interval", type=click.FloatRange(min=0.2), default=5.0, show_default=True,
+              help="Seconds between refreshes.")  # fmt: skip
+@click.option("--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
+@cloud_options
+def dashboard(
+    target: CloudTarget,
+    vehicle_key: str | None,
+    wallconnector: str | None,
+    interval: float,
+    duration: float | None,
+) -> None:
+    """Live panels of a car (charge, climate, drive, state), its Wall Connector and the energy site.
+
+    Never wakes a car by itself: an asleep car is shown asleep until you press `w`. On a terminal
+    keys act on the selected car: w wake, c climate, s charge, l lock/unlock (asks before
+    unlocking), f flash, h honk, n next car, q quit.
+    """
+
+    async def go() -> None:
+        async with target.api() as api:
+            board = await build(api, vehicle_key=vehicle_key, wallconnector=wallconnector)
+            try:
+                await show(board, interval_s=interval, duration_s=duration)
+            finally:
+                await close(board)
+
+    run(go())

@@ -1,0 +1,233 @@
+"""Rich renderables of the dashboard: a row of panels per car, the charger beside, the site, a status bar.
+
+Only drawing lives here; `dashboard.Dashboard` holds the values. Everything reads None as "—".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.columns import Columns
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .wallconnector_view import state_text
+
+if TYPE_CHECKING:
+    from .dashboard import CarWatch, ChargerWatch, Dashboard, SiteWatch
+
+DASH = "—"
+_DOORS = {"df": "driver front", "pf": "passenger front", "dr": "driver rear", "pr": "passenger rear",
+          "ft": "frunk", "rt": "trunk"}  # fmt: skip
+
+
+def _num(value: float | None, fmt: str = "{:.1f}", unit: str = "") -> str:
+    if value is None:
+        return DASH
+    return fmt.format(value) + (f" {unit}" if unit else "")
+
+
+def _yes(value: bool | None, yes: str = "yes", no: str = "no") -> str:
+    return DASH if value is None else (yes if value else no)
+
+
+def _fields(rows: list[tuple[str, RenderableType]]) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(no_wrap=True)
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _minutes(value: int | None) -> str:
+    if value is None:
+        return DASH
+    hours, minutes = divmod(int(value), 60)
+    return f"{hours}:{minutes:02d}"
+
+
+def charge_panel(data: Any) -> Panel:
+    state = data.charging_state
+    style = {"Charging": "bold green", "Complete": "cyan", "Stopped": "yellow"}.get(state or "", "")
+    return Panel(
+        _fields(
+            [
+                ("level", _num(data.battery_level, "{:.0f}", "%")),
+                ("state", Text(state or DASH, style=style)),
+                ("power", _num(data.charger_power_kw, "{:.0f}", "kW")),
+                ("current", _num(data.charger_actual_current_a, "{:.0f}", "A")),
+                ("voltage", _num(data.charger_voltage_v, "{:.0f}", "V")),
+                ("limit", _num(data.charge_limit_soc, "{:.0f}", "%")),
+                ("to full", _minutes(data.minutes_to_full_charge)),
+                ("added", _num(data.charge_energy_added_kwh, "{:.2f}", "kWh")),
+                ("range", data.format_distance(data.battery_range_mi) or DASH),
+            ]
+        ),
+        title="charge",
+        expand=False,
+    )
+
+
+def climate_panel(data: Any) -> Panel:
+    on = data.is_climate_on
+    return Panel(
+        _fields(
+            [
+                ("climate", Text(_yes(on, "on", "off"), style="bold green" if on else "")),
+                ("inside", data.format_temperature(data.inside_temp_c) or DASH),
+                ("outside", data.format_temperature(data.outside_temp_c) or DASH),
+                ("setpoint", data.format_temperature(data.driver_temp_setting_c) or DASH),
+            ]
+        ),
+        title="climate",
+        expand=False,
+    )
+
+
+def drive_panel(data: Any) -> Panel:
+    lat, lon = data.latitude, data.longitude
+    position = DASH if lat is None or lon is None else f"{lat:.5f}, {lon:.5f}"
+    return Panel(
+        _fields(
+            [
+                ("shift", data.shift_state or "P"),
+                ("speed", data.format_distance(data.speed_mph or 0.0, speed=True) or DASH),
+                ("position", position),
+                ("heading", _num(data.heading, "{:.0f}", "°")),
+                ("power", _num(data.power_kw, "{:.0f}", "kW")),
+                ("odometer", data.format_distance(data.odometer_mi) or DASH),
+            ]
+        ),
+        title="drive",
+        expand=False,
+    )
+
+
+def vehicle_panel(data: Any) -> Panel:
+    state = data.vehicle_state
+    open_doors = [name for key, name in _DOORS.items() if state.get(key) not in (None, 0, False)]
+    update = data.software_update
+    if update is None or not update.status:
+        update_text = "none"
+    else:
+        update_text = f"{update.status} {update.version or ''}".strip()
+    locked = data.locked
+    return Panel(
+        _fields(
+            [
+                ("locked", Text(_yes(locked), style="" if locked is not False else "bold red")),
+                ("sentry", _yes(data.sentry_mode, "on", "off")),
+                ("doors", ", ".join(open_doors) + " open" if open_doors else "closed"),
+                ("software", data.car_version or DASH),
+                ("update", update_text),
+            ]
+        ),
+        title="vehicle",
+        expand=False,
+    )
+
+
+def charger_panel(charger: ChargerWatch) -> Panel:
+    """The Wall Connector's vitals, compact, in the words of `wallconnector status`."""
+    title = f"Wall Connector {charger.host.removeprefix('http://').rstrip('/')}"
+    vitals, power = charger.vitals, charger.power
+    if vitals is None or power is None:
+        text = Text(charger.error or "waiting…", style="red" if charger.error else "dim")
+        return Panel(text, title=title, expand=False)
+    energy = vitals.session_energy_wh
+    rows: list[tuple[str, RenderableType]] = [
+        ("state", state_text(vitals)),
+        ("vehicle", _yes(vitals.vehicle_connected, "connected", "not connected")),
+        ("power", f"{power.total_kw:.2f} kW ({power.service.value.replace('_', '-')})"),
+        ("current", _num(vitals.vehicle_current_a, "{:.1f}", "A")),
+        ("grid", f"{_num(vitals.grid_voltage_v, '{:.0f}', 'V')}, "
+                 f"{_num(vitals.grid_frequency_hz, '{:.2f}', 'Hz')}"),
+        ("session", f"{_minutes(None if vitals.session_s is None else vitals.session_s // 60)}, "
+                    f"{_num(None if energy is None else energy / 1000, '{:.2f}', 'kWh')}"),
+        ("handle", _num(vitals.handle_temp_c, "{:.1f}", "°C")),
+    ]  # fmt: skip
+    if vitals.current_alerts:
+        rows.append(("alerts", Text(", ".join(map(str, vitals.current_alerts)), style="red")))
+    if charger.error:
+        rows.append(("error", Text(charger.error, style="red")))
+    return Panel(_fields(rows), title=title, expand=False)
+
+
+def car_row(car: CarWatch, selected: bool, charger: ChargerWatch | None) -> RenderableType:
+    marker = "▶ " if selected else ""
+    state_style = {"online": "green", "asleep": "blue", "offline": "red"}.get(car.state, "yellow")
+    heading = Text(f"{marker}{car.name} ", style="bold")
+    heading.append(car.state, style=state_style)
+    if car.error:
+        heading.append(f" ({car.error})", style="dim red")
+    panels: list[RenderableType] = []
+    if car.data is not None and car.online:
+        panels = [
+            charge_panel(car.data),
+            climate_panel(car.data),
+            drive_panel(car.data),
+            vehicle_panel(car.data),
+        ]
+    elif car.data is not None:
+        heading.append("  (last seen while online)", style="dim")
+        panels = [charge_panel(car.data), vehicle_panel(car.data)]
+    else:
+        panels = [Panel(Text(f"{car.state}: press w to wake", style="dim"), title="car")]
+    if charger is not None:
+        panels.append(charger_panel(charger))
+    return Group(heading, Columns(panels, padding=(0, 1), align="left"))
+
+
+def site_panel(site: SiteWatch) -> Panel:
+    status = site.status
+    if status is None:
+        return Panel(Text(site.error or "waiting…", style="red" if site.error else "dim"), title=site.name)
+
+    def kw(watts: float | None) -> str:
+        return DASH if watts is None else f"{watts / 1000:.2f} kW"
+
+    table = Table.grid(padding=(0, 2))
+    for _ in range(6):
+        table.add_column(no_wrap=True)
+    table.add_row(
+        Text("solar", style="bold"),
+        Text("battery", style="bold"),
+        Text("load", style="bold"),
+        Text("grid", style="bold"),
+        Text("battery %", style="bold"),
+        Text("grid status", style="bold"),
+    )
+    table.add_row(
+        kw(status.solar_power_w),
+        kw(status.battery_power_w),
+        kw(status.load_power_w),
+        kw(status.grid_power_w),
+        _num(status.percentage_charged, "{:.0f}", "%"),
+        status.grid_status or DASH,
+    )
+    title = f"energy site: {site.name}" + (f" ({site.error})" if site.error else "")
+    return Panel(table, title=title)
+
+
+def render(
+    dashboard: Dashboard, *, title: str = "teslalink dashboard", keys_help: str | None = None
+) -> Group:
+    """The whole screen: title, a row per car (charger beside the selected one), the site, status."""
+    parts: list[RenderableType] = [Text(title, style="bold")]
+    for index, car in enumerate(dashboard.cars):
+        selected = index == dashboard.selected
+        parts.append(
+            car_row(car, selected and len(dashboard.cars) > 1, dashboard.charger if selected else None)
+        )
+    if not dashboard.cars and dashboard.charger is not None:
+        parts.append(charger_panel(dashboard.charger))
+    if dashboard.site is not None:
+        parts.append(site_panel(dashboard.site))
+    bar = Text(dashboard.status or "ready", style="reverse")
+    parts.append(bar)
+    if keys_help:
+        parts.append(Text(keys_help, style="dim"))
+    return Group(*parts)

@@ -1,0 +1,254 @@
+"""The console dashboard's model against the twin's cloud, served from a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from teslalink.cli import dashboard
+from teslalink.cli.dashboard_view import render
+from teslalink.cli.main import cli
+from teslalink.cloud import CloudUrls, StaticToken, TeslaApi
+from teslalink.simulator import Wiring, World
+from teslalink.simulator.cloud import Cloud, serve_cloud
+from teslalink.simulator.owner_api import link_wall_connector
+
+EMAIL = "dash@teslalink.test"
+
+
+class BackgroundCloud:
+    """A world's whole cloud on its own event loop thread; `call` touches the world on that thread."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.cloud: Cloud | None = None
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),))
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        async with serve_cloud(self.world) as cloud:
+            self.cloud = cloud
+            self._ready.set()
+            await self._stop.wait()
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        async def wrapped() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(10)
+
+    def __enter__(self) -> BackgroundCloud:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+        self._loop.close()
+
+
+@pytest.fixture
+def twin() -> Iterator[BackgroundCloud]:
+    world = World(seed=11, speed=0.0, start=1_750_000_000)
+    account = world.add_account(EMAIL, "pw-dash")
+    unit = world.add_wall_connector(wiring=Wiring.SPLIT_PHASE, max_current_a=48.0)
+    link_wall_connector(world, account, unit)
+    charging = world.add_vehicle(account, display_name="Charger", battery_level=40.0)
+    world.add_vehicle(account, display_name="Sleeper", asleep=True)
+    world.add_energy_site(account, site_name="Dash Home", powerwalls=1)
+    charging.plug_into(unit)
+    world.advance(600)
+    with BackgroundCloud(world) as running:
+        yield running
+
+
+async def open_board(twin: BackgroundCloud, **options: Any) -> tuple[TeslaApi, dashboard.Dashboard]:
+    assert twin.cloud is not None
+    token = twin.call(lambda: twin.world.auth.issue(twin.world.account(EMAIL))["access_token"])
+    urls = CloudUrls(api=twin.cloud.owner_api, sso=twin.cloud.sso["na"], streaming=twin.cloud.streaming)
+    api = TeslaApi(urls, StaticToken(token))
+    return api, await dashboard.build(api, **options)
+
+
+def car_named(twin: BackgroundCloud, name: str) -> Any:
+    return next(car for car in twin.world.vehicles if car.display_name == name)
+
+
+def test_a_sleeping_car_stays_asleep(twin: BackgroundCloud) -> None:
+    sleeper = car_named(twin, "Sleeper")
+    wakes = twin.call(lambda: sleeper.wake_count)
+
+    async def go() -> dashboard.Dashboard:
+        api, board = await open_board(twin, vehicle_key="Sleeper")
+        try:
+            for _ in range(4):
+                await board.refresh()
+                twin.call(lambda: twin.world.advance(60))
+        finally:
+            await dashboard.close(board)
+            await api.close()
+        return board
+
+    board = asyncio.run(go())
+    (car,) = board.cars
+    assert car.state == "asleep"
+    assert car.data is None
+    assert twin.call(lambda: sleeper.wake_count) == wakes
+    assert twin.call(lambda: sleeper.is_online) is False
+    text = draw(board)
+    assert "Sleeper asleep" in text
+    assert "press w to wake" in text
+
+
+def test_charging_car_matches_the_twin_and_its_wall_connector(twin: BackgroundCloud) -> None:
+    assert twin.cloud is not None
+    unit_url = twin.cloud.wall_connectors[0].url
+    charging = car_named(twin, "Charger")
+
+    async def go() -> dashboard.Dashboard:
+        api, board = await open_board(twin, vehicle_key="Charger", wallconnector=unit_url)
+        try:
+            await board.refresh()
+        finally:
+            await dashboard.close(board)
+            await api.close()
+        return board
+
+    board = asyncio.run(go())
+    (car,) = board.cars
+    assert car.state == "online"
+    assert car.data.charging_state == "Charging"
+    assert car.data.battery_level == int(twin.call(lambda: charging.battery_level))
+    charger = board.charger
+    assert charger is not None
+    assert charger.vitals is not None
+    assert charger.power is not None
+    assert charger.vitals.vehicle_connected is True
+    assert car.data.charger_actual_current_a == pytest.approx(charger.vitals.vehicle_current_a, abs=1.0)
+    assert car.data.charger_power_kw == pytest.approx(charger.power.total_kw, abs=1.0)
+    text = draw(board)
+    for word in (
+        "Charger online",
+        "Charging",
+        "Wall Connector",
+        "split-phase",
+        f"{car.data.battery_level} %",
+    ):
+        assert word in text
+
+
+def test_climate_key_reaches_the_car(twin: BackgroundCloud) -> None:
+    charging = car_named(twin, "Charger")
+
+    async def go() -> dashboard.Dashboard:
+        api, board = await open_board(twin, vehicle_key="Charger")
+        try:
+            await board.refresh()
+            action = board.key("c")
+            assert action is not None
+            await action
+        finally:
+            await dashboard.close(board)
+            await api.close()
+        return board
+
+    board = asyncio.run(go())
+    assert board.status == "Charger: climate on"
+    assert board.cars[0].data.is_climate_on is True
+    assert twin.call(lambda: charging.vehicle_data()["climate_state"]["is_climate_on"]) is True
+
+
+def test_unlock_asks_and_a_failing_command_shows_its_reason(twin: BackgroundCloud) -> None:
+    async def go() -> list[str]:
+        api, board = await open_board(twin, vehicle_key="Sleeper")
+        seen: list[str] = []
+        try:
+            await board.refresh()
+            action = board.key("f")  # the car is asleep: the cloud refuses
+            assert action is not None
+            await action
+            seen.append(board.status)
+            board.cars[0].data = type("Locked", (), {"locked": True})()
+            assert board.key("l") is None
+            seen.append(board.status)
+            assert board.key("x") is None
+            seen.append(board.status)
+        finally:
+            await dashboard.close(board)
+            await api.close()
+        return seen
+
+    failed, ask, cancelled = asyncio.run(go())
+    assert failed.startswith("Sleeper: flash lights failed:")
+    assert "\n" not in failed
+    assert ask == "Unlock Sleeper? y/n"
+    assert cancelled == "unlock: cancelled"
+
+
+def test_energy_panel_shows_the_site_live_status(twin: BackgroundCloud) -> None:
+    async def go() -> dashboard.Dashboard:
+        api, board = await open_board(twin)
+        try:
+            await board.refresh()
+        finally:
+            await dashboard.close(board)
+            await api.close()
+        return board
+
+    board = asyncio.run(go())
+    site = board.site
+    assert site is not None
+    assert site.status is not None
+    expected = twin.call(twin.world.energy_sites[0].live_status)
+    assert site.status.percentage_charged == pytest.approx(expected["percentage_charged"], abs=0.5)
+    assert [car.name for car in board.cars] == ["Charger", "Sleeper"]
+    text = draw(board)
+    assert "energy site: Dash Home" in text
+    assert f"{site.status.percentage_charged:.0f} %" in text
+
+
+def draw(board: dashboard.Dashboard) -> str:
+    out = io.StringIO()
+    console = Console(file=out, width=160, force_terminal=False, color_system=None)
+    console.print(render(board, title="test"))
+    return out.getvalue()
+
+
+def test_show_renders_frames_without_a_terminal(twin: BackgroundCloud) -> None:
+    out = io.StringIO()
+
+    async def go() -> None:
+        api, board = await open_board(twin)
+        try:
+            console = Console(file=out, width=120, force_terminal=False)
+            await dashboard.show(board, interval_s=0.2, duration_s=0.6, console=console, keys=False)
+        finally:
+            await dashboard.close(board)
+            await api.close()
+
+    asyncio.run(go())
+    text = out.getvalue()
+    assert "Charger online" in text
+    assert "Sleeper asleep" in text
+    assert "q quit" not in text
+
+
+def test_demo_shows_the_whole_twin() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--duration", "2", "--interval", "0.5"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    for word in ("Home Y online", "Charging", "Commuter online", "Wall Connector", "split-phase",
+                 "energy site: Demo Home", "battery %"):  # fmt: skip
+        assert word in result.output, word
+    assert "Traceback" not in result.output
