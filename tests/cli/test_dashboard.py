@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import select
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -252,3 +257,84 @@ def test_demo_shows_the_whole_twin() -> None:
                  "energy site: Demo Home", "battery %"):  # fmt: skip
         assert word in result.output, word
     assert "Traceback" not in result.output
+
+
+def test_dashboard_command_with_a_logged_in_account(
+    twin: BackgroundCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert twin.cloud is not None
+    monkeypatch.setenv("TESLALINK_API_URL", twin.cloud.owner_api)
+    monkeypatch.setenv("TESLALINK_SSO_URL", twin.cloud.sso["na"])
+    monkeypatch.setenv("TESLALINK_STREAMING_URL", twin.cloud.streaming)
+    monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(tmp_path / "tokens.json"))
+    monkeypatch.delenv("TESLALINK_EMAIL", raising=False)
+    runner = CliRunner()
+    login = runner.invoke(cli, ["login", "--email", EMAIL, "--password", "pw-dash"], catch_exceptions=False)
+    assert login.exit_code == 0, login.output
+    unit = twin.cloud.wall_connectors[0].url
+    args = [
+        "dashboard",
+        "--vehicle",
+        "charger",
+        "--wallconnector",
+        unit,
+        "--interval",
+        "0.2",
+        "--duration",
+        "0.6",
+    ]
+    result = runner.invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    for word in ("Charger online", "Charging", "Wall Connector", "energy site: Dash Home"):
+        assert word in result.output, word
+    assert "Sleeper" not in result.output
+    missing = runner.invoke(cli, ["dashboard", "--vehicle", "nope", "--duration", "0"])
+    assert missing.exit_code == 1
+    assert "no car 'nope'" in missing.output
+    assert "Traceback" not in missing.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
+def test_keys_on_a_terminal_act_and_the_terminal_is_restored() -> None:
+    import pty
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the demo on the pseudo-terminal
+        os.environ.update(COLUMNS="160", LINES="80")
+        os.execv(
+            sys.executable,
+            [sys.executable, "-m", "teslalink", "demo", "--interval", "0.3", "--duration", "15"],
+        )
+    before = termios.tcgetattr(fd)
+    seen = b""
+
+    def wait_for(text: bytes, timeout: float = 8.0) -> bool:
+        nonlocal seen
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if text in seen:
+                return True
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    seen += os.read(fd, 65536)
+                except OSError:
+                    break
+        return text in seen
+
+    try:
+        assert wait_for(b"q quit"), seen[-2000:]
+        os.write(fd, b"c")
+        assert wait_for(b"climate on"), seen[-2000:]
+        os.write(fd, b"q")
+        wait_for(b"\x00", timeout=3.0)  # drain until the child exits
+    finally:
+        _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status)
+    assert os.WEXITSTATUS(status) == 0
+    assert b"Traceback" not in seen
+    after = termios.tcgetattr(fd)
+    assert after[3] & termios.ICANON == before[3] & termios.ICANON
+    assert after[3] & termios.ECHO == before[3] & termios.ECHO
+    os.close(fd)
