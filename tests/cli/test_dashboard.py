@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -338,3 +339,23 @@ def test_keys_on_a_terminal_act_and_the_terminal_is_restored() -> None:
     assert after[3] & termios.ICANON == before[3] & termios.ICANON
     assert after[3] & termios.ECHO == before[3] & termios.ECHO
     os.close(fd)
+
+
+def test_the_charger_stays_beside_the_plugged_in_car_when_another_is_selected() -> None:
+    from teslalink.cli.dashboard_view import charger_car
+    from teslalink.cloud import VehicleData
+
+    def car(state: str | None) -> dashboard.CarWatch:
+        vehicle = SimpleNamespace(display_name=f"car {state}", vin="", id_s="1")
+        watch = dashboard.CarWatch(vehicle=vehicle, state="online")
+        watch.data = VehicleData({"charge_state": {"charging_state": state}})
+        return watch
+
+    board = dashboard.Dashboard([car("Disconnected"), car("Charging")])
+    assert charger_car(board.cars) == 1
+    assert board.key("n") is None
+    assert board.selected == 1
+    assert board.status == "selected car Charging"
+    assert board.key("n") is None
+    assert board.selected == 0
+    assert charger_car([car("Disconnected")]) == 0

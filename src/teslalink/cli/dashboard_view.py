@@ -212,16 +212,24 @@ def site_panel(site: SiteWatch) -> Panel:
     return Panel(table, title=title)
 
 
+def charger_car(cars: list[CarWatch]) -> int:
+    """The car the Wall Connector is drawn beside: the first one plugged in, else the first."""
+    for index, car in enumerate(cars):
+        if car.data is not None and car.data.charging_state not in (None, "Disconnected"):
+            return index
+    return 0
+
+
 def render(
     dashboard: Dashboard, *, title: str = "teslalink dashboard", keys_help: str | None = None
 ) -> Group:
-    """The whole screen: title, a row per car (charger beside the selected one), the site, status."""
+    """The whole screen: title, a row per car (the charger beside the plugged-in one), site, status."""
     parts: list[RenderableType] = [Text(title, style="bold")]
+    beside = charger_car(dashboard.cars)
+    many = len(dashboard.cars) > 1
     for index, car in enumerate(dashboard.cars):
-        selected = index == dashboard.selected
-        parts.append(
-            car_row(car, selected and len(dashboard.cars) > 1, dashboard.charger if selected else None)
-        )
+        charger = dashboard.charger if index == beside else None
+        parts.append(car_row(car, many and index == dashboard.selected, charger))
     if not dashboard.cars and dashboard.charger is not None:
         parts.append(charger_panel(dashboard.charger))
     if dashboard.site is not None:
