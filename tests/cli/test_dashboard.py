@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import select
+import socket
 import sys
 import threading
 import time
@@ -359,3 +360,26 @@ def test_the_charger_stays_beside_the_plugged_in_car_when_another_is_selected() 
     assert board.key("n") is None
     assert board.selected == 0
     assert charger_car([car("Disconnected")]) == 0
+
+
+def test_an_unreachable_wall_connector_is_one_line_in_the_status_bar(twin: BackgroundCloud) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    async def go() -> dashboard.Dashboard:
+        api, board = await open_board(twin, vehicle_key="Charger", wallconnector=f"127.0.0.1:{port}")
+        try:
+            await board.refresh()
+        finally:
+            await dashboard.close(board)
+            await api.close()
+        return board
+
+    board = asyncio.run(go())
+    assert board.charger is not None
+    assert board.charger.error
+    assert board.cars[0].state == "online"
+    bar = [line for line in draw(board).splitlines() if line.startswith("ready · Wall Connector: ")]
+    assert len(bar) == 1
+    assert f"127.0.0.1:{port}" in bar[0]

@@ -212,6 +212,18 @@ def site_panel(site: SiteWatch) -> Panel:
     return Panel(table, title=title)
 
 
+def first_error(dashboard: Dashboard) -> str | None:
+    """The first reading that failed, as one line for the status bar (None: all well)."""
+    for car in dashboard.cars:
+        if car.error:
+            return f"{car.name}: {car.error}"
+    if dashboard.charger is not None and dashboard.charger.error:
+        return f"Wall Connector: {dashboard.charger.error}"
+    if dashboard.site is not None and dashboard.site.error:
+        return f"{dashboard.site.name}: {dashboard.site.error}"
+    return None
+
+
 def charger_car(cars: list[CarWatch]) -> int:
     """The car the Wall Connector is drawn beside: the first one plugged in, else the first."""
     for index, car in enumerate(cars):
@@ -234,7 +246,10 @@ def render(
         parts.append(charger_panel(dashboard.charger))
     if dashboard.site is not None:
         parts.append(site_panel(dashboard.site))
-    bar = Text(dashboard.status or "ready", style="reverse")
+    bar = Text(dashboard.status or "ready", style="reverse", no_wrap=True, overflow="ellipsis")
+    problem = first_error(dashboard)
+    if problem:
+        bar.append(f" · {problem}", style="reverse red")
     parts.append(bar)
     if keys_help:
         parts.append(Text(keys_help, style="dim"))
