@@ -187,7 +187,7 @@ def site_panel(site: SiteWatch) -> Panel:
         return Panel(Text(site.error or "waiting…", style="red" if site.error else "dim"), title=site.name)
 
     def kw(watts: float | None) -> str:
-        return DASH if watts is None else f"{watts / 1000:.2f} kW"
+        return DASH if watts is None else f"{watts / 1000 + 0.0:.2f} kW".replace("-0.00", "0.00")
 
     table = Table.grid(padding=(0, 2))
     for _ in range(6):
