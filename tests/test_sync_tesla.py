@@ -2,67 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from teslalink.cloud import CloudUrls, MemoryTokenStore, TokenStore
+from background_cloud import BackgroundCloud
+from teslalink.cloud import MemoryTokenStore, TokenStore
 from teslalink.errors import AuthError, CommandFailed, TokenExpired
 from teslalink.simulator import World
-from teslalink.simulator.cloud import Cloud, DemoAccount, populate_demo, serve_cloud
+from teslalink.simulator.cloud import populate_demo
 from teslalink.simulator.sso.totp import totp
 from teslalink.sync import Tesla
 
 DEMO1 = "demo1@teslalink.test"
 
 
-class Twin:
-    def __init__(self) -> None:
-        self.world = World(seed=9, speed=0.0)
-        self.accounts: list[DemoAccount] = populate_demo(self.world)
-        self.cloud: Cloud | None = None
-        self._loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),))
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        async with serve_cloud(self.world) as cloud:
-            self.cloud = cloud
-            self._ready.set()
-            await self._stop.wait()
-
-    @property
-    def urls(self) -> CloudUrls:
-        assert self.cloud is not None
-        return CloudUrls(api=self.cloud.owner_api, sso=self.cloud.sso["na"], streaming=self.cloud.streaming)
-
-    def start(self) -> None:
-        self._thread.start()
-        assert self._ready.wait(10)
-
-    def stop(self) -> None:
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-        self._loop.close()
-
-
 @pytest.fixture
-def twin() -> Iterator[Twin]:
-    running = Twin()
-    running.start()
-    try:
+def twin() -> Iterator[BackgroundCloud]:
+    world = World(seed=9, speed=0.0)
+    with BackgroundCloud(world, populate_demo(world)) as running:
         yield running
-    finally:
-        running.stop()
 
 
-def test_login_list_vehicles_and_send_a_command(twin: Twin) -> None:
+def test_login_list_vehicles_and_send_a_command(twin: BackgroundCloud) -> None:
     store = MemoryTokenStore()
     with Tesla(DEMO1, urls=twin.urls, store=store) as tesla:
         assert not tesla.authorized
@@ -86,7 +49,7 @@ def test_login_list_vehicles_and_send_a_command(twin: Twin) -> None:
         assert "teslalink-demo-1" not in repr(tesla)
 
 
-def test_tokens_persist_between_scripts_and_logout(twin: Twin, tmp_path: Path) -> None:
+def test_tokens_persist_between_scripts_and_logout(twin: BackgroundCloud, tmp_path: Path) -> None:
     store = TokenStore(tmp_path / "tokens.json")
     with Tesla(DEMO1, urls=twin.urls, store=store) as tesla:
         tesla.login("teslalink-demo-1")
@@ -98,7 +61,7 @@ def test_tokens_persist_between_scripts_and_logout(twin: Twin, tmp_path: Path) -
     assert store.identities() == []
 
 
-def test_mfa_passcode_and_wrong_password(twin: Twin) -> None:
+def test_mfa_passcode_and_wrong_password(twin: BackgroundCloud) -> None:
     secret = twin.accounts[1].totp_secret
     assert secret is not None
     with Tesla("demo2@teslalink.test", urls=twin.urls, store=MemoryTokenStore()) as tesla:

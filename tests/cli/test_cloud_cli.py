@@ -7,7 +7,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -17,58 +17,20 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+from background_cloud import BackgroundCloud
 from teslalink.cli.main import cli
 from teslalink.simulator import World
-from teslalink.simulator.cloud import Cloud, DemoAccount, populate_demo, serve_cloud
+from teslalink.simulator.cloud import populate_demo
 from teslalink.simulator.sso.totp import totp
 
 DEMO1 = "demo1@teslalink.test"
 DEMO2 = "demo2@teslalink.test"
 
 
-class BackgroundCloud:
-    """The demo world's cloud on its own event loop thread, so commands can run `asyncio.run`."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.accounts: list[DemoAccount] = populate_demo(world, cars_per_account=2)
-        self.cloud: Cloud | None = None
-        self._loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),))
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        async with serve_cloud(self.world) as cloud:
-            self.cloud = cloud
-            self._ready.set()
-            await self._stop.wait()
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        """Run `fn` on the twin's loop thread (the world is not shared across threads)."""
-
-        async def wrapped() -> Any:
-            return fn()
-
-        return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(10)
-
-    def __enter__(self) -> BackgroundCloud:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-        self._loop.close()
-
-
 @pytest.fixture
 def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
     world = World(seed=5, speed=0.0)
-    with BackgroundCloud(world) as running:
+    with BackgroundCloud(world, populate_demo(world, cars_per_account=2)) as running:
         assert running.cloud is not None
         monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
         monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])

@@ -9,14 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_cloud_cli import DEMO1, BackgroundCloud, invoke
+from test_cloud_cli import DEMO1, invoke
 
+from background_cloud import BackgroundCloud
 from teslalink.simulator import World
+from teslalink.simulator.cloud import populate_demo
 
 
 @pytest.fixture
 def driving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
-    with BackgroundCloud(World(seed=6, speed=0.0)) as running:
+    world = World(seed=6, speed=0.0)
+    with BackgroundCloud(world, populate_demo(world, cars_per_account=2)) as running:
         assert running.cloud is not None
         monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
         monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])

@@ -8,9 +8,8 @@ import os
 import select
 import socket
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,51 +18,15 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
+from background_cloud import BackgroundCloud
 from teslalink.cli import dashboard
 from teslalink.cli.dashboard_view import render
 from teslalink.cli.main import cli
 from teslalink.cloud import CloudUrls, StaticToken, TeslaApi
 from teslalink.simulator import Wiring, World
-from teslalink.simulator.cloud import Cloud, serve_cloud
 from teslalink.simulator.owner_api import link_wall_connector
 
 EMAIL = "dash@teslalink.test"
-
-
-class BackgroundCloud:
-    """A world's whole cloud on its own event loop thread; `call` touches the world on that thread."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.cloud: Cloud | None = None
-        self._loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),))
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        async with serve_cloud(self.world) as cloud:
-            self.cloud = cloud
-            self._ready.set()
-            await self._stop.wait()
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        async def wrapped() -> Any:
-            return fn()
-
-        return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(10)
-
-    def __enter__(self) -> BackgroundCloud:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-        self._loop.close()
 
 
 @pytest.fixture
