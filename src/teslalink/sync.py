@@ -29,7 +29,22 @@ from .wallconnector.power import PowerReading
 __all__ = ["EnergySite", "Tesla", "Vehicle", "WallConnector"]
 
 
-class WallConnector:
+class _ClosesOnExit:
+    """`with` support for the blocking objects: leaving the block closes them."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class WallConnector(_ClosesOnExit):
     """Blocking twin of `teslalink.wallconnector.WallConnector`; takes the same arguments."""
 
     def __init__(self, host: str, **options: Any) -> None:
@@ -60,14 +75,6 @@ class WallConnector:
             self._loop.run(self._async.close())
         finally:
             self._loop.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 # --- the Tesla cloud -------------------------------------------------------------------------------
@@ -180,7 +187,7 @@ class EnergySite:
         self._loop.run(self.async_site.set_operation(mode))
 
 
-class Tesla:
+class Tesla(_ClosesOnExit):
     """A Tesla account for scripts, TeslaPy style: `with Tesla(email) as tesla: tesla.vehicle_list()`.
 
     Tokens come from the token store (`store`, default the token file); `login()` signs in when
@@ -246,11 +253,3 @@ class Tesla:
             self._loop.run(self._auth.close())
         finally:
             self._loop.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
