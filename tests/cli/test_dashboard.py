@@ -167,6 +167,48 @@ def test_unlock_asks_and_a_failing_command_shows_its_reason(twin: BackgroundClou
     assert cancelled == "unlock: cancelled"
 
 
+def test_wake_key_wakes_an_asleep_car_and_the_panel_shows_it_online(twin: BackgroundCloud) -> None:
+    sleeper = car_named(twin, "Sleeper")
+    woken_before = twin.call(lambda: sleeper.wake_reasons.get("wake_up", 0))
+
+    async def go() -> tuple[dashboard.Dashboard, list[str], int]:
+        api, board = await open_board(twin, vehicle_key="Sleeper")
+        states: list[str] = []
+        try:
+            for _ in range(3):  # refreshes alone never wake it
+                await board.refresh()
+                states.append(board.cars[0].state)
+                twin.call(lambda: twin.world.advance(60))
+            wakes_before_key = twin.call(lambda: sleeper.wake_count)
+            action = board.key("w")
+            assert action is not None
+            assert board.status == "Sleeper: wake…"
+            task = asyncio.ensure_future(action)
+            while not task.done():  # the twin's clock runs while the dashboard waits for the car
+                twin.call(lambda: twin.world.advance(5))
+                await asyncio.sleep(0.05)
+            await task
+            await board.refresh()
+        finally:
+            await dashboard.close(board)
+            await api.close()
+        return board, states, wakes_before_key
+
+    board, states, wakes_before_key = asyncio.run(go())
+    assert states == ["asleep", "asleep", "asleep"]
+    assert wakes_before_key == twin.call(lambda: sleeper.wake_count) - 1  # the key, and only it
+    assert twin.call(lambda: sleeper.wake_reasons.get("wake_up", 0)) == woken_before + 1
+    assert twin.call(lambda: sleeper.is_online) is True
+    (car,) = board.cars
+    assert board.status == "Sleeper: online"
+    assert car.state == "online"
+    assert car.data is not None
+    assert car.data.battery_level == pytest.approx(twin.call(lambda: sleeper.battery_level), abs=1.0)
+    text = draw(board)
+    assert "Sleeper online" in text
+    assert "press w to wake" not in text
+
+
 def test_energy_panel_shows_the_site_live_status(twin: BackgroundCloud) -> None:
     async def go() -> dashboard.Dashboard:
         api, board = await open_board(twin)
