@@ -8,8 +8,10 @@ not shared across threads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from teslalink.cloud import CloudUrls
@@ -46,6 +48,25 @@ class BackgroundCloud:
             return fn()
 
         return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(10)
+
+    @contextlib.contextmanager
+    def advancing(self, step_s: float, every_real_s: float) -> Iterator[None]:
+        """Move world time by `step_s` every `every_real_s` real seconds while the block runs
+        (what blocking code waiting on the twin, e.g. a wake, needs at world speed 0)."""
+        stop = threading.Event()
+
+        def tick() -> None:
+            while not stop.is_set():
+                self.call(lambda: self.world.advance(step_s))
+                time.sleep(every_real_s)
+
+        ticker = threading.Thread(target=tick)
+        ticker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            ticker.join()
 
     def __enter__(self) -> BackgroundCloud:
         self._thread.start()

@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -149,20 +148,8 @@ def test_a_sleeping_car_is_unavailable_then_woken_with_progress(logged_in: Backg
     sleeper = logged_in.accounts[0].vehicles[1]
     line = one_line_error(invoke("vehicle", "data", "--vehicle", sleeper.vin))
     assert "408" in line or "unavailable" in line.lower() or "offline" in line.lower()
-    stop = threading.Event()
-
-    def advance() -> None:
-        while not stop.is_set():
-            logged_in.call(lambda: logged_in.world.advance(3))
-            time.sleep(0.02)
-
-    ticker = threading.Thread(target=advance)
-    ticker.start()
-    try:
+    with logged_in.advancing(3, 0.02):
         result = invoke("wake", "--vehicle", sleeper.display_name, "--interval", "0.05", "--json")
-    finally:
-        stop.set()
-        ticker.join()
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)
     assert (row["vin"], row["state"]) == (sleeper.vin, "online")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,20 +27,8 @@ def driving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backgro
         car = running.accounts[0].vehicles[0]
         running.call(car.unplug)
         running.call(lambda: car.drive("loop_10km"))
-        stop = threading.Event()
-
-        def advance() -> None:
-            while not stop.is_set():
-                running.call(lambda: running.world.advance(0.5))
-                time.sleep(0.01)
-
-        ticker = threading.Thread(target=advance)
-        ticker.start()
-        try:
+        with running.advancing(0.5, 0.01):
             yield running
-        finally:
-            stop.set()
-            ticker.join()
 
 
 def test_stream_json_lines_until_count(driving: BackgroundCloud) -> None:
