@@ -49,7 +49,7 @@ from typing import Any
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from twin import Twin, pin, proc_cpu_s, stop_process, twin  # noqa: E402  (bench/ is not a package)
+from twin import Twin, pin, proc_cpu_s, run_json_child, split_cpus, twin  # noqa: E402  (bench/ is not a package)
 
 ENDPOINTS = "location_data;charge_state;climate_state;vehicle_state;gui_settings;vehicle_config"
 """TeslaPy's default for get_vehicle_data, asked by both clients."""
@@ -293,23 +293,11 @@ def set_latency(owner_api: str, seconds: float) -> None:
 def run_child(args: list[str], cpu: int) -> dict[str, Any]:
     """`python bench/cloud.py ARGS --cpu CPU` in its own process; its JSON result."""
     cmd = [sys.executable, str(Path(__file__).resolve()), *args, "--cpu", str(cpu)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    try:
-        out, _ = proc.communicate(timeout=CLIENT_TIMEOUT_S)
-    finally:
-        stop_process(proc)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(args[:2])} failed (exit code {proc.returncode})")
-    return json.loads(out)  # type: ignore[no-any-return]
+    return run_json_child(cmd, CLIENT_TIMEOUT_S, " ".join(args[:2]))
 
 
 def main(args: argparse.Namespace) -> None:
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
-    server_cpu = cpus[0]
-    client_cpu = cpus[1] if len(cpus) > 1 else cpus[0]
-    if len(cpus) < 2:
-        print("warning: one CPU only: the clients share the twin's core", file=sys.stderr)
-    pin(client_cpu)  # this process (and the startup runs it starts) never on the twin's core
+    server_cpu, client_cpu = split_cpus()  # this process and its startup runs off the twin's core
     started = time.perf_counter()
     results: dict[str, Any] = {"cpus": {"server": server_cpu, "client": client_cpu}}
     driving = args.cars // 2

@@ -453,33 +453,42 @@ LOADS: dict[str, Callable[[dict[str, Any], argparse.Namespace], Coroutine[Any, A
 }
 
 
+def run_json_child(cmd: list[str], timeout_s: float, what: str) -> dict[str, Any]:
+    """Run a benchmark child process and return the JSON it prints; stopped on any failure."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+    finally:
+        stop_process(proc)
+    if proc.returncode != 0:
+        raise SystemExit(f"{what} failed (exit code {proc.returncode})")
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def split_cpus() -> tuple[int, int]:
+    """(the twin's CPU, the clients' CPU); this process moves to the clients' one."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+    server_cpu, client_cpu = cpus[0], cpus[1] if len(cpus) > 1 else cpus[0]
+    if len(cpus) < 2:
+        print("warning: one CPU only: the clients share the twin's core", file=sys.stderr)
+    pin(client_cpu)  # the driver only waits, but never on the twin's core
+    return server_cpu, client_cpu
+
+
 def run_load(kind: str, running: Twin, cpu: int, args: argparse.Namespace, **options: Any) -> dict[str, Any]:
     """One load in its own process pinned to `cpu`; its JSON result."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "load", kind, running.listing_file,
            "--cpu", str(cpu), "--warmup", str(args.warmup), "--duration", str(args.duration)]  # fmt: skip
     for name, value in options.items():
         cmd += [f"--{name.replace('_', '-')}", str(value)]
-    timeout = args.warmup + args.duration + 60.0
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    finally:
-        stop_process(proc)
-    if proc.returncode != 0:
-        raise SystemExit(f"the {kind} load failed (exit code {proc.returncode})")
-    return json.loads(out)  # type: ignore[no-any-return]
+    return run_json_child(cmd, args.warmup + args.duration + 60.0, f"the {kind} load")
 
 
 # --- the report ----------------------------------------------------------------------------------
 
 
 def main(args: argparse.Namespace) -> None:
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
-    server_cpu = cpus[0]
-    client_cpu = cpus[1] if len(cpus) > 1 else cpus[0]
-    if len(cpus) < 2:
-        print("warning: one CPU only: the clients share the twin's core", file=sys.stderr)
-    pin(client_cpu)  # this process only waits, but never on the twin's core
+    server_cpu, client_cpu = split_cpus()
     started = time.perf_counter()
     results: dict[str, Any] = {"steps": []}
     with twin(server_cpu, driving=STREAMS, charging=50, idle_units=50) as running:
