@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -273,6 +275,60 @@ def test_prompts_on_a_terminal_never_echo_the_password(
     assert result.exit_code == 0, result.output
     assert "Password" in result.output
     assert "teslalink-demo-1" not in result.output
+
+
+class _CaptchaReader(io.RawIOBase):
+    """Standard input of a person who opens the captcha file the login names and types what it shows."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.seen: list[Path] = []
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self.pending:
+            (image,) = self.folder.glob("teslalink-captcha-*.svg")  # exists while the prompt waits
+            self.seen.append(image)
+            assert image.stat().st_mode & 0o777 == 0o600
+            self.pending = (
+                "".join(re.findall(r"<text[^>]*>([^<]*)</text>", image.read_text())).encode() + b"\n"
+            )
+        n = min(len(buffer), len(self.pending))
+        buffer[:n], self.pending = self.pending[:n], self.pending[n:]
+        return n
+
+
+def test_a_captcha_is_shown_as_a_private_file_and_asked_for(
+    twin: BackgroundCloud, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setattr("teslalink.cli.cloud_auth.is_interactive", lambda: True)
+    logins = twin.world.auth.logins
+    twin.call(lambda: setattr(logins, "policy", type(logins.policy)(always_captcha=True)))
+    person = _CaptchaReader(folder)
+    result = CliRunner().invoke(
+        cli, ["login", "--email", DEMO1, "--password", "teslalink-demo-1"], input=io.BufferedReader(person)
+    )
+    assert result.exit_code == 0, result.output
+    assert "captcha" in result.output
+    assert "Logged in as" in result.output
+    assert len(person.seen) == 1
+    assert str(person.seen[0]) in result.output
+    assert list(folder.iterdir()) == []  # removed once answered
+    assert invoke("vehicles").exit_code == 0
+
+
+def test_a_captcha_without_a_terminal_is_one_clear_line(twin: BackgroundCloud) -> None:
+    logins = twin.world.auth.logins
+    twin.call(lambda: setattr(logins, "policy", type(logins.policy)(always_captcha=True)))
+    message = one_line_error(invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1"))
+    assert "captcha" in message
+    assert "--browser" in message
 
 
 def test_email_from_env_and_several_accounts(

@@ -2,12 +2,18 @@
 
 Secrets stay secret: the password is read hidden (or from --password), tokens are never printed,
 and without a terminal nothing is prompted for: a missing input is one clear error line.
+
+A captcha (the SSO shows one after failed passwords) is an SVG image a terminal cannot draw: it is
+written to a private temporary file for the user to open, and removed once they have answered.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -20,16 +26,57 @@ def _need(what: str, option: str) -> click.ClickException:
     return click.ClickException(f"{what} is needed: pass {option} (no terminal to ask on)")
 
 
-@contextlib.contextmanager
-def _progress(message: str) -> Iterator[None]:
-    """A spinner on a terminal, nothing otherwise (the result line follows)."""
-    if not is_interactive():
-        yield
-        return
-    from rich.console import Console  # noqa: PLC0415 - rich is only needed on a terminal
+class _Spinner:
+    """A spinner on a terminal while the SSO is asked, paused while the user is asked something."""
 
-    with Console(stderr=True).status(message):
-        yield
+    def __init__(self) -> None:
+        self._status: Any = None
+
+    @contextlib.contextmanager
+    def showing(self, message: str) -> Iterator[None]:
+        if not is_interactive():  # without a terminal: nothing (the result line follows)
+            yield
+            return
+        from rich.console import Console  # noqa: PLC0415 - rich is only needed on a terminal
+
+        with Console(stderr=True).status(message) as self._status:
+            yield
+        self._status = None
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        status = self._status
+        if status is not None:
+            status.stop()
+        try:
+            yield
+        finally:
+            if status is not None:
+                status.start()
+
+
+@contextlib.contextmanager
+def _image_file(svg: bytes) -> Iterator[Path]:
+    """The captcha as a file only its owner can read, deleted when the block ends (errors included)."""
+    fd, name = tempfile.mkstemp(prefix="teslalink-captcha-", suffix=".svg")  # mode 0600
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(svg)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _solve_captcha(svg: bytes) -> str:
+    """Ask the person at the terminal for the captcha's characters."""
+    if not is_interactive():
+        raise click.ClickException(
+            "the sign-in page asks for a captcha: run `teslalink login` on a terminal, or use --browser"
+        )
+    with _image_file(svg) as path:
+        click.echo(f"The sign-in page asks for a captcha. Open {path} (a web browser shows it).")
+        return str(click.prompt("Characters in the image"))
 
 
 @click.command("login")
@@ -61,12 +108,19 @@ def login(
             raise _need("the password", "--password, --browser or --refresh-token")
         password = click.prompt("Password", hide_input=True)
 
+    spinner = _Spinner()
+
     def get_passcode() -> str:
         if passcode is not None:
             return passcode
         if not is_interactive():
             raise _need("a passcode (this account uses MFA)", "--passcode")
-        return str(click.prompt("Passcode from your authenticator app"))
+        with spinner.paused():
+            return str(click.prompt("Passcode from your authenticator app"))
+
+    def solve_captcha(svg: bytes) -> str:
+        with spinner.paused():
+            return _solve_captcha(svg)
 
     def get_redirect(url: str) -> str:
         if not is_interactive():
@@ -81,8 +135,8 @@ def login(
             if browser:
                 return await auth.login_browser(get_redirect)
             assert password is not None
-            with _progress(f"Signing in as {email}..."):
-                return await auth.login_headless(password, passcode=get_passcode)
+            with spinner.showing(f"Signing in as {email}..."):
+                return await auth.login_headless(password, passcode=get_passcode, solve_captcha=solve_captcha)
 
     token = run(go())
     if as_json:
