@@ -414,7 +414,16 @@ async def test_every_catalogue_command_has_a_method() -> None:
 
     covered = {path for _, _, path, _ in COMMANDS}
     commands = {e.path.rsplit("/", 1)[1] for e in catalogue().values() if "/command/" in e.path}
-    assert commands - covered <= {"remote_boombox", "share"}
+    # In the catalogue under TeslaPy's names for api(NAME); no source we have gives their arguments.
+    api_only = {
+        "remote_boombox", "share", "get_active_route", "set_cop_temp", "get_managed_charging_sites",
+        "add_managed_charging_site", "remove_managed_charging_site", "update_charge_on_solar_feature",
+        "get_charge_on_solar_feature", "upcoming_calendar_entries", "take_drivenote", "navigation_sc_request",
+        "navigation_gps_request", "navigation_waypoints_request", "remote_auto_seat_climate_request",
+        "remote_seat_cooler_request", "remote_auto_steering_wheel_heat_climate_request",
+        "remote_steering_wheel_heat_level_request", "dashcam_save_clip",
+    }  # fmt: skip
+    assert commands - covered == api_only
 
 
 BAD_ARGUMENTS: list[tuple[str, Call]] = [
