@@ -7,6 +7,10 @@ Sleep-friendly polling: every refresh reads the car's summary first (which never
 keeps it awake) and asks for vehicle_data only when the summary says online. An asleep car stays
 asleep until the user presses the wake key.
 
+While the selected car drives, its drive panel is live: `dashboard_stream.LiveDrive` subscribes to
+Tesla's streaming API for that car alone and copies each update onto the `CarWatch`; it ends the
+stream when the car parks, sleeps, is deselected or the dashboard closes (see that module for why).
+
 Keys are read by a thread with the terminal in cbreak mode (restored on exit, errors included)
 and handed to the event loop; without a terminal the dashboard only draws frames.
 """
@@ -22,12 +26,16 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ._cloud import CloudTarget, cloud_options, is_interactive, pick_vehicle, vehicle_option
 from ._common import run
+from .dashboard_stream import LiveDrive, newest, opener
+
+if TYPE_CHECKING:
+    from ..cloud.stream_models import StreamUpdate
 
 KEYS_HELP = "w wake · c climate · s charge · l lock/unlock · f flash · h honk · n next car · q quit"
 
@@ -41,6 +49,10 @@ class CarWatch:
     data: Any = None  # VehicleData of the last time the car was online
     error: str | None = None
     updated: float | None = None  # monotonic time of `data`
+    live: StreamUpdate | None = None  # the last streamed update (while the car drove, selected)
+    live_at: float | None = None  # monotonic time of `live`
+    stream_error: str | None = None  # why the last stream of this car failed
+    stream_error_at: float | None = None
 
     @property
     def name(self) -> str:
@@ -49,6 +61,75 @@ class CarWatch:
     @property
     def online(self) -> bool:
         return self.state == "online"
+
+    @property
+    def shift_state(self) -> str | None:
+        """The gear by the newest reading, streamed or polled (None: parked or unknown)."""
+        update = newest(self)
+        if update is not None:
+            return update.shift_state
+        return None if self.data is None else self.data.shift_state
+
+    def apply(self, update: StreamUpdate) -> None:
+        """Take one streamed update; the drive figures now come from it until the next poll."""
+        self.live, self.live_at = update, time.monotonic()
+        self.stream_error = self.stream_error_at = None
+
+    def drive(self) -> DriveFigures | None:
+        """The drive figures from the newer of the last poll and the last streamed update."""
+        update = newest(self)
+        if update is not None:
+            return DriveFigures(
+                shift_state=update.shift_state,
+                speed_mph=update.speed_mph,
+                latitude=update.latitude,
+                longitude=update.longitude,
+                heading=update.heading,
+                power_kw=update.power_kw,
+                odometer_mi=update.odometer_mi,
+                battery_level=update.soc,
+                range_mi=update.range_mi,
+                at=self.live_at,
+                streamed=True,
+            )
+        data = self.data
+        if data is None:
+            return None
+        return DriveFigures(
+            shift_state=data.shift_state,
+            speed_mph=data.speed_mph,
+            latitude=data.latitude,
+            longitude=data.longitude,
+            heading=data.heading,
+            power_kw=data.power_kw,
+            odometer_mi=data.odometer_mi,
+            battery_level=data.battery_level,
+            range_mi=data.battery_range_mi,
+            at=self.updated,
+            streamed=False,
+        )
+
+
+@dataclass(frozen=True)
+class DriveFigures:
+    """What the drive panel shows, from one source: a poll or a streamed update (`streamed`)."""
+
+    shift_state: str | None
+    speed_mph: float | None
+    latitude: float | None
+    longitude: float | None
+    heading: float | None
+    power_kw: float | None
+    odometer_mi: float | None
+    battery_level: float | None
+    range_mi: float | None
+    at: float | None  # monotonic time of the reading
+    streamed: bool
+
+    def age_s(self, now: float | None = None) -> float | None:
+        if self.at is None:
+            return None
+        return max(0.0, (time.monotonic() if now is None else now) - self.at)
 
 
 @dataclass
@@ -85,10 +166,31 @@ class Dashboard:
     pending_confirm: str | None = None
     busy: set[asyncio.Future[str]] = field(default_factory=set)
     quit: bool = False
+    streamer: LiveDrive = field(default_factory=LiveDrive)  # the selected car's stream while it drives
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # set by each streamed update
+
+    def __post_init__(self) -> None:
+        self.streamer.on_update = self.changed.set
+        self.streamer.on_failure = self._stream_failed
 
     @property
     def car(self) -> CarWatch | None:
         return self.cars[self.selected] if self.cars else None
+
+    def is_live(self, car: CarWatch) -> bool:
+        """Is `car`'s drive panel following its stream right now?"""
+        return self.streamer.car is car and self.streamer.streaming
+
+    def stream_error(self, car: CarWatch) -> str | None:
+        """Why `car`'s last stream failed, for a short while after it did (then the panel is quiet)."""
+        at = car.stream_error_at
+        if car.stream_error is None or at is None:
+            return None
+        return car.stream_error if time.monotonic() - at < self.streamer.policy.error_shown_s else None
+
+    def _stream_failed(self, car: CarWatch, message: str) -> None:
+        self.status = f"{car.name}: live drive stopped ({message}); polling"
+        self.changed.set()
 
     # --- polling -------------------------------------------------------------------------------
 
@@ -99,6 +201,7 @@ class Dashboard:
             self._refresh_charger(),
             self._refresh_site(),
         )
+        self.streamer.follow(self.car)
 
     async def _refresh_car(self, car: CarWatch) -> None:
         from ..errors import TeslalinkError, VehicleUnavailable  # noqa: PLC0415
@@ -169,6 +272,7 @@ class Dashboard:
         if key == "n" and self.cars:
             self.selected = (self.selected + 1) % len(self.cars)
             self.status = f"selected {self.cars[self.selected].name}"
+            self.streamer.follow(self.car)
             return None
         action = self.actions().get(key)
         if action is None or car is None:
@@ -191,6 +295,7 @@ class Dashboard:
             message = f"{car.name}: {what} failed: {_one_line(exc)}"
         self.status = message
         await self._refresh_car(car)
+        self.streamer.follow(self.car)
         return message
 
 
@@ -247,7 +352,7 @@ async def build(
 
     vehicles = await api.vehicles()
     chosen = [pick_vehicle(vehicles, vehicle_key)] if vehicle_key is not None else vehicles
-    dashboard = Dashboard([CarWatch(v, state=v.state) for v in chosen])
+    dashboard = Dashboard([CarWatch(v, state=v.state) for v in chosen], streamer=LiveDrive(opener(api)))
     if wallconnector is not None:
         from ..wallconnector.client import WallConnector  # noqa: PLC0415
 
@@ -266,9 +371,11 @@ async def build(
 
 
 async def close(dashboard: Dashboard) -> None:
+    """Cancel pending actions, end the stream, close the charger's connection."""
     for task in list(dashboard.busy):
         task.cancel()
     await asyncio.gather(*dashboard.busy, return_exceptions=True)
+    await dashboard.streamer.aclose()
     if dashboard.charger is not None:
         await dashboard.charger.client.close()
 
@@ -303,6 +410,27 @@ def key_reader(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str]) -> It
         stop.set()
         thread.join(1.0)
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+async def next_key(queue: asyncio.Queue[str], changed: asyncio.Event, wait_s: float) -> str | None:
+    """The next key; None after `wait_s` or as soon as `changed` is set (a streamed update to draw).
+
+    Waiting on both is what lets the live drive panel move at the stream's rate, not the redraw tick.
+    """
+    if not queue.empty():
+        return queue.get_nowait()
+    getter = asyncio.ensure_future(queue.get())
+    waiter = asyncio.ensure_future(changed.wait())
+    try:
+        await asyncio.wait({getter, waiter}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (getter, waiter):
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    changed.clear()
+    return None if getter.cancelled() else getter.result()
 
 
 async def show(
@@ -345,13 +473,12 @@ async def show(
                     timeout = min(0.25, interval_s)
                     if deadline is not None:
                         timeout = max(0.0, min(timeout, deadline - time.monotonic()))
-                    with contextlib.suppress(TimeoutError):
-                        key = await asyncio.wait_for(queue.get(), timeout)
-                        action = dashboard.key(key)
-                        if action is not None:
-                            task = asyncio.ensure_future(action)
-                            dashboard.busy.add(task)
-                            task.add_done_callback(dashboard.busy.discard)
+                    key = await next_key(queue, dashboard.changed, timeout)
+                    action = None if key is None else dashboard.key(key)
+                    if action is not None:
+                        task = asyncio.ensure_future(action)
+                        dashboard.busy.add(task)
+                        task.add_done_callback(dashboard.busy.discard)
                     live.update(draw(), refresh=True)
                 await asyncio.sleep(0)
                 live.update(draw(), refresh=True)

@@ -1,6 +1,8 @@
 """Rich renderables of the dashboard: a row of panels per car, the charger beside, the site, a status bar.
 
 Only drawing lives here; `dashboard.Dashboard` holds the values. Everything reads None as "—".
+The drive panel draws `CarWatch.drive()`: the newer of the polled and the streamed figures, and
+says which ("● live" while the car's stream flows, else the age of the reading).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from rich.text import Text
 from .wallconnector_view import state_text
 
 if TYPE_CHECKING:
-    from .dashboard import CarWatch, ChargerWatch, Dashboard, SiteWatch
+    from .dashboard import CarWatch, ChargerWatch, Dashboard, DriveFigures, SiteWatch
 
 DASH = "—"
 _DOORS = {"df": "driver front", "pf": "passenger front", "dr": "driver rear", "pr": "passenger rear",
@@ -49,13 +51,24 @@ def _minutes(value: int | None) -> str:
     return f"{hours}:{minutes:02d}"
 
 
-def charge_panel(data: Any) -> Panel:
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds:.0f} s ago" if seconds < 90 else f"{seconds / 60:.0f} min ago"
+
+
+def charge_panel(data: Any, drive: DriveFigures | None = None) -> Panel:
+    """Charge figures of the last poll; level and range from a newer streamed update if there is one."""
+    level, range_mi = data.battery_level, data.battery_range_mi
+    if drive is not None and drive.streamed:
+        level = drive.battery_level if drive.battery_level is not None else level
+        range_mi = drive.range_mi if drive.range_mi is not None else range_mi
     state = data.charging_state
     style = {"Charging": "bold green", "Complete": "cyan", "Stopped": "yellow"}.get(state or "", "")
     return Panel(
         _fields(
             [
-                ("level", _num(data.battery_level, "{:.0f}", "%")),
+                ("level", _num(level, "{:.0f}", "%")),
                 ("state", Text(state or DASH, style=style)),
                 ("power", _num(data.charger_power_kw, "{:.0f}", "kW")),
                 ("current", _num(data.charger_actual_current_a, "{:.0f}", "A")),
@@ -63,7 +76,7 @@ def charge_panel(data: Any) -> Panel:
                 ("limit", _num(data.charge_limit_soc, "{:.0f}", "%")),
                 ("to full", _minutes(data.minutes_to_full_charge)),
                 ("added", _num(data.charge_energy_added_kwh, "{:.2f}", "kWh")),
-                ("range", data.format_distance(data.battery_range_mi) or DASH),
+                ("range", data.format_distance(range_mi) or DASH),
             ]
         ),
         title="charge",
@@ -87,21 +100,30 @@ def climate_panel(data: Any) -> Panel:
     )
 
 
-def drive_panel(data: Any) -> Panel:
-    lat, lon = data.latitude, data.longitude
+def drive_panel(data: Any, drive: DriveFigures, live: bool = False) -> Panel:
+    """The drive figures; `data` only for the car's units. The subtitle says how fresh they are."""
+    lat, lon = drive.latitude, drive.longitude
     position = DASH if lat is None or lon is None else f"{lat:.5f}, {lon:.5f}"
+    if live:
+        subtitle = Text("● live", style="bold green")
+    else:
+        source = "streamed" if drive.streamed else "polled"
+        age = drive.age_s()
+        subtitle = Text(f"{source} {_age(age)}" if age is not None else source, style="dim")
     return Panel(
         _fields(
             [
-                ("shift", data.shift_state or "P"),
-                ("speed", data.format_distance(data.speed_mph or 0.0, speed=True) or DASH),
+                ("shift", drive.shift_state or "P"),
+                ("speed", data.format_distance(drive.speed_mph or 0.0, speed=True) or DASH),
                 ("position", position),
-                ("heading", _num(data.heading, "{:.0f}", "°")),
-                ("power", _num(data.power_kw, "{:.0f}", "kW")),
-                ("odometer", data.format_distance(data.odometer_mi) or DASH),
+                ("heading", _num(drive.heading, "{:.0f}", "°")),
+                ("power", _num(drive.power_kw, "{:.0f}", "kW")),
+                ("odometer", data.format_distance(drive.odometer_mi) or DASH),
             ]
         ),
         title="drive",
+        subtitle=subtitle,
+        subtitle_align="right",
         expand=False,
     )
 
@@ -156,19 +178,29 @@ def charger_panel(charger: ChargerWatch) -> Panel:
     return Panel(_fields(rows), title=title, expand=False)
 
 
-def car_row(car: CarWatch, selected: bool, charger: ChargerWatch | None) -> RenderableType:
+def car_row(
+    car: CarWatch,
+    selected: bool,
+    charger: ChargerWatch | None,
+    live: bool = False,
+    stream_error: str | None = None,
+) -> RenderableType:
+    """One car: its state, then its panels. `live`: the drive panel follows the car's stream."""
     marker = "▶ " if selected else ""
     state_style = {"online": "green", "asleep": "blue", "offline": "red"}.get(car.state, "yellow")
     heading = Text(f"{marker}{car.name} ", style="bold")
     heading.append(car.state, style=state_style)
     if car.error:
         heading.append(f" ({car.error})", style="dim red")
+    if stream_error:
+        heading.append(f" (live drive failed: {stream_error}; polling)", style="dim red")
     panels: list[RenderableType] = []
-    if car.data is not None and car.online:
+    drive = car.drive()
+    if car.data is not None and car.online and drive is not None:
         panels = [
-            charge_panel(car.data),
+            charge_panel(car.data, drive),
             climate_panel(car.data),
-            drive_panel(car.data),
+            drive_panel(car.data, drive, live),
             vehicle_panel(car.data),
         ]
     elif car.data is not None:
@@ -241,7 +273,8 @@ def render(
     many = len(dashboard.cars) > 1
     for index, car in enumerate(dashboard.cars):
         charger = dashboard.charger if index == beside else None
-        parts.append(car_row(car, many and index == dashboard.selected, charger))
+        selected = many and index == dashboard.selected
+        parts.append(car_row(car, selected, charger, dashboard.is_live(car), dashboard.stream_error(car)))
     if not dashboard.cars and dashboard.charger is not None:
         parts.append(charger_panel(dashboard.charger))
     if dashboard.site is not None:
