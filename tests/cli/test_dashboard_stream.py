@@ -207,6 +207,30 @@ def test_switching_car_closes_the_stream_and_a_parked_car_gets_none(twin: Backgr
     asyncio.run(go())
 
 
+def test_the_stream_ends_when_the_driving_car_goes_offline(twin: BackgroundCloud) -> None:
+    driver = car_named(twin, "Driver")
+
+    async def go() -> None:
+        problems = collect_loop_problems()
+        api, board = await open_board(twin, vehicle_key="Driver")
+        try:
+            await board.refresh()
+            (car,) = board.cars
+            stream = board.streamer.stream
+            assert stream is not None
+            await until(lambda: board.is_live(car))
+            twin.call(driver.go_offline)  # out of coverage, still driving
+            await board.refresh()
+            assert car.state == "offline"
+            assert board.streamer.stream is None
+            await until(lambda: stream.stats.state is StreamState.STOPPED)
+            assert not board.is_live(car)
+        finally:
+            await closed_cleanly(board, api, problems)
+
+    asyncio.run(go())
+
+
 def test_an_asleep_car_gets_no_stream_and_stays_asleep(twin: BackgroundCloud) -> None:
     sleeper = car_named(twin, "Sleeper")
     wakes = twin.call(lambda: sleeper.wake_count)

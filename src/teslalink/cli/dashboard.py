@@ -504,7 +504,8 @@ def dashboard(
 ) -> None:
     """Live panels of a car (charge, climate, drive, state), its Wall Connector and the energy site.
 
-    Never wakes a car by itself: an asleep car is shown asleep until you press `w`. On a terminal
+    Never wakes a car by itself: an asleep car is shown asleep until you press `w`. While the
+    selected car drives, its drive panel follows Tesla's streaming API ("live"). On a terminal
     keys act on the selected car: w wake, c climate, s charge, l lock/unlock (asks before
     unlocking), f flash, h honk, n next car, q quit.
     """

@@ -103,7 +103,7 @@ class LiveDrive:
     stream: VehicleStream | None = None
     _task: asyncio.Task[None] | None = None
     _closing: set[asyncio.Task[None]] = field(default_factory=set)
-    _failed_at: dict[int, float] = field(default_factory=dict)  # id(CarWatch) -> monotonic
+    _failed_at: dict[str, float] = field(default_factory=dict)  # vehicle id_s -> monotonic
 
     @property
     def streaming(self) -> bool:
@@ -118,7 +118,7 @@ class LiveDrive:
             return False
         if not in_gear(car.shift_state):
             return False
-        failed = self._failed_at.get(id(car))
+        failed = self._failed_at.get(car.vehicle.id_s)
         return failed is None or time.monotonic() - failed >= self.policy.retry_after_s
 
     def follow(self, car: CarWatch | None) -> None:
@@ -161,7 +161,7 @@ class LiveDrive:
                     if not in_gear(update.shift_state):
                         break  # parked: the car may sleep now; polling takes over
         except Exception as exc:  # whatever the stream does, the dashboard goes on
-            self._failed_at[id(car)] = time.monotonic()
+            self._failed_at[car.vehicle.id_s] = time.monotonic()
             message = " ".join(str(exc).split()) or type(exc).__name__
             car.stream_error, car.stream_error_at = message, time.monotonic()
             if self.on_failure is not None:
