@@ -220,9 +220,22 @@ def test_command_with_params_and_a_failing_reason(logged_in: BackgroundCloud) ->
     assert "already_set" in line
 
 
-def test_command_unlock_is_risky(logged_in: BackgroundCloud) -> None:
-    assert "--yes" in one_line_error(invoke("command", "UNLOCK"))
-    assert "--yes" in one_line_error(invoke("command", "set_valet_mode", "on=false"))
+@pytest.mark.parametrize("via", ["command", "api"])
+def test_risky_commands_ask_first_by_any_route(logged_in: BackgroundCloud, via: str) -> None:
+    for args in (
+        ["UNLOCK"],
+        ["REMOTE_START"],
+        ["set_valet_mode", "on=false"],
+        ["SET_VALET_MODE", "on=0", "password=4321"],
+        ["SET_VALET_MODE", "on=off"],
+        ["TRIGGER_HOMELINK", "lat=37.4", "lon=-122.1"],
+    ):
+        assert "--yes" in one_line_error(invoke(via, *args)), args
+    assert car_state(logged_in)["vehicle_state"]["locked"] is True
+    result = invoke(via, "UNLOCK", "--yes")
+    assert result.exit_code == 0, result.output
+    assert car_state(logged_in)["vehicle_state"]["locked"] is False
+    assert invoke(via, "SET_VALET_MODE", "on=true", "password=4321").exit_code == 0  # turning it on: no ask
 
 
 def test_bad_argument_is_one_line(logged_in: BackgroundCloud) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -150,6 +150,26 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+RISKY_COMMANDS = {
+    "UNLOCK": "unlock the car",
+    "REMOTE_START": "allow keyless driving",
+    "TRIGGER_HOMELINK": "open or close the garage door",
+}
+"""Named commands (catalogue names) that ask first, with what they do, in words."""
+
+
+def risky_action(name: str, params: Mapping[str, Any]) -> str | None:
+    """What a named command would do that needs confirmation, or None.
+
+    Valet mode counts as turned off unless `on` clearly says on: `on=0`, `on=off` or a missing
+    `on` must not slip through.
+    """
+    upper = name.upper()
+    if upper == "SET_VALET_MODE" and params.get("on") not in (True, 1, "on", "yes"):
+        return "turn valet mode off"
+    return RISKY_COMMANDS.get(upper)
 
 
 def confirm_risky(what: str, yes: bool) -> None:

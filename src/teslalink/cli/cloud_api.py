@@ -2,6 +2,7 @@
 
 The path's `{vehicle_id}` is the chosen car (`--vehicle`), `{site_id}` the chosen site (`--site`);
 nothing else is added, so an `online` endpoint on a sleeping car is an error, never a wake.
+Risky commands (unlock, remote start, valet off...) ask first here too, unless --yes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,17 @@ from typing import Any
 
 import click
 
-from ._cloud import CloudTarget, cloud_options, parse_params, pick_site, pick_vehicle, vehicle_option
+from ._cloud import (
+    CloudTarget,
+    cloud_options,
+    confirm_risky,
+    parse_params,
+    pick_site,
+    pick_vehicle,
+    risky_action,
+    vehicle_option,
+    yes_option,
+)
 from ._common import echo_json, run
 
 
@@ -20,6 +31,7 @@ from ._common import echo_json, run
 @vehicle_option
 @click.option("--site", "site_key", default=None, help="The energy site for {site_id} (default: the first).")
 @click.option("--json", "as_json", is_flag=True, hidden=True, help="The answer is always JSON.")
+@yes_option
 @cloud_options
 def api(
     target: CloudTarget,
@@ -28,9 +40,13 @@ def api(
     vehicle_key: str | None,
     site_key: str | None,
     as_json: bool,
+    yes: bool,
 ) -> None:
     """Call a named endpoint, e.g. `teslalink api CHARGE_STATE` or `teslalink api HONK_HORN`."""
     values = parse_params(params)
+    risky = risky_action(name, values)
+    if risky is not None:
+        confirm_risky(risky, yes)
 
     async def go() -> Any:
         from ..cloud.endpoints import endpoint  # noqa: PLC0415 - keep `--help` fast

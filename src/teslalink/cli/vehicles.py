@@ -21,15 +21,13 @@ from ._cloud import (
     json_option,
     parse_params,
     pick_vehicle,
+    risky_action,
     vehicle_option,
     yes_option,
 )
 from ._common import echo_json, run
 
 Action = Callable[[Any], Awaitable[Any]]
-
-# command names (upper case) whose effect is risky enough to ask first, with what they do
-RISKY = {"UNLOCK": "unlock the car", "REMOTE_START": "allow keyless driving"}
 
 
 def _vehicle_row(vehicle: Any) -> dict[str, Any]:
@@ -317,13 +315,6 @@ for _name, _method in (
     ))  # fmt: skip
 
 
-def _is_risky(name: str, params: dict[str, Any]) -> str | None:
-    upper = name.upper()
-    if upper == "SET_VALET_MODE" and params.get("on") is False:
-        return "turn valet mode off"
-    return RISKY.get(upper)
-
-
 @click.command("command")
 @json_option
 @click.argument("name")
@@ -336,7 +327,7 @@ def command(
 ) -> None:
     """Send any named command, e.g. `teslalink command CHANGE_CHARGE_LIMIT percent=80`."""
     values = parse_params(params)
-    risky = _is_risky(name, values)
+    risky = risky_action(name, values)
     if risky is not None:
         confirm_risky(risky, yes)
 
