@@ -7,6 +7,8 @@ Why one seam: session ownership, timeouts and the translation of aiohttp's excep
 
 from __future__ import annotations
 
+import email.utils
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -17,7 +19,27 @@ from yarl import URL
 
 from . import errors
 
-__all__ = ["Response", "Timeouts", "Transport"]
+__all__ = ["Response", "Timeouts", "Transport", "retry_after"]
+
+
+def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
+    """Retry-After in seconds: a number, or an HTTP date (counted from `now`, epoch; default: now).
+
+    None when absent or unreadable: the caller picks its own wait then.
+    """
+    value = headers.get("Retry-After") if headers else None
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ asyncio timeouts) are translated at the transport seam (`teslalink._http`) and t
     ├── ApiError                 the server answered with an error: `.status`, `.error`, `.description`
     │   ├── VehicleUnavailable   408: the car is asleep or offline
     │   ├── RateLimited          429: `.retry_after` seconds
+    │   ├── ServiceUnavailable   5xx: the service failed for now; worth trying again later
     │   ├── CommandFailed        the command ran and answered result false: `.reason`
     │   └── CommandSigningRequired  403: the car wants signed commands (Vehicle Command Protocol)
     └── ConfigError              bad user input (a malformed host, an unknown option value)
@@ -37,6 +38,7 @@ __all__ = [
     "DecodeError",
     "MfaRequired",
     "RateLimited",
+    "ServiceUnavailable",
     "TeslalinkError",
     "TimeoutError",
     "TokenExpired",
@@ -110,6 +112,10 @@ class RateLimited(ApiError):
     def __init__(self, status: int, error: str = "", description: str = "", retry_after: float | None = None):
         super().__init__(status, error, description)
         self.retry_after = retry_after
+
+
+class ServiceUnavailable(ApiError):
+    """5xx: the service (the API or the SSO) failed for now; says nothing about the request or token."""
 
 
 class CommandFailed(ApiError):

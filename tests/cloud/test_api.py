@@ -380,7 +380,7 @@ async def test_locked_account_423_and_in_service_405(env: Env) -> None:
 
 
 def test_retry_after_header_forms() -> None:
-    from teslalink.cloud.api import _retry_after
+    from teslalink._http import retry_after as _retry_after
 
     assert _retry_after({"Retry-After": "17"}, 0.0) == 17.0
     assert _retry_after({}, 0.0) is None

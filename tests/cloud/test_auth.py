@@ -21,10 +21,19 @@ import pytest
 from teslalink.cloud.auth import Auth, StagedLogin
 from teslalink.cloud.config import CloudUrls
 from teslalink.cloud.tokens import MemoryTokenStore, TokenStore
-from teslalink.errors import AuthError, CaptchaRequired, ConfigError, MfaRequired, TokenExpired
+from teslalink.errors import (
+    AuthError,
+    CaptchaRequired,
+    ConfigError,
+    MfaRequired,
+    RateLimited,
+    ServiceUnavailable,
+    TokenExpired,
+)
 from teslalink.simulator import World
 from teslalink.simulator.accounts import Account
 from teslalink.simulator.cloud import Cloud, serve_cloud
+from teslalink.simulator.faults import Faults
 from teslalink.simulator.sso.totp import totp
 
 START = 1_750_000_000.0
@@ -66,7 +75,7 @@ async def twin() -> AsyncIterator[Twin]:
     for email, kw in ((NA, {}), (MFA, {"mfa": True}), (CN, {"region": "cn"})):
         account = world.add_account(email, PASSWORD, **kw)
         world.add_vehicle(account)
-    async with serve_cloud(world) as cloud:
+    async with serve_cloud(world, faults=Faults()) as cloud:  # faults: the SSO's too, off until set
         urls = CloudUrls(api=cloud.owner_api, sso=cloud.sso["na"], streaming=cloud.streaming)
         yield Twin(world, cloud, urls)
 
@@ -348,6 +357,28 @@ async def test_refresh_failure_is_token_expired(twin: Twin) -> None:
             await auth.token_rejected(token.access_token)
     assert token.refresh_token is not None
     assert token.refresh_token not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "error"), [("5xx=1", ServiceUnavailable), ("429=1,retry_after=30", RateLimited)]
+)
+async def test_a_failing_or_busy_sso_keeps_the_token_for_a_later_refresh(
+    twin: Twin, spec: str, error: type[Exception]
+) -> None:
+    store = MemoryTokenStore()
+    async with twin.auth(store=store) as auth:
+        token = await auth.login_headless(PASSWORD)
+        twin.cloud.faults.set("sso", spec)
+        with pytest.raises(error) as info:
+            await auth.refresh()
+        assert not isinstance(info.value, TokenExpired)
+        if isinstance(info.value, RateLimited):
+            assert info.value.retry_after == 30
+        assert store.load(NA) == token  # nothing lost: the same tokens wait for the SSO to recover
+        twin.cloud.faults.clear()
+        renewed = await auth.refresh()
+    assert renewed.access_token != token.access_token
+    assert await products_status(twin, renewed.access_token) == 200
 
 
 async def test_not_logged_in(twin: Twin) -> None:

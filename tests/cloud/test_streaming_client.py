@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestServer
 from teslalink.cloud import CloudUrls, StaticToken
 from teslalink.cloud.stream_models import DEFAULT_COLUMNS, StreamUpdate
 from teslalink.cloud.streaming import Backoff, StreamState, VehicleStream
-from teslalink.errors import ConfigError, TokenExpired
+from teslalink.errors import ConfigError, RateLimited, ServiceUnavailable, TokenExpired
 from teslalink.errors import ConnectionError as TeslalinkConnectionError
 from teslalink.simulator import World
 from teslalink.simulator.accounts import Account
@@ -281,6 +281,37 @@ async def test_client_error_without_refresh_fails_clearly(twin: Twin) -> None:
     assert "Can't validate token" in stream.stats.last_error
     assert "not-a-token" not in stream.stats.last_error
     assert await no_other_tasks()
+
+
+class FlakySsoProvider(RefreshingProvider):
+    """Its SSO fails (5xx) or is busy (429) on the first refreshes, then refreshes."""
+
+    def __init__(self, first: str, fresh: str, failures: list[Exception]) -> None:
+        super().__init__(first, fresh)
+        self.failures = failures
+
+    async def token_rejected(self, token: str) -> str:
+        if self.failures:
+            self.rejected.append(token)
+            raise self.failures.pop(0)
+        return await super().token_rejected(token)
+
+
+async def test_a_failing_sso_is_waited_out_not_taken_for_a_bad_token(twin: Twin) -> None:
+    twin.car.drive("loop_10km")
+    failures: list[Exception] = [
+        ServiceUnavailable(503, "refreshing the token: the SSO failed"),
+        RateLimited(429, "refreshing the token: rate limited", retry_after=45.0),
+    ]
+    provider = FlakySsoProvider("not-a-token", twin.token, failures)
+    stream = twin.stream(provider)
+    async with clock(twin.world), stream:
+        updates = await take(stream, 2)
+    assert len(updates) == 2
+    assert provider.rejected == ["not-a-token"] * 3  # each try is rejected once, then refreshed
+    assert stream.stats.token_refreshes == 1
+    assert len(twin.sleeps.asked) == 2  # backed off twice, the second time as long as the SSO asked
+    assert twin.sleeps.asked[1] >= 45.0
 
 
 async def test_second_client_error_in_a_row_fails_clearly(twin: Twin) -> None:

@@ -19,7 +19,6 @@ Tokens never reach logs, reprs or errors.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,7 +29,7 @@ import aiohttp
 from yarl import URL
 
 from .. import errors
-from .._http import Response, Timeouts, Transport
+from .._http import Response, Timeouts, Transport, retry_after
 from .._json import loads
 from ..wallconnector.client import RetryPolicy
 from .config import CloudUrls
@@ -53,23 +52,6 @@ _USER_AGENT = "teslalink"
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
-
-
-def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
-    """Retry-After in seconds: a number, or an HTTP date (seconds from `now`, epoch)."""
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - now)
 
 
 def _error_fields(body: bytes) -> tuple[str, str]:
@@ -163,7 +145,7 @@ class TeslaApi:
                 renewed = True
                 continue
             if status >= 500 and retryable and attempt < self.retry.retries:
-                wait = _retry_after(response.headers, time.time())
+                wait = retry_after(response.headers)
                 delay = self.retry.delay(attempt)
                 if wait is not None:
                     if wait > self.retry.max_backoff_s:
@@ -195,16 +177,18 @@ class TeslaApi:
         status = response.status
         error, description = _error_fields(response.body)
         if status == 429:
-            retry_after = _retry_after(response.headers, time.time())
-            cooldown = DEFAULT_COOLDOWN_S if retry_after is None else retry_after
+            wait = retry_after(response.headers)
+            cooldown = DEFAULT_COOLDOWN_S if wait is None else wait
             self._cooldown_until[self.base_url.authority] = self.clock() + cooldown
             _LOG.warning("%s: rate limited; staying away for %.0f s", where, cooldown)
-            return errors.RateLimited(429, f"{where}: {error or 'rate limited'}", retry_after=retry_after)
+            return errors.RateLimited(429, f"{where}: {error or 'rate limited'}", retry_after=wait)
         detail = f"{where}: {error}" if error else where
         if status == 408:
             return errors.VehicleUnavailable(408, detail, description)
         if status == 403 and _SIGNING_MARK in error.lower():
             return errors.CommandSigningRequired(403, detail, description)
+        if status >= 500:
+            return errors.ServiceUnavailable(status, detail, description)
         return errors.ApiError(status, detail, description)
 
     @staticmethod

@@ -43,8 +43,8 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from .._http import Response, Timeouts, Transport
-from ..errors import AuthError, CaptchaRequired, MfaRequired, TokenExpired
+from .._http import Response, Timeouts, Transport, retry_after
+from ..errors import AuthError, CaptchaRequired, MfaRequired, RateLimited, ServiceUnavailable, TokenExpired
 from .config import CloudUrls
 from .tokens import Token, TokenStore, redact
 
@@ -349,6 +349,12 @@ class Auth:
         body = _json(resp)
         if resp.status != 200 or not isinstance(body, dict):
             error = body.get("error", "") if isinstance(body, dict) else ""
+            where = f"{self.identity}: refreshing the token at {held.sso_url}"
+            # A busy or failing SSO says nothing about the token: keep it, and let the caller retry.
+            if resp.status == 429:
+                raise RateLimited(429, f"{where}: rate limited", retry_after=retry_after(resp.headers))
+            if resp.status >= 500:
+                raise ServiceUnavailable(resp.status, f"{where}: the SSO failed", str(error))
             raise TokenExpired(
                 f"{self.identity}: the SSO at {held.sso_url} refused to refresh the token "
                 f"(HTTP {resp.status}{', ' + str(error) if error else ''}); log in again"

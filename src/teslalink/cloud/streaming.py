@@ -15,7 +15,8 @@ What the stream does for you, and why:
   subscribes again. It never calls wake_up or any REST endpoint: a logger must let a car sleep.
 * **A rejected token** (`client_error`): the provider is told (`token_rejected`) once and the
   stream subscribes again with the fresh token; a second rejection in a row raises
-  `TokenExpired`, as does a provider that cannot refresh.
+  `TokenExpired`, as does a provider whose SSO refuses the refresh. An SSO that is unreachable,
+  busy (429) or failing (5xx) is not a verdict on the token: the stream backs off and retries.
 * **A dropped or refused connection**: reconnect after a capped exponential backoff with jitter
   (`Backoff`), reset by the next update. `max_failures` (None: for ever) gives up after that many
   failed connections in a row, raising the last transport error.
@@ -44,11 +45,15 @@ import aiohttp
 import orjson
 
 from .. import errors
+from .._http import retry_after
 from .config import CloudUrls
 from .provider import TokenProvider
 from .stream_models import DEFAULT_COLUMNS, StreamUpdate, UpdateParser, compile_parser
 
 __all__ = ["Backoff", "StreamState", "StreamStats", "VehicleStream"]
+
+_TRANSIENT = (errors.ConnectionError, errors.TimeoutError, errors.RateLimited, errors.ServiceUnavailable)
+"""Failures of the moment (the SSO unreachable, busy or failing): back off and try again."""
 
 _T = TypeVar("_T")
 
@@ -346,8 +351,8 @@ class VehicleStream:
                 elif kind == HELLO:
                     try:
                         token = await self._token()
-                    except (errors.ConnectionError, errors.TimeoutError) as exc:
-                        self._failure(exc)  # the SSO is unreachable: back off like any transport failure
+                    except _TRANSIENT as exc:
+                        self._failure(exc)  # the SSO is unreachable or busy: back off like any failure
                         return
                     subscribe = {
                         "msg_type": SUBSCRIBE_OAUTH,
@@ -400,8 +405,8 @@ class VehicleStream:
                     f"{self._where}: the streaming server rejected the token for vehicle {self.vehicle_id} "
                     f"({value!r}) and it could not be refreshed: {exc}"
                 ) from None
-            except (errors.ConnectionError, errors.TimeoutError) as exc:
-                # The refresh itself failed in transit: not a verdict on the token, so it does not
+            except _TRANSIENT as exc:
+                # The refresh itself failed for now: not a verdict on the token, so it does not
                 # count as the one refresh; back off and try the whole thing again.
                 self._client_errors -= 1
                 self._failure(exc)
@@ -450,7 +455,7 @@ class VehicleStream:
         except aiohttp.WSServerHandshakeError as exc:
             if exc.status == 429:
                 self._failure(
-                    errors.RateLimited(429, "rate limited", where, retry_after=_retry_after(exc.headers))
+                    errors.RateLimited(429, "rate limited", where, retry_after=retry_after(exc.headers))
                 )
             else:
                 self._failure(errors.ApiError(exc.status, "websocket refused", where))
@@ -519,12 +524,3 @@ class VehicleStream:
 def _running(gen: AsyncGenerator[Any, None]) -> bool:
     """Is the generator executing now (awaiting inside), rather than suspended at a yield?"""
     return bool(getattr(gen, "ag_running", False))
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Retry-After in seconds from a refused handshake's headers (None if absent or a date)."""
-    try:
-        value = float(headers.get("Retry-After", "")) if headers else None
-    except (TypeError, ValueError):
-        return None
-    return value if value is not None and 0 < value < 86400 else None
