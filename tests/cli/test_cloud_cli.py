@@ -6,6 +6,8 @@ import asyncio
 import io
 import json
 import re
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -236,6 +238,26 @@ def test_risky_commands_ask_first_by_any_route(logged_in: BackgroundCloud, via: 
     assert result.exit_code == 0, result.output
     assert car_state(logged_in)["vehicle_state"]["locked"] is False
     assert invoke(via, "SET_VALET_MODE", "on=true", "password=4321").exit_code == 0  # turning it on: no ask
+
+
+def test_a_429_is_one_line_with_the_wait(logged_in: BackgroundCloud) -> None:
+    """In a real process: under pytest, its log capture would hide a library warning on stderr."""
+    assert logged_in.cloud is not None
+    faults = logged_in.cloud.faults
+    logged_in.call(lambda: faults.set("owner_api", "429=1,retry_after=30"))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "teslalink", "vehicles"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        logged_in.call(faults.clear)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == ["Error: HTTP 429: GET /api/1/products: Retry in 30 seconds"]
 
 
 def test_bad_argument_is_one_line(logged_in: BackgroundCloud) -> None:
