@@ -45,3 +45,21 @@ def test_stream_plain_lines_and_duration(driving: BackgroundCloud) -> None:
     result = invoke("stream", "--duration", "0.5")
     assert result.exit_code == 0, result.output
     assert "speed_mph=" in result.stdout
+
+
+def test_an_unreachable_streaming_server_is_reported_not_silent(driving: BackgroundCloud) -> None:
+    result = invoke("stream", "--streaming-url", "ws://127.0.0.1:1/streaming/", "--duration", "1.2")
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("stream backing_off: ")  # told while it retries
+    assert "cannot connect" in lines[0]
+    assert lines[-1].startswith("Error: no stream: ")  # and an error when it never got through
+    assert result.stdout == ""
+
+
+def test_a_parked_car_is_no_error(driving: BackgroundCloud) -> None:
+    car = driving.accounts[0].vehicles[0]
+    driving.call(car.park)
+    result = invoke("stream", "--json", "--duration", "1")
+    assert result.exit_code == 0, result.output  # nothing (or the parked state) to tell: no error
+    assert all(json.loads(line)["shift_state"] in ("P", None) for line in result.stdout.splitlines())

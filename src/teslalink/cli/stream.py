@@ -2,6 +2,10 @@
 
 The stream never wakes the car: a parked, sleeping car simply sends nothing until it drives or
 charges again (the table says it is waiting). `--count` and `--duration` end it for scripts.
+
+The stream retries for ever by design, so the user must see why nothing arrives: the live table
+shows the stream's state and last error, and without a table each new problem is one line on
+stderr. A run that ends (`--duration`) without ever reaching the streaming server is an error.
 """
 
 from __future__ import annotations
@@ -40,12 +44,15 @@ def update_row(update: Any) -> dict[str, Any]:
     }
 
 
-def _table(title: str, row: dict[str, Any] | None, count: int, state: str) -> Any:
+def _table(title: str, row: dict[str, Any] | None, count: int, stats: Any) -> Any:
     from rich.table import Table  # noqa: PLC0415 - rich only on a terminal
 
-    table = Table(title=title, caption=f"{count} updates, {state} (Ctrl-C to stop)", show_header=False)
+    caption = f"{count} updates, {stats.state.value} (Ctrl-C to stop)"
+    table = Table(title=title, caption=caption, show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
+    if stats.last_error and stats.state.value != "streaming":
+        table.add_row("last problem", stats.last_error)
     if row is None:
         table.add_row("waiting", "for the car to drive or charge (a parked car sends nothing)")
     else:
@@ -82,16 +89,34 @@ def stream(
                 )
             title = f"{vehicle.display_name or vehicle.vin} — stream"
             seen = 0
+            row: dict[str, Any] | None = None
             async with VehicleStream(auth.urls, auth, vehicle.vehicle_id) as updates:
+                stats = updates.stats
+
+                reported: str | None = None
+
+                def draw() -> None:
+                    if live is not None:
+                        live.update(_table(title, row, seen, stats), refresh=True)
+
+                def tick() -> None:
+                    """Redraw the table, or tell stderr of a new problem once."""
+                    nonlocal reported
+                    if live is not None:
+                        draw()
+                    elif stats.last_error and stats.last_error != reported:
+                        reported = stats.last_error
+                        click.echo(f"stream {stats.state.value}: {reported}", err=True)
+
                 stopper = _stop_later(updates.stop, duration)
-                if live is not None:
-                    live.update(_table(title, None, 0, updates.stats.state.value), refresh=True)
+                watcher = asyncio.create_task(_every(0.5, tick))
+                draw()
                 try:
                     async for update in updates:
                         seen += 1
                         row = update_row(update)
                         if live is not None:
-                            live.update(_table(title, row, seen, updates.stats.state.value), refresh=True)
+                            draw()
                         elif as_json:
                             click.echo(orjson.dumps(row).decode())
                         else:
@@ -99,8 +124,11 @@ def stream(
                         if count is not None and seen >= count:
                             break
                 finally:
+                    watcher.cancel()
                     if stopper is not None:
                         stopper.cancel()
+                if seen == 0 and stats.connects == 0 and stats.last_error:
+                    raise click.ClickException(f"no stream: {stats.last_error}")
             return seen
 
     try:
@@ -108,6 +136,12 @@ def stream(
     finally:
         if live is not None:
             live.stop()
+
+
+async def _every(seconds: float, tick: Callable[[], None]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        tick()
 
 
 def _stop_later(stop: Callable[[], Any], seconds: float | None) -> asyncio.TimerHandle | None:
