@@ -519,3 +519,18 @@ async def test_wake_up_of_an_online_car_returns_at_once(env: Env) -> None:
     await vehicle.wake_up(progress=lambda state, _: seen.append(state))
     assert seen == ["online"]
     assert sum(p.endswith(car.id_s) for _, p, _ in env.sent.calls) == 0
+
+
+async def test_stream_uses_the_api_urls_and_tokens(env: Env) -> None:
+    car = env.world.add_vehicle(env.account)
+    car.drive("loop_10km")
+    urls = CloudUrls(api=env.cloud.owner_api, streaming=env.cloud.streaming)
+    async with TeslaApi(urls, env.api.tokens) as api:
+        (vehicle,) = [v for v in await api.vehicles() if v.id_s == car.id_s]
+        async with vehicle.stream(max_failures=1) as stream:
+            update = await asyncio.wait_for(anext(aiter(stream)), 5.0)
+    assert update.vehicle_id == str(car.vehicle_id)
+    assert update.shift_state == "D"
+    nameless = Vehicle(api, {"id": 1, "id_s": "1", "display_name": "No id"})
+    with pytest.raises(ConfigError, match="No id has no vehicle_id"):
+        nameless.stream()

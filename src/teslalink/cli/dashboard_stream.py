@@ -66,27 +66,19 @@ StreamOpener = Callable[["CarWatch", "StreamPolicy"], "VehicleStream | None"]
 
 
 def opener(api: Any) -> StreamOpener | None:
-    """The stream opener of a `TeslaApi`: its URLs and its token provider (None without them).
+    """The stream opener of a `TeslaApi` (None when it knows no streaming URL).
 
-    TeslaApi keeps its provider private; the dashboard borrows it so that the stream subscribes
-    with the same, refreshed, token as the polls.
+    Each car's stream comes from `Vehicle.stream()`: the same URLs and token provider as the
+    polls, so the stream subscribes with the same, refreshed, token.
     """
-    from ..cloud.provider import TokenProvider  # noqa: PLC0415
-
-    urls = getattr(api, "urls", None)
-    tokens = getattr(api, "_tokens", None)
-    if urls is None or not getattr(urls, "streaming", None) or not isinstance(tokens, TokenProvider):
+    if not getattr(getattr(api, "urls", None), "streaming", None):
         return None
 
     def open_stream(car: CarWatch, policy: StreamPolicy) -> VehicleStream | None:
-        from ..cloud.streaming import VehicleStream  # noqa: PLC0415
-
-        vehicle_id = getattr(car.vehicle, "vehicle_id", None)
-        if vehicle_id is None:
+        if getattr(car.vehicle, "vehicle_id", None) is None:
             return None
-        return VehicleStream(
-            urls, tokens, vehicle_id, backoff=policy.backoff(), max_failures=policy.max_failures
-        )
+        stream: VehicleStream = car.vehicle.stream(backoff=policy.backoff(), max_failures=policy.max_failures)
+        return stream
 
     return open_stream
 

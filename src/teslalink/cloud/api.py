@@ -99,6 +99,11 @@ class TeslaApi:
 
     # --- the one request path ------------------------------------------------------------------
 
+    @property
+    def tokens(self) -> TokenProvider:
+        """Where the access tokens come from (shared with streams opened for this account)."""
+        return self._tokens
+
     def cooldown_remaining(self) -> float:
         """Seconds left before this host may be called again after a 429 (0: none)."""
         until = self._cooldown_until.get(self.base_url.authority, 0.0)

@@ -22,6 +22,7 @@ from ..errors import CommandFailed, ConfigError, VehicleUnavailable
 
 if TYPE_CHECKING:
     from .api import Clock, Sleep, TeslaApi
+    from .streaming import VehicleStream
 
 __all__ = [
     "ALL_ENDPOINTS",
@@ -647,6 +648,18 @@ class Vehicle:
 
     async def _call(self, name: str, **params: Any) -> Any:
         return await self.api.api(name, path_vars={"vehicle_id": self.id_s}, **params)
+
+    def stream(self, **options: Any) -> VehicleStream:
+        """This car's streaming websocket, with the API's URLs and tokens (see `VehicleStream`).
+
+        Opening it wakes nothing: a parked or sleeping car sends nothing until it moves or charges.
+        `options` go to `VehicleStream` (columns, backoff, max_failures, session...).
+        """
+        from .streaming import VehicleStream  # noqa: PLC0415 - aiohttp's websocket only when streaming
+
+        if self.vehicle_id is None:
+            raise ConfigError(f"{self.display_name or self.vin or self.id_s} has no vehicle_id to stream")
+        return VehicleStream(self.api.urls, self.api.tokens, self.vehicle_id, **options)
 
     # --- reads ---------------------------------------------------------------------------------
 
