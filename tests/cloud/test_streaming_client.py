@@ -378,6 +378,8 @@ async def test_max_failures_gives_up_with_the_transport_error() -> None:
             await take(stream, 1)
     assert stream.stats.failures == 3
     assert stream.stats.state is StreamState.FAILED
+    await stream.stop()  # as `async with` would: stopping a failed stream keeps it marked failed
+    assert stream.stats.state is StreamState.FAILED
 
 
 async def test_unreachable_server_backs_off() -> None:

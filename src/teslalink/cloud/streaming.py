@@ -232,7 +232,8 @@ class VehicleStream:
             await gen.aclose()  # suspended at a yield (or never started): finish it here
         if gen is None or not _running(gen):
             await self._release()
-            self.stats.state = StreamState.STOPPED
+            if self.stats.state is not StreamState.FAILED:  # a UI must still see that it failed
+                self.stats.state = StreamState.STOPPED
 
     async def __aenter__(self) -> Self:
         return self
