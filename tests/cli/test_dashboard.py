@@ -388,3 +388,101 @@ def test_an_unreachable_wall_connector_is_one_line_in_the_status_bar(twin: Backg
     bar = [line for line in draw(board).splitlines() if line.startswith("ready · Wall Connector: ")]
     assert len(bar) == 1
     assert f"127.0.0.1:{port}" in bar[0]
+
+
+# --- letting an idle car sleep -----------------------------------------------------------------------
+
+
+def _watch_idle_car(twin: BackgroundCloud, let_sleep_after_s: float, minutes: int) -> dashboard.Dashboard:
+    """A board on one idle, awake car, refreshed once a world minute (the board's clock in step)."""
+    account = twin.world.account(EMAIL)
+    twin.call(lambda: twin.world.add_vehicle(account, display_name="Idle"))
+
+    async def go() -> dashboard.Dashboard:
+        api, board = await open_board(twin, vehicle_key="Idle", with_site=False)
+        board.let_sleep_after_s = let_sleep_after_s
+        board.clock = lambda: twin.call(twin.world.now)
+        try:
+            for _ in range(minutes):
+                await board.refresh()
+                twin.call(lambda: twin.world.advance(60))
+            await board.refresh()
+        finally:
+            await dashboard.close(board)
+            await api.close()
+        return board
+
+    return asyncio.run(go())
+
+
+def test_an_idle_car_is_left_to_sleep_and_a_read_car_is_not(twin: BackgroundCloud) -> None:
+    kept = _watch_idle_car(twin, let_sleep_after_s=float("inf"), minutes=40)
+    assert twin.call(lambda: car_named(twin, "Idle").is_online) is True  # every read keeps it awake
+    assert kept.cars[0].resting is False
+
+    twin.call(lambda: setattr(car_named(twin, "Idle"), "display_name", "Idle (kept)"))
+    rested = _watch_idle_car(twin, let_sleep_after_s=600, minutes=40)
+    (car,) = rested.cars
+    idle = car_named(twin, "Idle")
+    assert car.resting is True
+    assert car.state == "asleep"
+    assert twin.call(lambda: idle.is_online) is False
+    assert twin.call(lambda: idle.wake_count) == 0
+
+
+def test_a_resting_car_is_read_again_when_it_wakes_or_on_r(twin: BackgroundCloud) -> None:
+    account = twin.world.account(EMAIL)
+    idle = twin.call(lambda: twin.world.add_vehicle(account, display_name="Idle"))
+
+    async def go() -> tuple[list[bool], list[float | None]]:
+        api, board = await open_board(twin, vehicle_key="Idle", with_site=False)
+        board.let_sleep_after_s = 0.0  # rests after its first idle read
+        (car,) = board.cars
+        resting, updated = [], []
+        try:
+            await board.refresh()
+            resting.append(car.resting)
+            updated.append(car.updated)
+            assert "not read so that it can sleep (r reads it)" in draw(board)
+            assert "so that it can sleep" in board.status
+            await board.refresh()  # not read: `updated` stays
+            updated.append(car.updated)
+            message = await board.key("r")  # type: ignore[misc]
+            assert "Idle: online" in message
+            updated.append(car.updated)
+            resting.append(car.resting)  # read, then idle again at once (let_sleep_after_s 0)
+            twin.call(lambda: twin.world.advance(16 * 60))  # falls asleep untouched
+            await board.refresh()
+            assert car.state == "asleep"
+            twin.call(idle.wake_up)  # the owner's phone wakes it
+            twin.call(lambda: twin.world.advance(60))
+            board.let_sleep_after_s = 3600.0
+            await board.refresh()  # online again after asleep: read
+            resting.append(car.resting)
+            updated.append(car.updated)
+        finally:
+            await dashboard.close(board)
+            await api.close()
+        return resting, updated
+
+    resting, updated = asyncio.run(go())
+    assert resting == [True, True, False]
+    assert updated[0] == updated[1] != updated[2] != updated[3]
+
+
+def test_a_charging_car_is_never_left_to_rest(twin: BackgroundCloud) -> None:
+    async def go() -> dashboard.Dashboard:
+        api, board = await open_board(twin, vehicle_key="Charger", with_site=False)
+        board.let_sleep_after_s = 0.0
+        try:
+            for _ in range(3):
+                await board.refresh()
+                twin.call(lambda: twin.world.advance(60))
+        finally:
+            await dashboard.close(board)
+            await api.close()
+        return board
+
+    (car,) = asyncio.run(go()).cars
+    assert car.data.charging_state == "Charging"
+    assert car.resting is False

@@ -5,7 +5,11 @@ can drive the model against the twin and check its values without a terminal.
 
 Sleep-friendly polling: every refresh reads the car's summary first (which never wakes a car or
 keeps it awake) and asks for vehicle_data only when the summary says online. An asleep car stays
-asleep until the user presses the wake key.
+asleep until the user presses the wake key. Reading vehicle_data keeps a car awake, so a car that
+has been idle (parked, not charging, climate off, nobody in it) for `let_sleep_after_s` rests: its
+data is no longer read, only its summary, so that it can fall asleep as it would untouched. It
+is read again when the user asks (r, or any action) or when its summary shows it woke up by
+other means (asleep or offline, then online again).
 
 While the selected car drives, its drive panel is live: `dashboard_stream.LiveDrive` subscribes to
 Tesla's streaming API for that car alone and copies each update onto the `CarWatch`; it ends the
@@ -37,7 +41,12 @@ from .dashboard_stream import LiveDrive, newest, opener
 if TYPE_CHECKING:
     from ..cloud.stream_models import StreamUpdate
 
-KEYS_HELP = "w wake · c climate · s charge · l lock/unlock · f flash · h honk · n next car · q quit"
+KEYS_HELP = (
+    "w wake · c climate · s charge · l lock/unlock · f flash · h honk · r read now · n next car · q quit"
+)
+LET_SLEEP_AFTER_S = 600.0
+"""Idle time after which a car's data is no longer read, so that it can sleep (TeslaMate-like)."""
+ACTIVE_CHARGING = ("Charging", "Starting")
 
 
 @dataclass
@@ -53,6 +62,8 @@ class CarWatch:
     live_at: float | None = None  # monotonic time of `live`
     stream_error: str | None = None  # why the last stream of this car failed
     stream_error_at: float | None = None
+    idle_since: float | None = None  # monotonic: since when every read found the car idle
+    resting: bool = False  # idle long enough: data is not read, so the car can fall asleep
 
     @property
     def name(self) -> str:
@@ -61,6 +72,25 @@ class CarWatch:
     @property
     def online(self) -> bool:
         return self.state == "online"
+
+    @property
+    def idle(self) -> bool:
+        """Does the last data show a car nobody uses: parked, not charging, climate off, nobody in it?"""
+        data = self.data
+        if data is None:
+            return False
+        present = data.vehicle_state.get("is_user_present") is True
+        return (
+            data.shift_state in (None, "P")
+            and data.charging_state not in ACTIVE_CHARGING
+            and not data.is_climate_on
+            and not present
+        )
+
+    def stir(self) -> None:
+        """Someone uses the car (a key, or it woke by itself): read it again, count idle anew."""
+        self.resting = False
+        self.idle_since = None
 
     @property
     def shift_state(self) -> str | None:
@@ -168,6 +198,8 @@ class Dashboard:
     quit: bool = False
     streamer: LiveDrive = field(default_factory=LiveDrive)  # the selected car's stream while it drives
     changed: asyncio.Event = field(default_factory=asyncio.Event)  # set by each streamed update
+    let_sleep_after_s: float = LET_SLEEP_AFTER_S
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self.streamer.on_update = self.changed.set
@@ -208,17 +240,40 @@ class Dashboard:
 
         try:
             await car.vehicle.summary()
-            car.state = car.vehicle.state
-            if car.online:
+            before, car.state = car.state, car.vehicle.state
+            if car.resting and car.online and before != "online":
+                car.stir()  # it slept or went offline and is back: someone may be using it
+            if car.online and not car.resting:
                 car.data = await car.vehicle.vehicle_data()
                 car.state = car.vehicle.state
                 car.updated = time.monotonic()
+                self._watch_idle(car)
             car.error = None
         except VehicleUnavailable:
             car.state = "asleep" if car.state == "online" else car.state
             car.error = None
         except TeslalinkError as exc:
             car.error = _one_line(exc)
+
+    def _watch_idle(self, car: CarWatch) -> None:
+        if not car.idle:
+            car.idle_since = None
+            return
+        now = self.clock()
+        if car.idle_since is None:
+            car.idle_since = now
+        if now - car.idle_since >= self.let_sleep_after_s:
+            car.resting = True
+            self.status = f"{car.name}: idle, no longer read so that it can sleep (r reads it now)"
+
+    async def read_now(self, car: CarWatch) -> str:
+        """The r key: read the car at once, and keep reading it (its idle time counts anew)."""
+        car.stir()
+        await self._refresh_car(car)
+        self.streamer.follow(self.car)
+        message = f"{car.name}: {car.state}" if car.error is None else f"{car.name}: {car.error}"
+        self.status = message
+        return message
 
     async def _refresh_charger(self) -> None:
         from ..errors import TeslalinkError  # noqa: PLC0415
@@ -274,6 +329,9 @@ class Dashboard:
             self.status = f"selected {self.cars[self.selected].name}"
             self.streamer.follow(self.car)
             return None
+        if key == "r" and car is not None:
+            self.status = f"{car.name}: reading…"
+            return self.read_now(car)
         action = self.actions().get(key)
         if action is None or car is None:
             return None
@@ -289,6 +347,7 @@ class Dashboard:
         """Run one action; its outcome (or its reason for failing) goes to the status bar."""
         from ..errors import TeslalinkError  # noqa: PLC0415
 
+        car.stir()  # the user is using this car: read it again
         try:
             message = f"{car.name}: {await do(car)}"
         except TeslalinkError as exc:
@@ -494,6 +553,9 @@ async def show(
 @click.option("--interval", type=click.FloatRange(min=0.2), default=5.0, show_default=True,
               help="Seconds between refreshes.")  # fmt: skip
 @click.option("--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
+@click.option("--let-sleep-after", "let_sleep_after", type=click.FloatRange(min=0), metavar="MINUTES",
+              default=LET_SLEEP_AFTER_S / 60, show_default=True,
+              help="Stop reading an idle car after this long, so that it can sleep.")  # fmt: skip
 @cloud_options
 def dashboard(
     target: CloudTarget,
@@ -501,18 +563,21 @@ def dashboard(
     wallconnector: str | None,
     interval: float,
     duration: float | None,
+    let_sleep_after: float,
 ) -> None:
     """Live panels of a car (charge, climate, drive, state), its Wall Connector and the energy site.
 
-    Never wakes a car by itself: an asleep car is shown asleep until you press `w`. While the
+    Never wakes a car by itself: an asleep car is shown asleep until you press `w`, and a car
+    idle for --let-sleep-after minutes is no longer read so that it can fall asleep. While the
     selected car drives, its drive panel follows Tesla's streaming API ("live"). On a terminal
     keys act on the selected car: w wake, c climate, s charge, l lock/unlock (asks before
-    unlocking), f flash, h honk, n next car, q quit.
+    unlocking), f flash, h honk, r read now, n next car, q quit.
     """
 
     async def go() -> None:
         async with target.api() as api:
             board = await build(api, vehicle_key=vehicle_key, wallconnector=wallconnector)
+            board.let_sleep_after_s = let_sleep_after * 60
             try:
                 await show(board, interval_s=interval, duration_s=duration)
             finally:

@@ -194,6 +194,8 @@ def car_row(
         heading.append(f" ({car.error})", style="dim red")
     if stream_error:
         heading.append(f" (live drive failed: {stream_error}; polling)", style="dim red")
+    if car.resting and car.online:
+        heading.append("  idle: not read so that it can sleep (r reads it)", style="dim")
     panels: list[RenderableType] = []
     drive = car.drive()
     if car.data is not None and car.online and drive is not None:
