@@ -113,7 +113,7 @@ class Vehicle:
     def summary(self) -> Mapping[str, Any]:
         return self._loop.run(self.async_vehicle.summary())
 
-    def vehicle_data(self, endpoints: Iterable[str] | None = None) -> _cloud.VehicleData:
+    def vehicle_data(self, endpoints: Iterable[str] | str | None = None) -> _cloud.VehicleData:
         return self._loop.run(self.async_vehicle.vehicle_data(endpoints))
 
     def wake_up(self, timeout: float = 60.0, **options: Any) -> None:

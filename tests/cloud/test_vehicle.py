@@ -204,8 +204,14 @@ async def test_vehicle_data_blocks_and_missing_fields(env: Env) -> None:
     assert data.latitude is None
     assert data.speed_limit_mode is None
     assert env.sent.calls[-1][1].endswith("/vehicle_data")
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"unknown vehicle_data endpoints: nonsense$"):
         await vehicle.vehicle_data(["charge_state", "nonsense"])
+    teslapy_style = await vehicle.vehicle_data("charge_state;location_data")  # one string, as TeslaPy takes
+    assert teslapy_style.battery_level is not None
+    assert teslapy_style.latitude is not None
+    assert teslapy_style.inside_temp_c is None
+    with pytest.raises(ConfigError, match=r"endpoints: nonsense$"):
+        await vehicle.vehicle_data("charge_state, nonsense")
 
 
 async def test_gui_units_and_last_seen(env: Env) -> None:

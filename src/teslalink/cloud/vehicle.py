@@ -670,12 +670,15 @@ class Vehicle:
             self.raw = dict(found)
         return self.raw
 
-    async def vehicle_data(self, endpoints: Iterable[str] | None = None) -> VehicleData:
+    async def vehicle_data(self, endpoints: Iterable[str] | str | None = None) -> VehicleData:
         """GET vehicle_data for these blocks (default: all, location included).
 
+        `endpoints`: names, or one string of them separated by `;` or `,` (TeslaPy's form).
         Needs the car online: VehicleUnavailable (408) otherwise; it never wakes the car.
         Keeps an awake car awake (its inactivity timer restarts).
         """
+        if isinstance(endpoints, str):
+            endpoints = [e.strip() for e in endpoints.replace(",", ";").split(";") if e.strip()]
         chosen = list(ALL_ENDPOINTS if endpoints is None else endpoints)
         unknown = [e for e in chosen if e not in ALL_ENDPOINTS]
         if unknown:
