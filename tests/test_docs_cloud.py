@@ -149,7 +149,7 @@ EXPECTED: list[tuple[str, list[str]]] = [
     ('site.history("energy", "day")', [r"\d+ record\(s\); fields: \['", r"week \['\d{4}-\d\d-\d\d'"]),
     ("set_storm_mode(True)", [r"tariff: \S", r"autonomous 30(\.0)? %, storm mode True"]),
     (
-        "from teslalink.sync import Tesla",
+        'print(len(tesla.api("PRODUCT_LIST")), "products")',
         [
             r"Sparky 5YJ\w{14} online\n +55 %",
             r"Mercury \w+ asleep",
@@ -157,6 +157,7 @@ EXPECTED: list[tuple[str, list[str]]] = [
             r"\d products",
         ],
     ),
+    ("car.stream(lambda update", [r"\n(?:[1-9]\d*) updates\n"]),
 ]
 
 

@@ -69,3 +69,27 @@ def test_mfa_passcode_and_wrong_password(twin: BackgroundCloud) -> None:
             tesla.login("wrong-password")
         tesla.login("teslalink-demo-2", passcode=lambda: totp(secret, twin.world.now()))
         assert tesla.vehicle_list()
+
+
+def test_every_async_method_is_there_blocking_and_a_stream_runs_for_a_while(twin: BackgroundCloud) -> None:
+    car_twin = twin.accounts[0].vehicles[0]
+    twin.call(car_twin.unplug)
+    twin.call(lambda: car_twin.drive("loop_10km"))
+    with Tesla(DEMO1, urls=twin.urls, store=MemoryTokenStore()) as tesla:
+        tesla.login("teslalink-demo-1")
+        (car,) = tesla.vehicle_list()
+        car.speed_limit_set_limit(65)  # not spelled out in teslalink.sync: forwarded
+        assert car.vehicle_data("vehicle_state").speed_limit_mode.current_limit_mph == 65
+        assert isinstance(car.nearby_charging_sites(), dict)
+        assert car.decode_vin()["model"]  # a plain method comes back as is
+        assert car.vehicle_id == car.async_vehicle.vehicle_id  # and so does a property
+        with pytest.raises(AttributeError):
+            car.no_such_method()
+        (site,) = tesla.battery_list()
+        site.set_storm_mode(True)
+        assert site.site_info().raw["user_settings"]["storm_mode_enabled"] is True
+        updates: list[object] = []
+        with twin.advancing(0.5, 0.01):
+            stats = car.stream(updates.append, duration_s=1.0)
+    assert stats.updates == len(updates) >= 2
+    assert stats.state.value == "stopped"

@@ -1,7 +1,9 @@
 """Blocking facade for scripts: the same objects as the async API, without `await`.
 
 Every method hands the work to the async implementation on a private loop thread
-(`teslalink._sync.LoopThread`); no logic lives here.
+(`teslalink._sync.LoopThread`); no logic lives here. The cloud objects forward every coroutine
+method of their async twin as a blocking call (`car.speed_limit_set_limit(65)`,
+`site.set_storm_mode(True)`...); the common ones are also spelled out here for their types.
 
     from teslalink.sync import WallConnector
     with WallConnector("192.168.1.50") as charger:
@@ -16,6 +18,9 @@ Every method hands the work to the async implementation on a private loop thread
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -80,8 +85,31 @@ class WallConnector(_ClosesOnExit):
 # --- the Tesla cloud -------------------------------------------------------------------------------
 
 
-class Vehicle:
+class _Forwards:
+    """Any attribute not spelled out comes from the async object; its coroutine methods block."""
+
+    _loop: LoopThread
+    _FORWARD_TO = ""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        value = getattr(self.__dict__[self._FORWARD_TO], name)
+        if not inspect.iscoroutinefunction(value):
+            return value
+        loop = self._loop
+
+        @functools.wraps(value)
+        def blocking(*args: Any, **kwargs: Any) -> Any:
+            return loop.run(value(*args, **kwargs))
+
+        return blocking
+
+
+class Vehicle(_Forwards):
     """Blocking twin of `teslalink.cloud.Vehicle` (made by `Tesla.vehicle_list()`); thin forwarding."""
+
+    _FORWARD_TO = "async_vehicle"
 
     def __init__(self, loop: LoopThread, vehicle: _cloud.Vehicle) -> None:
         self._loop = loop
@@ -155,9 +183,43 @@ class Vehicle:
     def flash_lights(self) -> None:
         self._loop.run(self.async_vehicle.flash_lights())
 
+    def stream(
+        self,
+        callback: Callable[[_cloud.StreamUpdate], object],
+        *,
+        duration_s: float | None = None,
+        **options: Any,
+    ) -> _cloud.StreamStats:
+        """Call `callback(update)` for each streamed update until `duration_s` passes or Ctrl-C.
 
-class EnergySite:
+        The callback runs on teslalink's loop thread: keep it short, and make no blocking
+        teslalink call from it. `options` go to `VehicleStream`. Returns the stream's counters.
+        """
+        stream = self.async_vehicle.stream(**options)
+
+        async def follow() -> None:
+            budget = asyncio.timeout(duration_s)
+            try:
+                async with budget:
+                    await stream.run(callback)
+            except TimeoutError:
+                if not budget.expired():
+                    raise  # the stream's own (teslalink.errors.TimeoutError), not our time being up
+            finally:
+                await stream.stop()
+
+        try:
+            self._loop.run(follow())
+        except KeyboardInterrupt:
+            self._loop.run(stream.stop())
+            raise
+        return stream.stats
+
+
+class EnergySite(_Forwards):
     """Blocking twin of `teslalink.cloud.EnergySite` (made by `Tesla.battery_list()`)."""
+
+    _FORWARD_TO = "async_site"
 
     def __init__(self, loop: LoopThread, site: _cloud.EnergySite) -> None:
         self._loop = loop
