@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -258,6 +259,30 @@ def test_a_429_is_one_line_with_the_wait(logged_in: BackgroundCloud) -> None:
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.splitlines() == ["Error: HTTP 429: GET /api/1/products: Retry in 30 seconds"]
+
+
+def test_a_429_cooldown_outlives_the_process(logged_in: BackgroundCloud, tmp_path: Path) -> None:
+    assert logged_in.cloud is not None
+    faults = logged_in.cloud.faults
+    logged_in.call(lambda: faults.set("owner_api", "429=1,retry_after=30"))
+    try:
+        assert "429" in one_line_error(invoke("vehicles"))
+    finally:
+        logged_in.call(faults.clear)
+    billed = logged_in.call(lambda: sum(logged_in.world.accounting.totals.values()))
+    line = one_line_error(
+        invoke("vehicles")
+    )  # the next command: the twin would answer, but must not be asked
+    assert "not sent, cooling down after a 429" in line
+    assert logged_in.call(lambda: sum(logged_in.world.accounting.totals.values())) == billed
+    cooldowns = tmp_path / "cooldowns.json"
+    (until,) = json.loads(cooldowns.read_text()).values()
+    assert 25 < until - time.time() <= 30
+    cooldowns.write_text(json.dumps({host: time.time() - 1 for host in json.loads(cooldowns.read_text())}))
+    assert invoke("vehicles").exit_code == 0  # over: asked again, and the file forgets it
+    assert json.loads(cooldowns.read_text()) == {}
+    cooldowns.write_text("{not json")  # a damaged cache is no error
+    assert invoke("vehicles").exit_code == 0
 
 
 def test_bad_argument_is_one_line(logged_in: BackgroundCloud) -> None:

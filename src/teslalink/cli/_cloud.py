@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,11 +65,68 @@ class CloudTarget:
 
     @contextlib.asynccontextmanager
     async def api(self) -> AsyncIterator[Any]:
-        """An Owner API session for the chosen account (Auth and TeslaApi closed afterwards)."""
+        """An Owner API session for the chosen account (Auth and TeslaApi closed afterwards).
+
+        A 429's cooldown outlives the process (`Cooldowns`): a shell loop of commands must not
+        knock again before Retry-After has passed, any more than one process may.
+        """
         from ..cloud.api import TeslaApi  # noqa: PLC0415
 
         async with self.auth() as auth, TeslaApi(auth.urls, auth) as api:
-            yield api
+            cooldowns = Cooldowns.beside(auth.store.path)
+            cooldowns.apply(api)
+            try:
+                yield api
+            finally:
+                cooldowns.keep(api)
+
+
+@dataclass(frozen=True)
+class Cooldowns:
+    """Cooldowns after a 429, per API host, in a small JSON file beside the token file.
+
+    The file is a cache: unreadable means none (never an error), and it is written atomically.
+    """
+
+    path: Path | None
+
+    @classmethod
+    def beside(cls, token_path: Path | None) -> Cooldowns:
+        return cls(None if token_path is None else token_path.with_name("cooldowns.json"))
+
+    def _read(self) -> dict[str, float]:
+        if self.path is None:
+            return {}
+        try:
+            found = orjson.loads(self.path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return {}
+        if not isinstance(found, dict):
+            return {}
+        return {str(k): float(v) for k, v in found.items() if isinstance(v, int | float)}
+
+    def apply(self, api: Any) -> None:
+        """Start the cooldown an earlier command left for this API host, if it still runs."""
+        left = self._read().get(api.base_url.authority, 0.0) - time.time()
+        if left > 0:
+            api.cool_down(left)
+
+    def keep(self, api: Any) -> None:
+        """Remember this host's cooldown (or forget a finished one) for the next command."""
+        if self.path is None:
+            return
+        from .._files import atomic_write_bytes  # noqa: PLC0415
+
+        now = time.time()
+        stored = self._read()
+        known = {host: until for host, until in stored.items() if until > now}
+        left = api.cooldown_remaining()
+        if left > 0:
+            known[api.base_url.authority] = now + left
+        if known == stored:
+            return  # nothing to remember or forget: no write
+        with contextlib.suppress(OSError):  # a cache: failing to write it must not fail the command
+            atomic_write_bytes(self.path, orjson.dumps(known))
 
 
 def cloud_options(command: F) -> F:

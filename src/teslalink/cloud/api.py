@@ -109,6 +109,11 @@ class TeslaApi:
         until = self._cooldown_until.get(self.base_url.authority, 0.0)
         return max(0.0, until - self.clock())
 
+    def cool_down(self, seconds: float) -> None:
+        """Send nothing to this host for `seconds` (e.g. a cooldown another process started)."""
+        key = self.base_url.authority
+        self._cooldown_until[key] = max(self._cooldown_until.get(key, 0.0), self.clock() + seconds)
+
     async def request(
         self,
         method: str,
