@@ -307,6 +307,28 @@ def test_energy_status_reserve_and_mode(logged_in: BackgroundCloud) -> None:
     assert "history" in json.loads(history.stdout)
 
 
+def test_energy_storm_grid_and_tariff(logged_in: BackgroundCloud, tmp_path: Path) -> None:
+    settings = logged_in.world.energy_sites[0].settings
+    assert invoke("energy", "storm", "on").exit_code == 0
+    assert logged_in.call(lambda: settings.storm_mode_enabled) is True
+    result = invoke("energy", "grid", "--export", "never", "--no-grid-charging", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["customer_preferred_export_rule"] == "never"
+    assert logged_in.call(lambda: settings.customer_preferred_export_rule) == "never"
+    assert logged_in.call(lambda: settings.disallow_charge_from_grid_with_solar_installed) is True
+    assert "--export" in one_line_error(invoke("energy", "grid"))
+    printed = json.loads(invoke("energy", "tariff").stdout)
+    printed["tariff"]["name"] = "Night saver"
+    edited = tmp_path / "tariff.json"
+    edited.write_text(json.dumps(printed))  # what the command printed, edited, goes back as is
+    result = invoke("energy", "tariff", "--set", str(edited))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tariff"]["name"] == "Night saver"
+    edited.write_text("{broken")
+    assert "not JSON" in one_line_error(invoke("energy", "tariff", "--set", str(edited)))
+    assert json.loads(invoke("energy", "tariff").stdout)["tariff"]["name"] == "Night saver"
+
+
 def test_api_name_with_params(logged_in: BackgroundCloud) -> None:
     result = invoke("api", "CHANGE_CHARGE_LIMIT", "percent=77")
     assert result.exit_code == 0, result.output

@@ -1,4 +1,4 @@
-"""`teslalink energy status|history|reserve|mode`: a Powerwall or solar site of the account."""
+"""`teslalink energy status|history|reserve|mode|storm|grid|tariff`: a Powerwall or solar site."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import click
+import orjson
 
 from ._cloud import CloudTarget, cloud_options, json_option, pick_site
 from ._common import echo_json, run
 
 OPERATION_MODES = ("self_consumption", "backup", "autonomous")  # as teslalink.cloud.energy (kept lazy)
+EXPORT_RULES = ("battery_ok", "pv_only", "never")
 CALENDAR_KINDS = ("energy", "power", "backup", "self_consumption")
 PERIODS = ("day", "week", "month", "year", "lifetime")
 
@@ -131,3 +133,86 @@ def mode(target: CloudTarget, as_json: bool, mode: str, site_key: str | None) ->
         echo_json({**row, "operation_mode": mode, "result": True})
     else:
         click.echo(f"{row['site_name']}: operation mode {mode}.")
+
+
+def _done(row: dict[str, Any], as_json: bool, settings: dict[str, Any], text: str) -> None:
+    if as_json:
+        echo_json({**row, **settings, "result": True})
+    else:
+        click.echo(f"{row['site_name']}: {text}.")
+
+
+@energy.command("storm")
+@json_option
+@click.argument("state", type=click.Choice(["on", "off"]))
+@site_option
+@cloud_options
+def storm(target: CloudTarget, as_json: bool, state: str, site_key: str | None) -> None:
+    """Storm watch on or off (the Powerwall charges fully ahead of severe weather)."""
+    enabled = state == "on"
+
+    async def action(site: Any) -> None:
+        await site.set_storm_mode(enabled)
+
+    row, _ = _on_site(target, site_key, action)
+    _done(row, as_json, {"storm_mode_enabled": enabled}, f"storm watch {state}")
+
+
+@energy.command("grid")
+@json_option
+@click.option("--export", "export_rule", type=click.Choice(EXPORT_RULES), default=None,
+              help="What may go to the grid: battery_ok (solar and battery), pv_only, never.")  # fmt: skip
+@click.option("--grid-charging/--no-grid-charging", "grid_charging", default=None,
+              help="Whether the Powerwall may charge from the grid (where solar is installed).")  # fmt: skip
+@site_option
+@cloud_options
+def grid(
+    target: CloudTarget,
+    as_json: bool,
+    export_rule: str | None,
+    grid_charging: bool | None,
+    site_key: str | None,
+) -> None:
+    """Grid import and export rules: --export and/or --grid-charging / --no-grid-charging."""
+    if export_rule is None and grid_charging is None:
+        raise click.ClickException("energy grid needs --export, --grid-charging or --no-grid-charging")
+    disallow = None if grid_charging is None else not grid_charging
+
+    async def action(site: Any) -> None:
+        await site.set_grid_import_export(
+            disallow_charge_from_grid_with_solar_installed=disallow,
+            customer_preferred_export_rule=export_rule,
+        )
+
+    row, _ = _on_site(target, site_key, action)
+    settings = {
+        key: value
+        for key, value in (("customer_preferred_export_rule", export_rule), ("grid_charging", grid_charging))
+        if value is not None
+    }
+    _done(row, as_json, settings, ", ".join(f"{k} {v}" for k, v in settings.items()))
+
+
+@energy.command("tariff")
+@click.option("--set", "tariff_file", type=click.File("rb"), default=None, metavar="FILE",
+              help="Replace the tariff with this JSON file (- for standard input), as printed.")  # fmt: skip
+@site_option
+@cloud_options
+def tariff(target: CloudTarget, tariff_file: Any, site_key: str | None) -> None:
+    """Print the time-of-use tariff as JSON, or replace it with --set FILE."""
+    content: Any = None
+    if tariff_file is not None:
+        try:
+            content = orjson.loads(tariff_file.read())
+        except orjson.JSONDecodeError as exc:
+            raise click.ClickException(f"{tariff_file.name}: not JSON ({exc})") from None
+        if isinstance(content, dict) and isinstance(content.get("tariff"), dict):
+            content = content["tariff"]  # the file as this command prints it
+
+    async def action(site: Any) -> Any:
+        if content is not None:
+            await site.set_tariff(content)
+        return await site.get_tariff()
+
+    row, found = _on_site(target, site_key, action)
+    echo_json({**row, "tariff": found})
