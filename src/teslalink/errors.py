@@ -125,6 +125,7 @@ class CommandFailed(ApiError):
         super().__init__(200, "command failed", f"{command}: {reason or 'no reason given'}")
         self.command = command
         self.reason = reason
+        self.args = (f"{command}: refused by the car: {reason or 'no reason given'}",)  # not "HTTP 200"
 
 
 class CommandSigningRequired(ApiError):

@@ -306,8 +306,9 @@ class Tesla(_ClosesOnExit):
     def api(self, name: str, path_vars: Mapping[str, object] | None = None, **params: Any) -> Any:
         return self._loop.run(self._api.api(name, path_vars=path_vars, **params))
 
-    def logout(self, *, revoke: bool = True) -> None:
-        self._loop.run(self._auth.logout(revoke=revoke))
+    def logout(self, *, revoke: bool = True) -> bool:
+        """Forget the account's tokens (and end them at Tesla); False if there were none."""
+        return self._loop.run(self._auth.logout(revoke=revoke))
 
     def close(self) -> None:
         try:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from ..errors import TeslalinkError
+from ..errors import TeslalinkError, VehicleUnavailable
 from ..wallconnector.models import DeviceModel
 
 _T = TypeVar("_T")
@@ -22,6 +22,9 @@ def run(coro: Coroutine[Any, Any, _T]) -> _T:
     """Run a command's coroutine; a teslalink error becomes one line on stderr and exit code 1."""
     try:
         return asyncio.run(coro)
+    except VehicleUnavailable as exc:
+        hint = "the car is asleep or offline; `teslalink wake` wakes it"
+        raise click.ClickException(f"{exc} ({hint})") from None
     except TeslalinkError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

@@ -156,7 +156,8 @@ def logout(target: CloudTarget, as_json: bool, keep_session: bool) -> None:
 
     async def go() -> str:
         async with target.auth() as auth:
-            await auth.logout(revoke=not keep_session)
+            if not await auth.logout(revoke=not keep_session):
+                raise click.ClickException(f"{auth.identity} is not logged in here (no tokens to forget)")
             return str(auth.identity)
 
     email = run(go())

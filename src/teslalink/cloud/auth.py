@@ -513,8 +513,11 @@ class Auth:
 
     # --- logout --------------------------------------------------------------------------------
 
-    async def logout(self, *, revoke: bool = True) -> None:
-        """Forget the token here and in the store; with `revoke`, end it at the SSO too (best effort)."""
+    async def logout(self, *, revoke: bool = True) -> bool:
+        """Forget the token here and in the store; with `revoke`, end it at the SSO too (best effort).
+
+        Returns whether there was a token to forget.
+        """
         async with self._refresh_lock, self.store.locked():
             token = self.store.load(self.identity) or self._token
             if revoke and token is not None:
@@ -530,6 +533,7 @@ class Auth:
             self.store.delete(self.identity)
             self._token = None
             self._loaded = True
+            return token is not None
 
 
 class _FormLogin:
