@@ -6,14 +6,11 @@ The public names live in their subpackages, imported on demand so `import teslal
 `teslalink.sync` (the same, blocking), `teslalink.simulator` (the digital twin) and
 `teslalink.errors` (the one exception tree, re-exported here).
 
-teslalink logs through the `teslalink` logger and shows nothing unless the application
-configures logging (the library convention: a NullHandler, so Python's last-resort handler never
-prints our warnings next to a command's own error line).
+teslalink logs through `teslalink.*` loggers and shows nothing unless the application configures
+logging (see `teslalink.cloud`, the only part that logs).
 """
 
 from __future__ import annotations
-
-import logging
 
 from .errors import (
     ApiError,
@@ -32,8 +29,6 @@ from .errors import (
     TokenExpired,
     VehicleUnavailable,
 )
-
-logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 

@@ -2,9 +2,16 @@
 
 Every entry point takes its base URLs from `CloudUrls` (options or the environment), so the same
 code talks to Tesla, to a proxy, or to teslalink's own twin (`teslalink sim all`).
+
+Its modules log to `teslalink.cloud.*`; a NullHandler here (the library convention) keeps
+Python's last-resort handler from printing those warnings when the application configured no
+logging, e.g. next to a CLI command's own error line. Here, not in `teslalink/__init__`, so that
+`import teslalink` does not pay for the logging module.
 """
 
 from __future__ import annotations
+
+import logging
 
 from .config import CloudUrls
 from .provider import StaticToken, TokenProvider
@@ -50,3 +57,5 @@ __all__ += [
     "compile_parser",
     "parse_update",
 ]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
