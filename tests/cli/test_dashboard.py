@@ -56,22 +56,33 @@ def car_named(twin: BackgroundCloud, name: str) -> Any:
     return next(car for car in twin.world.vehicles if car.display_name == name)
 
 
-def test_a_sleeping_car_stays_asleep(twin: BackgroundCloud) -> None:
-    sleeper = car_named(twin, "Sleeper")
-    wakes = twin.call(lambda: sleeper.wake_count)
+def watch(twin: BackgroundCloud, vehicle_key: str, minutes: int, **settings: Any) -> dashboard.Dashboard:
+    """A board on one car, refreshed once a world minute for `minutes` (then once more);
+    `settings` are set on the board first, its clock follows the world's."""
 
     async def go() -> dashboard.Dashboard:
-        api, board = await open_board(twin, vehicle_key="Sleeper")
+        api, board = await open_board(twin, vehicle_key=vehicle_key, with_site=False)
+        board.clock = lambda: twin.call(twin.world.now)
+        for name, value in settings.items():
+            setattr(board, name, value)
         try:
-            for _ in range(4):
+            for _ in range(minutes):
                 await board.refresh()
                 twin.call(lambda: twin.world.advance(60))
+            await board.refresh()
         finally:
             await dashboard.close(board)
             await api.close()
         return board
 
-    board = asyncio.run(go())
+    return asyncio.run(go())
+
+
+def test_a_sleeping_car_stays_asleep(twin: BackgroundCloud) -> None:
+    sleeper = car_named(twin, "Sleeper")
+    wakes = twin.call(lambda: sleeper.wake_count)
+
+    board = watch(twin, "Sleeper", minutes=4)
     (car,) = board.cars
     assert car.state == "asleep"
     assert car.data is None
@@ -394,25 +405,10 @@ def test_an_unreachable_wall_connector_is_one_line_in_the_status_bar(twin: Backg
 
 
 def _watch_idle_car(twin: BackgroundCloud, let_sleep_after_s: float, minutes: int) -> dashboard.Dashboard:
-    """A board on one idle, awake car, refreshed once a world minute (the board's clock in step)."""
+    """A board on a new idle, awake car called Idle."""
     account = twin.world.account(EMAIL)
     twin.call(lambda: twin.world.add_vehicle(account, display_name="Idle"))
-
-    async def go() -> dashboard.Dashboard:
-        api, board = await open_board(twin, vehicle_key="Idle", with_site=False)
-        board.let_sleep_after_s = let_sleep_after_s
-        board.clock = lambda: twin.call(twin.world.now)
-        try:
-            for _ in range(minutes):
-                await board.refresh()
-                twin.call(lambda: twin.world.advance(60))
-            await board.refresh()
-        finally:
-            await dashboard.close(board)
-            await api.close()
-        return board
-
-    return asyncio.run(go())
+    return watch(twin, "Idle", minutes, let_sleep_after_s=let_sleep_after_s)
 
 
 def test_an_idle_car_is_left_to_sleep_and_a_read_car_is_not(twin: BackgroundCloud) -> None:
@@ -471,18 +467,6 @@ def test_a_resting_car_is_read_again_when_it_wakes_or_on_r(twin: BackgroundCloud
 
 
 def test_a_charging_car_is_never_left_to_rest(twin: BackgroundCloud) -> None:
-    async def go() -> dashboard.Dashboard:
-        api, board = await open_board(twin, vehicle_key="Charger", with_site=False)
-        board.let_sleep_after_s = 0.0
-        try:
-            for _ in range(3):
-                await board.refresh()
-                twin.call(lambda: twin.world.advance(60))
-        finally:
-            await dashboard.close(board)
-            await api.close()
-        return board
-
-    (car,) = asyncio.run(go()).cars
+    (car,) = watch(twin, "Charger", minutes=3, let_sleep_after_s=0.0).cars
     assert car.data.charging_state == "Charging"
     assert car.resting is False
