@@ -92,9 +92,10 @@ class _Forwards:
     _FORWARD_TO = ""
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
+        target = self.__dict__.get(self._FORWARD_TO)
+        if name.startswith("_") or target is None:
             raise AttributeError(name)
-        value = getattr(self.__dict__[self._FORWARD_TO], name)
+        value = getattr(target, name)
         if not inspect.iscoroutinefunction(value):
             return value
         loop = self._loop
