@@ -304,7 +304,8 @@ def test_energy_status_reserve_and_mode(logged_in: BackgroundCloud) -> None:
     assert status["operation_mode"] == "backup"
     assert status["site_name"] == "Demo Home 1.1"
     table = invoke("energy", "status")
-    assert "Solar" in table.stdout and "kW" in table.stdout  # rows with units (tests/cli/test_energy_cli.py)
+    assert "Solar" in table.stdout
+    assert "kW" in table.stdout
     history = invoke("energy", "history", "--json")
     assert history.exit_code == 0, history.output
     assert "history" in json.loads(history.stdout)

@@ -155,13 +155,17 @@ def test_history_is_a_table_with_units(twin: BackgroundCloud) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert re.search(r"My Home: power history, day, \d+ entries", result.stdout)
-    assert any("Time" in line for line in lines) and "kW" in result.stdout
+    assert any("Time" in line for line in lines)
+    assert "kW" in result.stdout
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d\s*│\s*\d+\.\d\s*│", result.stdout)
-    assert "=" not in result.stdout and not LONG_FLOAT.search(result.stdout)
+    assert "=" not in result.stdout
+    assert not LONG_FLOAT.search(result.stdout)
     energy = invoke("energy", "history", "--period", "week")
     assert energy.exit_code == 0, energy.output
-    assert "kWh" in energy.stdout and "Day" in energy.stdout
-    assert "grid_energy_imported" not in energy.stdout and not LONG_FLOAT.search(energy.stdout)
+    assert "kWh" in energy.stdout
+    assert "Day" in energy.stdout
+    assert "grid_energy_imported" not in energy.stdout
+    assert not LONG_FLOAT.search(energy.stdout)
     raw = json.loads(invoke("energy", "history", "--json").stdout)
     assert "grid_energy_imported" in raw["history"]["time_series"][0]
 
@@ -169,7 +173,8 @@ def test_history_is_a_table_with_units(twin: BackgroundCloud) -> None:
 def test_history_of_a_solar_site_has_no_battery_columns(twin: BackgroundCloud) -> None:
     result = invoke("energy", "history", "--kind", "power", "--site", "Barn")
     assert result.exit_code == 0, result.output
-    assert "Solar" in result.stdout and "Battery" not in result.stdout
+    assert "Solar" in result.stdout
+    assert "Battery" not in result.stdout
 
 
 # --- grid, tariff ---------------------------------------------------------------------------------
@@ -188,7 +193,8 @@ def test_grid_without_options_shows_the_rules(twin: BackgroundCloud) -> None:
 def test_tariff_is_a_table_and_json_with_json(twin: BackgroundCloud) -> None:
     table = invoke("energy", "tariff")
     assert table.exit_code == 0, table.output
-    assert "Buy" in table.stdout and "16:00-21:00" in table.stdout
+    assert "Buy" in table.stdout
+    assert "16:00-21:00" in table.stdout
     with pytest.raises(json.JSONDecodeError):
         json.loads(table.stdout)
     assert json.loads(invoke("energy", "tariff", "--json").stdout)["tariff"]["seasons"]
