@@ -203,7 +203,7 @@ def history(
 @site_option
 @cloud_options
 def reserve(target: CloudTarget, as_json: bool, percent: float, site_key: str | None) -> None:
-    """Set the backup reserve: the share of the Powerwall kept for outages, 0-100 %.
+    """Set the backup reserve (0-100 %): the share of the Powerwall kept for outages.
 
     \b
     Examples:
