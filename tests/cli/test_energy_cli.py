@@ -163,9 +163,11 @@ def test_history_is_a_table_with_units(twin: BackgroundCloud) -> None:
     energy = invoke("energy", "history", "--period", "week")
     assert energy.exit_code == 0, energy.output
     assert "kWh" in energy.stdout
-    assert "Day" in energy.stdout
+    assert "Date" in energy.stdout
     assert "grid_energy_imported" not in energy.stdout
     assert not LONG_FLOAT.search(energy.stdout)
+    bad_date = one_line_error(invoke("energy", "history", "--end-date", "yesterday"), 2)
+    assert "ISO 8601 time with its offset, e.g. 2026-11-24T23:59:59-08:00" in bad_date
     raw = json.loads(invoke("energy", "history", "--json").stdout)
     assert "grid_energy_imported" in raw["history"]["time_series"][0]
 

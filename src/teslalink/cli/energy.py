@@ -8,6 +8,7 @@ on stderr and exit code 1; setting what is already set succeeds, as the site ans
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -57,6 +58,19 @@ class PercentType(click.ParamType):  # type: ignore[type-arg]
         if not (math.isfinite(number) and 0.0 <= number <= 100.0):
             self.fail(f"the {self.what} must be from 0 to 100 %, not {text}", param, ctx)
         return number
+
+
+def _iso_with_offset(value: str | None) -> str | None:
+    """--end-date as the API wants it, checked here so a typo is a plain line, not an HTTP 400."""
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise click.BadParameter("give an ISO 8601 time with its offset, e.g. 2026-11-24T23:59:59-08:00")
+    return value
 
 
 def _on_site(
@@ -159,7 +173,7 @@ def status(target: CloudTarget, as_json: bool, site_key: str | None) -> None:
 @click.option("--kind", type=click.Choice(CALENDAR_KINDS), default="energy", show_default=True,
               help="energy (kWh), power (kW), self_consumption (%) or backup (outages).")  # fmt: skip
 @click.option("--period", type=click.Choice(PERIODS), default="day", show_default=True)
-@click.option("--end-date", default=None, metavar="ISO",
+@click.option("--end-date", default=None, metavar="ISO", callback=lambda _c, _p, v: _iso_with_offset(v),
               help="The period's end, ISO 8601 with offset, e.g. 2026-11-24T23:59:59-08:00.")  # fmt: skip
 @site_option
 @cloud_options

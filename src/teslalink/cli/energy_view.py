@@ -214,7 +214,7 @@ def history_table(title: str, kind: str, entries: list[Mapping[str, Any]], *, ha
     columns = _history_columns(kind, entries, has_battery)
     caption = "+ battery discharging, + grid importing" if kind == "power" else None
     table = Table(title=Text(title), caption=caption)
-    table.add_column("Time" if kind in ("power", "backup") else "Day", no_wrap=True)
+    table.add_column("Time" if kind in ("power", "backup") else "Date", no_wrap=True)
     for header, _ in columns:
         table.add_column(header, justify="right")
     date_only = kind not in ("power", "backup")  # energy and self_consumption entries are whole days
