@@ -295,3 +295,14 @@ def test_a_failed_answer_is_exit_1_and_one_line(
         for args in (("reserve", "30"), ("mode", "backup"), ("storm", "on"), ("grid", "--export", "never")):
             line = one_line_error(invoke("energy", *args))
             assert line == f"Error: Fake: refused: {reason}", line
+
+
+def test_numbers_have_fixed_decimals_and_never_a_minus_zero() -> None:
+    from teslalink.cli.energy_view import flow, kw, percent  # noqa: PLC0415
+
+    assert kw(-30.0) == "0.0 kW"
+    assert flow(-30.0, "from the grid", "to the grid") == "0.0 kW"
+    assert flow(-1749.6, "from the grid", "to the grid") == "1.7 kW to the grid"
+    assert flow(2000.0, "discharging", "charging") == "2.0 kW discharging"
+    assert percent(48.58206603028484) == "49 %"
+    assert kw(None) == "-"
