@@ -15,6 +15,7 @@ from aiohttp import web
 from click.testing import CliRunner, Result
 
 from background_cloud import BackgroundCloud
+from teslalink.cli.energy_view import flow, kw, percent
 from teslalink.cli.main import cli
 from teslalink.simulator import World
 from teslalink.simulator.physics.site import EnergySite as TwinSite
@@ -298,8 +299,6 @@ def test_a_failed_answer_is_exit_1_and_one_line(
 
 
 def test_numbers_have_fixed_decimals_and_never_a_minus_zero() -> None:
-    from teslalink.cli.energy_view import flow, kw, percent  # noqa: PLC0415
-
     assert kw(-30.0) == "0.0 kW"
     assert flow(-30.0, "from the grid", "to the grid") == "0.0 kW"
     assert flow(-1749.6, "from the grid", "to the grid") == "1.7 kW to the grid"
