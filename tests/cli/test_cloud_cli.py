@@ -304,7 +304,8 @@ def test_energy_status_reserve_and_mode(logged_in: BackgroundCloud) -> None:
     assert status["operation_mode"] == "backup"
     assert status["site_name"] == "Demo Home 1.1"
     table = invoke("energy", "status")
-    assert "solar_power_w" in table.stdout
+    assert "Solar" in table.stdout
+    assert "kW" in table.stdout
     history = invoke("energy", "history", "--json")
     assert history.exit_code == 0, history.output
     assert "history" in json.loads(history.stdout)
@@ -319,17 +320,17 @@ def test_energy_storm_grid_and_tariff(logged_in: BackgroundCloud, tmp_path: Path
     assert json.loads(result.stdout)["customer_preferred_export_rule"] == "never"
     assert logged_in.call(lambda: settings.customer_preferred_export_rule) == "never"
     assert logged_in.call(lambda: settings.disallow_charge_from_grid_with_solar_installed) is True
-    assert "--export" in one_line_error(invoke("energy", "grid"))
-    printed = json.loads(invoke("energy", "tariff").stdout)
+    assert "export never" in invoke("energy", "grid").stdout  # no option: the rules in force
+    printed = json.loads(invoke("energy", "tariff", "--json").stdout)
     printed["tariff"]["name"] = "Night saver"
     edited = tmp_path / "tariff.json"
     edited.write_text(json.dumps(printed))  # what the command printed, edited, goes back as is
-    result = invoke("energy", "tariff", "--set", str(edited))
+    result = invoke("energy", "tariff", "--set", str(edited), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["tariff"]["name"] == "Night saver"
     edited.write_text("{broken")
     assert "not JSON" in one_line_error(invoke("energy", "tariff", "--set", str(edited)))
-    assert json.loads(invoke("energy", "tariff").stdout)["tariff"]["name"] == "Night saver"
+    assert json.loads(invoke("energy", "tariff", "--json").stdout)["tariff"]["name"] == "Night saver"
 
 
 def test_api_name_with_params(logged_in: BackgroundCloud) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from teslalink.cloud import CloudUrls, StaticToken
 from teslalink.cloud.api import TeslaApi
-from teslalink.cloud.energy import EnergySite
+from teslalink.cloud.energy import EnergySite, select_site
 from teslalink.errors import ApiError, CommandFailed, ConfigError
 from teslalink.simulator.accounts import Account
 from teslalink.simulator.cloud import Cloud, serve_cloud
@@ -129,6 +129,53 @@ async def test_a_code_outside_2xx_is_command_failed(env: Env) -> None:
     with pytest.raises(CommandFailed) as caught:
         await site.set_operation("backup")
     assert caught.value.reason == "Internal failure"
+
+
+async def test_result_false_is_command_failed(env: Env) -> None:
+    twin = env.world.add_energy_site(env.account)
+    site = await site_of(env, twin)
+
+    async def answer(method: str, path: str, **kwargs: Any) -> Any:
+        return {"result": False, "reason": "gateway_offline"}
+
+    site.api.request = answer  # type: ignore[method-assign]
+    with pytest.raises(CommandFailed) as caught:
+        await site.set_backup_reserve(30)
+    assert caught.value.reason == "gateway_offline"
+
+
+async def test_a_solar_only_site_is_named_from_site_info(env: Env) -> None:
+    env.world.add_energy_site(env.account, site_name="My Home")
+    barn = env.world.add_energy_site(env.account, site_name="Barn", powerwalls=0)
+    home_site, barn_site = await env.api.energy_sites()
+    assert barn_site.site_name == ""  # the products list has no name for it, as Tesla's
+    assert barn_site.label == f"site {barn.energy_site_id}"
+    assert (barn_site.has_battery, home_site.has_battery) == (False, True)
+    before = dict(env.world.accounting.totals)
+    assert await select_site([home_site, barn_site], "my home") is home_site
+    assert await select_site([home_site, barn_site], None) is home_site
+    assert dict(env.world.accounting.totals) == before  # a named site is found without a request
+    assert await select_site([home_site, barn_site], "BARN") is barn_site
+    assert dict(env.world.accounting.totals) != before  # its name took one site_info
+    assert barn_site.site_name == "Barn"
+    assert barn_site.label == "Barn"
+    assert await select_site(await env.api.energy_sites(), str(barn.energy_site_id)) is not None
+    with pytest.raises(ConfigError, match="it has: My Home, Barn"):
+        await select_site([home_site, barn_site], "Shed")
+    with pytest.raises(ConfigError, match="no energy site"):
+        await select_site([], None)
+
+
+async def test_site_info_reads_the_grid_rules_and_storm_setting(env: Env) -> None:
+    twin = env.world.add_energy_site(env.account, customer_preferred_export_rule="never")
+    site = await site_of(env, twin)
+    info = await site.site_info()
+    assert (info.export_rule, info.grid_charging, info.storm_mode_enabled) == ("never", True, False)
+    assert info.has_battery is True
+    await site.set_grid_import_export(disallow_charge_from_grid_with_solar_installed=True)
+    await site.set_storm_mode(True)
+    info = await site.site_info()
+    assert (info.grid_charging, info.storm_mode_enabled) == (False, True)
 
 
 Call = Callable[[EnergySite], Awaitable[Any]]

@@ -66,6 +66,11 @@ def test_solar_only_product() -> None:
     assert product["resource_type"] == "solar"
     assert product["components"]["battery"] is False
     assert "energy_left" not in product
+    # as on a real account: the name of a solar-only site is in site_info only
+    assert "site_name" not in product
+    assert "site_name" not in site.site_status()
+    assert site.site_info()["site_name"] == site.site_name
+    assert product["storm_mode_enabled"] is None
     assert site.live_status()["backup_capable"] is False
     assert site.site_status()["resource_type"] == "solar"
     with pytest.raises(SiteRequestError):

@@ -9,7 +9,7 @@ Arguments are checked before anything is sent.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,6 +25,8 @@ __all__ = [
     "PERIODS",
     "EnergySite",
     "LiveStatus",
+    "SiteInfo",
+    "select_site",
 ]
 
 OPERATION_MODES: Final = ("self_consumption", "backup", "autonomous")
@@ -129,6 +131,29 @@ class SiteInfo:
         value = self.raw.get("components")
         return value if isinstance(value, Mapping) else {}
 
+    @property
+    def has_battery(self) -> bool | None:
+        value = self.components.get("battery")
+        return value if isinstance(value, bool) else None
+
+    @property
+    def export_rule(self) -> str | None:
+        """customer_preferred_export_rule (kept among the components): battery_ok, pv_only, never."""
+        value = self.components.get("customer_preferred_export_rule")
+        return value if isinstance(value, str) else None
+
+    @property
+    def grid_charging(self) -> bool | None:
+        """Whether the Powerwall may charge from the grid (the inverse of the disallow flag)."""
+        value = self.components.get("disallow_charge_from_grid_with_solar_installed")
+        return not value if isinstance(value, bool) else None
+
+    @property
+    def storm_mode_enabled(self) -> bool | None:
+        settings = self.raw.get("user_settings")
+        value = settings.get("storm_mode_enabled") if isinstance(settings, Mapping) else None
+        return value if isinstance(value, bool) else None
+
 
 def _check_percent(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
@@ -138,6 +163,27 @@ def _check_percent(name: str, value: Any) -> None:
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+async def select_site(sites: Sequence[EnergySite], key: str | None) -> EnergySite:
+    """The site named by `key` (its id or its name, any case), or the first one.
+
+    Ids and the names in the products list are matched first, with no request; only when none
+    matches are the unnamed (solar-only) sites' names read from site_info, one request each.
+    """
+    if not sites:
+        raise ConfigError("this account has no energy site")
+    if key is None:
+        return sites[0]
+    wanted = key.strip().lower()
+    for site in sites:
+        if wanted in (site.site_name.lower(), str(site.energy_site_id)):
+            return site
+    for site in sites:
+        if not site.site_name and (await site.resolve_name()).lower() == wanted:
+            return site
+    names = ", ".join(site.label for site in sites)
+    raise ConfigError(f"no energy site {key!r} in this account (it has: {names})")
 
 
 class EnergySite:
@@ -150,17 +196,42 @@ class EnergySite:
         if isinstance(site_id, bool) or not isinstance(site_id, int | str) or not str(site_id).isdigit():
             raise ConfigError(f"an energy site needs a numeric energy_site_id, got {site_id!r}")
         self.energy_site_id = int(site_id)
+        name = product.get("site_name")
+        self._site_name = name if isinstance(name, str) else ""
 
     def __repr__(self) -> str:
         return f"EnergySite(energy_site_id={self.energy_site_id}, site_name={self.site_name!r})"
 
     @property
     def site_name(self) -> str:
-        return str(self.raw.get("site_name") or "")
+        """The name from the products list, or from site_info once read ("" until then).
+
+        A solar-only site's products entry has no site_name: only site_info carries it, so
+        `resolve_name()` (or any `site_info()`) fills it in.
+        """
+        return self._site_name
+
+    @property
+    def label(self) -> str:
+        """What to call the site in a sentence: its name, else "site <id>"."""
+        return self._site_name or f"site {self.energy_site_id}"
 
     @property
     def resource_type(self) -> str:
         return str(self.raw.get("resource_type") or "")
+
+    @property
+    def has_battery(self) -> bool:
+        """Whether the site has a Powerwall: components.battery, else its resource_type."""
+        components = self.raw.get("components")
+        found = components.get("battery") if isinstance(components, Mapping) else None
+        return found if isinstance(found, bool) else self.resource_type == "battery"
+
+    async def resolve_name(self) -> str:
+        """The site's name, asking site_info only when the products list had none (solar-only)."""
+        if not self._site_name:
+            await self.site_info()
+        return self._site_name
 
     async def _call(self, name: str, **params: Any) -> Any:
         return await self.api.api(name, path_vars={"site_id": self.energy_site_id}, **params)
@@ -178,7 +249,10 @@ class EnergySite:
         return await self._mapping("SITE_SUMMARY")
 
     async def site_info(self) -> SiteInfo:
-        return SiteInfo(await self._mapping("SITE_CONFIG"))
+        info = SiteInfo(await self._mapping("SITE_CONFIG"))
+        if not self._site_name and info.site_name:
+            self._site_name = info.site_name  # a solar-only site is named here only
+        return info
 
     async def history(self, kind: str = "energy", period: str = "day") -> Mapping[str, Any]:
         _check_choice("kind", kind, CALENDAR_KINDS)
@@ -216,11 +290,14 @@ class EnergySite:
     # --- commands ------------------------------------------------------------------------------
 
     async def _command(self, name: str, **params: Any) -> Mapping[str, Any]:
+        """Send a command; a code outside 2xx or `"result": false` is CommandFailed."""
         answer = await self._mapping(name, **params)
         code = answer.get("code", answer.get("Code"))
         message = answer.get("message", answer.get("Message"))
         if code is not None and not (isinstance(code, int) and 200 <= code < 300):
             raise CommandFailed(name, str(message or code))
+        if answer.get("result") is False:  # the vehicle-command style some endpoints answer in
+            raise CommandFailed(name, str(answer.get("reason") or message or ""))
         return answer
 
     async def set_backup_reserve(self, percent: float) -> None:

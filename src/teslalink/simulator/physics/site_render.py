@@ -2,7 +2,9 @@
 
 Names, order and JSON types follow the real answers: the battery product entry in
 tests/fixtures/owner_api/battery_site_data.json (a real `api/1/products` entry) plus the flags newer
-firmware added to it, and the live_status and site_info samples clients were written against.
+firmware added to it, the solar-only product entry of clients' fixtures (no `site_name`: a solar
+site's name is only in site_info), and the live_status and site_info samples clients were written
+against.
 Powers are whole watts that balance exactly (``solar + battery + grid == load``), energies are Wh,
 settings that are whole numbers print as ints (20, not 20.0), timestamps carry the site's offset.
 
@@ -96,16 +98,18 @@ def product(site: EnergySite) -> dict[str, Any]:
     """The site's entry in `GET api/1/products`."""
     solar, load, battery_w, grid = site.meter_readings()
     if not site.has_battery:
+        # A real solar-only entry has no site_name (the name is in site_info only) and null
+        # Powerwall flags: the samples clients were written against (teslajsonpy's products
+        # fixture, the "solar API" notes' products answer) all look so.
         return {
             "energy_site_id": site.energy_site_id,
             "resource_type": "solar",
-            "site_name": site.site_name,
             "id": site.id,
             "asset_site_id": site.asset_site_id,
             "solar_power": solar,
             "solar_type": "pv_panel",
-            "storm_mode_enabled": False,
-            "powerwall_onboarding_settings_set": True,
+            "storm_mode_enabled": None,
+            "powerwall_onboarding_settings_set": None,
             "sync_grid_alert_enabled": False,
             "breaker_alert_enabled": False,
             "components": _components(site, full=False),
@@ -183,13 +187,14 @@ def site_status(site: EnergySite) -> dict[str, Any]:
     """`GET .../site_status`: the summary on the app's tile."""
     solar, _, battery_w, _ = site.meter_readings()
     if not site.has_battery:
+        # our choice: no sample of a solar-only site_status is known; it follows the product
+        # entry (no site_name, null Powerwall flags), so site_info stays the one place of the name.
         return {
             "resource_type": "solar",
-            "site_name": site.site_name,
             "solar_power": solar,
             "solar_type": "pv_panel",
-            "storm_mode_enabled": False,
-            "powerwall_onboarding_settings_set": True,
+            "storm_mode_enabled": None,
+            "powerwall_onboarding_settings_set": None,
             "sync_grid_alert_enabled": False,
             "breaker_alert_enabled": False,
         }
