@@ -548,7 +548,7 @@ async def test_mfa_passcode_is_single_use_and_the_html_form_works(
     page, _ = await _mfa_page(other_browser, base)
     again = await other_browser.submit(page, passcode=code)
     assert again.status == 200
-    assert again.errors == ["That passcode is not valid. Enter the current code from your authenticator app."]
+    assert again.errors == ["This passcode was already used. Wait for the next one from your authenticator app."]
     accounts.advance(30)
     answer = await other_browser.submit(again, passcode=totp(secret, accounts.now()))
     assert answer.status == 302
