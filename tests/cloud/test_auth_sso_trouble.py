@@ -66,7 +66,9 @@ async def test_fifty_rejections_while_the_sso_fails_send_one_grant(
         token = (await auth.login_headless(PASSWORD)).access_token
         sent = count_sso_requests(twin, monkeypatch)
         twin.cloud.faults.set("sso", spec)
-        results = await asyncio.gather(*(auth.token_rejected(token) for _ in range(50)), return_exceptions=True)
+        results = await asyncio.gather(
+            *(auth.token_rejected(token) for _ in range(50)), return_exceptions=True
+        )
         assert sent[0] == 1
         assert auth.refreshes == 1
         assert all(isinstance(r, error) for r in results)
@@ -91,7 +93,8 @@ async def test_fifty_rejections_with_a_healthy_sso_still_send_one_grant(
         token = (await auth.login_headless(PASSWORD)).access_token
         sent = count_sso_requests(twin, monkeypatch)
         results = await asyncio.gather(*(auth.token_rejected(token) for _ in range(50)))
-        assert len(set(results)) == 1 and results[0] != token
+        assert len(set(results)) == 1
+        assert results[0] != token
         assert sent[0] == 1
 
 
@@ -111,7 +114,9 @@ async def test_a_429_on_the_code_exchange_says_wait_not_log_in_again(
         assert "log in again" not in message
         assert info.value.retry_after == 45
         assert sent[0] == 3
-        with pytest.raises(RateLimited, match=r"not sent: rate limited by Tesla's login server, retry in 45 s"):
+        with pytest.raises(
+            RateLimited, match=r"not sent: rate limited by Tesla's login server, retry in 45 s"
+        ):
             await auth.login_headless(PASSWORD)  # the cooldown: not even the login page is asked for
         assert sent[0] == 3
         assert auth.cooldowns() == {auth.urls.sso.split("//")[1].rstrip("/"): 45}
