@@ -106,9 +106,10 @@ MSG_CAPTCHA_REQUIRED: Final = "Please enter the characters shown in the image."
 MSG_CAPTCHA_MISMATCH: Final = "Captcha does not match. Please try again."
 MSG_WRONG_PASSCODE: Final = "That passcode is not valid. Enter the current code from your authenticator app."
 MSG_PASSCODE_FIRST: Final = "Enter the passcode from your authenticator app."
+# Our choice of words (see the module doc): no source shows what Tesla answers.
 MSG_PASSCODE_REUSED: Final = (
     "This passcode was already used. Wait for the next one from your authenticator app."
-)  # our choice of words (see the module doc)
+)
 PASSCODE_REUSED: Final = "PASSCODE_ALREADY_USED"
 
 
@@ -525,8 +526,7 @@ class LoginDesk:
             account.mfa_secret, passcode, now, window=self.policy.totp_window_steps, after_step=after
         )
         if step is None:
-            window = self.policy.totp_window_steps
-            if after is not None and totp.verify(account.mfa_secret, passcode, now, window=window) is not None:
+            if after is not None and self._matches_any_step(account.mfa_secret, passcode, now):
                 raise LoginError(400, PASSCODE_REUSED, MSG_PASSCODE_REUSED)
             self._fail(attempts, now)
             return False
@@ -534,6 +534,10 @@ class LoginDesk:
         tx.phase = Phase.MFA_VERIFIED
         tx.amr = ("pwd", "mfa", "otp")
         return True
+
+    def _matches_any_step(self, secret: str, passcode: str, now: float) -> bool:
+        """The passcode is right for a step of the window, already used ones included."""
+        return totp.verify(secret, passcode, now, window=self.policy.totp_window_steps) is not None
 
     def complete(self, tx: Transaction) -> Outcome:
         """The post after MFA: the code if the passcode was verified, else the MFA page again."""
