@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from test_auth import MFA, NA, PASSWORD, Twin
 
+from teslalink.cloud.api import TeslaApi
 from teslalink.cloud.config import CloudUrls
 from teslalink.errors import AuthError, RateLimited, ServiceUnavailable, TokenExpired
 from teslalink.simulator import World
@@ -164,3 +165,18 @@ async def test_wrong_passcodes_count_towards_the_lock_not_the_captcha(twin: Twin
         assert twin.world.auth.logins.failures(MFA) == 3
         # No captcha is asked for (no solver given): the right passcode signs in.
         await auth.login_headless(PASSWORD, passcode=lambda: totp(secret, twin.world.now()))
+
+
+@pytest.mark.parametrize("spec", ["5xx=1", "429=1,retry_after=60"])
+async def test_fifty_reads_rejected_with_401_while_the_sso_fails_send_one_grant(
+    twin: Twin, monkeypatch: pytest.MonkeyPatch, spec: str
+) -> None:
+    """The whole path: 50 concurrent Owner API reads, each rejected with 401, each asking for a refresh."""
+    async with twin.auth() as auth, TeslaApi(twin.urls, auth) as api:
+        await auth.login_headless(PASSWORD)
+        twin.world.auth.revoke_all(twin.account(NA))  # every read now gets a 401
+        sent = count_sso_requests(twin, monkeypatch)
+        twin.cloud.faults.set("sso", spec)
+        results = await asyncio.gather(*(api.products() for _ in range(50)), return_exceptions=True)
+        assert sent[0] == 1
+        assert all(isinstance(r, RateLimited | ServiceUnavailable) for r in results)
