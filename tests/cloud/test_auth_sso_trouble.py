@@ -76,6 +76,7 @@ async def test_fifty_rejections_while_the_sso_fails_send_one_grant(
         assert not any(isinstance(r, TokenExpired) for r in results)  # nobody is told to log in again
         if error is RateLimited:
             assert {r.retry_after for r in results if isinstance(r, RateLimited)} == {60}
+            assert "rate limited by Tesla's login server, retry in 60 s" in str(results[0])
             twin.world.advance(59)
             with pytest.raises(RateLimited, match=r"retry in 1 s"):  # still cooling down: not sent
                 await auth.token_rejected(token)
