@@ -22,6 +22,7 @@ import pytest
 from teslalink.simulator import World
 from teslalink.simulator.sso import SESSION_COOKIE, InvalidToken, LoginPolicy, serve_sso
 from teslalink.simulator.sso import jwt as sso_jwt
+from teslalink.simulator.sso.login import MSG_PASSCODE_REUSED
 from teslalink.simulator.sso.totp import totp
 
 PASSWORD = "correct horse"
@@ -548,7 +549,7 @@ async def test_mfa_passcode_is_single_use_and_the_html_form_works(
     page, _ = await _mfa_page(other_browser, base)
     again = await other_browser.submit(page, passcode=code)
     assert again.status == 200
-    assert again.errors == ["That passcode is not valid. Enter the current code from your authenticator app."]
+    assert again.errors == [MSG_PASSCODE_REUSED]  # told apart from a wrong one
     accounts.advance(30)
     answer = await other_browser.submit(again, passcode=totp(secret, accounts.now()))
     assert answer.status == 302

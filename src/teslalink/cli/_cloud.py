@@ -57,28 +57,35 @@ class CloudTarget:
             raise ConfigError("no account is logged in: run `teslalink login --email EMAIL` first")
         raise ConfigError(f"{len(known)} accounts are logged in ({', '.join(known)}): pass --email")
 
-    def auth(self) -> Any:
+    @contextlib.asynccontextmanager
+    async def auth(self) -> AsyncIterator[Any]:
+        """The account's `Auth` (closed afterwards), with the SSO's cooldowns of earlier commands.
+
+        An SSO 429's cooldown outlives the process like the API's (`Cooldowns`).
+        """
         from ..cloud.auth import Auth  # noqa: PLC0415
 
         store = self.store()
-        return Auth(self.identity(store), urls=self.urls(), store=store)
+        auth = Auth(self.identity(store), urls=self.urls(), store=store)
+        async with auth, Cooldowns.beside(store.target).kept(auth):
+            yield auth
 
     @contextlib.asynccontextmanager
     async def api(self) -> AsyncIterator[Any]:
         """An Owner API session for the chosen account (Auth and TeslaApi closed afterwards).
 
         A 429's cooldown outlives the process (`Cooldowns`): a shell loop of commands must not
-        knock again before Retry-After has passed, any more than one process may.
+        knock again before Retry-After has passed, any more than one process may. Every command
+        goes through here, `stream` included (its handshake keeps its cooldown in this session).
         """
         from ..cloud.api import TeslaApi  # noqa: PLC0415
 
-        async with self.auth() as auth, TeslaApi(auth.urls, auth) as api:
-            cooldowns = Cooldowns.beside(auth.store.path)
-            cooldowns.apply(api)
-            try:
-                yield api
-            finally:
-                cooldowns.keep(api)
+        async with (
+            self.auth() as auth,
+            TeslaApi(auth.urls, auth) as api,
+            Cooldowns.beside(auth.store.target).kept(api),
+        ):
+            yield api
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,8 @@ class Cooldowns:
     """Cooldowns after a 429, per API host, in a small JSON file beside the token file.
 
     The file is a cache: unreadable means none (never an error), and it is written atomically.
+    A keeper is anything with `cooldowns()` (seconds left per host) and `cool_down(seconds, host)`:
+    the `TeslaApi` (API and streaming hosts) and the `Auth` (SSO hosts).
     """
 
     path: Path | None
@@ -97,22 +106,34 @@ class Cooldowns:
     def _read(self) -> dict[str, float]:
         if self.path is None:
             return {}
+        from ..cloud.tokens import read_regular_file  # noqa: PLC0415
+
         try:
-            found = orjson.loads(self.path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
+            found = orjson.loads(read_regular_file(self.path, "the cooldown file"))
+        except (OSError, ConfigError, orjson.JSONDecodeError):
             return {}
         if not isinstance(found, dict):
             return {}
         return {str(k): float(v) for k, v in found.items() if isinstance(v, int | float)}
 
-    def apply(self, api: Any) -> None:
-        """Start the cooldown an earlier command left for this API host, if it still runs."""
-        left = self._read().get(api.base_url.authority, 0.0) - time.time()
-        if left > 0:
-            api.cool_down(left)
+    @contextlib.asynccontextmanager
+    async def kept(self, keeper: Any) -> AsyncIterator[None]:
+        """`apply` before the block, `keep` after it (errors included: a 429 is one)."""
+        self.apply(keeper)
+        try:
+            yield
+        finally:
+            self.keep(keeper)
 
-    def keep(self, api: Any) -> None:
-        """Remember this host's cooldown (or forget a finished one) for the next command."""
+    def apply(self, keeper: Any) -> None:
+        """Start the cooldowns earlier commands left (every host: a keeper asks only its own)."""
+        now = time.time()
+        for host, until in self._read().items():
+            if until > now:
+                keeper.cool_down(until - now, host)
+
+    def keep(self, keeper: Any) -> None:
+        """Remember the keeper's cooldowns (or forget finished ones) for the next command."""
         if self.path is None:
             return
         from .._files import atomic_write_bytes  # noqa: PLC0415
@@ -120,9 +141,9 @@ class Cooldowns:
         now = time.time()
         stored = self._read()
         known = {host: until for host, until in stored.items() if until > now}
-        left = api.cooldown_remaining()
-        if left > 0:
-            known[api.base_url.authority] = now + left
+        for host, left in keeper.cooldowns().items():
+            if now + left > known.get(host, 0.0) + 1.0:  # new or longer (not the one applied)
+                known[host] = now + left
         if known == stored:
             return  # nothing to remember or forget: no write
         with contextlib.suppress(OSError):  # a cache: failing to write it must not fail the command

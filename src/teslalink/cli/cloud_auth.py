@@ -110,13 +110,24 @@ def login(
 
     spinner = _Spinner()
 
+    asked: list[str] = []
+
     def get_passcode() -> str:
-        if passcode is not None:
+        """--passcode once (a typo sent again would count towards the lock), then ask on a terminal."""
+        if passcode is not None and not asked:
+            asked.append(passcode)
             return passcode
         if not is_interactive():
+            if asked:
+                raise click.ClickException(
+                    "the passcode was refused: pass the current one from your authenticator app"
+                )
             raise _need("a passcode (this account uses MFA)", "--passcode")
+        question = "Passcode refused. Current passcode" if asked else "Passcode from your authenticator app"
         with spinner.paused():
-            return str(click.prompt("Passcode from your authenticator app"))
+            answer = str(click.prompt(question, hide_input=False))
+        asked.append(answer)
+        return answer
 
     def solve_captcha(svg: bytes) -> str:
         with spinner.paused():

@@ -77,12 +77,12 @@ def stream(
     live = None if as_json or not is_interactive() else _start_live()
 
     async def go() -> int:
-        from ..cloud.api import TeslaApi  # noqa: PLC0415 - keep `--help` fast
-        from ..cloud.streaming import VehicleStream  # noqa: PLC0415
+        from ..cloud.streaming import VehicleStream  # noqa: PLC0415 - keep `--help` fast
 
-        async with target.auth() as auth:
-            async with TeslaApi(auth.urls, auth) as api:
-                vehicle = pick_vehicle(await api.vehicles(), vehicle_key)
+        # The session every command shares: its 429 cooldowns (the API's, and the handshake's,
+        # kept in it) are honoured before sending and outlive this run.
+        async with target.api() as api:
+            vehicle = pick_vehicle(await api.vehicles(), vehicle_key)
             if vehicle.vehicle_id is None:
                 raise click.ClickException(
                     f"{vehicle.display_name or vehicle.vin} has no vehicle_id to stream"
@@ -90,7 +90,7 @@ def stream(
             title = f"{vehicle.display_name or vehicle.vin} — stream"
             seen = 0
             row: dict[str, Any] | None = None
-            async with VehicleStream(auth.urls, auth, vehicle.vehicle_id) as updates:
+            async with VehicleStream(api.urls, api.tokens, vehicle.vehicle_id, cooldowns=api) as updates:
                 stats = updates.stats
 
                 reported: str | None = None

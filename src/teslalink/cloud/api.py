@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -104,15 +105,24 @@ class TeslaApi:
         """Where the access tokens come from (shared with streams opened for this account)."""
         return self._tokens
 
-    def cooldown_remaining(self) -> float:
-        """Seconds left before this host may be called again after a 429 (0: none)."""
-        until = self._cooldown_until.get(self.base_url.authority, 0.0)
+    def cooldown_remaining(self, host: str | None = None) -> float:
+        """Seconds left before `host` (default: the API's) may be called again after a 429 (0: none)."""
+        until = self._cooldown_until.get(host or self.base_url.authority, 0.0)
         return max(0.0, until - self.clock())
 
-    def cool_down(self, seconds: float) -> None:
-        """Send nothing to this host for `seconds` (e.g. a cooldown another process started)."""
-        key = self.base_url.authority
+    def cool_down(self, seconds: float, host: str | None = None) -> None:
+        """Send nothing to `host` (default: the API's) for `seconds` (e.g. another process's 429).
+
+        Other hosts of the account's cloud (the streaming server) keep their cooldowns here too,
+        so that every path of a session, and the file the CLI keeps them in, shares one set.
+        """
+        key = host or self.base_url.authority
         self._cooldown_until[key] = max(self._cooldown_until.get(key, 0.0), self.clock() + seconds)
+
+    def cooldowns(self) -> dict[str, float]:
+        """Seconds left per host (host:port) still cooling down."""
+        now = self.clock()
+        return {host: until - now for host, until in self._cooldown_until.items() if until > now}
 
     async def request(
         self,
@@ -180,7 +190,9 @@ class TeslaApi:
         remaining = self.cooldown_remaining()
         if remaining > 0:
             raise errors.RateLimited(
-                429, f"{where}: not sent, cooling down after a 429", retry_after=remaining
+                429,
+                f"{where}: not sent, cooling down after a 429; retry in {math.ceil(remaining)} s",
+                retry_after=remaining,
             )
 
     def _error(self, where: str, response: Response) -> errors.ApiError:

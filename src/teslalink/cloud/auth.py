@@ -13,10 +13,16 @@
 
 Refresh: `access_token()` refreshes when the token is within `refresh_margin_s` of expiring,
 `token_rejected(token)` (the API got a 401) refreshes once. An `asyncio.Lock` makes concurrent
-callers share one refresh, and `TokenStore.locked()` makes processes sharing one token file do the
-same: under the file lock the stored token is re-read, and if another process already replaced
-the one we hold we adopt its token instead of refreshing with a (possibly rotated-out) refresh
-token, which Tesla treats as replay and answers by logging the user out.
+callers share one refresh, its failure included: every caller that was waiting while a refresh
+failed gets that same error, instead of each sending a grant of its own to a failing SSO. And
+`TokenStore.locked()` makes processes sharing one token file do the same: under the file lock
+the stored token is re-read, and if another process already replaced the one we hold we adopt
+its token instead of refreshing with a (possibly rotated-out) refresh token, which Tesla treats
+as replay and answers by logging the user out.
+
+The SSO has its cooldown too: after a 429 nothing is sent to that SSO host (no refresh, no login
+step) until its Retry-After has passed, and the error says "rate limited by Tesla's login
+server, retry in N s", not "log in again": the login is fine, only the server is busy.
 
 Secrets (password, passcodes, codes, tokens, the PKCE verifier) never reach a log, a repr or an
 exception message.
@@ -29,6 +35,7 @@ import base64
 import hashlib
 import inspect
 import logging
+import math
 import secrets
 import time
 import webbrowser
@@ -44,7 +51,15 @@ import orjson
 from yarl import URL
 
 from .._http import Response, Timeouts, Transport, retry_after
-from ..errors import AuthError, CaptchaRequired, MfaRequired, RateLimited, ServiceUnavailable, TokenExpired
+from ..errors import (
+    AuthError,
+    CaptchaRequired,
+    MfaRequired,
+    RateLimited,
+    ServiceUnavailable,
+    TeslalinkError,
+    TokenExpired,
+)
 from .config import CloudUrls
 from .tokens import Token, TokenStore, redact
 
@@ -68,6 +83,10 @@ LOGOUT_PATH: Final = "oauth2/v3/logout"
 MFA_ATTEMPTS: Final = 3
 CAPTCHA_ATTEMPTS: Final = 3
 _MAX_REGION_HOPS: Final = 2
+DEFAULT_SSO_COOLDOWN_S: Final = 60.0
+"""How long to leave the SSO alone after a 429 without Retry-After (the API's default too)."""
+PASSCODE_REUSED: Final = "PASSCODE_ALREADY_USED"
+"""The MFA error code for a passcode already used in its 30-s step (the twin's word: our choice)."""
 
 PasscodeGetter: TypeAlias = Callable[[], str | Awaitable[str]]
 FactorChooser: TypeAlias = Callable[[list[dict[str, Any]]], dict[str, Any] | Awaitable[dict[str, Any]]]
@@ -198,6 +217,11 @@ def _parse_page(body: bytes) -> _Page:
     return page
 
 
+def rate_limited_message(where: str, seconds: float) -> str:
+    """What a user reads after an SSO 429: wait, with how long, never "log in again"."""
+    return f"{where}: rate limited by Tesla's login server, retry in {math.ceil(seconds)} s"
+
+
 def _json(resp: Response) -> Any:
     try:
         return orjson.loads(resp.body)
@@ -241,6 +265,9 @@ class Auth:
         self._token: Token | None = None
         self._loaded = False
         self._refresh_lock = asyncio.Lock()
+        self._refreshes_done = 0  # refresh attempts finished, failed or not
+        self._last_failure: tuple[str, TeslalinkError] | None = None  # (held access token, error)
+        self._sso_cooldown_until: dict[str, float] = {}  # SSO host -> self.clock() time
         self._pending: StagedLogin | None = None
         self.refreshes = 0
         """How many refresh grants this object sent (for tests and diagnostics)."""
@@ -284,6 +311,34 @@ class Auth:
         self._loaded = True
         return token
 
+    # --- the SSO's cooldown --------------------------------------------------------------------
+
+    def cooldowns(self) -> dict[str, float]:
+        """Seconds left per SSO host (host:port) that answered 429 and must not be asked yet."""
+        now = self.clock()
+        return {host: until - now for host, until in self._sso_cooldown_until.items() if until > now}
+
+    def cool_down(self, seconds: float, host: str | None = None) -> None:
+        """Send nothing to `host` (default: this account's SSO) for `seconds`, e.g. another process's 429."""
+        key = host or URL(self.sso_url).authority
+        until = self.clock() + seconds
+        self._sso_cooldown_until[key] = max(self._sso_cooldown_until.get(key, 0.0), until)
+
+    async def _sso_request(self, transport: Transport, method: str, url: URL, **kwargs: Any) -> Response:
+        """Every request to an SSO: refused at once during its cooldown, and a 429 starts one."""
+        host = url.authority
+        left = self._sso_cooldown_until.get(host, 0.0) - self.clock()
+        if left > 0:
+            raise RateLimited(429, rate_limited_message(f"{host}: not sent", left), retry_after=left)
+        resp = await transport.request(method, url, **kwargs)
+        if resp.status == 429:
+            wait = retry_after(resp.headers)
+            self.cool_down(DEFAULT_SSO_COOLDOWN_S if wait is None else wait, host)
+            _log.warning("%s: the SSO rate limited us; staying away", host)
+            shown = DEFAULT_SSO_COOLDOWN_S if wait is None else wait
+            raise RateLimited(429, rate_limited_message(host, shown), retry_after=wait)
+        return resp
+
     # --- TokenProvider -------------------------------------------------------------------------
 
     async def access_token(self) -> str:
@@ -312,21 +367,36 @@ class Auth:
         return await self._refresh_from(current, force=True)
 
     async def _refresh_from(self, held: Token, *, force: bool) -> Token:
+        """One refresh at a time; a failure is the answer of every caller that waited for it."""
+        started = self._refreshes_done
         async with self._refresh_lock:
             if self._token is not None and self._token.access_token != held.access_token:
                 return self._token  # another task refreshed while we waited
-            async with self.store.locked():
-                stored = self.store.load(self.identity)
-                if stored is not None and stored.access_token != held.access_token:
-                    # Another process refreshed (or logged in) since we loaded: its token is newer,
-                    # and ours may hold a refresh token that was rotated out.
-                    left = stored.expires_in(self.clock())
-                    if left > self.refresh_margin_s or (force and left > 0):
-                        _log.debug("%s: adopting the token another process stored", self.identity)
-                        return self._adopt(stored, save=False)
-                    held = stored
-                new = await self._refresh_grant(held)
-                return self._adopt(new, save=True)
+            failed = self._last_failure
+            if failed is not None and self._refreshes_done > started and failed[0] == held.access_token:
+                raise failed[1]  # the refresh we waited for failed: its error is ours, no new grant
+            try:
+                return await self._refresh_locked(held, force=force)
+            except TeslalinkError as exc:
+                self._last_failure = (held.access_token, exc)
+                raise
+            finally:
+                self._refreshes_done += 1
+
+    async def _refresh_locked(self, held: Token, *, force: bool) -> Token:
+        """Under the task lock: the file lock, adopt what another process stored, else a grant."""
+        async with self.store.locked():
+            stored = self.store.load(self.identity)
+            if stored is not None and stored.access_token != held.access_token:
+                # Another process refreshed (or logged in) since we loaded: its token is newer,
+                # and ours may hold a refresh token that was rotated out.
+                left = stored.expires_in(self.clock())
+                if left > self.refresh_margin_s or (force and left > 0):
+                    _log.debug("%s: adopting the token another process stored", self.identity)
+                    return self._adopt(stored, save=False)
+                held = stored
+            new = await self._refresh_grant(held)
+            return self._adopt(new, save=True)
 
     async def _refresh_grant(self, held: Token) -> Token:
         if not held.refresh_token:
@@ -335,7 +405,8 @@ class Auth:
             )
         self.refreshes += 1
         _log.debug("%s: refreshing the access token at %s", self.identity, held.sso_url)
-        resp = await self._transport.request(
+        resp = await self._sso_request(
+            self._transport,
             "POST",
             URL(held.sso_url + TOKEN_PATH),
             data={
@@ -350,9 +421,8 @@ class Auth:
         if resp.status != 200 or not isinstance(body, dict):
             error = body.get("error", "") if isinstance(body, dict) else ""
             where = f"{self.identity}: refreshing the token at {held.sso_url}"
-            # A busy or failing SSO says nothing about the token: keep it, and let the caller retry.
-            if resp.status == 429:
-                raise RateLimited(429, f"{where}: rate limited", retry_after=retry_after(resp.headers))
+            # A failing SSO says nothing about the token: keep it, and let the caller retry (a 429
+            # was raised by `_sso_request`, with its cooldown started).
             if resp.status >= 500:
                 raise ServiceUnavailable(resp.status, f"{where}: the SSO failed", str(error))
             raise TokenExpired(
@@ -441,7 +511,9 @@ class Auth:
 
     async def _probe_region(self, sso: str, challenge: str) -> str:
         probe = self._authorize_url(sso, challenge, _b64url(secrets.token_bytes(16)))
-        resp = await self._transport.request("GET", URL(probe, encoded=True), allow_redirects=False)
+        resp = await self._sso_request(
+            self._transport, "GET", URL(probe, encoded=True), allow_redirects=False
+        )
         location = resp.headers.get("Location")
         if resp.status in (301, 302, 303, 307, 308) and location:
             other = _base_of(urljoin(probe, location))
@@ -463,7 +535,8 @@ class Auth:
         return params["code"]
 
     async def _exchange(self, code: str, sso: str, verifier: str, redirect_uri: str) -> Token:
-        resp = await self._transport.request(
+        resp = await self._sso_request(
+            self._transport,
             "POST",
             URL(sso + TOKEN_PATH),
             data={
@@ -498,7 +571,9 @@ class Auth:
     ) -> Token:
         """Sign in by filling the SSO's form: password, then captcha and passcode when asked.
 
-        `passcode()` returns the current TOTP code (asked again, up to 3 times, if refused);
+        `passcode()` returns the current TOTP code (asked again, up to 3 times, if refused; the
+        code just refused, returned again, ends the login: sending it again would only count
+        one more failure towards the account's lock);
         `choose_factor(factors)` picks among the account's factors (default: the first);
         `solve_captcha(svg_bytes)` returns the characters of the image. Missing callbacks give
         `MfaRequired` / `CaptchaRequired` when the SSO asks for them.
@@ -525,15 +600,17 @@ class Auth:
                 if token.id_token:
                     query["id_token_hint"] = token.id_token
                 try:
-                    await self._transport.request(
-                        "GET", URL(f"{token.sso_url}{LOGOUT_PATH}?{urlencode(query)}", encoded=True)
+                    await self._sso_request(
+                        self._transport,
+                        "GET",
+                        URL(f"{token.sso_url}{LOGOUT_PATH}?{urlencode(query)}", encoded=True),
                     )
                 except Exception as exc:  # logging out locally must still work
                     _log.debug("%s: revoking at the SSO failed: %s", self.identity, type(exc).__name__)
-            self.store.delete(self.identity)
+            existed = self.store.delete(self.identity)  # an entry without a token is forgotten too
             self._token = None
             self._loaded = True
-            return token is not None
+            return existed or token is not None
 
 
 class _FormLogin:
@@ -597,10 +674,13 @@ class _FormLogin:
 
     # --- steps ---------------------------------------------------------------------------------
 
+    async def _send(self, method: str, url: URL, **kwargs: Any) -> Response:
+        return await self.auth._sso_request(self.http, method, url, **kwargs)
+
     async def _login_page(self) -> tuple[str, _Page]:
         url = self.auth._authorize_url(self.sso, self.challenge, self.state)
         for _ in range(_MAX_REGION_HOPS + 1):
-            resp = await self.http.request("GET", URL(url, encoded=True), allow_redirects=False)
+            resp = await self._send("GET", URL(url, encoded=True), allow_redirects=False)
             location = self._location(url, resp)
             if location is None:
                 break
@@ -610,7 +690,7 @@ class _FormLogin:
         return await self._check_page(url, resp)
 
     async def _get_page(self, url: str) -> tuple[str, _Page]:
-        resp = await self.http.request("GET", URL(url, encoded=True), allow_redirects=False)
+        resp = await self._send("GET", URL(url, encoded=True), allow_redirects=False)
         return await self._check_page(url, resp)
 
     async def _check_page(self, url: str, resp: Response) -> tuple[str, _Page]:
@@ -630,16 +710,25 @@ class _FormLogin:
 
     async def _post(self, page_url: str, page: _Page, form: Mapping[str, str]) -> Response:
         action = urljoin(page_url, page.action or "")
-        return await self.http.request(
-            "POST", URL(action, encoded=True), data=dict(form), allow_redirects=False
-        )
+        return await self._send("POST", URL(action, encoded=True), data=dict(form), allow_redirects=False)
 
     async def _captcha(self, page_url: str, page: _Page) -> bytes:
         src = urljoin(page_url, page.captcha_src or "/captcha")
-        resp = await self.http.request("GET", URL(src, encoded=True))
+        resp = await self._send("GET", URL(src, encoded=True))
         if resp.status != 200:
             raise AuthError(f"{self.sso}: the captcha image answered HTTP {resp.status}")
         return resp.body
+
+    def _passcode_error(self, status: int, body: Any) -> AuthError:
+        error = body.get("error") if isinstance(body, dict) else None
+        code = error.get("code", "") if isinstance(error, dict) else ""
+        if code == PASSCODE_REUSED:
+            return AuthError(
+                f"{self.auth.identity}: this passcode was already used; wait for the next one from "
+                "your authenticator app (a new one every 30 s) and sign in with it"
+            )
+        message = error.get("message", "") if isinstance(error, dict) else ""
+        return AuthError(f"{self.sso}: the passcode check failed (HTTP {status}) {message}".strip())
 
     async def _mfa(
         self,
@@ -653,7 +742,7 @@ class _FormLogin:
                 f"{self.auth.identity}: the account asks for a passcode and no getter was given"
             )
         transaction_id = page.inputs.get("transaction_id", "")
-        resp = await self.http.request(
+        resp = await self._send(
             "GET", URL(f"{self.sso}{AUTHORIZE_PATH}/mfa/factors").with_query(transaction_id=transaction_id)
         )
         body = _json(resp)
@@ -662,9 +751,12 @@ class _FormLogin:
             raise AuthError(f"{self.sso}: could not list the account's second factors (HTTP {resp.status})")
         factor = factors[0] if choose_factor is None else await _call(choose_factor, factors)
         factor_id = str(factor.get("id", "")) if isinstance(factor, dict) else ""
+        refused: str | None = None
         for _ in range(MFA_ATTEMPTS):
             code = str(await _call(passcode)).strip()
-            resp = await self.http.request(
+            if code == refused:  # the same code again: refused again, and one more failure counted
+                raise AuthError(f"{self.auth.identity}: the passcode was refused")
+            resp = await self._send(
                 "POST",
                 URL(f"{self.sso}{AUTHORIZE_PATH}/mfa/verify"),
                 json_body={"transaction_id": transaction_id, "factor_id": factor_id, "passcode": code},
@@ -674,11 +766,8 @@ class _FormLogin:
             if resp.status == 200 and isinstance(data, dict) and data.get("valid") is True:
                 break
             if resp.status != 200:
-                error = body.get("error") if isinstance(body, dict) else None
-                message = error.get("message", "") if isinstance(error, dict) else ""
-                raise AuthError(
-                    f"{self.sso}: the passcode check failed (HTTP {resp.status}) {message}".strip()
-                )
+                raise self._passcode_error(resp.status, body)
+            refused = code
         else:
             raise AuthError(f"{self.auth.identity}: the passcode was refused {MFA_ATTEMPTS} times")
         form = {"transaction_id": transaction_id}

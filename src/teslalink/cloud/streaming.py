@@ -20,6 +20,9 @@ What the stream does for you, and why:
 * **A dropped or refused connection**: reconnect after a capped exponential backoff with jitter
   (`Backoff`), reset by the next update. `max_failures` (None: for ever) gives up after that many
   failed connections in a row, raising the last transport error.
+* **A 429 on the handshake**: `cooldowns` (the account's `TeslaApi`, or anything with
+  `cooldown_remaining(host)` and `cool_down(seconds, host)`) keeps it, so that no handshake is
+  sent to that host before Retry-After has passed, by this stream or any other path sharing it.
 * **Counters for a UI** in `stream.stats`: connects, reconnects, updates, token refreshes, the
   current state and the last error.
 
@@ -34,15 +37,17 @@ import asyncio
 import contextlib
 import enum
 import inspect
+import math
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, Protocol, Self, TypeVar
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from .. import errors
 from .._http import retry_after
@@ -50,7 +55,18 @@ from .config import CloudUrls
 from .provider import TokenProvider
 from .stream_models import DEFAULT_COLUMNS, StreamUpdate, UpdateParser, compile_parser
 
-__all__ = ["Backoff", "StreamState", "StreamStats", "VehicleStream"]
+__all__ = ["Backoff", "Cooldowns", "StreamState", "StreamStats", "VehicleStream"]
+
+DEFAULT_COOLDOWN_S: Final = 60.0
+"""After a handshake 429 without Retry-After (the Owner API client's default too)."""
+
+
+class Cooldowns(Protocol):
+    """Where 429 cooldowns per host are kept (`TeslaApi` is one)."""
+
+    def cooldown_remaining(self, host: str | None = None) -> float: ...
+    def cool_down(self, seconds: float, host: str | None = None) -> None: ...
+
 
 _TRANSIENT = (errors.ConnectionError, errors.TimeoutError, errors.RateLimited, errors.ServiceUnavailable)
 """Failures of the moment (the SSO unreachable, busy or failing): back off and try again."""
@@ -163,6 +179,7 @@ class VehicleStream:
         connect_timeout_s: float = 10.0,
         heartbeat_s: float | None = 30.0,
         rng: random.Random | None = None,
+        cooldowns: Cooldowns | None = None,
     ) -> None:
         if not disconnected_retry_s >= 0:
             raise errors.ConfigError(f"disconnected_retry_s must be >= 0, got {disconnected_retry_s!r}")
@@ -180,6 +197,7 @@ class VehicleStream:
         self._connect_timeout_s = connect_timeout_s
         self._heartbeat_s = heartbeat_s
         self._rng = rng if rng is not None else random.Random()
+        self._cooldowns = cooldowns
         self._stop = asyncio.Event()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._gen: AsyncGenerator[StreamUpdate, None] | None = None
@@ -444,6 +462,17 @@ class VehicleStream:
     async def _connect(self) -> aiohttp.ClientWebSocketResponse | None:
         """Open the websocket (None: failed, recorded in stats, or stopped meanwhile)."""
         where = self._where
+        host = URL(self.urls.streaming).authority
+        left = 0.0 if self._cooldowns is None else self._cooldowns.cooldown_remaining(host)
+        if left > 0:  # nothing sent: the loop waits at least `left` (Retry-After wins the backoff)
+            self._failure(
+                errors.RateLimited(
+                    429,
+                    f"{where}: not sent, cooling down after a 429; retry in {math.ceil(left)} s",
+                    retry_after=left,
+                )
+            )
+            return None
         try:
             ws = await self._until_stopped(
                 self.session.ws_connect(
@@ -455,8 +484,14 @@ class VehicleStream:
             )
         except aiohttp.WSServerHandshakeError as exc:
             if exc.status == 429:
+                wait = retry_after(exc.headers)
+                cooldown = DEFAULT_COOLDOWN_S if wait is None else wait
+                if self._cooldowns is not None:
+                    self._cooldowns.cool_down(cooldown, host)
                 self._failure(
-                    errors.RateLimited(429, "rate limited", where, retry_after=retry_after(exc.headers))
+                    errors.RateLimited(
+                        429, f"{where}: rate limited; retry in {math.ceil(cooldown)} s", retry_after=cooldown
+                    )
                 )
             else:
                 self._failure(errors.ApiError(exc.status, "websocket refused", where))

@@ -13,6 +13,14 @@ refresh the same identity at once would fork the chain and one of them would log
 read-refresh-write; the second process then re-reads the file and finds the new token instead of
 refreshing with a retired one (see `cloud.auth`).
 
+Why a symlinked file is written through its link: users point several tools (or several
+accounts' configs) at one TeslaPy cache with a link. Replacing the link with a regular file at the
+first refresh would fork the cache, and the next refresh through the other path would replay a
+retired refresh token. So reads, writes and the lock all go to the link's target (`target`).
+
+Why anything but a regular file is refused: reading a FIFO blocks until a writer comes, so a
+token path that is a FIFO (or a device) would hang every command; it is refused at once.
+
 Why the file is never overwritten when it cannot be read: it may hold other identities, or be a
 TeslaPy cache the user cares about; a clear `ConfigError` naming the path is better than silently
 replacing it with ours.
@@ -25,6 +33,7 @@ import contextlib
 import copy
 import math
 import os
+import stat
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +57,7 @@ __all__ = [
     "Token",
     "TokenStore",
     "default_token_path",
+    "read_regular_file",
     "redact",
 ]
 
@@ -161,6 +171,30 @@ class Token:
         )
 
 
+def read_regular_file(path: Path, what: str = "the token file") -> bytes:
+    """The bytes of `path`, which must be a regular file (or a link to one).
+
+    Opened without blocking and checked before the read: a FIFO would block it until a writer
+    comes (for ever, usually). `FileNotFoundError` and other `OSError`s pass through; anything
+    that is not a regular file is a one-line `ConfigError`.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"{path}: {what} is {_kind(mode)}, not a regular file; give the path of a file")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "a device")
+
+
 def default_token_path(environ: Mapping[str, str] | None = None) -> Path:
     """$TESLALINK_TOKEN_FILE, else $XDG_CONFIG_HOME/teslalink/tokens.json, else ~/.config/..."""
     env = os.environ if environ is None else environ
@@ -203,6 +237,14 @@ class TokenStore:
     def __repr__(self) -> str:
         where = str(self.path) if self._loader is None else "custom loader"
         return f"{type(self).__name__}({where!r})"
+
+    @property
+    def target(self) -> Path | None:
+        """The file the tokens are in: `path`, or where its symlink (chain) points (see the module doc).
+
+        Resolved at each use, so a link changed while we run is followed.
+        """
+        return None if self.path is None else Path(os.path.realpath(self.path))
 
     @property
     def _where(self) -> str:
@@ -273,7 +315,7 @@ class TokenStore:
             return self._checked(copy.deepcopy(dict(loaded)))
         assert self.path is not None
         try:
-            raw = self.path.read_bytes()
+            raw = read_regular_file(self.path)
         except FileNotFoundError:
             return {}
         except OSError as exc:
@@ -302,15 +344,18 @@ class TokenStore:
         if self._dumper is not None:
             self._dumper(cache)
             return
-        assert self.path is not None
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write_bytes(self.path, orjson.dumps(cache, option=orjson.OPT_INDENT_2), mode=0o600)
+        target = self.target
+        assert target is not None
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write_bytes(target, orjson.dumps(cache, option=orjson.OPT_INDENT_2), mode=0o600)
 
     @property
     def _lock_path(self) -> Path | None:
-        if self.path is None or fcntl is None:
+        """Beside the target, so that every path to one file (links included) shares one lock."""
+        target = self.target
+        if target is None or fcntl is None:
             return None
-        return self.path.with_name(self.path.name + ".lock")
+        return target.with_name(target.name + ".lock")
 
     def _open_lock(self) -> int | None:
         lock_path = self._lock_path

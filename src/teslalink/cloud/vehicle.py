@@ -659,6 +659,7 @@ class Vehicle:
 
         if self.vehicle_id is None:
             raise ConfigError(f"{self.display_name or self.vin or self.id_s} has no vehicle_id to stream")
+        options.setdefault("cooldowns", self.api)  # a handshake 429 is kept with the API's cooldowns
         return VehicleStream(self.api.urls, self.api.tokens, self.vehicle_id, **options)
 
     # --- reads ---------------------------------------------------------------------------------

@@ -18,12 +18,15 @@ Rules (REFERENCE 2.1 where it speaks; our choices, documented, where it does not
   required; after `lock_after_failures` (10) the identity is locked for `lock_duration_s`
   (30 min of world time) and even the right password is refused; when the lock ends the count
   starts again. A wrong captcha or a missing field is not a password failure. Wrong MFA
-  passcodes count towards the lock (not the captcha). Success resets the count.
+  passcodes count towards the lock but not towards the captcha (which counts wrong passwords
+  only, as docs/cloud.md says). Success resets both counts.
 * The captcha answer is stored on the transaction; each GET /captcha draws a new one and each
   check consumes it (one try per image), as captcha servers do.
 * MFA is TOTP (RFC 6238, ±`totp_window_steps` steps). A passcode is accepted once: a later
   login in the same 30-second step must wait for the next code (RFC 6238 section 5.2), unless
-  `totp_reuse_allowed`.
+  `totp_reuse_allowed`. A reused passcode gets its own answer, `PASSCODE_ALREADY_USED` (400 from
+  the JSON verify, `MSG_PASSCODE_REUSED` on the form), and is not a failure: it was the right
+  code. Our choice: no source shows what Tesla answers to a reused code.
 * The session cookie is checked when the client sends one (a transaction of another session is
   refused, 403). A client without cookies is not refused: the unguessable transaction id and,
   for the password step, the `_csrf` value are the proof. The password step always requires a
@@ -103,6 +106,11 @@ MSG_CAPTCHA_REQUIRED: Final = "Please enter the characters shown in the image."
 MSG_CAPTCHA_MISMATCH: Final = "Captcha does not match. Please try again."
 MSG_WRONG_PASSCODE: Final = "That passcode is not valid. Enter the current code from your authenticator app."
 MSG_PASSCODE_FIRST: Final = "Enter the passcode from your authenticator app."
+# Our choice of words (see the module doc): no source shows what Tesla answers.
+MSG_PASSCODE_REUSED: Final = (
+    "This passcode was already used. Wait for the next one from your authenticator app."
+)
+PASSCODE_REUSED: Final = "PASSCODE_ALREADY_USED"
 
 
 class AuthorizeError(ValueError):
@@ -304,7 +312,8 @@ Outcome = ShowForm | ShowMfa | Locked | RedirectTo | SendToRegion
 
 @dataclass(slots=True)
 class _Attempts:
-    failures: int = 0
+    failures: int = 0  # every failure: towards the lock
+    password_failures: int = 0  # wrong passwords only: towards the captcha
     locked_until: float | None = None
 
 
@@ -420,7 +429,13 @@ class LoginDesk:
         passcode = form.get("passcode")
         if tx.phase is Phase.MFA and passcode and tx.account is not None:
             factor_id = form.get("factor_id") or self.factor_of(tx.account).id
-            if not self.verify_passcode(tx, factor_id, passcode):
+            try:
+                valid = self.verify_passcode(tx, factor_id, passcode)
+            except LoginError as exc:
+                if exc.code != PASSCODE_REUSED:
+                    raise
+                return ShowMfa(MSG_PASSCODE_REUSED)
+            if not valid:
                 until = self.locked_until(tx.account.email)
                 if until is not None:
                     return ShowMfa(Locked(until - self.world.now()).message)
@@ -459,7 +474,7 @@ class LoginDesk:
             or account.region != tx.region
             or not hmac.compare_digest(credential.encode(), account.password.encode())
         ):
-            if self._fail(attempts, now):
+            if self._fail(attempts, now, password=True):
                 return Locked(self.policy.lock_duration_s)
             tx.captcha_required = tx.captcha_required or self._captcha_due(attempts)
             return ShowForm(MSG_WRONG_CREDENTIALS, tx.captcha_required)
@@ -491,7 +506,10 @@ class LoginDesk:
         return factor
 
     def verify_passcode(self, tx: Transaction, factor_id: str, passcode: str) -> bool:
-        """Check a TOTP passcode for the transaction's account; a wrong one counts towards the lock."""
+        """Check a TOTP passcode for the transaction's account; a wrong one counts towards the lock.
+
+        A passcode already used in its step is `LoginError` `PASSCODE_ALREADY_USED` (no failure).
+        """
         self._require(tx, Phase.MFA)
         account = tx.account
         assert account is not None
@@ -508,12 +526,18 @@ class LoginDesk:
             account.mfa_secret, passcode, now, window=self.policy.totp_window_steps, after_step=after
         )
         if step is None:
+            if after is not None and self._matches_any_step(account.mfa_secret, passcode, now):
+                raise LoginError(400, PASSCODE_REUSED, MSG_PASSCODE_REUSED)
             self._fail(attempts, now)
             return False
         self._last_totp_step[key] = step
         tx.phase = Phase.MFA_VERIFIED
         tx.amr = ("pwd", "mfa", "otp")
         return True
+
+    def _matches_any_step(self, secret: str, passcode: str, now: float) -> bool:
+        """The passcode is right for a step of the window, already used ones included."""
+        return totp.verify(secret, passcode, now, window=self.policy.totp_window_steps) is not None
 
     def complete(self, tx: Transaction) -> Outcome:
         """The post after MFA: the code if the passcode was verified, else the MFA page again."""
@@ -636,15 +660,17 @@ class LoginDesk:
         if attempts is None:
             attempts = self._attempts[key] = _Attempts()
         elif attempts.locked_until is not None and now >= attempts.locked_until:
-            attempts.failures, attempts.locked_until = 0, None
+            attempts.failures, attempts.password_failures, attempts.locked_until = 0, 0, None
         return attempts
 
     def _captcha_due(self, attempts: _Attempts) -> bool:
-        return self.policy.always_captcha or attempts.failures >= self.policy.captcha_after_failures
+        due = attempts.password_failures >= self.policy.captcha_after_failures
+        return self.policy.always_captcha or due
 
-    def _fail(self, attempts: _Attempts, now: float) -> bool:
-        """Count a failure; True if it locked the identity."""
+    def _fail(self, attempts: _Attempts, now: float, *, password: bool = False) -> bool:
+        """Count a failure (a wrong `password` also towards the captcha); True if it locked the identity."""
         attempts.failures += 1
+        attempts.password_failures += password
         if attempts.failures >= self.policy.lock_after_failures:
             attempts.locked_until = now + self.policy.lock_duration_s
             return True
