@@ -57,7 +57,7 @@ def api(
     """Call a named endpoint and print its answer as JSON.
 
     A command the car refuses prints its answer and exits 1 (0 when the car is already as
-    asked, e.g. already_set), as `teslalink command` does.
+    asked, e.g. already_set), as the `command` command does.
 
     Examples: `teslalink api VEHICLE_DATA endpoints=charge_state`, `teslalink api --list charge`,
     `teslalink api CHANGE_CHARGE_LIMIT percent=80`.
