@@ -72,7 +72,10 @@ def _cell(value: Any) -> str:
 @json_option
 @cloud_options
 def vehicles(target: CloudTarget, as_json: bool) -> None:
-    """List the account's cars (never wakes them)."""
+    """List the account's cars (never wakes them).
+
+    Example: `teslalink vehicles --json`.
+    """
 
     async def go() -> list[dict[str, Any]]:
         async with target.api() as api:
