@@ -227,7 +227,10 @@ def test_command_with_params_and_a_failing_reason(logged_in: BackgroundCloud) ->
     assert again.exit_code == 0, again.output  # already so: a success
     assert "already so (the car says already_set)" in again.stdout
     line = one_line_error(invoke("command", "CHANGE_CHARGE_LIMIT", "percent=150"))
-    assert line == "Error: CHANGE_CHARGE_LIMIT: refused by the car: invalid_value"
+    assert (
+        line == "Error: CHANGE_CHARGE_LIMIT: refused by the car: invalid_value"
+        " (a value is missing, malformed or out of range)"
+    )
 
 
 @pytest.mark.parametrize("via", ["command", "api"])

@@ -92,7 +92,10 @@ def test_command_and_api_agree(logged_in: BackgroundCloud) -> None:
     assert json.loads(again.stdout) == {"result": False, "reason": "already_set"}
     for via in ("command", "api"):
         refused = invoke(via, "CHANGE_CHARGE_LIMIT", "percent=150")
-        assert one_line_error(refused) == "Error: CHANGE_CHARGE_LIMIT: refused by the car: invalid_value"
+        assert (
+            one_line_error(refused) == "Error: CHANGE_CHARGE_LIMIT: refused by the car: invalid_value"
+            " (a value is missing, malformed or out of range)"
+        )
     printed = invoke("api", "CHANGE_CHARGE_LIMIT", "percent=150")
     assert json.loads(printed.stdout) == {"result": False, "reason": "invalid_value"}  # still printed
 
@@ -169,3 +172,12 @@ def test_api_list_with_a_filter(logged_in: BackgroundCloud) -> None:
     assert len(everything) > 100
     assert "no endpoint name contains 'zzz'" in one_line_error(invoke("api", "--list", "zzz"))
     assert "--list" in one_line_error(invoke("api"))
+
+
+def test_a_refusal_names_the_cars_word_and_what_it_means(logged_in: BackgroundCloud) -> None:
+    line = one_line_error(invoke("command", "CHARGE_PORT_DOOR_CLOSE"))  # the first car is plugged in
+    assert (
+        line == "Error: CHARGE_PORT_DOOR_CLOSE: refused by the car: cable_connected"
+        " (a charging cable is plugged in)"
+    )
+    assert one_line_error(invoke("api", "CHARGE_PORT_DOOR_CLOSE")) == line

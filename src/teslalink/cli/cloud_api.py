@@ -27,7 +27,7 @@ from ._cloud import (
     yes_option,
 )
 from ._common import echo_json, run
-from .vehicles import not_online
+from .vehicles import not_online, refused
 
 
 @click.command("api")
@@ -107,7 +107,7 @@ def _fail_if_refused(name: str, kind: str, answer: Any) -> None:
     if is_already(name, reason):
         click.echo(f"{name}: already so (the car says {reason})", err=True)
         return
-    raise click.ClickException(f"{name}: refused by the car: {reason or 'no reason given'}")
+    raise click.ClickException(refused(name, reason))
 
 
 def _list_endpoints(pattern: str, as_json: bool) -> None:

@@ -99,7 +99,7 @@ def vehicles(target: CloudTarget, as_json: bool) -> None:
 def _on_vehicle(target: CloudTarget, vehicle_key: str | None, action: Action) -> tuple[Any, Any]:
     """Run `action(vehicle)` on the chosen car; returns (the car's row, what action returned)."""
 
-    from ..errors import VehicleUnavailable  # noqa: PLC0415 - keep `--help` fast
+    from ..errors import CommandFailed, VehicleUnavailable  # noqa: PLC0415 - keep `--help` fast
 
     async def go() -> tuple[Any, Any]:
         async with target.api() as api:
@@ -108,9 +108,35 @@ def _on_vehicle(target: CloudTarget, vehicle_key: str | None, action: Action) ->
                 result = await action(vehicle)
             except VehicleUnavailable:
                 raise click.ClickException(not_online(vehicle)) from None
+            except CommandFailed as exc:
+                raise click.ClickException(refused(exc.command, exc.reason)) from None
             return _vehicle_row(vehicle), result
 
     return run(go())
+
+
+REASON_WORDS: Mapping[str, str] = {
+    "invalid_value": "a value is missing, malformed or out of range",
+    "disconnected": "no charging cable is plugged in",
+    "complete": "the battery is at its charge limit",
+    "cable_connected": "a charging cable is plugged in",
+    "incorrect_pin": "wrong PIN",
+    "invalid_password": "wrong account password",
+    "user_not_present": "it needs someone in the car",
+    "speed_limit_active": "Speed Limit Mode is active: deactivate it first",
+    "too_far_from_vehicle": "the position given is more than 1 km from the car",
+    "homelink_not_nearby": "no HomeLink device nearby",
+    "not_supported": "this car has no such equipment",
+    "no_update_available": "no software update is downloaded",
+    "software_update_in_progress": "a software update is installing",
+}
+"""The car's reasons in words (the twin's table, simulator/vehicle/commands/__init__.py)."""
+
+
+def refused(command: str, reason: str) -> str:
+    """A refusal in one line: the car's own word (for scripts), then what it means (for people)."""
+    words = REASON_WORDS.get(reason)
+    return f"{command}: refused by the car: {reason or 'no reason given'}" + (f" ({words})" if words else "")
 
 
 def not_online(vehicle: Any) -> str:
