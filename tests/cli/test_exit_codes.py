@@ -5,6 +5,7 @@ the command that just failed)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,7 @@ def test_vehicle_data_table_reads_right(logged_in: BackgroundCloud) -> None:
     assert "│ locked           │ yes" in table or "│ locked           │ no" in table
     charge_only = ok("vehicle", "data", "--endpoints", "charge_state")
     assert "battery %" in charge_only
+    assert re.search(r"charge current A │ \d+ \(max \d+\)", charge_only), charge_only
     for other in ("inside", "climate on", "locked", "odometer", "software"):
         assert other not in charge_only
     climate = json.loads(ok("vehicle", "data", "--json", "--endpoints", "climate_state"))

@@ -106,7 +106,7 @@ def test_every_example_runs(logged_in: BackgroundCloud, where: str, example: str
     ("path", "says"),
     [
         (("charge", "limit"), ["50-100 (%)"]),
-        (("charge", "amps"), ["0-48 (A)", "charge_current_request_max"]),
+        (("charge", "amps"), ["0-48 (A)", "at most its maximum on this supply"]),
         (("speed-limit", "set"), ["50-90 (mph)"]),
         (("climate", "temp"), ["15-28 °C", "59-82 °F", "72F", "22C", "without a unit is refused"]),
     ],

@@ -59,8 +59,12 @@ def api(
     A command the car refuses prints its answer and exits 1 (0 when the car is already as
     asked, e.g. already_set), as the `command` command does.
 
-    Examples: `teslalink api VEHICLE_DATA endpoints=charge_state`, `teslalink api --list charge`,
-    `teslalink api CHANGE_CHARGE_LIMIT percent=80`.
+    Examples:
+
+    \b
+      `teslalink api VEHICLE_DATA endpoints=charge_state`
+      `teslalink api --list charge`
+      `teslalink api CHANGE_CHARGE_LIMIT percent=80`
     """
     if list_names:
         _list_endpoints(name or "", as_json)

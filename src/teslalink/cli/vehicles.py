@@ -151,11 +151,20 @@ def vehicle() -> None:
     """Read one car."""
 
 
+def _amps(data: Any) -> str | None:
+    """The current asked for and the car's maximum on this supply: "16 (max 32)"."""
+    request, most = data.charge_current_request_a, data.charge_state.get("charge_current_request_max")
+    if request is None:
+        return None
+    return f"{request:.0f}" + (f" (max {most:.0f})" if isinstance(most, int | float) else "")
+
+
 _DATA_ROWS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
     ("charge_state", "battery %", lambda d: d.battery_level),
     ("charge_state", "charging", lambda d: d.charging_state),
     ("charge_state", "charge limit %", lambda d: d.charge_limit_soc),
     ("charge_state", "charger power kW", lambda d: d.charger_power_kw),
+    ("charge_state", "charge current A", _amps),
     ("charge_state", "range", lambda d: d.format_distance(d.battery_range_mi)),
     ("climate_state", "inside", lambda d: d.format_temperature(d.inside_temp_c)),
     ("climate_state", "outside", lambda d: d.format_temperature(d.outside_temp_c)),
@@ -383,8 +392,8 @@ charge.add_command(_with_value(
 ))  # fmt: skip
 charge.add_command(_with_value(
     "amps",
-    "Set the charging current: AMPS is 0-48 (A); the car gives at most its own maximum, "
-    "charge_current_request_max in `teslalink vehicle data --json`, and at least 2 A."
+    "Set the charging current: AMPS is 0-48 (A); the car gives at least 2 A and at most its "
+    "maximum on this supply (`teslalink vehicle data` shows it: charge current, max)."
     "\n\nExample: `teslalink charge amps 16`.",
     "charge amps",
     click.Argument(["value"], type=int, metavar="AMPS"),
