@@ -37,6 +37,7 @@ __all__ = [
     "compose_image_url",
     "decode_vin",
     "describe_option_codes",
+    "is_already",
 ]
 
 ALL_ENDPOINTS: Final = (
