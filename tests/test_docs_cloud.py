@@ -123,7 +123,12 @@ EXPECTED: list[tuple[str, list[str]]] = [
     ("def progress(", [r"is asleep", r"asleep after 0 s", r"online after \d+ s", r"is online"]),
     (
         'car.command("FLASH_LIGHTS")',
-        [r"refused: is_charging", r"not sent: percent must be 50-100, got 120", r"'result': True"],
+        [
+            r"already: True is_charging",
+            r"refused: cable_connected",
+            r"not sent: the charge limit must be 50-100 %, got 120",
+            r"True False",
+        ],
     ),
     (
         "compose_image_url(view=",

@@ -37,8 +37,10 @@ def test_login_list_vehicles_and_send_a_command(twin: BackgroundCloud) -> None:
         assert car.summary()["state"] == "online"
         car.set_charge_limit(81)
         assert car.vehicle_data(["charge_state"]).charge_limit_soc == 81
-        with pytest.raises(CommandFailed, match="already_set"):
-            car.command("CHANGE_CHARGE_LIMIT", percent=81)
+        again = car.command("CHANGE_CHARGE_LIMIT", percent=81)  # already so: no failure
+        assert (again["result"], again.already, again.reason) == (False, True, "already_set")
+        with pytest.raises(CommandFailed, match="cable_connected"):
+            car.command("CHARGE_PORT_DOOR_CLOSE")
         car.lock()
         assert car.vehicle_data().locked is True
         (site,) = tesla.battery_list()

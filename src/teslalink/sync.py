@@ -148,41 +148,41 @@ class Vehicle(_Forwards):
     def wake_up(self, timeout: float = 60.0, **options: Any) -> None:
         self._loop.run(self.async_vehicle.wake_up(timeout, **options))
 
-    def command(self, name: str, **params: Any) -> Mapping[str, Any]:
+    def command(self, name: str, **params: Any) -> _cloud.CommandResult:
         return self._loop.run(self.async_vehicle.command(name, **params))
 
-    def lock(self) -> None:
-        self._loop.run(self.async_vehicle.lock())
+    def lock(self) -> _cloud.CommandResult:
+        return self._loop.run(self.async_vehicle.lock())
 
-    def unlock(self) -> None:
-        self._loop.run(self.async_vehicle.unlock())
+    def unlock(self) -> _cloud.CommandResult:
+        return self._loop.run(self.async_vehicle.unlock())
 
-    def climate_on(self) -> None:
-        self._loop.run(self.async_vehicle.climate_on())
+    def climate_on(self) -> _cloud.CommandResult:
+        return self._loop.run(self.async_vehicle.climate_on())
 
-    def climate_off(self) -> None:
-        self._loop.run(self.async_vehicle.climate_off())
+    def climate_off(self) -> _cloud.CommandResult:
+        return self._loop.run(self.async_vehicle.climate_off())
 
-    def set_temps(self, driver_temp: float, passenger_temp: float | None = None) -> None:
-        self._loop.run(self.async_vehicle.set_temps(driver_temp, passenger_temp))
+    def set_temps(self, driver_temp: float, passenger_temp: float | None = None) -> _cloud.CommandResult:
+        return self._loop.run(self.async_vehicle.set_temps(driver_temp, passenger_temp))
 
-    def charge_start(self) -> None:
-        self._loop.run(self.async_vehicle.charge_start())
+    def charge_start(self) -> _cloud.CommandResult:
+        return self._loop.run(self.async_vehicle.charge_start())
 
-    def charge_stop(self) -> None:
-        self._loop.run(self.async_vehicle.charge_stop())
+    def charge_stop(self) -> _cloud.CommandResult:
+        return self._loop.run(self.async_vehicle.charge_stop())
 
-    def set_charge_limit(self, percent: int) -> None:
-        self._loop.run(self.async_vehicle.set_charge_limit(percent))
+    def set_charge_limit(self, percent: int) -> _cloud.CommandResult:
+        return self._loop.run(self.async_vehicle.set_charge_limit(percent))
 
-    def set_charging_amps(self, charging_amps: int) -> None:
-        self._loop.run(self.async_vehicle.set_charging_amps(charging_amps))
+    def set_charging_amps(self, charging_amps: int) -> _cloud.CommandResult:
+        return self._loop.run(self.async_vehicle.set_charging_amps(charging_amps))
 
-    def honk_horn(self) -> None:
-        self._loop.run(self.async_vehicle.honk_horn())
+    def honk_horn(self) -> _cloud.CommandResult:
+        return self._loop.run(self.async_vehicle.honk_horn())
 
-    def flash_lights(self) -> None:
-        self._loop.run(self.async_vehicle.flash_lights())
+    def flash_lights(self) -> _cloud.CommandResult:
+        return self._loop.run(self.async_vehicle.flash_lights())
 
     def stream(
         self,

@@ -154,8 +154,10 @@ def test_unknown_vehicle_is_one_line(logged_in: BackgroundCloud) -> None:
 def test_a_sleeping_car_is_unavailable_then_woken_with_progress(logged_in: BackgroundCloud) -> None:
     sleeper = logged_in.accounts[0].vehicles[1]
     line = one_line_error(invoke("vehicle", "data", "--vehicle", sleeper.vin))
-    assert line.startswith("Error: HTTP 408: GET /api/1/vehicles/")
-    assert line.endswith("(the car is asleep or offline; `teslalink wake` wakes it)")
+    assert line == (
+        f"Error: {sleeper.display_name} is asleep or offline; "
+        f"`teslalink wake --vehicle {sleeper.vin}` wakes it, then try again"
+    )
     with logged_in.advancing(3, 0.02):
         result = invoke("wake", "--vehicle", sleeper.display_name, "--interval", "0.05", "--json")
     assert result.exit_code == 0, result.output
@@ -222,8 +224,13 @@ def test_command_with_params_and_a_failing_reason(logged_in: BackgroundCloud) ->
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["command"] == "CHANGE_CHARGE_LIMIT"
     again = invoke("command", "CHANGE_CHARGE_LIMIT", "percent=70")
-    line = one_line_error(again)
-    assert line == "Error: CHANGE_CHARGE_LIMIT: refused by the car: already_set"
+    assert again.exit_code == 0, again.output  # already so: a success
+    assert "already so (the car says already_set)" in again.stdout
+    line = one_line_error(invoke("command", "CHANGE_CHARGE_LIMIT", "percent=150"))
+    assert (
+        line == "Error: CHANGE_CHARGE_LIMIT: refused by the car: invalid_value"
+        " (a value is missing, malformed or out of range)"
+    )
 
 
 @pytest.mark.parametrize("via", ["command", "api"])

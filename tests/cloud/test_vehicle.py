@@ -486,13 +486,31 @@ async def test_command_failed_carries_the_reason(env: Env) -> None:
     vehicle = await vehicle_of(env, car)
     assert (await vehicle.vehicle_data(["charge_state"])).charging_state == "Charging"
     with pytest.raises(CommandFailed) as caught:
+        await vehicle.charge_port_door_close()
+    assert caught.value.reason == "cable_connected"
+    assert caught.value.command == "CHARGE_PORT_DOOR_CLOSE"
+
+
+async def test_already_as_asked_is_a_success_that_keeps_the_reason(env: Env) -> None:
+    car = env.world.add_vehicle(env.account)
+    car.plug_into(env.world.add_wall_connector())
+    env.world.advance(30.0)
+    vehicle = await vehicle_of(env, car)
+    started = await vehicle.charge_start()
+    assert (started.already, started.reason, started["result"]) == (True, "is_charging", False)
+    stopped = await vehicle.charge_stop()
+    assert (stopped.already, stopped.reason, stopped["result"]) == (False, "", True)
+    again = await vehicle.charge_stop()
+    assert (again.already, again.reason) == (True, "not_charging")
+    limit = (await vehicle.vehicle_data(["charge_state"])).charge_limit_soc
+    assert limit is not None
+    same = await vehicle.set_charge_limit(limit)
+    assert (same.already, same.reason, same.command) == (True, "already_set", "CHANGE_CHARGE_LIMIT")
+    assert (await vehicle.speed_limit_deactivate("1234")).reason == "not_active"
+    assert (await vehicle.cancel_software_update()).already is True
+    car.unplug()
+    with pytest.raises(CommandFailed, match="disconnected"):
         await vehicle.charge_start()
-    assert caught.value.reason == "is_charging"
-    assert caught.value.command == "START_CHARGE"
-    await vehicle.charge_stop()
-    with pytest.raises(CommandFailed) as again:
-        await vehicle.charge_stop()
-    assert again.value.reason == "not_charging"
 
 
 async def test_speed_limit_round_trip(env: Env) -> None:

@@ -26,9 +26,10 @@ __all__ += ["Auth", "MemoryTokenStore", "StagedLogin", "Token", "TokenStore"]
 from .api import TeslaApi  # noqa: E402 - appended after the auth exports
 from .endpoints import Endpoint, catalogue  # noqa: E402 - appended after the auth exports
 from .energy import EnergySite, LiveStatus, SiteInfo  # noqa: E402 - appended after the auth exports
-from .vehicle import Vehicle, VehicleData, compose_image_url, decode_vin, describe_option_codes  # noqa: E402 - appended after the auth exports
+from .vehicle import CommandResult, Vehicle, VehicleData, compose_image_url, decode_vin, describe_option_codes  # noqa: E402 - appended after the auth exports
 
 __all__ += [
+    "CommandResult",
     "Endpoint",
     "EnergySite",
     "LiveStatus",
