@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,3 +18,20 @@ def wc_fixture():
         return (FIXTURES / "wall_connector" / name).read_bytes()
 
     return read
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A test that writes to stdout or stderr fails: tests print nothing but pytest's own output
+    (figures belong in bench/). What a test captures itself (capsys, CliRunner, a subprocess's
+    pipes) is not written, so it does not count."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when != "teardown" or not report.passed:
+        return
+    written = {
+        name: text for name, text in (("stdout", report.capstdout), ("stderr", report.capstderr)) if text
+    }
+    if written:
+        report.outcome = "failed"
+        report.longrepr = "the test wrote to " + "; ".join(f"{k}: {v[:300]!r}" for k, v in written.items())
