@@ -10,6 +10,14 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def _no_shared_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's ~/.config/teslalink (tokens, cooldowns): two runs at once,
+    or two tests, would share it. A test that wants a token file still names its own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config-home")))
+    monkeypatch.delenv("TESLALINK_TOKEN_FILE", raising=False)
+
+
 @pytest.fixture
 def wc_fixture():
     """Read a Wall Connector fixture as bytes by file name."""
