@@ -481,15 +481,13 @@ async def test_accelerated_world_is_capped_per_real_second(http: aiohttp.ClientS
         await receive(ws)
         world.speed = 60.0
         await ws.send_json(oauth(token, car, "est_lat,est_lng"))
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        stamps = []
-        while loop.time() - start < 0.5:
-            stamps.append(int((await receive(ws))["value"].split(",")[0]))
+        stamps = [int((await receive(ws))["value"].split(",")[0]) for _ in range(8)]
         await ws.close()
-    assert 5 <= len(stamps) <= 12  # 20 per real second at most, not 60
+    # At 60x, 20 updates per real second at most are 3 world seconds apart at least; uncapped they
+    # would come every world second. World stamps prove the cap: a loaded machine only slows the
+    # updates (no count per real time here: that would be a bound on speed).
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert min(gaps) >= 2_500  # each update is ~3 world seconds after the previous one
+    assert min(gaps) >= 2_500
 
 
 # --- the location-only stream ----------------------------------------------------------------------
