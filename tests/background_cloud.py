@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -58,15 +57,15 @@ class BackgroundCloud:
         def tick() -> None:
             while not stop.is_set():
                 self.call(lambda: self.world.advance(step_s))
-                time.sleep(every_real_s)
+                stop.wait(every_real_s)  # not a sleep: the block's end stops it at once
 
-        ticker = threading.Thread(target=tick)
+        ticker = threading.Thread(target=tick, daemon=True)
         ticker.start()
         try:
             yield
         finally:
             stop.set()
-            ticker.join()
+            ticker.join(30)  # a hang guard: one call to the twin at most
 
     def __enter__(self) -> BackgroundCloud:
         self._thread.start()

@@ -25,7 +25,6 @@ import json
 import re
 import socket
 import threading
-import time
 import webbrowser
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from teslalink.simulator.cloud import DemoAccount, populate_demo
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cloud.md"
 DEMO1 = "demo1@teslalink.test"
-DEADLINE_S = 10.0
+DEADLINE_S = 30.0  # a hang guard only: each block runs in well under a second or two
 WAKE_SPEED = 30.0
 _NOT_RUN = re.compile(r"^<!--\s*not run:\s*(?P<reason>.+?)\s*-->$")
 
@@ -317,9 +316,7 @@ def test_example_runs(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     if block.not_run is not None:
         pytest.skip(f"marked not run: {block.not_run}")
     with page_setup(speed_for(block), tmp_path, monkeypatch):
-        started = time.monotonic()
-        output = run_block(block)
-        elapsed = time.monotonic() - started
+        output = run_block(block)  # a block still running after DEADLINE_S fails there
     for snippet, patterns in EXPECTED:
         if snippet in block.source:
             position = 0
@@ -327,7 +324,6 @@ def test_example_runs(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPa
                 found = re.compile(pattern).search(output, position)
                 assert found is not None, f"{DOC.name}:{block.line}: no {pattern!r} in:\n{output}"
                 position = found.end()
-    assert elapsed < DEADLINE_S
 
 
 def test_the_staged_flow_completes_after_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

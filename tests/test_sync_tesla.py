@@ -92,6 +92,6 @@ def test_every_async_method_is_there_blocking_and_a_stream_runs_for_a_while(twin
         assert site.site_info().raw["user_settings"]["storm_mode_enabled"] is True
         updates: list[object] = []
         with twin.advancing(0.5, 0.01):
-            stats = car.stream(updates.append, duration_s=1.0)
+            stats = car.stream(updates.append, duration_s=3.0)  # two updates take ~0.1 s: room when loaded
     assert stats.updates == len(updates) >= 2
     assert stats.state.value == "stopped"

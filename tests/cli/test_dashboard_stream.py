@@ -54,7 +54,7 @@ def billed(twin: BackgroundCloud, name: str, category: BillingCategory) -> int:
     return int(twin.call(lambda: twin.world.accounting.by_vehicle.get(car.id, {}).get(category, 0)))
 
 
-async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+async def until(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:  # a hang guard
     """Wait (on the loop, so the stream's reader runs) until `condition()` holds."""
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -101,7 +101,7 @@ def test_the_driving_car_moves_with_its_stream_between_polls_and_the_stream_ends
             with twin.advancing(1.0, 0.02):
                 for _ in range(6):
                     board.changed.clear()
-                    await asyncio.wait_for(board.changed.wait(), 5.0)
+                    await asyncio.wait_for(board.changed.wait(), 30.0)
                     figures = car.drive()
                     assert figures is not None
                     assert figures.streamed

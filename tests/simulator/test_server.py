@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Callable
 
 import aiohttp
 import orjson
@@ -20,13 +21,24 @@ from .helpers import OLD_FW
 _TIMEOUT = aiohttp.ClientTimeout(total=5, sock_connect=2)
 
 
-def _session(connector: aiohttp.BaseConnector | None = None) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(timeout=_TIMEOUT, connector=connector)
+def _session(connector: aiohttp.BaseConnector | None = None, timeout_s: float = 5) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(timeout=_timeout(timeout_s), connector=connector)
 
 
-async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, bytes, str]:
-    async with session.get(url, timeout=_TIMEOUT) as response:
+async def _get(session: aiohttp.ClientSession, url: str, timeout_s: float = 5) -> tuple[int, bytes, str]:
+    async with session.get(url, timeout=_timeout(timeout_s)) as response:
         return response.status, await response.read(), response.headers.get("Content-Type", "")
+
+
+def _timeout(total_s: float) -> aiohttp.ClientTimeout:
+    return _TIMEOUT if total_s == _TIMEOUT.total else aiohttp.ClientTimeout(total=total_s, sock_connect=2)
+
+
+async def _until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    """Wait, turn by turn of the loop, until `condition` holds (a hang fails after `timeout_s`)."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110 - the unit's in-flight count has no event
+            await asyncio.sleep(0.001)
 
 
 async def test_serves_the_four_endpoints(world: World) -> None:
@@ -182,8 +194,11 @@ async def test_unit_offline_before_start(world: World) -> None:
 
 
 async def test_slow_first_byte_connection_accepted_at_once(world: World) -> None:
-    world.add_wall_connector(quirks=Quirks(slow_first_byte_s=0.3))
-    async with asyncio.timeout(5), serve_wall_connectors(world) as servers:
+    """The connection is accepted long before the slow first byte (a relation between two times,
+    with a margin of a second for a loopback connect: no bound on speed alone)."""
+    slow_s = 2.0
+    world.add_wall_connector(quirks=Quirks(slow_first_byte_s=slow_s))
+    async with asyncio.timeout(10 * slow_s), serve_wall_connectors(world) as servers:
         server = servers[0]
         began = time.perf_counter()
         reader, writer = await asyncio.open_connection(server.host, server.port)
@@ -196,37 +211,43 @@ async def test_slow_first_byte_connection_accepted_at_once(world: World) -> None
         rest = await reader.read()
         writer.close()
         await writer.wait_closed()
-    assert connected < 0.2
-    assert first_byte >= 0.29
+    assert connected < slow_s / 2
+    assert first_byte >= slow_s - 0.01
     assert (first + rest).startswith(b"HTTP/1.1 200 OK")
 
 
 async def test_concurrent_request_stalls(world: World) -> None:
-    world.add_wall_connector(quirks=Quirks(stall_on_concurrent=True, stall_s=1.0))
-    async with serve_wall_connectors(world) as servers, _session() as session:
+    """A request sent while another is in flight waits the stall; one alone does not. Ordered by
+    the unit's own in-flight count, not by a sleep; each answer is held 0.3 s so the second
+    request surely arrives during the first however loaded the machine is."""
+    stall_s = 2.0
+    world.add_wall_connector(quirks=Quirks(stall_on_concurrent=True, stall_s=stall_s, slow_first_byte_s=0.3))
+    async with serve_wall_connectors(world) as servers, _session(timeout_s=10 * stall_s) as session:
         url = f"{servers[0].url}/api/1/vitals"
+        handler = servers[0].handler
 
-        async def timed(delay: float) -> float:
-            await asyncio.sleep(delay)
+        async def timed() -> float:
             began = time.perf_counter()
-            status, _, _ = await _get(session, url)
+            status, _, _ = await _get(session, url, timeout_s=10 * stall_s)
             assert status == 200
             return time.perf_counter() - began
 
-        alone = await timed(0)
-        first, second = await asyncio.gather(timed(0), timed(0.01))
-    assert alone < 0.5
-    assert first < 0.5
-    assert second >= 1.0
+        alone = await timed()
+        first = asyncio.create_task(timed())
+        await _until(lambda: handler.in_flight == 1)
+        second = asyncio.create_task(timed())
+        first_s, second_s = await asyncio.gather(first, second)
+    assert alone < stall_s  # not stalled (a stall alone takes stall_s)
+    assert first_s < stall_s
+    assert second_s >= stall_s
 
 
 async def test_one_request_at_a_time_never_stalls(world: World) -> None:
-    world.add_wall_connector(quirks=Quirks(stall_on_concurrent=True, stall_s=5))
+    """A stall (60 s) would outlast the session's 5 s timeout: every answer coming back is the proof."""
+    world.add_wall_connector(quirks=Quirks(stall_on_concurrent=True, stall_s=60))
     async with serve_wall_connectors(world) as servers, _session() as session:
-        began = time.perf_counter()
         for _ in range(5):
             assert (await _get(session, f"{servers[0].url}/api/1/vitals"))[0] == 200
-        assert time.perf_counter() - began < 2
 
 
 async def test_stop_does_not_wait_for_a_stalled_answer(world: World) -> None:
@@ -235,10 +256,9 @@ async def test_stop_does_not_wait_for_a_stalled_answer(world: World) -> None:
         server = WallConnectorServer(world.wall_connectors[0])
         await server.start()
         pending = asyncio.create_task(_get(session, f"{server.url}/api/1/vitals"))
-        await asyncio.sleep(0.05)
-        began = time.perf_counter()
-        await server.stop()
-        assert time.perf_counter() - began < 2
+        await _until(lambda: server.handler.in_flight == 1)  # the answer is stalled, not yet sent
+        async with asyncio.timeout(15):  # half the stall: stop() did not wait for the answer
+            await server.stop()
         assert not server.running
         with pytest.raises(aiohttp.ClientError):
             await pending

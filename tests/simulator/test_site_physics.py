@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -324,14 +323,12 @@ def test_solar_only_site_shuts_down_in_an_outage() -> None:
 # --- speed and replay ------------------------------------------------------------------------------
 
 
-def test_a_year_of_advance_is_fast() -> None:
+def test_a_year_of_advance_keeps_bounded_books() -> None:
+    """One jump of a year integrates every day (its wall time: `python bench/timings.py`)."""
     world, site = make(WINTER)
-    began = time.perf_counter()
     world.advance(365 * 86_400)
     body = site.live_status()
-    elapsed = time.perf_counter() - began
     assert balanced(body)
-    assert elapsed < 1.0
     assert len(site.ledger.days) in (365, 366)
     assert len(site.ledger.recent) <= 35 * 96
 

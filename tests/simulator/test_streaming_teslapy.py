@@ -45,19 +45,23 @@ async def test_teslapy_streams_a_drive(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(teslapy, "STREAMING_BASE_URL", server.base_url)
         streaming = asyncio.create_task(asyncio.to_thread(vehicle.stream, updates.append))
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + 5.0
-        for _ in range(500):  # the thread connects and subscribes
-            if server.hub.subscriptions:
-                break
+        deadline = loop.time() + 60.0  # a hang guard: all of this takes well under a second
+        while not server.hub.subscriptions:  # the thread connects and subscribes
+            assert loop.time() < deadline, "TeslaPy never subscribed"
             await asyncio.sleep(0.01)
-        while len(updates) < 6 and loop.time() < deadline:
+        while len(updates) < 6:
+            assert loop.time() < deadline, f"{len(updates)} updates"
+            seen, step_end = len(updates), loop.time() + 1.0
             world.advance(1)
-            await asyncio.sleep(0.03)
+            while len(updates) == seen and loop.time() < step_end:  # noqa: ASYNC110 - a thread appends
+                await asyncio.sleep(0.01)
         car.park()  # the car stops; ten quiet world seconds later the server says disconnected
         world.advance(1)
-        await asyncio.sleep(0.05)
+        while not (updates and updates[-1]["shift_state"] == "P"):  # the parked update came
+            assert loop.time() < deadline, "no parked update"
+            await asyncio.sleep(0.01)
         world.advance(10)
-        await asyncio.wait_for(streaming, timeout=5.0)  # TeslaPy closes on data:error and returns
+        await asyncio.wait_for(streaming, timeout=30.0)  # TeslaPy closes on data:error and returns
 
     assert len(updates) >= 6
     first, moving, parked = updates[0], updates[3], updates[-1]

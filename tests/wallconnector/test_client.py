@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
 import aiohttp
 import pytest
@@ -213,18 +212,19 @@ async def test_gives_up_after_bounded_retries_with_host_in_message(connect):
 
 async def test_slow_first_byte_within_read_budget_is_fine(connect):
     unit = ScriptedUnit([0.3])
-    async with unit.serve() as host, connect(host, timeouts=Timeouts(connect_s=0.1, read_s=2.0)) as wc:
+    async with unit.serve() as host, connect(host, timeouts=Timeouts(connect_s=5.0, read_s=10.0)) as wc:
         assert (await wc.vitals()).grid_voltage_v == 240.0
 
 
 async def test_read_timeout_is_a_timeout_error_naming_the_host(connect):
+    """Each try gives up at its 0.1 s budget: the unit would answer at 1.0 s, and timers fire in
+    deadline order however loaded the machine is, so the error proves the budget (no wall-clock
+    bound here; the figure: `python bench/timings.py`)."""
     unit = ScriptedUnit([1.0] * 3)
     timeouts = Timeouts(connect_s=1.0, read_s=0.1)
     async with unit.serve() as host, connect(host, timeouts=timeouts, retry=RetryPolicy(retries=1)) as wc:
-        start = time.monotonic()
         with pytest.raises(errors.TimeoutError, match=host):
             await wc.vitals()
-    assert time.monotonic() - start < 2.0
     assert unit.connections == 2
 
 
@@ -287,5 +287,6 @@ def test_blocking_facade_uses_the_same_client():
             assert wc.power(vitals).total_w == 0.0
     finally:
         loop.call_soon_threadsafe(stop.set)
-        thread.join()
+        thread.join(10)
+        assert not thread.is_alive()
         loop.close()

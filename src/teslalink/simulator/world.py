@@ -31,7 +31,12 @@ if TYPE_CHECKING:
     from .physics.site import EnergySite
     from .sso.tokens import TokenAuthority
 
-__all__ = ["World"]
+__all__ = ["MAX_ADVANCE_S", "World"]
+
+# Our choice: one advance moves the clock ten years at most. Any more is a typo or an attack
+# (1e308 s made the clock infinite: tokens never valid, sessions of 309 digits), and ten years
+# is already beyond any scenario's need.
+MAX_ADVANCE_S = 10 * 365.25 * 86_400.0
 
 
 class World:
@@ -65,8 +70,8 @@ class World:
 
     def advance(self, seconds: float) -> None:
         """Jump the clock forward; devices catch up on their next read."""
-        if not (seconds >= 0 and math.isfinite(seconds)):
-            raise ValueError(f"can only advance by a finite number of seconds >= 0, got {seconds!r}")
+        if not (0 <= seconds <= MAX_ADVANCE_S):
+            raise ValueError(f"can only advance by 0 to {MAX_ADVANCE_S:.0f} s (ten years), got {seconds!r}")
         self._anchor_world += seconds
 
     @property

@@ -3,7 +3,8 @@
     GET  /_twin/accounting   world.accounting.snapshot() + per car: state, wake_count, wake_reasons,
                              awake_seconds (reading does not touch a car)
     GET  /_twin/world        seed, speed, now
-    POST /_twin/advance      {"seconds": S}: move the world clock forward (for speed 0 scenarios)
+    POST /_twin/advance      {"seconds": S}: move the world clock forward (for speed 0 scenarios),
+                             0 <= S <= ten years; 400 with the reason otherwise
     GET  /_twin/faults       the fault spec of every surface
     POST /_twin/faults       {"surface": "owner_api" | null, "spec": "5xx=0.1,..."}: replace it
 
@@ -21,6 +22,7 @@ import orjson
 from aiohttp import web
 
 from ...errors import ConfigError
+from ..world import MAX_ADVANCE_S
 from .bodies import json_response
 from .context import OWNER_API
 
@@ -80,6 +82,8 @@ async def advance(request: web.Request) -> web.StreamResponse:
         return json_response({"error": "seconds must be a finite number"}, 400)
     if seconds < 0:
         return json_response({"error": "seconds must be >= 0"}, 400)
+    if seconds > MAX_ADVANCE_S:
+        return json_response({"error": f"seconds must be <= {MAX_ADVANCE_S:.0f} (ten years)"}, 400)
     world = request.app[OWNER_API].world
     world.advance(float(seconds))
     return json_response({"now": world.now()})

@@ -91,7 +91,7 @@ class OwnerApi:
 
     def car(self, account: Account, id_text: str) -> Car | None:
         """The car `id_text` (its `id`, as digits) if `account` owns it."""
-        if not id_text.isdigit():
+        if not _is_id(id_text):
             return None
         cars = self.world.vehicles
         if len(cars) != self._cars_seen:
@@ -102,7 +102,7 @@ class OwnerApi:
 
     def site(self, account: Account, id_text: str) -> EnergySite | WallConnectorLink | None:
         """The energy site (or paired Wall Connector) `id_text` if `account` owns it."""
-        if not id_text.isdigit():
+        if not _is_id(id_text):
             return None
         site_id = int(id_text)
         for site in self.world.sites_of(account):
@@ -112,6 +112,16 @@ class OwnerApi:
             if link.energy_site_id == site_id:
                 return link
         return None
+
+
+# Ids are 13 to 19 digits; twice that is room enough, and keeps int() far below Python's limit
+# on digits (a 5,000-digit id raised ValueError: a 500 where Tesla answers 404 not_found).
+_ID_DIGITS_MAX: Final = 40
+
+
+def _is_id(text: str) -> bool:
+    """ASCII digits of a plausible length (str.isdigit() also takes '²', which int() refuses)."""
+    return 0 < len(text) <= _ID_DIGITS_MAX and text.isascii() and text.isdigit()
 
 
 OWNER_API: Final = web.AppKey("teslalink_owner_api", OwnerApi)
@@ -135,7 +145,10 @@ async def read_params(request: web.Request, *, coerce: bool = False) -> dict[str
     if not raw.strip():
         return params
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError:  # bytes that are not UTF-8, a multipart body without its boundary
+            raise BadBody from None
         params.update({key: convert(value) for key, value in form.items() if isinstance(value, str)})
         return params
     try:
