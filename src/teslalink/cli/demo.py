@@ -10,6 +10,7 @@ reads them over real HTTP with a token the twin issued, exactly as it would read
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING
 
 import click
@@ -114,20 +115,24 @@ async def _dashboard(speed: float, seed: int, interval: float, duration: float |
     world = build_world(seed, speed)
     token = str(world.auth.issue(world.account(DEMO_EMAIL))["access_token"])
     driver = asyncio.create_task(keep_driving(world))
-    async with serve_cloud(world) as cloud:
-        urls = CloudUrls(api=cloud.owner_api, sso=cloud.sso["na"], streaming=cloud.streaming)
-        async with TeslaApi(urls, StaticToken(token)) as api:
-            board = await dashboard.build(api, wallconnector=cloud.wall_connectors[0].url)
-            title = (
-                f"teslalink demo — simulated world at {speed:g}x, served on loopback\n"
-                "Home Y charging on a split-phase Wall Connector · Commuter driving laps of a 10 km loop · "
-                "Demo Home: Powerwall + solar"
-            )
-            try:
-                await dashboard.show(board, interval_s=interval, duration_s=duration, title=title)
-            finally:
-                driver.cancel()
-                await dashboard.close(board)
+    try:
+        async with serve_cloud(world) as cloud:
+            urls = CloudUrls(api=cloud.owner_api, sso=cloud.sso["na"], streaming=cloud.streaming)
+            async with TeslaApi(urls, StaticToken(token)) as api:
+                board = await dashboard.build(api, wallconnector=cloud.wall_connectors[0].url)
+                title = (
+                    f"teslalink demo — simulated world at {speed:g}x, served on loopback\n"
+                    "Home Y charging on a split-phase Wall Connector · "
+                    "Commuter driving laps of a 10 km loop · Demo Home: Powerwall + solar"
+                )
+                try:
+                    await dashboard.show(board, interval_s=interval, duration_s=duration, title=title)
+                finally:
+                    await dashboard.close(board)
+    finally:
+        driver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await driver  # a driver that failed (a twin bug) raises here rather than vanishing
 
 
 async def _wall_connectors(speed: float, seed: int, interval: float, duration: float | None) -> None:
