@@ -56,12 +56,16 @@ class Terminal:
     def text(self) -> str:
         return self.output.decode(errors="replace")
 
-    def last_frame(self) -> list[str]:
-        """The lines of the last frame drawn: rich erases the previous frame line by line first."""
-        frames = [chunk for chunk in self.text().split("\x1b[2K") if chunk.strip()]
+    def last_frame(self, ending: str = "", containing: str = "") -> list[str]:
+        """The lines of the last frame drawn (rich erases the previous frame line by line first);
+        with `ending`, the last that ends so (a frame still arriving does not), with `containing`,
+        the last that holds that text."""
+        frames = [
+            ANSI.sub("", chunk).replace("\r", "").rstrip("\n") for chunk in self.text().split("\x1b[2K")
+        ]
+        frames = [f for f in frames if f.strip() and f.endswith(ending) and containing in f]
         assert frames, self.text()[-2000:]
-        plain = ANSI.sub("", frames[-1]).replace("\r", "")
-        return plain.rstrip("\n").split("\n")
+        return frames[-1].split("\n")
 
     def close(self) -> int:
         try:
@@ -83,10 +87,17 @@ def run_until_exit(terminals: list[Terminal], timeout_s: float = 90.0) -> None:
                 terminal.read()  # drained: the next read fails or returns nothing
 
 
-def wait_for(terminal: Terminal, text: str, timeout_s: float = 40.0) -> bool:
+def wait_for(terminal: Terminal, text: str, timeout_s: float = 40.0, then: str = "") -> bool:
+    """Read until `text` is in the output (and, with `then`, `then` after it)."""
+
+    def seen() -> bool:
+        output = terminal.text()
+        at = output.find(text)
+        return at >= 0 and (not then or then in output[at:])
+
     end = time.monotonic() + timeout_s
-    while time.monotonic() < end and text not in terminal.text() and not terminal.done:
+    while time.monotonic() < end and not seen() and not terminal.done:
         ready, _, _ = select.select([terminal.master], [], [], 0.2)
         if ready:
             terminal.read()
-    return text in terminal.text()
+    return seen()

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminal
 
 SIZES = [(80, 24), (120, 40), (200, 60)]
 PANELS = ("charge", "climate", "drive", "vehicle")
+UNITS_NOTE = "°F, mi as the selected car shows"
 NEGATIVE_ZERO = re.compile(r"(?<![\w.])-0(\.0+)?(?![\d.])")
 
 
@@ -46,7 +47,7 @@ def assert_whole_screen(frame: list[str], columns: int, rows: int) -> None:
     for panel in PANELS:
         assert len(re.findall(rf"\b{panel}\b", screen)) >= 2, (panel, screen)  # both cars
     assert KEYS_HELP in screen, screen
-    assert "°F, mi as the selected car shows" in screen, screen
+    assert UNITS_NOTE in screen, screen
     assert "°C" not in screen, screen  # one scale on the whole screen
     assert not NEGATIVE_ZERO.search(screen), screen
 
@@ -68,21 +69,25 @@ def test_the_demo_shows_every_part_on_terminals_of_three_sizes() -> None:
     assert "╭─ Wall Connector" in "\n".join(large.last_frame())  # panels: a box per part
 
 
-def test_the_driving_car_streams_live_when_selected_at_80x24() -> None:
+def test_the_driving_car_is_selected_and_streams_live_at_80x24() -> None:
     terminal = Terminal.start(["demo", "--interval", "0.5", "--duration", "60"], 80, 24)
     try:
-        assert wait_for(terminal, "q quit"), terminal.text()[-2000:]
+        assert wait_for(terminal, "● live"), terminal.text()[-2000:]  # no key pressed
+        assert wait_for(terminal, "● live", then=UNITS_NOTE), terminal.text()[-2000:]
+        live = terminal.last_frame(ending=UNITS_NOTE, containing="● live")
         os.write(terminal.master, b"n")
-        assert wait_for(terminal, "● live"), terminal.text()[-2000:]
+        assert wait_for(terminal, "selected Home Y"), terminal.text()[-2000:]
         os.write(terminal.master, b"q")
         run_until_exit([terminal], timeout_s=30)
     finally:
         code = terminal.close()
     assert code == 0
-    frame = terminal.last_frame()
-    assert_whole_screen(frame, 80, 24)
-    drive = next(line for line in frame if "● live" in line)
+    assert_whole_screen(live, 80, 24)
+    assert "▶ Commuter online" in live
+    drive = next(line for line in live if "● live" in line)
     assert re.search(r"drive +D [1-9]\d* mph", drive), drive
+    assert_whole_screen(terminal.last_frame(), 80, 24)
+    assert "▶ Home Y online" in terminal.last_frame()
 
 
 @pytest.mark.parametrize("command", ["demo", "dashboard"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -120,6 +120,7 @@ async def _dashboard(speed: float, seed: int, interval: float, duration: float |
             urls = CloudUrls(api=cloud.owner_api, sso=cloud.sso["na"], streaming=cloud.streaming)
             async with TeslaApi(urls, StaticToken(token)) as api:
                 board = await dashboard.build(api, wallconnector=cloud.wall_connectors[0].url)
+                board.selected = _index_of(board, DRIVER_NAME)  # its drive panel is "live" from the start
                 title = (
                     f"teslalink demo — simulated world at {speed:g}x, served on loopback\n"
                     "Home Y charging on a split-phase Wall Connector · "
@@ -133,6 +134,11 @@ async def _dashboard(speed: float, seed: int, interval: float, duration: float |
         driver.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await driver  # a driver that failed (a twin bug) raises here rather than vanishing
+
+
+def _index_of(board: Any, name: str) -> int:
+    """The position of the car called `name` on `board` (0 if there is none)."""
+    return next((index for index, car in enumerate(board.cars) if car.name == name), 0)
 
 
 async def _wall_connectors(speed: float, seed: int, interval: float, duration: float | None) -> None:
