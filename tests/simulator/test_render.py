@@ -85,7 +85,7 @@ def test_new_fw_vitals_pretty_with_fixed_decimals(world: World) -> None:
     assert '    "evse_not_ready_reasons":[4,8]' in lines
 
 
-def test_charging_pilot_low_prints_negative_zero(world: World) -> None:
+def test_charging_pilot_low_prints_zero_never_negative_zero(world: World) -> None:
     unit = world.add_wall_connector(firmware=OLD_FW)
     unit.plug_in(32.0)
     world.advance(30)
@@ -93,7 +93,8 @@ def test_charging_pilot_low_prints_negative_zero(world: World) -> None:
     for _ in range(20):  # 20 sensor samples: reads at one instant would all be the same body
         world.advance(1.0)
         bodies.append(unit.render("vitals"))
-    assert any(b'"pilot_low_v":-0,' in b for b in bodies)
+    assert any(b'"pilot_low_v":0,' in b for b in bodies)
+    assert not any(b":-0," in b or b":-0.0," in b for b in bodies)
 
 
 def test_lifetime_layout_by_firmware(world: World) -> None:
@@ -145,7 +146,10 @@ def test_render_unknown_endpoint(world: World) -> None:
         (1.0, 1, False, "1.0"),
         (0.0, 3, True, "0"),
         (0.0, 3, False, "0.000"),
-        (-0.0, 1, True, "-0"),
+        (-0.0, 1, True, "0"),
+        (-0.0, 1, False, "0.0"),
+        (-0.04, 1, False, "0.0"),
+        (-0.05001, 1, False, "-0.1"),
         (49.878, 3, True, "49.878"),
         (50.02, 3, False, "50.020"),
         (22128.301, 3, True, "22128.301"),

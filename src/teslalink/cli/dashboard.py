@@ -16,7 +16,8 @@ Tesla's streaming API for that car alone and copies each update onto the `CarWat
 stream when the car parks, sleeps, is deselected or the dashboard closes (see that module for why).
 
 Keys are read by a thread with the terminal in cbreak mode (restored on exit, errors included)
-and handed to the event loop; without a terminal the dashboard only draws frames.
+and handed to the event loop. The commands refuse to start when stdout is not a terminal
+(`require_terminal`); `show()` itself still draws frames to any console (tests use that).
 """
 
 from __future__ import annotations
@@ -41,9 +42,7 @@ from .dashboard_stream import LiveDrive, newest, opener
 if TYPE_CHECKING:
     from ..cloud.stream_models import StreamUpdate
 
-KEYS_HELP = (
-    "w wake · c climate · s charge · l lock/unlock · f flash · h honk · r read now · n next car · q quit"
-)
+KEYS_HELP = "w wake  c climate  s charge  l lock  f flash  h honk  r read  n next  q quit"
 LET_SLEEP_AFTER_S = 600.0
 """Idle time after which a car's data is no longer read, so that it can sleep (TeslaMate-like)."""
 ACTIVE_CHARGING = ("Charging", "Starting")
@@ -358,6 +357,20 @@ class Dashboard:
         return message
 
 
+def require_terminal(command: str, plain: str = "`teslalink stream` or `teslalink vehicle`") -> None:
+    """Fail at once, in one line, when stdout is not a terminal (a pipe, a file).
+
+    Our choice (issue 8): a live screen redraws in place, so piped it would write nothing useful
+    until killed; the plain-text views of the same data are `teslalink stream` (a line per
+    streamed update) and `teslalink vehicle`. Exit code 1, nothing else printed, no key read.
+    """
+    if not sys.stdout.isatty():
+        raise click.ClickException(
+            f"`teslalink {command}` draws a live screen and needs a terminal, and stdout is not one "
+            f"(for plain text lines: {plain})"
+        )
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -572,7 +585,13 @@ def dashboard(
     selected car drives, its drive panel follows Tesla's streaming API ("live"). On a terminal
     keys act on the selected car: w wake, c climate, s charge, l lock/unlock (asks before
     unlocking), f flash, h honk, r read now, n next car, q quit.
+
+    The screen fits the terminal: boxed panels when there is room, one line per panel on a
+    small one (80x24). Temperatures and distances on the whole screen follow the selected
+    car's display settings (°F or °C, mi or km). Needs a terminal: with stdout a pipe or a
+    file it fails at once (exit 1); use `teslalink stream` for plain text lines.
     """
+    require_terminal("dashboard")
 
     async def go() -> None:
         async with target.api() as api:

@@ -27,6 +27,7 @@ __all__ = [
     "distance_m",
     "elevation_m",
     "interpolate",
+    "laps",
 ]
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -59,6 +60,20 @@ DEMO_ROUTES: dict[str, tuple[Point, ...]] = {
         (37.6688, -122.0808),
     ),
 }
+
+
+def laps(route: Sequence[Point], count: int) -> tuple[Point, ...]:
+    """`count` laps of a closed `route` (its last point is its first) as one polyline.
+
+    A drive along it cruises through each lap's end rather than stopping there: this is how the
+    demo's car keeps driving for as long as its battery lasts.
+    """
+    if count < 1:
+        raise ValueError(f"laps needs a count of at least 1, got {count!r}")
+    points = tuple(route)
+    if len(points) < 2 or points[0] != points[-1]:
+        raise ValueError("laps needs a closed route (its last point is its first)")
+    return points + points[1:] * (count - 1)
 
 
 def distance_m(a: Point, b: Point) -> float:

@@ -2,9 +2,14 @@
 
 The firmware does not use a JSON library: it prints each field with a fixed number of decimals
 (``grid_hz`` with 3, ``session_energy_wh`` with 3, most others with 1). Older releases then
-drop trailing zeros (``1``, ``0``, ``-0``), newer ones keep them (``12.0``). A non-finite float
+drop trailing zeros (``1``, ``0``), newer ones keep them (``12.0``). A non-finite float
 comes out as a bare ``nan``, which is not JSON; that is exactly the fault users see. Bodies end
 with a newline, which is why a body cut before its final ``}`` ends in a blank line.
+
+Our choice: a value that rounds to zero prints ``0`` (``0.0``), never ``-0``. Real units do print
+``-0`` (pilot_low_v in tests/fixtures/wall_connector/vitals_na_splitphase_charging_30A.json, and the
+decoder's fixture tests keep covering it), but the twin feeds the demo and every example a user
+reads, and a ``-0`` there reads as a fault (issue 8).
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ _ALWAYS_FIXED = frozenset({"grid_hz"})
 
 
 def format_number(value: float, decimals: int, *, trim: bool) -> str:
-    """``%.Nf``, then (when `trim`) without trailing zeros; ``nan``/``-0`` as C's printf does."""
+    """``%.Nf``, then (when `trim`) without trailing zeros; ``nan`` as C's printf does, no ``-0``."""
     text = f"{value:.{decimals}f}"
+    if text.startswith("-") and not text.strip("-0."):
+        text = text[1:]  # -0.0, or -0.04 at 1 decimal: a zero, shown as one
     if trim and "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
