@@ -32,7 +32,8 @@ def demo(speed: float, seed: int, interval: float, duration: float | None, wallc
 
     A car charging on a split-phase Wall Connector, a car driving a 10 km loop, and a Powerwall
     with solar, all read over real HTTP on loopback by the same clients you would point at Tesla.
-    With --wallconnectors: three Wall Connectors (charging, car waiting, idle) in a live table.
+    With --wallconnectors: three Wall Connectors (charging, car waiting, idle) in a live table
+    until q or Ctrl-C; into a pipe or a file, one plain line per unit per reading instead.
     """
     if wallconnectors:
         run(_wall_connectors(speed, seed, interval, duration))
