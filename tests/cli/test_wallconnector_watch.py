@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import io
 import json
 import os
 import pty
+import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +33,9 @@ from teslalink.cli.main import cli
 from teslalink.simulator import Wiring, World, serve_wall_connectors
 from teslalink.wallconnector import LifetimeEnergy, SessionMonitor, WallConnector
 
-ENV = {**os.environ, "PYTHONPATH": str(Path(teslalink.__file__).parent.parent), "COLUMNS": "120"}
+# No COLUMNS or LINES: the pseudo-terminal's own size must decide.
+ENV = {name: value for name, value in os.environ.items() if name not in ("COLUMNS", "LINES")}
+ENV["PYTHONPATH"] = str(Path(teslalink.__file__).parent.parent)
 TESLALINK = [sys.executable, "-m", "teslalink"]
 
 
@@ -134,14 +140,19 @@ def test_watch_json_prints_one_object_per_reading(twin):
 
 
 def test_q_quits_the_wall_connector_demo_on_a_terminal():
+    """On a default 80x24 terminal every column shows, the keys are named, and q ends the demo."""
     pid, fd = pty.fork()
-    if pid == 0:  # the child: the demo on the pseudo-terminal
+    if pid == 0:  # the child: the demo on the pseudo-terminal, sized before anything reads the size
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         os.execve(sys.executable, [*TESLALINK, "demo", "--wallconnectors", "--interval", "0.5"], ENV)
     status = None
     try:
         shown = read_until(fd, b"q or Ctrl-C quits")
         assert b"q or Ctrl-C quits" in shown, shown[-2000:]
-        assert b"garage" in shown
+        shown += read_until(fd, b"0:01:")  # a minute into the world: every column at its full width
+        shown += read_until(fd, b"quits")  # the rest of that frame
+        frame = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace")).rsplit("unit ", 1)[-1]
+        assert re.search(r"garage +charging .* split\b", frame), frame  # cut at 80 columns before
         os.write(fd, b"q")
         read_until(fd, b"\x00never")  # drain until the child closes the terminal
         end = time.monotonic() + 30

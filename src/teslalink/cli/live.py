@@ -185,7 +185,7 @@ def lifetime_caption(units: Sequence[UnitWatch]) -> str:
             ignored = counter.rejected_wh / 1000
             text += f" ({ignored:,.1f} kWh in {counter.rejected_jumps} impossible jumps ignored)"
         parts.append(text)
-    return " · ".join(parts)
+    return "\n".join(parts)  # one line per unit: side by side they overflow 80 columns
 
 
 class LiveOutput:

@@ -125,7 +125,9 @@ class UnitRow:
 
 
 def live_table(rows: Sequence[UnitRow], title: str = "Wall Connectors") -> Table:
-    table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD)
+    # Two spaces between columns (the box's blank divider and one of padding) so that every column
+    # fits a default 80-column terminal; the default padding dropped the wiring column there.
+    table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)
     for column, justify in [
         ("unit", "left"), ("state", "left"), ("kW", "right"), ("A", "right"), ("V", "right"),
         ("session", "right"), ("kWh", "right"), ("°C", "right"), ("wiring", "left"),
