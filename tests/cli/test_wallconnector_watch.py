@@ -258,3 +258,34 @@ async def test_the_state_is_saved_periodically_not_only_at_exit(tmp_path, monkey
     sessions = SessionMonitor()
     sessions.restore(orjson.loads(path.read_bytes())["sessions"])
     assert sessions.in_progress is not None
+
+
+def test_a_state_that_cannot_be_saved_is_one_line_and_the_previous_file_is_kept(tmp_path):
+    # session_s 1e300 decodes (today) to a 301-digit int that JSON-encoding refuses at the save.
+    body = json.loads(VITALS_FIXTURE.read_bytes())
+    body.update(vehicle_connected=True, session_s=1e300)
+    answers = {"/api/1/vitals": http_answer(json.dumps(body).encode())}
+    path = tmp_path / "garage.json"
+    with HostileDevice(answers) as device:
+        result = CliRunner().invoke(
+            cli,
+            [
+                "wallconnector",
+                device.host,
+                "watch",
+                "--duration",
+                "1.2",
+                "--interval",
+                "0.5",
+                "--state",
+                str(path),
+            ],
+        )
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "cannot be written" in lines[0]
+    assert "the previous file, if any, is kept" in lines[0]
+    sessions = SessionMonitor()
+    sessions.restore(orjson.loads(path.read_bytes())["sessions"])  # the start's save, intact
+    assert [p.name for p in tmp_path.iterdir()] == ["garage.json"]

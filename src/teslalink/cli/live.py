@@ -49,6 +49,10 @@ class Update:
     session_ended: ChargingSession | None = None
 
 
+class StateNotSaved(ConfigError):
+    """The state file could not be written; the previous one, if any, is as it was."""
+
+
 class PollingStopped(TeslalinkError):
     """A unit's poller died of an error nobody expected: the view would freeze, so the command ends."""
 
@@ -144,7 +148,7 @@ class StateFile:
             atomic_write_bytes(self.path, orjson.dumps(state))
         except (OSError, TypeError, ValueError) as exc:
             # TypeError: orjson refuses an absurd number (an int over 64 bits) that a device sent.
-            raise ConfigError(
+            raise StateNotSaved(
                 f"state file {os.fspath(self.path)!r} cannot be written in "
                 f"{os.fspath(self.path.parent)!r} ({_reason(exc)}); the previous file, if any, is kept"
             ) from None
@@ -350,12 +354,23 @@ async def watch(
                     output.update(units)
                     if state is not None:
                         state.save_if_due()
-    finally:
-        for task in pollers:
-            task.cancel()
-        await asyncio.gather(*pollers, return_exceptions=True)
+    except StateNotSaved:  # trying again at once would fail the same way
+        await _stop(pollers)
+        raise
+    except BaseException:  # Ctrl-C, a dead poller: still the last save, then the error
+        await _stop(pollers)
         if state is not None:
-            _save_at_exit(state)
+            _save_while_failing(state)
+        raise
+    await _stop(pollers)
+    if state is not None:
+        state.save()
+
+
+async def _stop(pollers: Mapping[asyncio.Task[None], UnitWatch]) -> None:
+    for task in pollers:
+        task.cancel()
+    await asyncio.gather(*pollers, return_exceptions=True)
 
 
 def _fail_if_a_poller_died(pollers: Mapping[asyncio.Task[None], UnitWatch]) -> None:
@@ -368,11 +383,9 @@ def _fail_if_a_poller_died(pollers: Mapping[asyncio.Task[None], UnitWatch]) -> N
             )
 
 
-def _save_at_exit(state: StateFile) -> None:
-    """The last save. If it fails while another error is already ending the command, say both."""
+def _save_while_failing(state: StateFile) -> None:
+    """The last save while another error ends the command: if it fails too, say so in one more line."""
     try:
         state.save()
-    except ConfigError as exc:
-        if sys.exc_info()[1] is None:
-            raise
+    except StateNotSaved as exc:
         print(f"Error: {exc}", file=sys.stderr)
