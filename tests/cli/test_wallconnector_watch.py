@@ -153,6 +153,8 @@ def test_q_quits_the_wall_connector_demo_on_a_terminal():
         shown += read_until(fd, b"quits")  # the rest of that frame
         frame = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace")).rsplit("unit ", 1)[-1]
         assert re.search(r"garage +charging .* split\b", frame), frame  # cut at 80 columns before
+        os.write(fd, b"zzzz")  # any other key: neither echoed nor acted on
+        assert b"zzzz" not in read_until(fd, b"quits")  # the next frame came, without the keys
         os.write(fd, b"q")
         read_until(fd, b"\x00never")  # drain until the child closes the terminal
         end = time.monotonic() + 30

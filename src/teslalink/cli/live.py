@@ -6,7 +6,12 @@ drop-out shows as a word, not as a crash or a flood of log lines.
 
 Every reading also feeds the unit's `SessionMonitor` and, once a minute, its `LifetimeEnergy`
 counter: a finished session is printed above the table, and the caption shows the lifetime energy
-with whatever impossible jumps were rejected. With a state file both continue after a restart.
+with whatever impossible jumps were rejected. With a state file both continue after a restart;
+the file is written at start (so a bad path fails before any polling), every minute and at exit.
+
+On a terminal the table is redrawn in place and `q` quits; into a pipe or a file each reading is
+one plain line, or one JSON object with `--json`. A poller can only end by dying of an error the
+client did not translate: the view then stops with one line (exit code 1) instead of freezing.
 """
 
 from __future__ import annotations
