@@ -12,12 +12,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import aiohttp
 from yarl import URL
 
 from . import errors
+
+if TYPE_CHECKING:
+    import aiohttp  # imported on first use: the Wall Connector's lean transport never needs it
 
 __all__ = ["Response", "Timeouts", "Transport", "retry_after"]
 
@@ -54,6 +56,8 @@ class Timeouts:
     read_s: float = 15.0
 
     def to_aiohttp(self) -> aiohttp.ClientTimeout:
+        import aiohttp  # noqa: PLC0415 - see the module's imports
+
         return aiohttp.ClientTimeout(
             total=None, connect=self.connect_s, sock_connect=self.connect_s, sock_read=self.read_s
         )
@@ -87,6 +91,8 @@ class Transport:
     @property
     def session(self) -> aiohttp.ClientSession:
         """The session in use; one is opened on first use when the caller gave none."""
+        import aiohttp  # noqa: PLC0415 - see the module's imports
+
         if self._session is None or (self._owns_session and self._session.closed):
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=self._limit_per_host)
             self._session = aiohttp.ClientSession(
@@ -108,6 +114,8 @@ class Transport:
         allow_redirects: bool = True,
     ) -> Response:
         """Send one request and read the whole answer; transport failures become teslalink errors."""
+        import aiohttp  # noqa: PLC0415 - see the module's imports
+
         where = url.authority or str(url)
         try:
             async with self.session.request(

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hostile_device import VITALS_FIXTURE, HostileDevice, http_answer
 
+import teslalink
 from teslalink.cli.main import cli
 from teslalink.simulator import Quirks, Wiring, World, serve_wall_connectors
 
@@ -158,3 +164,62 @@ def test_demo_runs_and_shows_three_units():
     assert result.exit_code == 0, result.output
     for name in ("garage", "office", "cottage", "charging", "waiting for"):
         assert name in result.output
+
+
+def _unknown_fields_vitals(count: int) -> bytes:
+    body = json.loads(VITALS_FIXTURE.read_bytes())
+    body.update({f"future_field_{i:06d}": i for i in range(count)})
+    return json.dumps(body).encode()
+
+
+def test_thousands_of_unknown_fields_are_capped_in_the_table():
+    answers = {"/api/1/vitals": http_answer(_unknown_fields_vitals(5000))}
+    with HostileDevice(answers) as device:
+        table = CliRunner().invoke(cli, ["wallconnector", device.host, "vitals"])
+        raw = CliRunner().invoke(cli, ["wallconnector", device.host, "vitals", "--raw"])
+    assert table.exit_code == 0, table.output
+    assert "future_field_000049" in table.output
+    assert "future_field_000050" not in table.output
+    assert "... and 4,950 more unknown fields" in table.output
+    assert len(table.output.splitlines()) < 200
+    assert raw.exit_code == 0
+    assert "future_field_004999" in raw.output  # --raw still gives everything
+
+
+def test_status_without_version_shows_the_vitals_and_says_what_is_missing():
+    answers = {"/api/1/vitals": http_answer(VITALS_FIXTURE.read_bytes())}  # /api/1/version: 404
+    with HostileDevice(answers) as device:
+        result = CliRunner().invoke(cli, ["wallconnector", device.host, "status", "--timeout", "0.5"])
+        as_json = CliRunner().invoke(cli, ["wallconnector", device.host, "status", "--json"])
+    assert result.exit_code == 0, result.output
+    grid_v = json.loads(VITALS_FIXTURE.read_bytes())["grid_v"]
+    assert f"{grid_v:g} V" in result.stdout
+    assert "firmware" not in result.stdout
+    assert result.stderr.count("\n") == 1
+    assert "firmware and serial not read" in result.stderr
+    assert "404" in result.stderr
+    assert as_json.exit_code == 0
+    data = json.loads(as_json.stdout)
+    assert data["version"] is None
+    assert data["vitals"]["grid_voltage_v"] == grid_v
+
+
+def test_status_without_vitals_is_still_exit_1():
+    with HostileDevice({}) as device:
+        result = CliRunner().invoke(cli, ["wallconnector", device.host, "status"])
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_wallconnector_commands_do_not_import_aiohttp(twin):
+    """The lean LAN transport is the default: aiohttp (0.2-0.3 s to import) must not be loaded."""
+    env = {**os.environ, "PYTHONPATH": str(Path(teslalink.__file__).parent.parent)}
+    command = [sys.executable, "-X", "importtime", "-m", "teslalink", "wallconnector", twin.urls[0]]
+    for sub in (["status"], ["vitals", "--json"], ["watch", "--duration", "0.6", "--interval", "0.5"]):
+        done = subprocess.run(
+            [*command, *sub], check=False, capture_output=True, text=True, env=env, timeout=60
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()]
+        assert "teslalink.wallconnector.client" in imported  # the check itself works
+        assert not [name for name in imported if name.split(".")[0] == "aiohttp"], sub

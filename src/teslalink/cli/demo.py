@@ -47,7 +47,8 @@ def demo(speed: float, seed: int, interval: float, duration: float | None, wallc
     long as the demo runs (it Supercharges below 20 % and drives on), and a Powerwall with
     solar, all read over real HTTP on loopback by the same clients you would point at Tesla.
     The dashboard needs a terminal (see `teslalink dashboard --help`: layouts, keys, units).
-    With --wallconnectors: three Wall Connectors (charging, car waiting, idle) in a live table.
+    With --wallconnectors: three Wall Connectors (charging, car waiting, idle) in a live table
+    until q or Ctrl-C; into a pipe or a file, one plain line per unit per reading instead.
     """
     if wallconnectors:
         run(_wall_connectors(speed, seed, interval, duration))

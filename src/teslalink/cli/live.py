@@ -6,29 +6,60 @@ drop-out shows as a word, not as a crash or a flood of log lines.
 
 Every reading also feeds the unit's `SessionMonitor` and, once a minute, its `LifetimeEnergy`
 counter: a finished session is printed above the table, and the caption shows the lifetime energy
-with whatever impossible jumps were rejected. With a state file both continue after a restart.
+with whatever impossible jumps were rejected. With a state file both continue after a restart;
+the file is written at start (so a bad path fails before any polling), every minute and at exit.
+
+On a terminal the table is redrawn in place and `q` quits; into a pipe or a file each reading is
+one plain line, or one JSON object with `--json`. A poller can only end by dying of an error the
+client did not translate: the view then stops with one line (exit code 1) instead of freezing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime
 import os
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
 
 from .._files import atomic_write_bytes
 from ..errors import ConfigError, TeslalinkError
 from ..wallconnector.client import WallConnector
 from ..wallconnector.energy import ChargingSession, LifetimeEnergy, SessionMonitor
-from .wallconnector_view import UnitRow, live_table
+from ..wallconnector.models import Vitals
+from ..wallconnector.power import PowerReading
+from ._common import to_jsonable
+from .wallconnector_view import UnitRow, live_table, unit_line
 
 LIFETIME_EVERY_S = 60.0
+STATE_SAVE_EVERY_S = 60.0  # our choice: a crash or kill -9 loses at most a minute of bookkeeping
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """One poll of one unit, as the line and JSON outputs print it: a reading or why there is none."""
+
+    ts: float
+    vitals: Vitals | None
+    power: PowerReading | None
+    error: str | None
+    session_ended: ChargingSession | None = None
+
+
+class StateNotSaved(ConfigError):
+    """The state file could not be written; the previous one, if any, is as it was."""
+
+
+class PollingStopped(TeslalinkError):
+    """A unit's poller died of an error nobody expected: the view would freeze, so the command ends."""
 
 
 class UnitWatch:
@@ -40,7 +71,7 @@ class UnitWatch:
         self.clock = clock
         self.sessions = SessionMonitor()
         self.lifetime = LifetimeEnergy()
-        self.finished: list[ChargingSession] = []
+        self.updates: list[Update] = []  # every poll since the view last drew; the view empties it
         self._car_seen: bool | None = None  # since the last lifetime reading; None = unknown
 
     async def poll_forever(self, interval_s: float) -> None:
@@ -60,14 +91,15 @@ class UnitWatch:
         except TeslalinkError as exc:
             self.row.error = str(exc)
             self._car_seen = None
+            self.updates.append(Update(self.clock(), None, None, self.row.error))
             return
         power = self.client.power(vitals)
         self.row.vitals, self.row.power, self.row.error = vitals, power, None
         if vitals.vehicle_connected is not False and self._car_seen is not None:
             self._car_seen = True
-        ended = self.sessions.feed(self.clock(), vitals, power)
-        if ended is not None:
-            self.finished.append(ended)
+        now = self.clock()
+        ended = self.sessions.feed(now, vitals, power)
+        self.updates.append(Update(now, vitals, power, None, ended))
 
     async def _read_lifetime(self) -> None:
         try:
@@ -79,22 +111,64 @@ class UnitWatch:
         vitals = self.row.vitals
         self._car_seen = None if vitals is None else vitals.vehicle_connected
 
-    def save(self, path: Path) -> None:
-        state = {"sessions": self.sessions.to_state(), "lifetime": self.lifetime.to_state()}
-        atomic_write_bytes(path, orjson.dumps(state))
+    def take_updates(self) -> list[Update]:
+        updates, self.updates = self.updates, []
+        return updates
 
-    def load(self, path: Path) -> None:
-        """Continue from a state file; a missing file is a first run, a bad one a clear error."""
+
+class StateFile:
+    """One unit's energy bookkeeping in a file: loaded at start, saved at start, every minute and at exit.
+
+    The file holds the library's own `SessionMonitor` and `LifetimeEnergy` states (each with its
+    kind and version) side by side, so the one FILE a user names keeps both. Every save is atomic:
+    a save that fails leaves the previous file as it was, and says so in one line.
+    """
+
+    def __init__(self, path: Path, unit: UnitWatch) -> None:
+        self.path = path
+        self.unit = unit
+        self._next_save = 0.0
+
+    def open(self) -> None:
+        """Continue from the file, then save at once: an unwritable path fails before any polling."""
+        self.load()
+        self.save()
+
+    def load(self) -> None:
+        """A missing file is a first run; a bad one a clear error (and is left alone)."""
         try:
-            state = orjson.loads(path.read_bytes())
-            self.sessions.restore(state["sessions"])
-            self.lifetime.restore(state["lifetime"])
-        except FileNotFoundError:
-            return
+            state = orjson.loads(self.path.read_bytes())
+            self.unit.sessions.restore(state["sessions"])
+            self.unit.lifetime.restore(state["lifetime"])
+        except (FileNotFoundError, NotADirectoryError):
+            return  # nothing to continue from; the first save says why the path cannot be used
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ConfigError) as exc:
             raise ConfigError(
-                f"state file {os.fspath(path)!r} cannot be used ({exc}); move it away"
+                f"state file {os.fspath(self.path)!r} cannot be used ({_reason(exc)}); move it away"
             ) from None
+
+    def save(self) -> None:
+        state = {"sessions": self.unit.sessions.to_state(), "lifetime": self.unit.lifetime.to_state()}
+        try:
+            atomic_write_bytes(self.path, orjson.dumps(state))
+        except (OSError, TypeError, ValueError) as exc:
+            # TypeError: orjson refuses an absurd number (an int over 64 bits) that a device sent.
+            raise StateNotSaved(
+                f"state file {os.fspath(self.path)!r} cannot be written in "
+                f"{os.fspath(self.path.parent)!r} ({_reason(exc)}); the previous file, if any, is kept"
+            ) from None
+        self._next_save = time.monotonic() + STATE_SAVE_EVERY_S
+
+    def save_if_due(self) -> None:
+        if time.monotonic() >= self._next_save:
+            self.save()
+
+
+def _reason(exc: BaseException) -> str:
+    """An OSError's words without its errno and file name (the message names the file); others as they are."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
 
 
 def session_line(name: str, session: ChargingSession) -> str:
@@ -120,7 +194,121 @@ def lifetime_caption(units: Sequence[UnitWatch]) -> str:
             ignored = counter.rejected_wh / 1000
             text += f" ({ignored:,.1f} kWh in {counter.rejected_jumps} impossible jumps ignored)"
         parts.append(text)
-    return " · ".join(parts)
+    return "\n".join(parts)  # one line per unit: side by side they overflow 80 columns
+
+
+class LiveOutput:
+    """On a terminal: the table redrawn in place, finished sessions printed above it, the keys below."""
+
+    def __init__(self, console: Console, title: str, keys: str | None) -> None:
+        self.console, self.title, self.keys = console, title, keys
+        self._live: Live | None = None
+
+    def __enter__(self) -> LiveOutput:
+        self._live = Live(console=self.console, auto_refresh=False)
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._live is not None
+        self._live.__exit__(None, None, None)
+
+    def update(self, units: Sequence[UnitWatch]) -> None:
+        assert self._live is not None
+        for unit in units:
+            for update in unit.take_updates():
+                if update.session_ended is not None:
+                    self._live.console.print(session_line(unit.row.name, update.session_ended))
+        table = live_table([u.row for u in units], self.title)
+        caption = [lifetime_caption(units), self.keys or ""]
+        table.caption = "\n".join(part for part in caption if part) or None
+        self._live.update(table, refresh=True)
+
+
+class LineOutput:
+    """Not a terminal (a pipe, a file): one plain line per unit per reading, nothing redrawn."""
+
+    def __init__(self, console: Console) -> None:
+        self.file = console.file
+
+    def __enter__(self) -> LineOutput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, units: Sequence[UnitWatch]) -> None:
+        for unit in units:
+            for update in unit.take_updates():
+                stamp = _local_time(update.ts)
+                self._write(f"{stamp} {reading_line(unit.row.name, update)}")
+                if update.session_ended is not None:
+                    self._write(f"{stamp} {session_line(unit.row.name, update.session_ended)}")
+        self.file.flush()
+
+    def _write(self, line: str) -> None:
+        self.file.write(line + "\n")
+
+
+class JsonLinesOutput(LineOutput):
+    """`--json`: one JSON object per reading (a unit's vitals and power, or its error), one per line."""
+
+    def update(self, units: Sequence[UnitWatch]) -> None:
+        for unit in units:
+            for update in unit.take_updates():
+                record = {
+                    "unit": unit.row.name,
+                    "ts": update.ts,
+                    "vitals": update.vitals,
+                    "power": update.power,
+                    "error": update.error,
+                    "session_ended": update.session_ended,
+                }
+                self._write(orjson.dumps(to_jsonable(record)).decode())
+        self.file.flush()
+
+
+def reading_line(name: str, update: Update) -> str:
+    if update.vitals is None or update.power is None:
+        return f"{name}: no reading ({update.error})"
+    return unit_line(name, update.vitals, update.power)
+
+
+def _local_time(ts: float) -> str:
+    return datetime.datetime.fromtimestamp(ts).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def quit_keys(on_quit: Callable[[], None]) -> Iterator[bool]:
+    """While inside, `q` typed on the terminal calls `on_quit`. Yields whether keys are read at all.
+
+    The terminal is in cbreak mode meanwhile (no echo, so keys never land in the output or a
+    pipe) and is restored on the way out, errors included. Without a terminal on stdin: no keys.
+    """
+    if not sys.stdin.isatty():
+        yield False
+        return
+    import termios  # noqa: PLC0415 - POSIX only, and only on a terminal
+    import tty  # noqa: PLC0415
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    loop = asyncio.get_running_loop()
+
+    def readable() -> None:
+        data = os.read(fd, 64)
+        if not data:  # the terminal went away
+            loop.remove_reader(fd)
+        elif b"q" in data.lower():
+            on_quit()
+
+    tty.setcbreak(fd)
+    loop.add_reader(fd, readable)
+    try:
+        yield True
+    finally:
+        loop.remove_reader(fd)
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 async def watch(
@@ -133,37 +321,76 @@ async def watch(
     console: Console | None = None,
     clock: Callable[[], float] = time.time,
     state_path: Path | None = None,
+    as_json: bool = False,
 ) -> None:
-    """Poll every unit each `interval_s` and redraw, until Ctrl-C or `duration_s` has passed.
+    """Poll every unit each `interval_s` and show it, until `q`, Ctrl-C or `duration_s` has passed.
 
-    `clock` stamps readings (the world clock in the demo); `state_path` keeps one unit's energy
-    bookkeeping across restarts.
+    On a terminal the table is redrawn in place; otherwise each reading is one plain line (or,
+    with `as_json`, one JSON object). `clock` stamps readings (the world clock in the demo);
+    `state_path` keeps one unit's energy bookkeeping across restarts. A poller that dies of an
+    unexpected error ends the command with `PollingStopped` rather than leaving a frozen screen.
     """
     console = console or Console()
     units = [UnitWatch(c, n, clock) for c, n in zip(clients, names, strict=True)]
+    state = None
     if state_path is not None:
         if len(units) != 1:
             raise ConfigError("a state file keeps one unit's energy; watch one unit with it")
-        units[0].load(state_path)
+        state = StateFile(state_path, units[0])
+        state.open()
     deadline = None if duration_s is None else time.monotonic() + duration_s
-    pollers = [asyncio.create_task(u.poll_forever(interval_s)) for u in units]
-
-    def draw() -> Table:
-        table = live_table([u.row for u in units], title)
-        table.caption = lifetime_caption(units) or None
-        return table
-
+    quit_asked = asyncio.Event()
+    pollers = {asyncio.create_task(u.poll_forever(interval_s)): u for u in units}
     try:
-        with Live(draw(), console=console, auto_refresh=False) as live:
-            while deadline is None or time.monotonic() < deadline:
-                await asyncio.sleep(min(interval_s, 0.5))
-                for unit in units:
-                    while unit.finished:
-                        live.console.print(session_line(unit.row.name, unit.finished.pop(0)))
-                live.update(draw(), refresh=True)
-    finally:
-        for task in pollers:
-            task.cancel()
-        await asyncio.gather(*pollers, return_exceptions=True)
-        if state_path is not None:
-            units[0].save(state_path)
+        with quit_keys(quit_asked.set) as keys_read:
+            output: LiveOutput | LineOutput
+            if as_json:
+                output = JsonLinesOutput(console)
+            elif console.is_terminal:
+                output = LiveOutput(console, title, "q or Ctrl-C quits" if keys_read else "Ctrl-C quits")
+            else:
+                output = LineOutput(console)
+            with output:
+                output.update(units)
+                while not quit_asked.is_set() and (deadline is None or time.monotonic() < deadline):
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(quit_asked.wait(), timeout=min(interval_s, 0.5))
+                    _fail_if_a_poller_died(pollers)
+                    output.update(units)
+                    if state is not None:
+                        state.save_if_due()
+    except StateNotSaved:  # trying again at once would fail the same way
+        await _stop(pollers)
+        raise
+    except BaseException:  # Ctrl-C, a dead poller: still the last save, then the error
+        await _stop(pollers)
+        if state is not None:
+            _save_while_failing(state)
+        raise
+    await _stop(pollers)
+    if state is not None:
+        state.save()
+
+
+async def _stop(pollers: Mapping[asyncio.Task[None], UnitWatch]) -> None:
+    for task in pollers:
+        task.cancel()
+    await asyncio.gather(*pollers, return_exceptions=True)
+
+
+def _fail_if_a_poller_died(pollers: Mapping[asyncio.Task[None], UnitWatch]) -> None:
+    """A poller only ends by dying: say which unit and why, in one line (the command exits 1)."""
+    for task, unit in pollers.items():
+        if task.done() and not task.cancelled() and (exc := task.exception()) is not None:
+            raise PollingStopped(
+                f"{unit.row.name}: polling stopped on an unexpected error "
+                f"({type(exc).__name__}: {exc}); the unit's answers could not be handled"
+            )
+
+
+def _save_while_failing(state: StateFile) -> None:
+    """The last save while another error ends the command: if it fails too, say so in one more line."""
+    try:
+        state.save()
+    except StateNotSaved as exc:
+        print(f"Error: {exc}", file=sys.stderr)

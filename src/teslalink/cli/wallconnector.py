@@ -10,8 +10,10 @@ import click
 from rich.console import Console
 
 from .._http import Timeouts
+from ..errors import TeslalinkError
 from ..wallconnector.client import WallConnector
-from ..wallconnector.power import ElectricalService
+from ..wallconnector.models import Version, Vitals
+from ..wallconnector.power import ElectricalService, PowerReading
 from . import live
 from ._common import echo_json, run
 from .wallconnector_view import fields_table, status_table
@@ -99,19 +101,29 @@ for _name, _endpoint, _title in [
 @unit_options
 @click.pass_obj
 def status(target: _Target, as_json: bool, service: str, timeout: float) -> None:
-    """One screen: state, power, current, voltage, session energy, temperatures, firmware."""
+    """One screen: state, power, current, voltage, session energy, temperatures, firmware.
 
-    async def fetch() -> Any:
+    If /api/1/version does not answer, the rest is shown, one line on stderr says what is missing
+    and the exit code is still 0: the status is what was asked, and it was read. Without vitals
+    there is no status: one line, exit code 1.
+    """
+
+    async def fetch() -> tuple[Vitals, PowerReading, Version | None, str | None]:
         async with target.client(service, timeout) as client:
             vitals = await client.vitals()
-            version = await client.version()
-            return vitals, client.power(vitals), version
+            try:
+                version, missing = await client.version(), None
+            except TeslalinkError as exc:
+                version, missing = None, f"firmware and serial not read: {exc}"
+            return vitals, client.power(vitals), version, missing
 
-    vitals, power, version = run(fetch())
+    vitals, power, version, missing = run(fetch())
     if as_json:
         echo_json({"host": target.host, "vitals": vitals, "power": power, "version": version})
     else:
         Console().print(status_table(target.host, vitals, power, version))
+    if missing is not None:
+        click.echo(f"Warning: {missing}", err=True)
 
 
 @wallconnector.command()
@@ -125,6 +137,7 @@ def status(target: _Target, as_json: bool, service: str, timeout: float) -> None
     default=None,
     help="Keep session and lifetime energy bookkeeping in this file across restarts.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per reading (JSON lines).")
 @unit_options
 @click.pass_obj
 def watch(
@@ -132,15 +145,27 @@ def watch(
     interval: float,
     duration: float | None,
     state_path: Path | None,
+    as_json: bool,
     service: str,
     timeout: float,
 ) -> None:
-    """Live view until Ctrl-C; finished charging sessions are printed as they end."""
+    """Live view until q or Ctrl-C; finished charging sessions are printed as they end.
+
+    On a terminal the table is redrawn in place; into a pipe or a file each reading is one plain
+    line (or, with --json, one JSON object). With --state the file is checked at start and saved
+    atomically every minute and at exit. If polling stops on an error it cannot handle, one line
+    says so and the exit code is 1.
+    """
 
     async def go() -> None:
         async with target.client(service, timeout) as client:
             await live.watch(
-                [client], [client.host], interval_s=interval, duration_s=duration, state_path=state_path
+                [client],
+                [client.host],
+                interval_s=interval,
+                duration_s=duration,
+                state_path=state_path,
+                as_json=as_json,
             )
 
     run(go())

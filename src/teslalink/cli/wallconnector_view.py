@@ -5,6 +5,7 @@ Kept apart from the commands so that `watch`, `status` and `demo` draw the same 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,16 +59,28 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+# Our choice: a newer firmware adds a handful of fields; a device sending thousands is broken or
+# hostile, and drawing 200,000 rows took two minutes. `--raw` still gives them all.
+MAX_UNKNOWN_SHOWN = 50
+
+
 def fields_table(model: Any, title: str) -> Table:
-    """Every field of a model with its unit; fields a newer firmware added are listed at the end."""
+    """Every field of a model with its unit; fields a newer firmware added are listed at the end.
+
+    At most `MAX_UNKNOWN_SHOWN` of those are drawn, then one line says how many more there are.
+    """
     table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("field")
     table.add_column("value", justify="right")
     table.add_column("unit")
     for name, value in model.items():
         table.add_row(name, _fmt(value), _unit_of(name))
-    for name, value in model.unknown_fields.items():
+    unknown = model.unknown_fields
+    for name, value in itertools.islice(unknown.items(), MAX_UNKNOWN_SHOWN):
         table.add_row(Text(name, style="dim"), str(value), "")
+    if len(unknown) > MAX_UNKNOWN_SHOWN:
+        more = len(unknown) - MAX_UNKNOWN_SHOWN
+        table.add_row(Text(f"... and {more:,} more unknown fields (--raw shows them)", style="dim"), "", "")
     return table
 
 
@@ -112,7 +125,9 @@ class UnitRow:
 
 
 def live_table(rows: Sequence[UnitRow], title: str = "Wall Connectors") -> Table:
-    table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD)
+    # Two spaces between columns (the box's blank divider and one of padding) so that every column
+    # fits a default 80-column terminal; the default padding dropped the wiring column there.
+    table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)
     for column, justify in [
         ("unit", "left"), ("state", "left"), ("kW", "right"), ("A", "right"), ("V", "right"),
         ("session", "right"), ("kWh", "right"), ("°C", "right"), ("wiring", "left"),
@@ -144,6 +159,16 @@ def live_table(rows: Sequence[UnitRow], title: str = "Wall Connectors") -> Table
             _SHORT_SERVICE[p.service],
         )
     return table
+
+
+def unit_line(name: str, vitals: Vitals, power: PowerReading) -> str:
+    """One reading as plain text, the same figures as a live-table row: for a pipe or a log file."""
+    energy = vitals.session_energy_wh
+    return (
+        f"{name}: {state_text(vitals).plain}, {power.total_kw:.2f} kW, {_fmt(vitals.vehicle_current_a)} A, "
+        f"{_fmt(vitals.grid_voltage_v)} V, session {_duration(vitals.session_s)} {_kwh(energy)}, "
+        f"handle {_fmt(vitals.handle_temp_c)} °C, {_SHORT_SERVICE[power.service]}"
+    )
 
 
 def _kwh(wh: float | None) -> str:

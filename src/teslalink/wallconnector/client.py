@@ -17,9 +17,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-import aiohttp
 from yarl import URL
 
 from .. import errors
@@ -28,6 +27,9 @@ from .._json import decode_object
 from .._lan_http import LanTransport
 from .models import Lifetime, Version, Vitals, WifiStatus
 from .power import ElectricalService, PowerCalculator, PowerReading
+
+if TYPE_CHECKING:
+    import aiohttp  # only a caller's own session is one; the lean transport never imports it
 
 __all__ = ["RetryPolicy", "WallConnector", "parse_host"]
 
