@@ -1,13 +1,15 @@
-"""What every command shares: JSON output, and errors as one clear line with exit code 1."""
+"""What every command shares: output safe to print (tables, lines, JSON), errors as one line, exit 1."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import enum
+import math
+import re
 import sys
 from collections.abc import Coroutine, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import orjson
@@ -15,7 +17,40 @@ import orjson
 from ..errors import TeslalinkError, VehicleUnavailable
 from ..wallconnector.models import DeviceModel
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 _T = TypeVar("_T")
+
+# What must not reach a terminal: C0 controls but tab and newline (ESC starts every escape
+# sequence, CR overwrites a line), DEL, C1 controls (U+009B is a CSI on its own) and lone
+# surrogates (no encoding can write them: UnicodeEncodeError).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def unsafe_characters(text: str) -> bool:
+    return _UNSAFE.search(text) is not None
+
+
+def printable(text: str) -> str:
+    """`text` safe to print: controls deleted, lone surrogates shown as U+FFFD.
+
+    Our choice: delete controls rather than mark them, so that what is left of an escape sequence
+    (`]0;title`, `[2J`) is shown as the inert text it is and widths stay what rich measured.
+    """
+    return _UNSAFE.sub(lambda m: "\ufffd" if m.group() >= "\ud800" else "", text)
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """click.echo for lines that hold what a device or Tesla sent (names, states, reasons)."""
+    click.echo(printable(text), err=err)
+
+
+def safe_console(*, stderr: bool = False) -> Console:
+    """The Console every table and live view prints through (see `_console`: no markup, no controls)."""
+    from ._console import SafeConsole  # noqa: PLC0415 - rich only when a table is printed
+
+    return SafeConsole(stderr=stderr)
 
 
 def run(coro: Coroutine[Any, Any, _T]) -> _T:
@@ -49,4 +84,42 @@ def to_jsonable(value: Any) -> Any:
 
 
 def echo_json(value: Any) -> None:
-    click.echo(orjson.dumps(to_jsonable(value), option=orjson.OPT_INDENT_2).decode())
+    """Print `value` as JSON, whatever a device sent: 301-digit ints, deep nesting, lone surrogates."""
+    try:
+        text = json_text(to_jsonable(value))
+    except RecursionError:
+        raise click.ClickException("the answer is nested too deeply to print as JSON") from None
+    except ValueError:  # the stdlib refuses ints of more than sys.get_int_max_str_digits() digits
+        raise click.ClickException("the answer holds a number too long to print as JSON") from None
+    click.echo(text)
+
+
+def json_text(data: Any) -> str:
+    """Indented JSON; orjson first, the stdlib for what orjson refuses (ints over 64 bits, nesting
+    over 255, lone surrogates): big ints stay numbers, surrogates become U+FFFD. DEL and C1
+    controls, which JSON lets stand in strings, are written as \\u escapes: the same JSON, and
+    nothing a terminal obeys (orjson and the stdlib escape C0 controls themselves)."""
+    try:
+        text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:
+        import json  # noqa: PLC0415 - only for the rare answer orjson refuses
+
+        text = json.dumps(_encodable(data), indent=2, ensure_ascii=False, allow_nan=False)
+    return _DEL_AND_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_DEL_AND_C1 = re.compile("[\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(data: Any) -> Any:
+    """What orjson would write, for the stdlib: non-finite floats as null, surrogates as U+FFFD."""
+    if isinstance(data, str):
+        return _SURROGATE.sub("\ufffd", data)
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {_SURROGATE.sub("\ufffd", str(k)): _encodable(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_encodable(v) for v in data]
+    return data

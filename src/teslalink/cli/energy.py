@@ -9,7 +9,7 @@ import click
 import orjson
 
 from ._cloud import CloudTarget, cloud_options, json_option, pick_site
-from ._common import echo_json, run
+from ._common import echo_json, run, safe_console
 
 OPERATION_MODES = ("self_consumption", "backup", "autonomous")  # as teslalink.cloud.energy (kept lazy)
 EXPORT_RULES = ("battery_ok", "pv_only", "never")
@@ -62,7 +62,6 @@ def status(target: CloudTarget, as_json: bool, site_key: str | None) -> None:
     if as_json:
         echo_json({**row, **dict(fields)})
         return
-    from rich.console import Console  # noqa: PLC0415 - rich only when a table is printed
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(title=f"{row['site_name'] or row['energy_site_id']}", show_header=False)
@@ -70,7 +69,7 @@ def status(target: CloudTarget, as_json: bool, site_key: str | None) -> None:
     table.add_column("value")
     for name, value in fields:
         table.add_row(name, "-" if value is None else str(value))
-    Console().print(table)
+    safe_console().print(table)
 
 
 @energy.command("history")

@@ -26,6 +26,7 @@ from .._files import atomic_write_bytes
 from ..errors import ConfigError, TeslalinkError
 from ..wallconnector.client import WallConnector
 from ..wallconnector.energy import ChargingSession, LifetimeEnergy, SessionMonitor
+from ._common import safe_console
 from .wallconnector_view import UnitRow, live_table
 
 LIFETIME_EVERY_S = 60.0
@@ -139,7 +140,7 @@ async def watch(
     `clock` stamps readings (the world clock in the demo); `state_path` keeps one unit's energy
     bookkeeping across restarts.
     """
-    console = console or Console()
+    console = console or safe_console()
     units = [UnitWatch(c, n, clock) for c, n in zip(clients, names, strict=True)]
     if state_path is not None:
         if len(units) != 1:

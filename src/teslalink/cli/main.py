@@ -6,9 +6,15 @@ should answer at once (290 ms with eager imports, about 50 ms lazily, measured h
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
 
 import click
+
+from ._common import printable
 
 # name -> (module:attribute, one-line help shown by `teslalink --help` without importing it)
 COMMANDS = {
@@ -33,8 +39,76 @@ COMMANDS = {
 }
 
 
+def one_line(message: str) -> str:
+    """An error message as one clean line: what a device sent may hold newlines and escapes."""
+    return " ".join(printable(message).split())
+
+
+class RuntimeFailure(click.ClickException):
+    """A command that failed: `Error: ...` on one line, exit code 1."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"Error: {one_line(self.format_message())}", err=True)
+
+
+class UsageFailure(click.UsageError):
+    """A command line that does not parse: `Error: ...` and the help hint, two lines, exit code 2.
+
+    Our choice: exit 2 for usage errors, as click and most Unix tools do (the README's "Exit
+    codes" says so); click's own three-line form repeats the usage line, which the hint replaces.
+    """
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        command = self.ctx.command_path if self.ctx is not None else "teslalink"
+        click.echo(f"Error: {one_line(self.format_message())}", err=True)
+        click.echo(f"Try '{command} --help' for help.", err=True)
+
+
+# Ours, and (click 8.2+) a group run without a subcommand, whose help is the answer: kept as they are
+_ALREADY_REPORTED: tuple[type[Exception], ...] = (
+    RuntimeFailure,
+    UsageFailure,
+    *[getattr(click.exceptions, name) for name in ["NoArgsIsHelpError"] if hasattr(click.exceptions, name)],
+)
+
+
+@contextlib.contextmanager
+def reported_in_one_line() -> Iterator[None]:
+    """Every click error raised inside, reported our way; Ctrl-C at a prompt is exit code 130."""
+    try:
+        yield
+    except _ALREADY_REPORTED:
+        raise
+    except click.UsageError as exc:
+        raise UsageFailure(exc.format_message(), exc.ctx) from None
+    except click.ClickException as exc:
+        raise RuntimeFailure(exc.format_message()) from None
+    except click.Abort as exc:
+        # click turns Ctrl-C at a prompt into Abort ("from None": the interrupt is the context)
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            click.echo("Aborted!", err=True)
+            sys.exit(130)
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported only when they run (or their own help is asked)."""
+    """A group whose subcommands are imported only when they run (or their own help is asked).
+
+    It also owns how errors look: every click error raised while parsing or running any
+    subcommand passes through `reported_in_one_line`.
+    """
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        with reported_in_one_line():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with reported_in_one_line():
+            return super().invoke(ctx)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

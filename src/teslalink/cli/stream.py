@@ -18,7 +18,7 @@ import click
 import orjson
 
 from ._cloud import CloudTarget, cloud_options, is_interactive, pick_vehicle, vehicle_option
-from ._common import run
+from ._common import run, safe_console
 
 FIELDS = (
     "speed_mph",
@@ -161,6 +161,6 @@ def _stop_later(stop: Callable[[], Any], seconds: float | None) -> asyncio.Timer
 def _start_live() -> Any:
     from rich.live import Live  # noqa: PLC0415
 
-    live = Live(auto_refresh=False)
+    live = Live(auto_refresh=False, console=safe_console())
     live.start()
     return live

@@ -25,7 +25,7 @@ from ._cloud import (
     vehicle_option,
     yes_option,
 )
-from ._common import echo_json, run
+from ._common import echo_json, run, safe_console
 
 Action = Callable[[Any], Awaitable[Any]]
 
@@ -42,7 +42,6 @@ def _vehicle_row(vehicle: Any) -> dict[str, Any]:
 
 
 def _print_table(title: str, rows: list[tuple[str, Any]]) -> None:
-    from rich.console import Console  # noqa: PLC0415 - rich only when a table is printed
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(title=title, show_header=False)
@@ -50,7 +49,7 @@ def _print_table(title: str, rows: list[tuple[str, Any]]) -> None:
     table.add_column("value")
     for name, value in rows:
         table.add_row(name, "-" if value is None else str(value))
-    Console().print(table)
+    safe_console().print(table)
 
 
 @click.command("vehicles")
@@ -67,7 +66,6 @@ def vehicles(target: CloudTarget, as_json: bool) -> None:
     if as_json:
         echo_json(rows)
         return
-    from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(title="Vehicles")
@@ -75,7 +73,7 @@ def vehicles(target: CloudTarget, as_json: bool) -> None:
         table.add_column(column)
     for row in rows:
         table.add_row(row["display_name"], row["vin"], row["id"], row["state"])
-    Console().print(table)
+    safe_console().print(table)
 
 
 def _on_vehicle(target: CloudTarget, vehicle_key: str | None, action: Action) -> tuple[Any, Any]:
@@ -146,9 +144,7 @@ def wake(
 ) -> None:
     """Wake the car and wait until it is online (progress is shown while waiting)."""  # fmt: skip
     if is_interactive():
-        from rich.console import Console  # noqa: PLC0415
-
-        status = Console(stderr=True).status("Waking the car...")
+        status = safe_console(stderr=True).status("Waking the car...")
 
         def progress(state: str, waited: float) -> None:
             status.update(f"Waking the car: {state} after {waited:.0f} s")

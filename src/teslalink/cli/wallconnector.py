@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 
 from .._http import Timeouts
 from ..wallconnector.client import WallConnector
 from ..wallconnector.power import ElectricalService
 from . import live
-from ._common import echo_json, run
+from ._common import echo_json, run, safe_console
 from .wallconnector_view import fields_table, status_table
 
 SERVICES = [member.value for member in ElectricalService]
@@ -80,7 +79,7 @@ def _endpoint_command(name: str, endpoint: str, title: str) -> click.Command:
         if raw or as_json:
             echo_json(result)
         else:
-            Console().print(fields_table(result, f"{title} — {target.host}"))
+            safe_console().print(fields_table(result, f"{title} — {target.host}"))
 
     return command
 
@@ -111,7 +110,7 @@ def status(target: _Target, as_json: bool, service: str, timeout: float) -> None
     if as_json:
         echo_json({"host": target.host, "vitals": vitals, "power": power, "version": version})
     else:
-        Console().print(status_table(target.host, vitals, power, version))
+        safe_console().print(status_table(target.host, vitals, power, version))
 
 
 @wallconnector.command()
