@@ -198,7 +198,9 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key:
-            raise click.ClickException(f"arguments are key=value, got {pair!r}")
+            raise click.ClickException(
+                f"argument {pairs.index(pair) + 1} is not key=value (not shown: it may be a PIN)"
+            )
         try:
             params[key] = orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -154,7 +154,7 @@ def vehicle_panel(data: Any) -> Panel:
 
 def charger_panel(charger: ChargerWatch) -> Panel:
     """The Wall Connector's vitals, compact, in the words of `wallconnector status`."""
-    title = f"Wall Connector {charger.host.removeprefix('http://').rstrip('/')}"
+    title = Text(f"Wall Connector {charger.host.removeprefix('http://').rstrip('/')}")  # str: markup
     vitals, power = charger.vitals, charger.power
     if vitals is None or power is None:
         text = Text(charger.error or "waiting…", style="red" if charger.error else "dim")
@@ -218,7 +218,9 @@ def car_row(
 def site_panel(site: SiteWatch) -> Panel:
     status = site.status
     if status is None:
-        return Panel(Text(site.error or "waiting…", style="red" if site.error else "dim"), title=site.name)
+        return Panel(
+            Text(site.error or "waiting…", style="red" if site.error else "dim"), title=Text(site.name)
+        )
 
     def kw(watts: float | None) -> str:
         return DASH if watts is None else f"{watts / 1000 + 0.0:.2f} kW".replace("-0.00", "0.00")
@@ -242,7 +244,7 @@ def site_panel(site: SiteWatch) -> Panel:
         _num(status.percentage_charged, "{:.0f}", "%"),
         status.grid_status or DASH,
     )
-    title = f"energy site: {site.name}" + (f" ({site.error})" if site.error else "")
+    title = Text(f"energy site: {site.name}" + (f" ({site.error})" if site.error else ""))
     return Panel(table, title=title)
 
 

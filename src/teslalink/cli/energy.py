@@ -9,7 +9,7 @@ import click
 import orjson
 
 from ._cloud import CloudTarget, cloud_options, json_option, pick_site
-from ._common import echo_json, run, safe_console
+from ._common import echo, echo_json, run, safe_console
 
 OPERATION_MODES = ("self_consumption", "backup", "autonomous")  # as teslalink.cloud.energy (kept lazy)
 EXPORT_RULES = ("battery_ok", "pv_only", "never")
@@ -92,10 +92,10 @@ def history(
         echo_json({**row, "history": found})
         return
     series = found.get("time_series") or []
-    click.echo(f"{row['site_name']}: {kind} history, {period}, {len(series)} entries")
+    echo(f"{row['site_name']}: {kind} history, {period}, {len(series)} entries")
     for entry in series:
         if isinstance(entry, dict):
-            click.echo("  " + ", ".join(f"{k}={v}" for k, v in entry.items()))
+            echo("  " + ", ".join(f"{k}={v}" for k, v in entry.items()))
 
 
 @energy.command("reserve")
@@ -113,7 +113,7 @@ def reserve(target: CloudTarget, as_json: bool, percent: float, site_key: str | 
     if as_json:
         echo_json({**row, "backup_reserve_percent": percent, "result": True})
     else:
-        click.echo(f"{row['site_name']}: backup reserve {percent:g} %.")
+        echo(f"{row['site_name']}: backup reserve {percent:g} %.")
 
 
 @energy.command("mode")
@@ -131,14 +131,14 @@ def mode(target: CloudTarget, as_json: bool, mode: str, site_key: str | None) ->
     if as_json:
         echo_json({**row, "operation_mode": mode, "result": True})
     else:
-        click.echo(f"{row['site_name']}: operation mode {mode}.")
+        echo(f"{row['site_name']}: operation mode {mode}.")
 
 
 def _done(row: dict[str, Any], as_json: bool, settings: dict[str, Any], text: str) -> None:
     if as_json:
         echo_json({**row, **settings, "result": True})
     else:
-        click.echo(f"{row['site_name']}: {text}.")
+        echo(f"{row['site_name']}: {text}.")
 
 
 @energy.command("storm")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import re
 import sys
 from collections.abc import Iterator
 from typing import IO, Any
@@ -64,6 +65,12 @@ class UsageFailure(click.UsageError):
         click.echo(f"Try '{command} --help' for help.", err=True)
 
 
+def _without_extra_arguments(message: str) -> str:
+    """click names the arguments it did not expect; one may be a password or PIN typed one place off."""
+    extra = re.match(r"Got unexpected extra arguments? ", message)
+    return message if extra is None else f"{extra.group()}(not shown: one may be a password or PIN)."
+
+
 # Ours, and (click 8.2+) a group run without a subcommand, whose help is the answer: kept as they are
 _ALREADY_REPORTED: tuple[type[Exception], ...] = (
     RuntimeFailure,
@@ -80,7 +87,7 @@ def reported_in_one_line() -> Iterator[None]:
     except _ALREADY_REPORTED:
         raise
     except click.UsageError as exc:
-        raise UsageFailure(exc.format_message(), exc.ctx) from None
+        raise UsageFailure(_without_extra_arguments(exc.format_message()), exc.ctx) from None
     except click.ClickException as exc:
         raise RuntimeFailure(exc.format_message()) from None
     except click.Abort as exc:

@@ -18,7 +18,7 @@ import click
 import orjson
 
 from ._cloud import CloudTarget, cloud_options, is_interactive, pick_vehicle, vehicle_option
-from ._common import run, safe_console
+from ._common import echo, run, safe_console
 
 FIELDS = (
     "speed_mph",
@@ -106,7 +106,7 @@ def stream(
                         draw()
                     elif stats.last_error and stats.last_error != reported:
                         reported = stats.last_error
-                        click.echo(f"stream {stats.state.value}: {reported}", err=True)
+                        echo(f"stream {stats.state.value}: {reported}", err=True)
 
                 stopper = _stop_later(updates.stop, duration)
                 watcher = asyncio.create_task(_every(0.5, tick))
@@ -120,7 +120,7 @@ def stream(
                         elif as_json:
                             click.echo(orjson.dumps(row).decode())
                         else:
-                            click.echo(" ".join(f"{k}={v}" for k, v in row.items() if v is not None))
+                            echo(" ".join(f"{k}={v}" for k, v in row.items() if v is not None))
                         if count is not None and seen >= count:
                             break
                 finally:

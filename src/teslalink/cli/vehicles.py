@@ -25,7 +25,7 @@ from ._cloud import (
     vehicle_option,
     yes_option,
 )
-from ._common import echo_json, run, safe_console
+from ._common import echo, echo_json, run, safe_console
 
 Action = Callable[[Any], Awaitable[Any]]
 
@@ -154,7 +154,7 @@ def wake(
         status = None
 
         def progress(state: str, waited: float) -> None:
-            click.echo(f"waking: {state} after {waited:.0f} s", err=True)
+            echo(f"waking: {state} after {waited:.0f} s", err=True)
 
     async def action(car: Any) -> None:
         await car.wake_up(timeout, progress=progress, interval=interval)
@@ -167,7 +167,7 @@ def wake(
     if as_json:
         echo_json(row)
     else:
-        click.echo(f"{row['display_name'] or row['vin']} is online.")
+        echo(f"{row['display_name'] or row['vin']} is online.")
 
 
 def _report(as_json: bool, row: dict[str, Any], label: str, answer: Any = None) -> None:
@@ -181,7 +181,7 @@ def _report(as_json: bool, row: dict[str, Any], label: str, answer: Any = None) 
             }
         )
     else:
-        click.echo(f"{row['display_name'] or row['vin']}: {label} done.")
+        echo(f"{row['display_name'] or row['vin']}: {label} done.")
 
 
 def _simple(name: str, help_text: str, label: str, method: str, risky: str | None = None) -> click.Command:
