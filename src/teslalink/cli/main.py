@@ -65,6 +65,22 @@ class UsageFailure(click.UsageError):
         click.echo(f"Try '{command} --help' for help.", err=True)
 
 
+def _context_of(exc: click.UsageError) -> click.Context | None:
+    """The context of the command whose line did not parse, for the hint.
+
+    click's parser raises some errors without one (a missing option value: BadOptionUsage); it is
+    then the context `Command.make_context` was filling in when the error was raised.
+    """
+    found = exc.ctx
+    frame_of = exc.__traceback__
+    while found is None and frame_of is not None:
+        if frame_of.tb_frame.f_code is click.Command.make_context.__code__:
+            candidate = frame_of.tb_frame.f_locals.get("ctx")
+            found = candidate if isinstance(candidate, click.Context) else None
+        frame_of = frame_of.tb_next
+    return found
+
+
 def _without_extra_arguments(message: str) -> str:
     """click names the arguments it did not expect; one may be a password or PIN typed one place off."""
     extra = re.match(r"Got unexpected extra arguments? ", message)
@@ -87,7 +103,7 @@ def reported_in_one_line() -> Iterator[None]:
     except _ALREADY_REPORTED:
         raise
     except click.UsageError as exc:
-        raise UsageFailure(_without_extra_arguments(exc.format_message()), exc.ctx) from None
+        raise UsageFailure(_without_extra_arguments(exc.format_message()), _context_of(exc)) from None
     except click.ClickException as exc:
         raise RuntimeFailure(exc.format_message()) from None
     except click.Abort as exc:
