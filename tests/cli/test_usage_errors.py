@@ -74,7 +74,15 @@ def test_a_pin_given_without_a_key_is_not_echoed(command: str) -> None:
     result = invoke(command, "SPEED_LIMIT_ACTIVATE", "4827")
     assert result.exit_code == 1
     assert "4827" not in result.output
-    assert result.stderr.splitlines() == ["Error: argument 1 is not key=value (not shown: it may be a PIN)"]
+    assert result.stderr.splitlines() == [
+        "Error: arguments are key=value, got a value not shown (it may be a PIN)"
+    ]
+
+
+def test_a_key_without_its_value_is_named() -> None:
+    result = invoke("command", "CHANGE_CHARGE_LIMIT", "percent")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == ["Error: arguments are key=value, got 'percent'"]
 
 
 def test_a_runtime_error_with_newlines_is_one_line_with_exit_1(tmp_path: Path) -> None:

@@ -41,6 +41,15 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(lambda m: "\ufffd" if m.group() >= "\ud800" else "", text)
 
 
+_WORD = re.compile(r"[A-Za-z_.-]{1,40}")
+
+
+def shown_unless_secret(text: str) -> str:
+    """`text` quoted for an error line if it is a plain word (a key without `=value`); else not at
+    all. Our choice: anything with a digit may be a PIN, a passcode or a token."""
+    return repr(text) if _WORD.fullmatch(text) else "a value not shown (it may be a PIN)"
+
+
 def echo(text: str, *, err: bool = False) -> None:
     """click.echo for lines that hold what a device or Tesla sent (names, states, reasons)."""
     click.echo(printable(text), err=err)

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import click
 
-from ._common import printable
+from ._common import printable, shown_unless_secret
 
 # name -> (module:attribute, one-line help shown by `teslalink --help` without importing it)
 COMMANDS = {
@@ -82,9 +82,15 @@ def _context_of(exc: click.UsageError) -> click.Context | None:
 
 
 def _without_extra_arguments(message: str) -> str:
-    """click names the arguments it did not expect; one may be a password or PIN typed one place off."""
-    extra = re.match(r"Got unexpected extra arguments? ", message)
-    return message if extra is None else f"{extra.group()}(not shown: one may be a password or PIN)."
+    """click names the arguments it did not expect; one may be a password or PIN typed one place
+    off. Plain words (`lock now`) are named, as `shown_unless_secret` decides for each."""
+    extra = re.fullmatch(r"(Got unexpected extra arguments?) \((.*)\)", message, re.DOTALL)
+    if extra is None:
+        return message
+    shown = [shown_unless_secret(word) for word in extra.group(2).split(" ")]
+    if all(word.startswith("'") for word in shown):
+        return f"{extra.group(1)}: {', '.join(shown)}."
+    return f"{extra.group(1)} (not shown: one may be a password or PIN)."
 
 
 # Ours, and (click 8.2+) a group run without a subcommand, whose help is the answer: kept as they are
