@@ -15,9 +15,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from background_cloud import BackgroundCloud
-from teslalink.cli import live
-from teslalink.cli._common import echo_json, json_text
+from teslalink.cli import dashboard, live
+from teslalink.cli._common import echo_json, json_text, safe_console
 from teslalink.cli.main import cli
+from teslalink.cloud import StaticToken, TeslaApi
 from teslalink.simulator import World
 from teslalink.simulator.cloud import populate_demo
 from teslalink.wallconnector.client import WallConnector
@@ -224,3 +225,39 @@ def test_an_error_line_holding_escape_sequences_is_printed_clean(tmp_path: Path)
     assert len(lines) == 1, lines
     assert "/]0;pwned[2J.json: not JSON" in lines[0]
     assert not any(char in result.stderr for char in FORBIDDEN)
+
+
+def test_a_status_message_with_markup_is_shown_as_text(capsys: pytest.CaptureFixture[str]) -> None:
+    # rich's spinner parses a str message as markup whatever its console says
+    status = safe_console().status("Waking [/]")
+    status.update(f"waking: {HOSTILE} after 3 s")
+    safe_console().print(status.renderable)
+    printed = capsys.readouterr().out
+    assert "waking: [/bold] Sparky [/]" in printed
+    assert not any(char in printed for char in FORBIDDEN)
+
+
+# --- the dashboard: a car and a site anyone with the account can name ----------------------------------
+
+
+def test_the_dashboard_shows_hostile_car_and_site_names_as_text(capsys: pytest.CaptureFixture[str]) -> None:
+    world = World(seed=11, speed=0.0, start=1_750_000_000)
+    account = world.add_account("dash@teslalink.test", "pw-dash")
+    world.add_vehicle(account, display_name=HOSTILE, battery_level=40.0)
+    world.add_energy_site(account, site_name=HOSTILE, powerwalls=1)
+
+    async def go(twin: BackgroundCloud) -> None:
+        token = twin.call(lambda: world.auth.issue(world.account("dash@teslalink.test"))["access_token"])
+        async with TeslaApi(twin.urls, StaticToken(token)) as api:
+            board = await dashboard.build(api)
+            try:
+                await board.refresh()
+                await dashboard.show(board, interval_s=0.2, duration_s=0.3, keys=False)
+            finally:
+                await dashboard.close(board)
+
+    with BackgroundCloud(world) as twin:
+        asyncio.run(go(twin))
+    printed = capsys.readouterr().out
+    assert "energy site: [/bold] Sparky [/]" in printed
+    assert not any(char in printed for char in FORBIDDEN)
