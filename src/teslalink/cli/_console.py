@@ -10,7 +10,7 @@ from a string or a `Text` built elsewhere. Imported only where rich is, so `_com
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rich.console import (
@@ -56,18 +56,30 @@ class SafeConsole(Console):
             highlighter=highlighter,
         )
 
+    _cleaning = False  # set while the outermost render runs: nested renders pass through it
+
     def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
         """The net under `render_str`: a `Text` someone built from a device string is cleaned here.
 
-        Only text segments are cleaned; rich's own control segments (cursor moves of a live view)
-        pass. Control characters are deleted, not replaced, because rich measures them as zero
-        width: the layout computed before stays right.
+        Every segment printed passes through the outermost render, so only that one cleans (a
+        table in a panel in columns would otherwise clean each segment once per level).
         """
-        for segment in super().render(renderable, options):
-            if segment.control or not unsafe_characters(segment.text):
-                yield segment
-            else:
-                yield Segment(printable(segment.text), segment.style)
+        segments = super().render(renderable, options)
+        return segments if self._cleaning else self._cleaned(segments)
+
+    def _cleaned(self, segments: Iterable[Segment]) -> Iterator[Segment]:
+        """Only text segments are cleaned; rich's own control segments (cursor moves of a live
+        view) pass. Controls are deleted, not replaced: rich measures them as zero width, so the
+        layout computed before stays right."""
+        self._cleaning = True
+        try:
+            for segment in segments:
+                if segment.control or not unsafe_characters(segment.text):
+                    yield segment
+                else:
+                    yield Segment(printable(segment.text), segment.style)
+        finally:
+            self._cleaning = False
 
     def status(self, status: RenderableType, **kwargs: Any) -> Status:
         """rich's spinner reads a str message as markup whatever the console says: hand it Text."""
