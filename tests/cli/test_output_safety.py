@@ -146,6 +146,16 @@ def test_json_text_writes_ints_over_64_bits_as_numbers() -> None:
     assert json.loads(json_text({"n": [huge, -huge]})) == {"n": [huge, -huge]}
 
 
+def test_json_lines_are_what_orjson_writes_and_survive_what_it_refuses() -> None:
+    # `stream --json` prints one line per update
+    row = {"shift_state": "D", "speed": 31.5, "power": None, "heading": 270}
+    assert json_text(row, indent=False) == json.dumps(row, separators=(",", ":"))
+    line = json_text({**row, "shift_state": "D\ud800\x9b", "odometer": 2**70}, indent=False)
+    assert "\n" not in line
+    assert json.loads(line) == {**row, "shift_state": "D\ufffd\x9b", "odometer": 2**70}
+    assert "\x9b" not in line
+
+
 def test_nesting_too_deep_for_any_encoder_is_one_clear_error() -> None:
     deep: list[object] = []
     inner = deep

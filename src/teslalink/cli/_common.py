@@ -103,17 +103,21 @@ def echo_json(value: Any) -> None:
     click.echo(text)
 
 
-def json_text(data: Any) -> str:
-    """Indented JSON; orjson first, the stdlib for what orjson refuses (ints over 64 bits, nesting
-    over 255, lone surrogates): big ints stay numbers, surrogates become U+FFFD. DEL and C1
-    controls, which JSON lets stand in strings, are written as \\u escapes: the same JSON, and
-    nothing a terminal obeys (orjson and the stdlib escape C0 controls themselves)."""
+def json_text(data: Any, *, indent: bool = True) -> str:
+    """JSON, indented or (`indent=False`) on one line as orjson writes it.
+
+    orjson first; the stdlib for what orjson refuses (ints over 64 bits, nesting over 255, lone
+    surrogates): big ints stay numbers, surrogates become U+FFFD. DEL and C1 controls, which JSON
+    lets stand in strings, are written as \\u escapes: the same JSON, and nothing a terminal obeys
+    (orjson and the stdlib escape C0 controls themselves).
+    """
     try:
-        text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+        text = orjson.dumps(data, option=orjson.OPT_INDENT_2 if indent else None).decode()
     except orjson.JSONEncodeError:
         import json  # noqa: PLC0415 - only for the rare answer orjson refuses
 
-        text = json.dumps(_encodable(data), indent=2, ensure_ascii=False, allow_nan=False)
+        layout: dict[str, Any] = {"indent": 2} if indent else {"separators": (",", ":")}
+        text = json.dumps(_encodable(data), ensure_ascii=False, allow_nan=False, **layout)
     return _DEL_AND_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-import orjson
 
 from ._cloud import CloudTarget, cloud_options, is_interactive, pick_vehicle, vehicle_option
-from ._common import echo, run, safe_console
+from ._common import echo, json_text, run, safe_console
 
 FIELDS = (
     "speed_mph",
@@ -118,7 +117,7 @@ def stream(
                         if live is not None:
                             draw()
                         elif as_json:
-                            click.echo(orjson.dumps(row).decode())
+                            click.echo(json_text(row, indent=False))
                         else:
                             echo(" ".join(f"{k}={v}" for k, v in row.items() if v is not None))
                         if count is not None and seen >= count:
