@@ -26,7 +26,7 @@ from rich.status import Status
 from rich.style import Style
 from rich.text import Text
 
-from ._common import printable, unsafe_characters
+from ._text import printable, unsafe_characters
 
 
 class SafeConsole(Console):

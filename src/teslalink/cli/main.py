@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import click
 
-from ._common import printable, shown_unless_secret
+from ._text import printable, shown_unless_secret
 
 # name -> (module:attribute, one-line help shown by `teslalink --help` without importing it)
 COMMANDS = {
