@@ -34,7 +34,12 @@ def one_line_error(result: Result, exit_code: int = 1) -> str:
     lines = result.stderr.strip().splitlines()
     assert "Traceback" not in result.output
     assert lines, result.output
-    return lines[-1]
+    if exit_code == 2:  # a usage error: the error line, then the one hint line naming --help
+        assert len(lines) == 2, result.output
+        assert lines[1].startswith("Try ")
+        return lines[0]
+    assert len(lines) == 1, result.output
+    return lines[0]
 
 
 def start_twin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, battery_site: bool) -> BackgroundCloud:

@@ -20,6 +20,7 @@ import click
 import orjson
 
 from ..errors import ConfigError
+from ._common import shown_unless_secret
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -219,7 +220,7 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key:
-            raise click.ClickException(f"arguments are key=value, got {pair!r}")
+            raise click.ClickException(f"arguments are key=value, got {shown_unless_secret(pair)}")
         try:
             params[key] = orjson.loads(text)
         except orjson.JSONDecodeError:

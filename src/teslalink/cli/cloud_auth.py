@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from ._cloud import CloudTarget, cloud_options, is_interactive, json_option
-from ._common import echo_json, run
+from ._common import echo_json, run, safe_console
 
 
 def _need(what: str, option: str) -> click.ClickException:
@@ -37,9 +37,7 @@ class _Spinner:
         if not is_interactive():  # without a terminal: nothing (the result line follows)
             yield
             return
-        from rich.console import Console  # noqa: PLC0415 - rich is only needed on a terminal
-
-        with Console(stderr=True).status(message) as self._status:
+        with safe_console(stderr=True).status(message) as self._status:
             yield
         self._status = None
 

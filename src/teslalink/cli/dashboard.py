@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._cloud import CloudTarget, cloud_options, is_interactive, pick_vehicle, vehicle_option
-from ._common import run
+from ._common import run, safe_console
 from .dashboard_stream import LiveDrive, newest, opener
 
 if TYPE_CHECKING:
@@ -515,12 +515,11 @@ async def show(
     keys: bool | None = None,
 ) -> None:
     """Refresh every `interval_s` and redraw until `q`, Ctrl-C or `duration_s`; keys on a terminal."""
-    from rich.console import Console  # noqa: PLC0415
     from rich.live import Live  # noqa: PLC0415
 
     from .dashboard_view import render  # noqa: PLC0415
 
-    console = console or Console()
+    console = console or safe_console()
     interactive = is_interactive() if keys is None else keys
     queue: asyncio.Queue[str] = asyncio.Queue()
     deadline = None if duration_s is None else time.monotonic() + duration_s

@@ -293,7 +293,7 @@ def charger_panel(charger: ChargerWatch, units: Units | None = None) -> Panel:
     vitals, power = charger.vitals, charger.power
     if vitals is None or power is None:
         text = Text(charger.error or "waiting…", style="red" if charger.error else "dim")
-        return Panel(text, title=title, expand=False)
+        return Panel(text, title=Text(title), expand=False)
     rows: list[tuple[str, RenderableType]] = [
         ("state", state_text(vitals)),
         ("vehicle", _yes(vitals.vehicle_connected, "connected", "not connected")),
@@ -307,7 +307,7 @@ def charger_panel(charger: ChargerWatch, units: Units | None = None) -> Panel:
         rows.append(("alerts", Text(", ".join(map(str, vitals.current_alerts)), style="red")))
     if charger.error:
         rows.append(("error", Text(charger.error, style="red")))
-    return Panel(_fields(rows, 22), title=title, expand=False)
+    return Panel(_fields(rows, 22), title=Text(title), expand=False)
 
 
 def car_heading(car: CarWatch, selected: bool, stream_error: str | None = None) -> Text:
@@ -392,7 +392,9 @@ def _side_by_side(panels: list[RenderableType], gap: int) -> Table:
 def site_panel(site: SiteWatch) -> Panel:
     status = site.status
     if status is None:
-        return Panel(Text(site.error or "waiting…", style="red" if site.error else "dim"), title=site.name)
+        return Panel(
+            Text(site.error or "waiting…", style="red" if site.error else "dim"), title=Text(site.name)
+        )
     table = Table.grid(padding=(0, 2))
     for _ in range(6):
         table.add_column(no_wrap=True, min_width=8)
@@ -407,7 +409,7 @@ def site_panel(site: SiteWatch) -> Panel:
         status.grid_status or DASH,
     )
     title = f"energy site: {site.name}" + (f" ({site.error})" if site.error else "")
-    return Panel(table, title=title, expand=False)
+    return Panel(table, title=Text(title), expand=False)
 
 
 # --- the compact layout: one line per part -----------------------------------------------------------

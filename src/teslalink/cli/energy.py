@@ -17,7 +17,7 @@ import click
 import orjson
 
 from ._cloud import CloudTarget, cloud_options, json_option
-from ._common import echo_json, run
+from ._common import echo, echo_json, run, safe_console
 from .energy_view import (
     EXPORT_RULE_WORDS,
     history_entries,
@@ -111,13 +111,11 @@ def _done(site: Any, as_json: bool, settings: dict[str, Any], text: str) -> None
     if as_json:
         echo_json({**_row(site), **settings, "result": True})
     else:
-        click.echo(f"{site.label}: {text}.")
+        echo(f"{site.label}: {text}.")
 
 
 def _print(renderable: Any) -> None:
-    from rich.console import Console  # noqa: PLC0415 - rich only when a table is printed
-
-    Console().print(renderable)
+    safe_console().print(renderable)
 
 
 @click.group("energy")
@@ -200,7 +198,7 @@ def history(
     entries = history_entries(kind, found)
     if not entries:
         what = "outages" if kind == "backup" else f"{kind} history"
-        click.echo(f"{site.label}: no {what} in the period ({period}).")
+        echo(f"{site.label}: no {what} in the period ({period}).")
         return
     counted = (
         plural(len(entries), "outage", "outages")
@@ -340,7 +338,7 @@ def _show_grid_rules(target: CloudTarget, as_json: bool, site_key: str | None) -
         echo_json({**_row(site), **rules})
         return
     text = _rules_text(info.export_rule, info.grid_charging) or "the site reports no grid rules"
-    click.echo(f"{site.label}: {text}.")
+    echo(f"{site.label}: {text}.")
 
 
 @energy.command("tariff")

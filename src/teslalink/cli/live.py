@@ -36,7 +36,8 @@ from ..wallconnector.client import WallConnector
 from ..wallconnector.energy import ChargingSession, LifetimeEnergy, SessionMonitor
 from ..wallconnector.models import Vitals
 from ..wallconnector.power import PowerReading
-from ._common import to_jsonable
+from ._common import json_text, safe_console, to_jsonable
+from ._text import printable
 from .wallconnector_view import UnitRow, live_table, unit_line
 
 LIFETIME_EVERY_S = 60.0
@@ -247,7 +248,7 @@ class LineOutput:
         self.file.flush()
 
     def _write(self, line: str) -> None:
-        self.file.write(line + "\n")
+        self.file.write(printable(line) + "\n")  # device strings: no control characters
 
 
 class JsonLinesOutput(LineOutput):
@@ -264,7 +265,7 @@ class JsonLinesOutput(LineOutput):
                     "error": update.error,
                     "session_ended": update.session_ended,
                 }
-                self._write(orjson.dumps(to_jsonable(record)).decode())
+                self._write(json_text(to_jsonable(record), indent=False))
         self.file.flush()
 
 
@@ -330,7 +331,7 @@ async def watch(
     `state_path` keeps one unit's energy bookkeeping across restarts. A poller that dies of an
     unexpected error ends the command with `PollingStopped` rather than leaving a frozen screen.
     """
-    console = console or Console()
+    console = console or safe_console()
     units = [UnitWatch(c, n, clock) for c, n in zip(clients, names, strict=True)]
     state = None
     if state_path is not None:

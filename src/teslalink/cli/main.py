@@ -6,9 +6,16 @@ should answer at once (290 ms with eager imports, about 50 ms lazily, measured h
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import re
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
 
 import click
+
+from ._text import printable, shown_unless_secret
 
 # name -> (module:attribute, one-line help shown by `teslalink --help` without importing it)
 COMMANDS = {
@@ -33,8 +40,104 @@ COMMANDS = {
 }
 
 
+def one_line(message: str) -> str:
+    """An error message as one clean line: what a device sent may hold newlines and escapes."""
+    return " ".join(printable(message).split())
+
+
+class RuntimeFailure(click.ClickException):
+    """A command that failed: `Error: ...` on one line, exit code 1."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"Error: {one_line(self.format_message())}", err=True)
+
+
+class UsageFailure(click.UsageError):
+    """A command line that does not parse: `Error: ...` and the help hint, two lines, exit code 2.
+
+    Our choice: exit 2 for usage errors, as click and most Unix tools do (the README's "Exit
+    codes" says so); click's own three-line form repeats the usage line, which the hint replaces.
+    """
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        command = self.ctx.command_path if self.ctx is not None else "teslalink"
+        click.echo(f"Error: {one_line(self.format_message())}", err=True)
+        click.echo(f"Try '{command} --help' for help.", err=True)
+
+
+def _context_of(exc: click.UsageError) -> click.Context | None:
+    """The context of the command whose line did not parse, for the hint.
+
+    click's parser raises some errors without one (a missing option value: BadOptionUsage); it is
+    then the context `Command.make_context` was filling in when the error was raised.
+    """
+    found = exc.ctx
+    frame_of = exc.__traceback__
+    while found is None and frame_of is not None:
+        if frame_of.tb_frame.f_code is click.Command.make_context.__code__:
+            candidate = frame_of.tb_frame.f_locals.get("ctx")
+            found = candidate if isinstance(candidate, click.Context) else None
+        frame_of = frame_of.tb_next
+    return found
+
+
+def _without_extra_arguments(message: str) -> str:
+    """click names the arguments it did not expect; one may be a password or PIN typed one place
+    off. Plain words (`lock now`) are named, as `shown_unless_secret` decides for each."""
+    extra = re.fullmatch(r"(Got unexpected extra arguments?) \((.*)\)", message, re.DOTALL)
+    if extra is None:
+        return message
+    shown = [shown_unless_secret(word) for word in extra.group(2).split(" ")]
+    if all(word.startswith("'") for word in shown):
+        return f"{extra.group(1)}: {', '.join(shown)}."
+    return f"{extra.group(1)} (not shown: one may be a password or PIN)."
+
+
+# Ours, and (click 8.2+) a group run without a subcommand, whose help is the answer: kept as they are
+_ALREADY_REPORTED: tuple[type[Exception], ...] = (
+    RuntimeFailure,
+    UsageFailure,
+    *[getattr(click.exceptions, name) for name in ["NoArgsIsHelpError"] if hasattr(click.exceptions, name)],
+)
+
+
+@contextlib.contextmanager
+def reported_in_one_line() -> Iterator[None]:
+    """Every click error raised inside, reported our way; Ctrl-C at a prompt is exit code 130."""
+    try:
+        yield
+    except _ALREADY_REPORTED:
+        raise
+    except click.UsageError as exc:
+        raise UsageFailure(_without_extra_arguments(exc.format_message()), _context_of(exc)) from None
+    except click.ClickException as exc:
+        raise RuntimeFailure(exc.format_message()) from None
+    except click.Abort as exc:
+        # click turns Ctrl-C at a prompt into Abort ("from None": the interrupt is the context)
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            click.echo("Aborted!", err=True)
+            sys.exit(130)
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported only when they run (or their own help is asked)."""
+    """A group whose subcommands are imported only when they run (or their own help is asked).
+
+    It also owns how errors look: every click error raised while parsing or running any
+    subcommand passes through `reported_in_one_line`.
+    """
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        with reported_in_one_line():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with reported_in_one_line():
+            return super().invoke(ctx)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

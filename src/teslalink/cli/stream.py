@@ -15,10 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-import orjson
 
 from ._cloud import CloudTarget, cloud_options, is_interactive, pick_vehicle, vehicle_option
-from ._common import run
+from ._common import echo, json_text, run, safe_console
 
 FIELDS = (
     "speed_mph",
@@ -106,7 +105,7 @@ def stream(
                         draw()
                     elif stats.last_error and stats.last_error != reported:
                         reported = stats.last_error
-                        click.echo(f"stream {stats.state.value}: {reported}", err=True)
+                        echo(f"stream {stats.state.value}: {reported}", err=True)
 
                 stopper = _stop_later(updates.stop, duration)
                 watcher = asyncio.create_task(_every(0.5, tick))
@@ -118,9 +117,9 @@ def stream(
                         if live is not None:
                             draw()
                         elif as_json:
-                            click.echo(orjson.dumps(row).decode())
+                            click.echo(json_text(row, indent=False))
                         else:
-                            click.echo(" ".join(f"{k}={v}" for k, v in row.items() if v is not None))
+                            echo(" ".join(f"{k}={v}" for k, v in row.items() if v is not None))
                         if count is not None and seen >= count:
                             break
                 finally:
@@ -161,6 +160,6 @@ def _stop_later(stop: Callable[[], Any], seconds: float | None) -> asyncio.Timer
 def _start_live() -> Any:
     from rich.live import Live  # noqa: PLC0415
 
-    live = Live(auto_refresh=False)
+    live = Live(auto_refresh=False, console=safe_console())
     live.start()
     return live

@@ -27,7 +27,7 @@ from ._cloud import (
     vehicle_option,
     yes_option,
 )
-from ._common import echo_json, run
+from ._common import echo, echo_json, run, safe_console
 
 Action = Callable[[Any], Awaitable[Any]]
 Already = Callable[[str], str]
@@ -46,7 +46,6 @@ def _vehicle_row(vehicle: Any) -> dict[str, Any]:
 
 
 def _print_table(title: str, rows: list[tuple[str, Any]]) -> None:
-    from rich.console import Console  # noqa: PLC0415 - rich only when a table is printed
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(title=title, show_header=False)
@@ -54,7 +53,7 @@ def _print_table(title: str, rows: list[tuple[str, Any]]) -> None:
     table.add_column("value")
     for name, value in rows:
         table.add_row(name, _cell(value))
-    Console().print(table)
+    safe_console().print(table)
 
 
 def _cell(value: Any) -> str:
@@ -85,7 +84,6 @@ def vehicles(target: CloudTarget, as_json: bool) -> None:
     if as_json:
         echo_json(rows)
         return
-    from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(title="Vehicles")
@@ -93,7 +91,7 @@ def vehicles(target: CloudTarget, as_json: bool) -> None:
         table.add_column(column)
     for row in rows:
         table.add_row(row["display_name"], row["vin"], row["id"], row["state"])
-    Console().print(table)
+    safe_console().print(table)
 
 
 def _on_vehicle(target: CloudTarget, vehicle_key: str | None, action: Action) -> tuple[Any, Any]:
@@ -231,9 +229,7 @@ def wake(
     Example: `teslalink wake --timeout 90`.
     """  # fmt: skip
     if is_interactive():
-        from rich.console import Console  # noqa: PLC0415
-
-        status = Console(stderr=True).status("Waking the car...")
+        status = safe_console(stderr=True).status("Waking the car...")
 
         def progress(state: str, waited: float) -> None:
             status.update(f"Waking the car: {state} after {waited:.0f} s")
@@ -243,7 +239,7 @@ def wake(
         status = None
 
         def progress(state: str, waited: float) -> None:
-            click.echo(f"waking: {state} after {waited:.0f} s", err=True)
+            echo(f"waking: {state} after {waited:.0f} s", err=True)
 
     from ..errors import VehicleUnavailable  # noqa: PLC0415 - keep `--help` fast
 
@@ -261,7 +257,7 @@ def wake(
     if as_json:
         echo_json(row)
     else:
-        click.echo(f"{row['display_name'] or row['vin']} is online.")
+        echo(f"{row['display_name'] or row['vin']} is online.")
 
 
 def _still_asleep(car: Any, timeout: float) -> str:
@@ -295,7 +291,7 @@ def _report(as_json: bool, row: dict[str, Any], label: str, result: Any, already
         )
         return
     name = row["display_name"] or row["vin"]
-    click.echo(f"{name}: {already(reason)}." if is_already else f"{name}: {label} done.")
+    echo(f"{name}: {already(reason)}." if is_already else f"{name}: {label} done.")
 
 
 def _simple(
@@ -423,7 +419,7 @@ def parse_temperature(text: str) -> tuple[float, str]:
     """
     found = _TEMPERATURE.match(text)
     if found is None:
-        raise click.ClickException(f"a temperature needs its unit, e.g. 22C or 72F, got {text!r}")
+        raise click.UsageError(f"a temperature needs its unit, e.g. 22C or 72F, got {text!r}")
     number, unit = float(found["value"]), found["unit"].upper()
     low, high = _TEMPERATURE_RANGE[unit]
     if not low <= number <= high:

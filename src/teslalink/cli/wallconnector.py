@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 
 from .._http import Timeouts
 from ..errors import TeslalinkError
@@ -15,7 +14,7 @@ from ..wallconnector.client import WallConnector
 from ..wallconnector.models import Version, Vitals
 from ..wallconnector.power import ElectricalService, PowerReading
 from . import live
-from ._common import echo_json, run
+from ._common import echo_json, run, safe_console
 from .wallconnector_view import fields_table, status_table
 
 SERVICES = [member.value for member in ElectricalService]
@@ -82,7 +81,7 @@ def _endpoint_command(name: str, endpoint: str, title: str) -> click.Command:
         if raw or as_json:
             echo_json(result)
         else:
-            Console().print(fields_table(result, f"{title} — {target.host}"))
+            safe_console().print(fields_table(result, f"{title} — {target.host}"))
 
     return command
 
@@ -121,7 +120,7 @@ def status(target: _Target, as_json: bool, service: str, timeout: float) -> None
     if as_json:
         echo_json({"host": target.host, "vitals": vitals, "power": power, "version": version})
     else:
-        Console().print(status_table(target.host, vitals, power, version))
+        safe_console().print(status_table(target.host, vitals, power, version))
     if missing is not None:
         click.echo(f"Warning: {missing}", err=True)
 
