@@ -18,6 +18,7 @@ import base64
 import binascii
 import enum
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Self, TypeVar, get_args
 
@@ -73,19 +74,28 @@ _EVSE_WORDS = {
 }
 
 
+# Our choice: a number no 64-bit field can hold is no reading (None), never a 301-digit int that
+# breaks JSON output; this is also what msgspec holds on the fast path.
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _num(value: Any) -> float | None:
-    """A finite number as float, else None (missing, null from `nan`, a string, a bool)."""
+    """A finite number as float, else None (missing, null from `nan`, a string, a bool, absurd)."""
     kind = type(value)
     if kind is float:
         return value if math.isfinite(value) else None
-    return float(value) if kind is int else None
+    return float(value) if kind is int and _INT_MIN <= value <= _INT_MAX else None
 
 
 def _int(value: Any) -> int | None:
+    """An integer within 64 bits (a whole float such as `3.0` counts), else None."""
     kind = type(value)
-    if kind is int:
-        return int(value)
-    return int(value) if kind is float and value.is_integer() else None
+    if kind is float and value.is_integer():
+        value = int(value)
+    elif kind is not int:
+        return None
+    return int(value) if _INT_MIN <= value <= _INT_MAX else None
 
 
 def _bool(value: Any) -> bool | None:
@@ -93,7 +103,8 @@ def _bool(value: Any) -> bool | None:
 
 
 def _str(value: Any) -> str | None:
-    return value if type(value) is str else None
+    """A string; a lone surrogate (which cannot be printed or encoded) becomes U+FFFD (our choice)."""
+    return _LONE_SURROGATE.sub("\ufffd", value) if type(value) is str else None
 
 
 def _tuple(value: Any) -> tuple[Any, ...] | None:
@@ -131,7 +142,8 @@ class DeviceModel(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     def from_raw(cls, raw: Mapping[str, Any]) -> Self:
         try:
             model = msgspec.convert(raw, cls)
-        except msgspec.ValidationError:
+        except (msgspec.ValidationError, UnicodeEncodeError):
+            # UnicodeEncodeError: msgspec meets a lone surrogate while describing a wrong type.
             get = raw.get
             return cls(raw=raw, **{name: convert(get(key)) for name, key, convert in cls._SOURCE})
         return msgspec.structs.replace(model, raw=raw)
