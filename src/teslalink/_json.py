@@ -51,7 +51,9 @@ def loads(body: bytes | str) -> Any:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise DecodeError(f"not valid JSON: {exc}", _raw(body)) from None
-    _refuse_deep(value, body)
+    raw = _raw(body) if isinstance(body, str) else body
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+        _refuse_deep(value, raw)
     return value
 
 
@@ -70,7 +72,8 @@ def decode_object(body: bytes) -> dict[str, Any]:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
         value = _decode_repaired(body)
-    _refuse_deep(value, body)
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH:  # the walk only for a bracket-heavy body
+        _refuse_deep(value, body)
     if not isinstance(value, dict):
         raise DecodeError(f"expected a JSON object, got {type(value).__name__}", bytes(body))
     return value
@@ -91,19 +94,18 @@ def _decode_repaired(body: bytes) -> Any:
             value = json.loads(repaired)
         except (ValueError, RecursionError):
             raise DecodeError(f"not valid JSON even after repair: {exc}", bytes(body)) from None
-        _refuse_deep(value, body)
+        if body.count(b"[") + body.count(b"{") > MAX_DEPTH:
+            _refuse_deep(value, body)
         value = _printable(value)
     if value == {} and repaired != body:
         raise DecodeError("truncated before the first field", bytes(body))
     return value
 
 
-def _refuse_deep(value: Any, body: bytes | str) -> None:
-    """DecodeError when `value` nests deeper than MAX_DEPTH; counting brackets first keeps the
-    walk off the common path (a Wall Connector answer has a handful)."""
-    raw = _raw(body) if isinstance(body, str) else body
-    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
-        return
+def _refuse_deep(value: Any, raw: bytes) -> None:
+    """DecodeError when `value` nests deeper than MAX_DEPTH. Callers first count the brackets in
+    the body (fewer than MAX_DEPTH cannot nest that deep), which keeps this walk off the common
+    path: a Wall Connector answer has a handful."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
