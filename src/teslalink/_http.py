@@ -143,9 +143,7 @@ class Transport:
                 f"{where}: no connection within {self.timeouts.connect_s:g} s"
             ) from None
         except (TimeoutError, aiohttp.SocketTimeoutError, aiohttp.ServerTimeoutError):
-            raise errors.TimeoutError(
-                f"{where}: no complete answer within {self.timeouts.total_s:g} s"
-            ) from None
+            raise errors.TimeoutError(f"{where}: no answer within {self.timeouts.total_s:g} s") from None
         except aiohttp.InvalidURL as exc:
             raise errors.ConfigError(f"invalid URL {exc}") from None
         except aiohttp.ClientConnectorError as exc:

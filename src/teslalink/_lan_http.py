@@ -119,6 +119,8 @@ class _Answer(asyncio.Protocol):
 class _Closed(Exception):
     """The peer closed the connection before a complete answer."""
 
+    deadline = 0.0  # the read deadline of the exchange it ended, kept for a reconnect
+
 
 class _Expired(Exception):
     """The answer did not complete within the read budget."""
@@ -157,35 +159,42 @@ class LanTransport:
         reused = self._conn is not None and not self._conn.closed
         try:
             return await self._exchange(request)
-        except _Closed:
+        except _Closed as closed:
             if not reused:
                 raise errors.ConnectionError(
                     f"{self._where}: the connection was closed before an answer"
                 ) from None
-        # The unit dropped the idle connection between polls: that is no failure, ask again.
+            deadline = closed.deadline
+        # The unit dropped the idle connection between polls: that is no failure, ask again, but
+        # within the same read deadline (one attempt never takes more than its budgets).
         try:
-            return await self._exchange(request)
+            return await self._exchange(request, deadline)
         except _Closed:
             raise errors.ConnectionError(
                 f"{self._where}: the connection was closed before an answer"
             ) from None
 
-    async def _exchange(self, request: bytes) -> Response:
+    async def _exchange(self, request: bytes, deadline: float | None = None) -> Response:
         conn = await self._connection()
         assert conn.transport is not None
-        timer = asyncio.get_running_loop().call_later(self.timeouts.read_s, conn.expire)
+        loop = asyncio.get_running_loop()
+        if deadline is None:
+            deadline = loop.time() + self.timeouts.read_s
+        timer = loop.call_at(deadline, conn.expire)
         try:
             conn.start()
             conn.transport.write(request)
             response, keep_alive = await self._read_response(conn)
         except _Expired:
             self._drop()
-            raise errors.TimeoutError(
-                f"{self._where}: no complete answer within {self.timeouts.read_s:g} s"
-            ) from None
+            raise errors.TimeoutError(f"{self._where}: no answer within {self.timeouts.read_s:g} s") from None
         except _TooBig:
             self._drop()
             raise self._bad(f"an answer over {MAX_ANSWER // 2**20} MiB") from None
+        except _Closed as closed:
+            self._drop()
+            closed.deadline = deadline
+            raise
         except BaseException:
             self._drop()  # a half-read answer (an error, a cancelled call) must not meet the next request
             raise
