@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from teslalink._json import decode_object
+from teslalink._json import MAX_DEPTH, decode_object, loads
 from teslalink.errors import DecodeError
 
 
@@ -141,3 +142,43 @@ def test_firmware_style_bodies_with_nan_inf_and_missing_brace(obj):
             assert data[key] is None
         else:
             assert data[key] == value
+
+
+def test_a_lone_surrogate_escape_becomes_the_replacement_character():
+    data = decode_object(b'{"grid_v": "\\ud800", "name": "a\\udfffb\\ud83d\\ude00"}')
+    assert data == {"grid_v": "\ufffd", "name": "a\ufffdb\U0001f600"}
+    assert orjson.dumps(data)  # printable, encodable
+
+
+def test_absurd_numbers_on_the_repair_path_are_floats_or_null():
+    body = b'{"a": 1' + b"0" * 400 + b', "b": 1e400, "c": 123456789012345678901234567890, "d": nan}'
+    data = decode_object(body)
+    assert data == {"a": None, "b": None, "c": 1.2345678901234568e29, "d": None}
+    assert orjson.dumps(data)
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 300, 1000, 2000])
+def test_nesting_deeper_than_the_limit_is_a_decode_error(depth):
+    body = b'{"a":' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}"
+    with pytest.raises(DecodeError, match=r"nested deeper|depth limit"):
+        decode_object(body)
+    with pytest.raises(DecodeError, match=r"nested deeper|depth limit"):
+        loads(body)
+    with pytest.raises(DecodeError, match=r"nested deeper|depth limit"):
+        decode_object(body.replace(b"[", b"[nan,", 1))  # the repair path too
+
+
+def test_nesting_up_to_the_limit_decodes():
+    body = b'{"a":' + b"[" * (MAX_DEPTH - 1) + b"]" * (MAX_DEPTH - 1) + b"}"
+    assert orjson.dumps(decode_object(body)) == body
+    assert orjson.dumps(loads(body)) == body
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=300))
+def test_whatever_decodes_can_be_encoded_again(body):
+    try:
+        result = decode_object(body)
+    except DecodeError:
+        return
+    assert orjson.dumps(result)

@@ -21,7 +21,11 @@ from . import errors
 if TYPE_CHECKING:
     import aiohttp  # imported on first use: the Wall Connector's lean transport never needs it
 
-__all__ = ["Response", "Timeouts", "Transport", "retry_after"]
+__all__ = ["MAX_BODY", "Response", "Timeouts", "Transport", "retry_after"]
+
+# Our choice: the largest body any Tesla answer may have. The biggest real ones (a year of energy
+# history, a full vehicle_data) are a few hundred KB; the Wall Connector passes its own, smaller cap.
+MAX_BODY = 32 * 1024 * 1024
 
 
 def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
@@ -46,8 +50,10 @@ def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> 
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Separate budgets: opening the connection, and waiting for each chunk of the answer.
+    """Separate budgets: opening the connection, and receiving the whole answer.
 
+    `read_s` is a deadline for the whole answer (from the request sent to its last byte), not a
+    timer per chunk: a device that trickles a byte at a time fails at the deadline all the same.
     The Wall Connector accepts a connection at once but can take seconds before the first byte,
     so the read budget is the larger one by default.
     """
@@ -55,11 +61,18 @@ class Timeouts:
     connect_s: float = 5.0
     read_s: float = 15.0
 
+    @property
+    def total_s(self) -> float:
+        """The most one attempt can take: the connect budget, then the read budget."""
+        return self.connect_s + self.read_s
+
     def to_aiohttp(self) -> aiohttp.ClientTimeout:
         import aiohttp  # noqa: PLC0415 - see the module's imports
 
+        # aiohttp cannot say when its connection opened, so the read deadline is held as a total
+        # (our choice): the request in all within connect_s + read_s, as on the lean transport.
         return aiohttp.ClientTimeout(
-            total=None, connect=self.connect_s, sock_connect=self.connect_s, sock_read=self.read_s
+            total=self.total_s, connect=self.connect_s, sock_connect=self.connect_s, sock_read=self.read_s
         )
 
 
@@ -81,8 +94,10 @@ class Transport:
         *,
         timeouts: Timeouts | None = None,
         limit_per_host: int = 0,
+        max_body: int = MAX_BODY,
     ) -> None:
         self._session = session
+        self.max_body = max_body
         self._owns_session = session is None
         self._limit_per_host = limit_per_host
         self.timeouts = timeouts or Timeouts()
@@ -127,14 +142,16 @@ class Transport:
                 timeout=self._client_timeout,
                 allow_redirects=allow_redirects,
             ) as resp:
-                body = await resp.read()
+                body = await self._read_body(resp, where)
                 return Response(resp.status, resp.headers, body)
+        except errors.TeslalinkError:
+            raise
         except aiohttp.ConnectionTimeoutError:
             raise errors.TimeoutError(
                 f"{where}: no connection within {self.timeouts.connect_s:g} s"
             ) from None
         except (TimeoutError, aiohttp.SocketTimeoutError, aiohttp.ServerTimeoutError):
-            raise errors.TimeoutError(f"{where}: no answer within {self.timeouts.read_s:g} s") from None
+            raise errors.TimeoutError(f"{where}: no answer within {self.timeouts.total_s:g} s") from None
         except aiohttp.InvalidURL as exc:
             raise errors.ConfigError(f"invalid URL {exc}") from None
         except aiohttp.ClientConnectorError as exc:
@@ -147,6 +164,18 @@ class Transport:
             raise errors.ConnectionError(f"{where}: the answer was cut off") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise errors.ConnectionError(f"{where}: {type(exc).__name__}: {exc}") from None
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, where: str) -> bytes:
+        """The whole body, refused as soon as it is known to pass `max_body` (never read whole)."""
+        too_big = f"{where}: the server sent an answer over {self.max_body / 2**20:g} MiB"
+        if resp.content_length is not None and resp.content_length > self.max_body:
+            raise errors.ConnectionError(too_big)
+        body = bytearray()
+        async for chunk in resp.content.iter_any():
+            body += chunk
+            if len(body) > self.max_body:
+                raise errors.ConnectionError(too_big)
+        return bytes(body)
 
     async def close(self) -> None:
         """Close the session if we opened it; a borrowed session stays open."""

@@ -14,6 +14,7 @@ It does only that. Everything else (the cloud, a caller's own aiohttp session) g
 from __future__ import annotations
 
 import asyncio
+import re
 from types import TracebackType
 from typing import Self
 
@@ -24,25 +25,54 @@ from ._http import Response, Timeouts
 
 __all__ = ["LanTransport"]
 
-_MAX_HEAD = 16 * 1024
-_MAX_BODY = 4 * 1024 * 1024
+# What one answer may be, as bytes from the device. A Wall Connector answer is 1-2 KB; these caps
+# (our choice) leave room for any firmware while keeping a hostile device from growing our memory.
+MAX_HEAD = 16 * 1024  # the status line and every header together
+MAX_HEADERS = 64  # header lines, and again trailer lines after a chunked body
+MAX_LINE = 8 * 1024  # one chunk-size line or one trailer line
+MAX_BODY = 4 * 1024 * 1024  # the body, after chunked framing is removed
+MAX_ANSWER = MAX_BODY + 1024 * 1024  # everything received for one answer, framing included
+
+_STATUS_LINE = re.compile(r"HTTP/1\.([0-9]) ([0-9]{3})(?: |$)")  # ASCII digits only, never "²00"
+_DECIMAL = re.compile(r"[0-9]{1,10}")  # a Content-Length: ten digits is already beyond MAX_BODY
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,8}")  # a chunk size; no sign, no 0x, no underscore
 
 
 class _Answer(asyncio.Protocol):
-    """Collects one response at a time from a kept-alive connection."""
+    """Collects one response at a time from a kept-alive connection.
+
+    The read budget is a deadline for the whole answer: once its timer fired, every later wait
+    fails, however often the device sends (a byte per loop turn must not keep a read alive).
+    """
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.waiter: asyncio.Future[None] | None = None
         self.closed = False
+        self.expired = False
+        self.received = 0
+        self.overflow = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
+    def start(self) -> None:
+        """A new request: nothing from an earlier answer may leak into this one."""
+        self.buffer.clear()
+        self.received = 0
+        self.expired = False
+
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
+        self.received += len(data)
+        if self.received > MAX_ANSWER:
+            # Keep nothing more and read nothing more: memory stays bounded while we give up.
+            self.overflow = True
+            if self.transport is not None:
+                self.transport.pause_reading()
+        else:
+            self.buffer += data
         self._wake()
 
     def eof_received(self) -> bool:
@@ -59,13 +89,15 @@ class _Answer(asyncio.Protocol):
             self.waiter.set_result(None)
 
     def expire(self) -> None:
-        """The read budget ran out: fail the wait in progress (a plain timer, cheaper than a
-        per-request `asyncio.timeout` scope on a path taken hundreds of times a second)."""
+        """The read budget ran out: fail the wait in progress and every later one (a plain timer,
+        cheaper than a per-request `asyncio.timeout` scope on a path taken hundreds of times a second)."""
+        self.expired = True
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(_Expired())
 
     async def more(self) -> None:
-        """Wait until more bytes arrive or the connection ends."""
+        """Wait until more bytes arrive or the connection ends; fail past the deadline or the cap."""
+        self._check()
         if self.closed:
             raise _Closed
         self.waiter = asyncio.get_running_loop().create_future()
@@ -73,16 +105,29 @@ class _Answer(asyncio.Protocol):
             await self.waiter
         finally:
             self.waiter = None
+        self._check()
         if self.closed and not self.buffer:
             raise _Closed
+
+    def _check(self) -> None:
+        if self.expired:
+            raise _Expired
+        if self.overflow:
+            raise _TooBig
 
 
 class _Closed(Exception):
     """The peer closed the connection before a complete answer."""
 
+    deadline = 0.0  # the read deadline of the exchange it ended, kept for a reconnect
+
 
 class _Expired(Exception):
     """The answer did not complete within the read budget."""
+
+
+class _TooBig(Exception):
+    """The device sent more than MAX_ANSWER bytes for one answer."""
 
 
 class LanTransport:
@@ -114,32 +159,44 @@ class LanTransport:
         reused = self._conn is not None and not self._conn.closed
         try:
             return await self._exchange(request)
-        except _Closed:
+        except _Closed as closed:
             if not reused:
                 raise errors.ConnectionError(
                     f"{self._where}: the connection was closed before an answer"
                 ) from None
-        # The unit dropped the idle connection between polls: that is no failure, ask again.
+            deadline = closed.deadline
+        # The unit dropped the idle connection between polls: that is no failure, ask again, but
+        # within the same read deadline (one attempt never takes more than its budgets).
         try:
-            return await self._exchange(request)
+            return await self._exchange(request, deadline)
         except _Closed:
             raise errors.ConnectionError(
                 f"{self._where}: the connection was closed before an answer"
             ) from None
 
-    async def _exchange(self, request: bytes) -> Response:
+    async def _exchange(self, request: bytes, deadline: float | None = None) -> Response:
         conn = await self._connection()
         assert conn.transport is not None
-        timer = asyncio.get_running_loop().call_later(self.timeouts.read_s, conn.expire)
+        loop = asyncio.get_running_loop()
+        if deadline is None:
+            deadline = loop.time() + self.timeouts.read_s
+        timer = loop.call_at(deadline, conn.expire)
         try:
-            conn.buffer.clear()  # nothing from an earlier answer may leak into this one
+            conn.start()
             conn.transport.write(request)
             response, keep_alive = await self._read_response(conn)
         except _Expired:
             self._drop()
             raise errors.TimeoutError(f"{self._where}: no answer within {self.timeouts.read_s:g} s") from None
-        except (_Closed, errors.TeslalinkError):
+        except _TooBig:
             self._drop()
+            raise self._bad(f"an answer over {MAX_ANSWER // 2**20} MiB") from None
+        except _Closed as closed:
+            self._drop()
+            closed.deadline = deadline
+            raise
+        except BaseException:
+            self._drop()  # a half-read answer (an error, a cancelled call) must not meet the next request
             raise
         finally:
             timer.cancel()
@@ -167,34 +224,39 @@ class LanTransport:
 
     async def _read_response(self, conn: _Answer) -> tuple[Response, bool]:
         buffer = conn.buffer
-        while (end := buffer.find(b"\r\n\r\n")) < 0:
-            if len(buffer) > _MAX_HEAD:
-                raise self._bad("a response head over 16 KiB")
+        scanned = 0
+        while (end := buffer.find(b"\r\n\r\n", scanned)) < 0:
+            if len(buffer) > MAX_HEAD:
+                raise self._bad(f"a response head over {MAX_HEAD // 1024} KiB")
+            scanned = max(0, len(buffer) - 3)  # a trickle must not cost a rescan per byte
             await conn.more()
+        if end > MAX_HEAD:
+            raise self._bad(f"a response head over {MAX_HEAD // 1024} KiB")
         head = bytes(buffer[:end]).decode("latin-1")
         del buffer[: end + 4]
-        status_line, _, header_text = head.partition("\r\n")
-        version, _, rest = status_line.partition(" ")
-        status_text = rest[:3]
-        if not version.startswith("HTTP/1.") or not status_text.isdigit():
+        status_line, *header_lines = head.split("\r\n")
+        status = _STATUS_LINE.match(status_line)
+        if status is None:
             raise self._bad(f"not an HTTP answer ({status_line[:40]!r})")
+        if len(header_lines) > MAX_HEADERS:
+            raise self._bad(f"more than {MAX_HEADERS} headers")
         headers: dict[str, str] = {}
-        for line in header_text.split("\r\n"):
+        for line in header_lines:
             name, sep, value = line.partition(":")
             if sep:
                 headers[name.strip().lower()] = value.strip()
         connection = headers.get("connection", "").lower()
-        keep_alive = "close" not in connection and (version != "HTTP/1.0" or "keep-alive" in connection)
+        keep_alive = "close" not in connection and (status[1] != "0" or "keep-alive" in connection)
         if "chunked" in headers.get("transfer-encoding", "").lower():
             body = await self._read_chunked(conn)
         elif (length := headers.get("content-length")) is not None:
-            if not length.isdigit() or int(length) > _MAX_BODY:
-                raise self._bad(f"a bad Content-Length {length!r}")
+            if not _DECIMAL.fullmatch(length) or int(length) > MAX_BODY:
+                raise self._bad(f"a bad Content-Length {length[:20]!r}")
             body = await self._read_exactly(conn, int(length))
         else:
             body = await self._read_to_close(conn)
             keep_alive = False
-        return Response(int(status_text), headers, body), keep_alive
+        return Response(int(status[2]), headers, body), keep_alive
 
     async def _read_exactly(self, conn: _Answer, size: int) -> bytes:
         while len(conn.buffer) < size:
@@ -207,8 +269,8 @@ class LanTransport:
 
     async def _read_to_close(self, conn: _Answer) -> bytes:
         while not conn.closed:
-            if len(conn.buffer) > _MAX_BODY:
-                raise self._bad("an answer over 4 MiB")
+            if len(conn.buffer) > MAX_BODY:
+                raise self._bad(f"an answer over {MAX_BODY // 2**20} MiB")
             try:
                 await conn.more()
             except _Closed:
@@ -222,24 +284,37 @@ class LanTransport:
         while True:
             line = await self._read_line(conn)
             size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise self._bad(f"a bad chunk size {size_text[:20]!r}") from None
+            if not _HEX.fullmatch(size_text):
+                raise self._bad(f"a bad chunk size {size_text[:20]!r}")
+            size = int(size_text, 16)
             if size == 0:
-                while await self._read_line(conn):  # trailers, up to the empty line
-                    pass
+                await self._skip_trailers(conn)
                 return bytes(body)
-            if len(body) + size > _MAX_BODY:
-                raise self._bad("an answer over 4 MiB")
+            if len(body) + size > MAX_BODY:
+                raise self._bad(f"an answer over {MAX_BODY // 2**20} MiB")
             body += await self._read_exactly(conn, size)
-            await self._read_exactly(conn, 2)  # the CRLF after each chunk
+            if await self._read_exactly(conn, 2) != b"\r\n":
+                raise self._bad("a chunk longer than its size")
+
+    async def _skip_trailers(self, conn: _Answer) -> None:
+        """Trailers up to the empty line; nobody reads them, but they are capped like headers."""
+        for _ in range(MAX_HEADERS + 1):
+            if not await self._read_line(conn):
+                return
+        raise self._bad(f"more than {MAX_HEADERS} trailers")
 
     async def _read_line(self, conn: _Answer) -> bytes:
-        while (end := conn.buffer.find(b"\r\n")) < 0:
+        """One CRLF-ended line of at most MAX_LINE bytes (a chunk size or a trailer)."""
+        scanned = 0
+        while (end := conn.buffer.find(b"\r\n", scanned)) < 0:
+            if len(conn.buffer) > MAX_LINE:
+                raise self._bad(f"a line over {MAX_LINE // 1024} KiB")
             if conn.closed:
                 raise errors.ConnectionError(f"{self._where}: the answer was cut off")
+            scanned = max(0, len(conn.buffer) - 1)
             await conn.more()
+        if end > MAX_LINE:
+            raise self._bad(f"a line over {MAX_LINE // 1024} KiB")
         line = bytes(conn.buffer[:end])
         del conn.buffer[: end + 2]
         return line

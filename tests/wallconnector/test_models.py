@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -144,3 +146,39 @@ def test_any_answer_builds_every_model_without_raising(raw):
         assert built.raw is raw
         for _, value in built.items():
             assert not isinstance(value, list | dict)  # converted or dropped, never passed through raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        ({"uptime_s": 1e300}, "uptime_s"),  # a whole float: once a 301-digit int
+        ({"uptime_s": 2**63}, "uptime_s"),
+        ({"uptime_s": 2**64}, "uptime_s"),
+        ({"uptime_s": -(2**63) - 1}, "uptime_s"),
+        ({"session_s": 2e19}, "session_s"),
+        ({"grid_v": 10**400}, "grid_voltage_v"),
+    ],
+)
+def test_numbers_no_64_bit_field_holds_are_no_reading(raw, name):
+    vitals = Vitals.from_raw({"evse_state": 11, **raw})
+    assert getattr(vitals, name) is None
+    assert vitals.evse_state is EvseState.CHARGING  # one absurd value costs that field only
+    assert orjson.dumps(msgspec.structs.asdict(vitals) | {"raw": None})
+
+
+def test_64_bit_extremes_are_kept():
+    vitals = Vitals.from_raw({"uptime_s": 2**63 - 1, "session_s": -(2**63), "grid_v": 2**70})
+    assert (vitals.uptime_s, vitals.session_s, vitals.grid_voltage_v) == (2**63 - 1, -(2**63), 2.0**70)
+    assert Vitals.from_raw({"uptime_s": 3.0, "grid_v": True}).uptime_s == 3  # the tolerant path
+
+
+def test_a_lone_surrogate_never_raises_and_is_replaced_where_kept():
+    vitals = Vitals.from_raw({"grid_v": "\ud800", "evse_state": 11})
+    assert vitals.grid_voltage_v is None  # a string is no voltage
+    assert vitals.evse_state is EvseState.CHARGING
+    version = Version.from_raw({"firmware_version": "24.\ud800", "serial_number": 5})
+    assert version.firmware_version == "24.\ufffd"
+    assert version.serial_number is None
+    decoded = Vitals.from_raw(decode_object(b'{"grid_v": "\\ud800", "evse_state": 11}'))
+    assert decoded.grid_voltage_v is None
+    assert orjson.dumps(dict(decoded.raw)) == b'{"grid_v":"\xef\xbf\xbd","evse_state":11}'

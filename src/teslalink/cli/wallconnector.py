@@ -48,7 +48,7 @@ def unit_options(command: F) -> F:
         type=click.FloatRange(min=0.1),
         default=5.0,
         show_default=True,
-        help="Connect budget in seconds; the read budget is three times this.",
+        help="Seconds to connect; the whole answer within 3x this; at most 3 attempts, 4x this in all.",
     )(command)
 
 

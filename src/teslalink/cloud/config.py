@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ..errors import ConfigError
 
@@ -39,6 +40,7 @@ class CloudUrls:
                 raise ConfigError(
                     f"{name} URL {value!r} must start with {' or '.join(s + '://' for s in schemes)}"
                 )
+            _check_host(name, value)
             if not value.endswith("/"):
                 object.__setattr__(self, name, value + "/")
 
@@ -58,3 +60,20 @@ class CloudUrls:
             sso=sso or env.get("TESLALINK_SSO_URL") or TESLA_SSO_URL,
             streaming=streaming or env.get("TESLALINK_STREAMING_URL") or TESLA_STREAMING_URL,
         )
+
+
+def _check_host(name: str, value: str) -> None:
+    """A ConfigError now for a host no connection could use (a name part over 63 characters, a
+    bad port), instead of a UnicodeError traceback from the resolver at the first request."""
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # urllib checks the port only when asked
+        host = parts.hostname
+        if host:
+            host.encode("idna")
+    except UnicodeError:
+        raise ConfigError(f"{name} URL {value!r}: each part of a host name has 1 to 63 characters") from None
+    except ValueError as exc:
+        raise ConfigError(f"{name} URL {value!r}: {exc}") from None
+    if not host:
+        raise ConfigError(f"{name} URL {value!r} has no host")

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from yarl import URL
 
 from .. import errors
-from .._http import Timeouts, Transport
+from .._http import Response, Timeouts, Transport
 from .._json import decode_object
-from .._lan_http import LanTransport
+from .._lan_http import MAX_BODY, LanTransport
 from .models import Lifetime, Version, Vitals, WifiStatus
 from .power import ElectricalService, PowerCalculator, PowerReading
 
@@ -43,6 +43,11 @@ class RetryPolicy:
 
     Only connection failures and timeouts are retried (all four endpoints are idempotent GETs);
     an answer that cannot be decoded is not, because asking again at once rarely helps.
+
+    All tries share one budget, that of a single try (`Timeouts.total_s`: connect, then read):
+    no try starts, and none runs, past it (our choice). So a unit that drops a connection is
+    asked again at once, while a unit that does not answer costs the budget once, not 1 + retries
+    times: with the CLI's `--timeout 1`, at most 3 tries and 4 s in all.
     """
 
     retries: int = 2
@@ -66,6 +71,11 @@ def parse_host(host: str) -> URL:
     try:
         url = URL(text if "://" in text else f"http://{text}")
         port = url.port  # yarl validates the port lazily
+        (url.raw_host or "").encode("idna")  # what connecting would do, later and as a traceback
+    except UnicodeError:
+        raise errors.ConfigError(
+            f"invalid Wall Connector host {host!r}: each part of a name has 1 to 63 characters"
+        ) from None
     except ValueError as exc:
         raise errors.ConfigError(f"invalid Wall Connector host {host!r}: {exc}") from None
     if url.scheme not in ("http", "https") or not url.host or port is None:
@@ -102,7 +112,7 @@ class WallConnector:
         if session is None and self.base_url.scheme == "http":
             self._transport = LanTransport(self.base_url, timeouts=timeouts)
         else:
-            self._transport = Transport(session, timeouts=timeouts, limit_per_host=1)
+            self._transport = Transport(session, timeouts=timeouts, limit_per_host=1, max_body=MAX_BODY)
         self._retry = retry or RetryPolicy()
         self._one_at_a_time = asyncio.Lock()
         self.power_calculator = PowerCalculator(service)
@@ -136,17 +146,17 @@ class WallConnector:
     async def _get(self, endpoint: str, build: Callable[[dict[str, Any]], _T]) -> _T:
         path = self._paths[endpoint]
         attempt = 0
+        loop = asyncio.get_running_loop()
         async with self._one_at_a_time:
+            deadline = loop.time() + self._transport.timeouts.total_s  # see RetryPolicy
             while True:
                 try:
-                    if isinstance(self._transport, LanTransport):
-                        response = await self._transport.get(path)
-                    else:
-                        response = await self._transport.request("GET", self.base_url.with_path(path))
+                    response = await self._attempt(path, deadline if attempt else None)
                 except (errors.ConnectionError, errors.TimeoutError):
-                    if attempt >= self._retry.retries:
+                    delay = self._retry.delay(attempt)
+                    if attempt >= self._retry.retries or loop.time() + delay >= deadline:
                         raise
-                    await asyncio.sleep(self._retry.delay(attempt))
+                    await asyncio.sleep(delay)
                     attempt += 1
                     continue
                 if response.status != 200:
@@ -155,6 +165,25 @@ class WallConnector:
                     return build(decode_object(response.body))
                 except errors.DecodeError as exc:
                     raise errors.DecodeError(f"{self.host} /api/1/{endpoint}: {exc}", exc.raw) from None
+
+    async def _attempt(self, path: str, deadline: float | None) -> Response:
+        """One try; a retry is cut at the shared deadline (the first try is bounded by its own
+        budgets, which keeps a timer scope off the common path)."""
+        if deadline is None:
+            return await self._send(path)
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await self._send(path)
+        except errors.TimeoutError:
+            raise
+        except TimeoutError:
+            total = self._transport.timeouts.total_s
+            raise errors.TimeoutError(f"{self.host}: no answer within {total:g} s in all") from None
+
+    async def _send(self, path: str) -> Response:
+        if isinstance(self._transport, LanTransport):
+            return await self._transport.get(path)
+        return await self._transport.request("GET", self.base_url.with_path(path))
 
     async def close(self) -> None:
         await self._transport.close()

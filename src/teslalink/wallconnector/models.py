@@ -18,8 +18,9 @@ import base64
 import binascii
 import enum
 import math
+import re
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Self, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Self, TypeVar, get_args
 
 import msgspec
 
@@ -73,19 +74,34 @@ _EVSE_WORDS = {
 }
 
 
+# Our choice: an integer outside int64 is no reading (None), never a 301-digit int that breaks
+# JSON output; no counter of a unit comes near. `Int64` holds msgspec's fast path to the same range.
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+Int64 = Annotated[int, msgspec.Meta(ge=_INT_MIN, le=_INT_MAX)]
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _num(value: Any) -> float | None:
-    """A finite number as float, else None (missing, null from `nan`, a string, a bool)."""
+    """A finite number as float, else None (missing, null from `nan`, a string, a bool, beyond float)."""
     kind = type(value)
     if kind is float:
         return value if math.isfinite(value) else None
-    return float(value) if kind is int else None
+    if kind is not int:
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
 
 
 def _int(value: Any) -> int | None:
+    """An integer within int64 (a whole float such as `3.0` counts), else None."""
     kind = type(value)
-    if kind is int:
-        return int(value)
-    return int(value) if kind is float and value.is_integer() else None
+    if kind is float and value.is_integer():
+        value = int(value)
+    elif kind is not int:
+        return None
+    return int(value) if _INT_MIN <= value <= _INT_MAX else None
 
 
 def _bool(value: Any) -> bool | None:
@@ -93,7 +109,8 @@ def _bool(value: Any) -> bool | None:
 
 
 def _str(value: Any) -> str | None:
-    return value if type(value) is str else None
+    """A string; a lone surrogate (which cannot be printed or encoded) becomes U+FFFD (our choice)."""
+    return _LONE_SURROGATE.sub("\ufffd", value) if type(value) is str else None
 
 
 def _tuple(value: Any) -> tuple[Any, ...] | None:
@@ -131,7 +148,8 @@ class DeviceModel(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     def from_raw(cls, raw: Mapping[str, Any]) -> Self:
         try:
             model = msgspec.convert(raw, cls)
-        except msgspec.ValidationError:
+        except (msgspec.ValidationError, UnicodeEncodeError):
+            # UnicodeEncodeError: msgspec meets a lone surrogate while describing a wrong type.
             get = raw.get
             return cls(raw=raw, **{name: convert(get(key)) for name, key, convert in cls._SOURCE})
         return msgspec.structs.replace(model, raw=raw)
@@ -168,7 +186,7 @@ class Vitals(
 
     contactor_closed: bool | None = None
     vehicle_connected: bool | None = None
-    session_s: int | None = None
+    session_s: Int64 | None = None
     grid_voltage_v: float | None = None
     grid_frequency_hz: float | None = None
     vehicle_current_a: float | None = None
@@ -185,14 +203,14 @@ class Vitals(
     pcba_temp_c: float | None = None
     handle_temp_c: float | None = None
     mcu_temp_c: float | None = None
-    uptime_s: int | None = None
+    uptime_s: Int64 | None = None
     input_thermopile_uv: float | None = None
     prox_v: float | None = None
     pilot_high_v: float | None = None
     pilot_low_v: float | None = None
     session_energy_wh: float | None = None
-    config_status: int | None = None
-    evse_state_code: int | None = None
+    config_status: Int64 | None = None
+    evse_state_code: Int64 | None = None
     current_alerts: tuple[Any, ...] | None = None
     evse_not_ready_reasons: tuple[Any, ...] | None = None  # newer firmware only
 
@@ -214,16 +232,16 @@ class Vitals(
 class Lifetime(DeviceModel, frozen=True, gc=False, rename={"avg_startup_temp_c": "avg_startup_temp"}):
     """/api/1/lifetime: counters since the unit was made. `energy_wh` is known to jump (see energy.py)."""
 
-    contactor_cycles: int | None = None
-    contactor_cycles_loaded: int | None = None
-    alert_count: int | None = None
-    thermal_foldbacks: int | None = None
+    contactor_cycles: Int64 | None = None
+    contactor_cycles_loaded: Int64 | None = None
+    alert_count: Int64 | None = None
+    thermal_foldbacks: Int64 | None = None
     avg_startup_temp_c: float | None = None
-    charge_starts: int | None = None
+    charge_starts: Int64 | None = None
     energy_wh: float | None = None
-    connector_cycles: int | None = None
-    uptime_s: int | None = None
-    charging_time_s: int | None = None
+    connector_cycles: Int64 | None = None
+    uptime_s: Int64 | None = None
+    charging_time_s: Int64 | None = None
 
 
 @_indexed
@@ -252,9 +270,9 @@ class WifiStatus(
     _DERIVED = ("ssid",)
 
     ssid_sent: str | None = None  # as the unit sent it: base64 on current firmware, plain on some
-    signal_strength_pct: int | None = None
-    rssi_dbm: int | None = None
-    snr_db: int | None = None
+    signal_strength_pct: Int64 | None = None
+    rssi_dbm: Int64 | None = None
+    snr_db: Int64 | None = None
     connected: bool | None = None
     infra_ip: str | None = None
     internet: bool | None = None
