@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from background_cloud import BackgroundCloud
+from teslalink._json import MAX_DEPTH
 from teslalink.cli import dashboard, live
 from teslalink.cli._common import echo_json, json_text, safe_console
 from teslalink.cli.main import cli
@@ -131,14 +132,25 @@ def test_json_prints_a_301_digit_uptime(unit: HostileUnit) -> None:
     assert printed["grid_voltage_v"] == 240.0
 
 
-def test_raw_prints_nesting_deeper_than_orjson_allows(unit: HostileUnit) -> None:
-    depth = 300  # orjson writes 255 levels at most
+def test_raw_of_an_answer_nested_absurdly_deep_is_one_line(unit: HostileUnit) -> None:
+    depth = 300  # the decoder refuses more than MAX_DEPTH levels; orjson would write 255 at most
     unit.answer("version", '{"firmware_version": "24.1", "nest": ' + "[" * depth + "1" + "]" * depth + "}")
-    printed = json.loads(assert_clean(wc(unit, "version", "--raw")))
-    inner, levels = printed["nest"], 0
-    while isinstance(inner, list) and levels <= depth:
-        inner, levels = inner[0], levels + 1
-    assert (inner, levels) == (1, depth)
+    result = wc(unit, "version", "--raw")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert f"nested deeper than {MAX_DEPTH} levels" in line
+
+
+def test_json_text_writes_nesting_deeper_than_orjson_allows() -> None:
+    depth = 300
+    nested: object = 1
+    for _ in range(depth):
+        nested = [nested]
+    printed, levels = json.loads(json_text({"nest": nested}))["nest"], 0
+    while isinstance(printed, list) and levels <= depth:
+        printed, levels = printed[0], levels + 1
+    assert (printed, levels) == (1, depth)
 
 
 def test_json_text_writes_ints_over_64_bits_as_numbers() -> None:
