@@ -98,6 +98,20 @@ def test_a_handshake_429_is_kept_for_the_next_stream(
     assert any(25 < until - time.time() <= 30 for until in stored.values())
 
 
+def test_a_handshake_429_in_a_run_with_a_duration_is_one_error_line(logged_in: BackgroundCloud) -> None:
+    assert logged_in.cloud is not None
+    faults = logged_in.cloud.faults
+    logged_in.call(lambda: faults.set("streaming", "429=1,retry_after=30"))
+    try:
+        result = invoke("stream", "--duration", "1.5")
+    finally:
+        logged_in.call(faults.clear)
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()  # the problem once, as the error the run ends with
+    assert line.startswith("Error: no stream: ")
+    assert "retry in 30 s" in line
+
+
 # --- M4: the SSO's cooldown outlives the process too ----------------------------------------------
 
 

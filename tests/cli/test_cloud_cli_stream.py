@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,14 +50,34 @@ def test_stream_plain_lines_and_duration(driving: BackgroundCloud) -> None:
     assert "speed_mph=" in result.stdout
 
 
-def test_an_unreachable_streaming_server_is_reported_not_silent(driving: BackgroundCloud) -> None:
+def test_an_unreachable_streaming_server_ends_a_timed_run_in_one_error_line(driving: BackgroundCloud) -> None:
     result = invoke("stream", "--streaming-url", "ws://127.0.0.1:1/streaming/", "--duration", "1.2")
     assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert lines[0].startswith("stream backing_off: ")  # told while it retries
-    assert "cannot connect" in lines[0]
-    assert lines[-1].startswith("Error: no stream: ")  # and an error when it never got through
+    (line,) = result.stderr.strip().splitlines()  # the problem once, as the error it ends with
+    assert line.startswith("Error: no stream: ")
+    assert "cannot connect" in line
     assert result.stdout == ""
+
+
+def test_an_untimed_run_tells_each_new_problem_while_it_retries(driving: BackgroundCloud) -> None:
+    # Without --duration the stream retries until Ctrl-C: a line on stderr says why nothing comes.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "teslalink", "stream", "--streaming-url", "ws://127.0.0.1:1/streaming/"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    hang_guard = threading.Timer(30.0, proc.kill)  # a line that never comes ends the wait
+    hang_guard.start()
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline().decode()
+    finally:
+        hang_guard.cancel()
+        proc.kill()
+        proc.wait(10)
+    assert line.startswith("stream backing_off: ")
+    assert "cannot connect" in line
 
 
 def test_a_parked_car_is_no_error(driving: BackgroundCloud) -> None:

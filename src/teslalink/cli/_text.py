@@ -33,3 +33,8 @@ def shown_unless_secret(text: str) -> str:
     """`text` quoted for an error line if it is a plain word (a key without `=value`); else not at
     all. Our choice: anything with a digit may be a PIN, a passcode or a token."""
     return repr(text) if _WORD.fullmatch(text) else "a value not shown (it may be a PIN)"
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """ "1 entry", "2 entries": a count that reads right."""
+    return f"{count} {one if count == 1 else many}"

@@ -18,12 +18,12 @@ import orjson
 
 from ._cloud import CloudTarget, cloud_options, json_option
 from ._common import echo, echo_json, run, safe_console
+from ._text import plural
 from .energy_view import (
     EXPORT_RULE_WORDS,
     history_entries,
     history_table,
     on_off,
-    plural,
     status_rows,
     tariff_table,
     two_columns,

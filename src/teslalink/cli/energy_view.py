@@ -201,11 +201,6 @@ def history_entries(kind: str, found: Mapping[str, Any]) -> list[Mapping[str, An
     return [e for e in series if isinstance(e, Mapping)] if isinstance(series, list) else []
 
 
-def plural(count: int, one: str, many: str) -> str:
-    """ "1 entry", "2 entries"."""
-    return f"{count} {one if count == 1 else many}"
-
-
 def history_table(title: str, kind: str, entries: list[Mapping[str, Any]], *, has_battery: bool) -> Table:
     """Time, then each series with its unit; for power, the signs are said in the caption."""
     from rich.table import Table  # noqa: PLC0415

@@ -18,6 +18,7 @@ import click
 
 from ._cloud import CloudTarget, cloud_options, is_interactive, pick_vehicle, vehicle_option
 from ._common import echo, json_text, run, safe_console
+from ._text import plural
 
 FIELDS = (
     "speed_mph",
@@ -46,7 +47,7 @@ def update_row(update: Any) -> dict[str, Any]:
 def _table(title: str, row: dict[str, Any] | None, count: int, stats: Any) -> Any:
     from rich.table import Table  # noqa: PLC0415 - rich only on a terminal
 
-    caption = f"{count} updates, {stats.state.value} (Ctrl-C to stop)"
+    caption = f"{plural(count, 'update', 'updates')}, {stats.state.value} (Ctrl-C to stop)"
     table = Table(title=title, caption=caption, show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
@@ -99,10 +100,16 @@ def stream(
                         live.update(_table(title, row, seen, stats), refresh=True)
 
                 def tick() -> None:
-                    """Redraw the table, or tell stderr of a new problem once."""
+                    """Redraw the table, or tell stderr of a new problem once.
+
+                    A run with --duration that has not reached the server yet keeps its problem
+                    for the one error line it ends with, so a script reads it once, not twice.
+                    """
                     nonlocal reported
                     if live is not None:
                         draw()
+                    elif duration is not None and stats.connects == 0:
+                        return
                     elif stats.last_error and stats.last_error != reported:
                         reported = stats.last_error
                         echo(f"stream {stats.state.value}: {reported}", err=True)
