@@ -195,6 +195,9 @@ async def test_vehicle_unavailable_408(env: Env) -> None:
     assert caught.value.status == 408
     assert car.state == "asleep"
     assert car.wake_count == 0
+    # Tesla's body says `vehicle unavailable: {:error=>"vehicle unavailable:"}`: people get words
+    assert str(caught.value) == f"HTTP 408: GET /api/1/vehicles/{car.id_s}/vehicle_data: vehicle unavailable"
+    assert "=>" not in caught.value.error
 
 
 # --- 429 --------------------------------------------------------------------------------------------

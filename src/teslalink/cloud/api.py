@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -64,8 +65,20 @@ def _error_fields(body: bytes) -> tuple[str, str]:
     except errors.DecodeError:
         return body[:200].decode("utf-8", "replace").strip(), ""
     if isinstance(data, dict):
-        return str(data.get("error") or ""), str(data.get("error_description") or "")
+        return _plain(str(data.get("error") or "")), _plain(str(data.get("error_description") or ""))
     return "", ""
+
+
+_RUBY_HASH = re.compile(r"\s*\{:\w+=>.*\}\s*$")
+
+
+def _plain(text: str) -> str:
+    """Tesla's text without the Ruby hash some answers carry.
+
+    A 408 reads `vehicle unavailable: {:error=>"vehicle unavailable:"}`: the hash repeats the
+    words in a server language's syntax, so people are shown `vehicle unavailable`.
+    """
+    return _RUBY_HASH.sub("", text).rstrip(": ").strip() if "=>" in text else text
 
 
 class TeslaApi:
