@@ -137,6 +137,9 @@ def test_a_solar_only_site_is_named_selected_and_has_no_battery(twin: Background
     assert by_id["site_name"] == "Barn"
     assert by_id["has_battery"] is False
     assert "no energy site 'Shed'" in one_line_error(invoke("energy", "status", "--site", "Shed"))
+    config = invoke("api", "SITE_CONFIG", "--site", "barn")  # `api` finds it by name too
+    assert config.exit_code == 0, config.output
+    assert json.loads(config.stdout)["site_name"] == "Barn"
 
 
 def test_an_account_with_only_a_solar_site_shows_its_name(

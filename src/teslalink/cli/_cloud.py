@@ -201,19 +201,6 @@ def pick_vehicle(vehicles: list[Any], key: str | None) -> Any:
     raise ConfigError(f"no car {key!r} in this account (there is {names})")
 
 
-def pick_site(sites: list[Any], key: str | None) -> Any:
-    """The energy site named by `key` (site name or id), or the first one."""
-    if not sites:
-        raise ConfigError("this account has no energy site")
-    if key is None:
-        return sites[0]
-    wanted = key.strip().lower()
-    for site in sites:
-        if wanted in (site.site_name.lower(), str(site.energy_site_id)):
-            return site
-    raise ConfigError(f"no energy site {key!r} in this account")
-
-
 def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     """k=v arguments; a value that reads as JSON (numbers, true/false, null, lists) is that value."""
     params: dict[str, Any] = {}

@@ -20,7 +20,6 @@ from ._cloud import (
     cloud_options,
     confirm_risky,
     parse_params,
-    pick_site,
     pick_vehicle,
     risky_action,
     vehicle_option,
@@ -78,6 +77,7 @@ def api(
 
     async def go() -> tuple[Any, Any]:
         from ..cloud.endpoints import endpoint  # noqa: PLC0415 - keep `--help` fast
+        from ..cloud.energy import select_site  # noqa: PLC0415
         from ..errors import VehicleUnavailable  # noqa: PLC0415
 
         found = endpoint(name)
@@ -88,7 +88,8 @@ def api(
                 car = pick_vehicle(await session.vehicles(), vehicle_key)
                 path_vars["vehicle_id"] = car.id_s
             if "site_id" in found.placeholders:
-                path_vars["site_id"] = pick_site(await session.energy_sites(), site_key).energy_site_id
+                site = await select_site(await session.energy_sites(), site_key)
+                path_vars["site_id"] = site.energy_site_id
             try:
                 return found, await session.api(found.name, path_vars=path_vars, **values)
             except VehicleUnavailable:
