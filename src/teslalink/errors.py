@@ -119,13 +119,14 @@ class ServiceUnavailable(ApiError):
 
 
 class CommandFailed(ApiError):
-    """The car received the command and refused it; `reason` is the car's word (e.g. `is_charging`)."""
+    """The car (or the energy site: `by`) received the command and refused it; `reason` is its word
+    (e.g. `is_charging`)."""
 
-    def __init__(self, command: str, reason: str) -> None:
+    def __init__(self, command: str, reason: str, by: str = "the car") -> None:
         super().__init__(200, "command failed", f"{command}: {reason or 'no reason given'}")
         self.command = command
         self.reason = reason
-        self.args = (f"{command}: refused by the car: {reason or 'no reason given'}",)  # not "HTTP 200"
+        self.args = (f"{command}: refused by {by}: {reason or 'no reason given'}",)  # not "HTTP 200"
 
 
 class CommandSigningRequired(ApiError):

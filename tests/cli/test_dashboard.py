@@ -475,3 +475,26 @@ def test_a_charging_car_is_never_left_to_rest(twin: BackgroundCloud) -> None:
     (car,) = watch(twin, "Charger", minutes=3, let_sleep_after_s=0.0).cars
     assert car.data.charging_state == "Charging"
     assert car.resting is False
+
+
+def test_a_solar_only_site_is_shown_by_its_name() -> None:
+    # Tesla's products list has no site_name for a solar-only site: only site_info names it.
+    world = World(seed=12, speed=0.0, start=1_750_000_000)
+    account = world.add_account(EMAIL, "pw-dash")
+    world.add_vehicle(account, display_name="Sleeper", asleep=True)
+    world.add_energy_site(account, site_name="Barn", powerwalls=0)
+    with BackgroundCloud(world) as running:
+
+        async def go() -> dashboard.Dashboard:
+            api, board = await open_board(running)
+            try:
+                await board.refresh()
+            finally:
+                await dashboard.close(board)
+                await api.close()
+            return board
+
+        board = asyncio.run(go())
+    assert board.site is not None
+    assert board.site.name == "Barn"
+    assert "energy site: Barn" in draw(board)

@@ -142,6 +142,7 @@ async def test_result_false_is_command_failed(env: Env) -> None:
     with pytest.raises(CommandFailed) as caught:
         await site.set_backup_reserve(30)
     assert caught.value.reason == "gateway_offline"
+    assert str(caught.value) == "BACKUP_RESERVE: refused by the energy site: gateway_offline"
 
 
 async def test_a_solar_only_site_is_named_from_site_info(env: Env) -> None:

@@ -180,7 +180,7 @@ class SiteWatch:
 
     @property
     def name(self) -> str:
-        return str(self.site.site_name or self.site.energy_site_id)
+        return str(self.site.label)
 
 
 @dataclass
@@ -437,6 +437,8 @@ async def build(
             sites = []
         if sites:
             dashboard.site = SiteWatch(sites[0])
+            with contextlib.suppress(TeslalinkError):  # a solar-only site is named in site_info only
+                await sites[0].resolve_name()
     if not dashboard.cars:
         dashboard.status = "this account has no car"
     return dashboard

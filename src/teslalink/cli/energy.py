@@ -78,7 +78,7 @@ def _on_site(
 ) -> tuple[Any, Any]:
     """Pick the site, name it, run `action` on it: (site, what the action returned).
 
-    A refused command is one line naming the site (CommandFailed says "by the car", wrong here).
+    A refused command is one line naming the site rather than the command.
     """
     from ..cloud.energy import select_site  # noqa: PLC0415 - keep `--help` fast
     from ..errors import CommandFailed  # noqa: PLC0415

@@ -295,9 +295,9 @@ class EnergySite:
         code = answer.get("code", answer.get("Code"))
         message = answer.get("message", answer.get("Message"))
         if code is not None and not (isinstance(code, int) and 200 <= code < 300):
-            raise CommandFailed(name, str(message or code))
+            raise CommandFailed(name, str(message or code), by="the energy site")
         if answer.get("result") is False:  # the vehicle-command style some endpoints answer in
-            raise CommandFailed(name, str(answer.get("reason") or message or ""))
+            raise CommandFailed(name, str(answer.get("reason") or message or ""), by="the energy site")
         return answer
 
     async def set_backup_reserve(self, percent: float) -> None:
