@@ -1,0 +1,89 @@
+"""The README's shell walk-throughs say what the code does: the ports `sim` serves on, and the
+login and read commands that follow, run against the twin (the car commands' lines are run by
+tests/cli/test_help_examples.py, the energy ones by tests/cli/test_energy_cli_words.py)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from background_cloud import BackgroundCloud
+from teslalink.cli.main import cli
+from teslalink.cli.sim import DEFAULT_PORT
+from teslalink.simulator import World
+from teslalink.simulator.cloud import populate_demo, ports_from_base
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+_EXPORT = re.compile(r"TESLALINK_(SSO|API|STREAMING)_URL=(\w+)://127\.0\.0\.1:(\d+)/")
+_SIM_ALL = re.compile(r"teslalink sim all --port (\d+)")
+
+
+def shell_lines() -> list[str]:
+    """Every line of the README's ```sh blocks, continuation lines joined."""
+    lines: list[str] = []
+    in_sh = False
+    for line in README.read_text("utf-8").splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_sh = stripped == "```sh" and not in_sh
+            continue
+        if in_sh:
+            if lines and lines[-1].endswith("\\"):
+                lines[-1] = lines[-1][:-1] + " " + stripped
+            else:
+                lines.append(stripped)
+    return lines
+
+
+def test_the_exported_urls_are_the_ports_sim_all_serves_on() -> None:
+    lines = shell_lines()
+    bases = {int(found[1]) for line in lines if (found := _SIM_ALL.search(line))}
+    assert bases, "the README starts `sim all --port P` somewhere"
+    exports = [found for line in lines for found in _EXPORT.findall(line)]
+    assert exports
+    for base in bases:
+        layout = ports_from_base(base)
+        expected = {
+            "SSO": ("http", layout["sso_na"]),
+            "API": ("http", layout["owner_api"]),
+            "STREAMING": ("ws", layout["streaming"]),
+        }
+        for name, scheme, port in exports:
+            assert (scheme, int(port)) == expected[name], f"TESLALINK_{name}_URL in the README"
+
+
+def test_the_wall_connector_twin_listens_where_the_readme_says() -> None:
+    watched = [line for line in shell_lines() if line.startswith("teslalink wallconnector 127.0.0.1:")]
+    assert watched
+    for line in watched:
+        port = int(line.split()[2].split(":")[1].split("/")[0])
+        assert port == DEFAULT_PORT  # `sim wallconnector` without --port: the first unit's port
+
+
+@pytest.fixture
+def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
+    world = World(seed=7, speed=0.0)
+    with BackgroundCloud(world, populate_demo(world, cars_per_account=2)) as running:
+        assert running.cloud is not None
+        monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
+        monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
+        monkeypatch.setenv("TESLALINK_STREAMING_URL", running.cloud.streaming)
+        monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(tmp_path / "tokens.json"))
+        yield running
+
+
+def test_the_login_walk_through_runs(cloud: BackgroundCloud) -> None:
+    commands = [
+        shlex.split(line.split("#")[0])[1:]
+        for line in shell_lines()
+        if line.startswith(("teslalink login", "teslalink logout"))
+    ]
+    assert commands
+    for args in commands:
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, (args, result.output)
