@@ -26,16 +26,10 @@ import orjson
 
 from ..errors import ConfigError
 from ..simulator import DEFAULT_FIRMWARE, Quirks, Wiring, World, serve_wall_connectors
-from ..simulator.cloud import (
-    WALL_CONNECTORS_OFFSET,
-    Cloud,
-    DemoAccount,
-    populate_demo,
-    ports_from_base,
-    serve_cloud,
-)
+from ..simulator.demo import DemoAccount, populate_demo
 from ..simulator.faults import Faults
 from ..simulator.owner_api import RateLimits
+from ..simulator.serve import WALL_CONNECTORS_OFFSET, Cloud, ports_from_base, serve_cloud
 from ..simulator.wall_connector.firmware import FirmwareProfile
 
 __all__ = ["sim"]

@@ -33,7 +33,7 @@ from .context import ACCOUNT, OWNER_API, OwnerApi, RouteInfo
 from .ratelimit import RateLimits
 
 if TYPE_CHECKING:
-    from ..physics.car import Car
+    from ..vehicle.car import Car
     from ..world import World
 
 __all__ = ["ROUTES", "create_owner_api_app"]

@@ -22,8 +22,8 @@ from .products import WallConnectorLink, linked_wall_connectors
 from .ratelimit import RateLimiter, RateLimits
 
 if TYPE_CHECKING:
-    from ..physics.car import Car
-    from ..physics.site import EnergySite
+    from ..site.energy_site import EnergySite
+    from ..vehicle.car import Car
     from ..world import World
 
 __all__ = ["ACCOUNT", "OWNER_API", "OwnerApi", "RouteInfo", "read_params"]

@@ -17,8 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..physics.site import EnergySite
-from ..physics.site_errors import SiteError
+from ..site.energy_site import EnergySite
+from ..site.errors import SiteError
 from .bodies import BAD_BODY, NOT_FOUND, error_response, ok
 from .context import ACCOUNT, OWNER_API, BadBody, read_params
 from .products import WallConnectorLink

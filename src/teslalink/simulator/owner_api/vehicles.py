@@ -43,7 +43,7 @@ from .bodies import (
 from .context import ACCOUNT, OWNER_API, BadBody, read_params
 
 if TYPE_CHECKING:
-    from ..physics.car import Car
+    from ..vehicle.car import Car
 
 __all__ = [
     "charge_history",

@@ -1,6 +1,6 @@
 """The car's state machine: the event loop that advances a `Car` lazily to the world's present.
 
-`physics.car.Car` is the public face (options, reads, scenario knobs, API answers); this base
+`vehicle.car.Car` is the public face (options, reads, scenario knobs, API answers); this base
 class holds the part that runs by itself. Every read or event first calls `_sync`, which
 
 1. syncs a Wall Connector the car is plugged into: the unit settles the car's AC session up to
@@ -86,7 +86,7 @@ class Drive:
 
 
 class CarCore:
-    """State and event loop of a car; see `physics.car.Car` for the public API."""
+    """State and event loop of a car; see `vehicle.car.Car` for the public API."""
 
     _world: World
     account: Account

@@ -2,7 +2,7 @@
 
 The car is the model; the Owner API handlers and the streaming server only parse and format
 around it. Like the Wall Connector it never ticks: every read or event first runs `_sync` (in
-..vehicle.core, the base class holding the state machine), an event loop that advances the state
+.core, the base class holding the state machine), an event loop that advances the state
 from the last update to the world's present, stopping at each instant something happens by itself
 (a wake-up completes, the idle timer runs out, an hourly check-in, arrival at the end of a route, a
 DC session reaching the limit, an update downloading, starting or finishing, a charging edge
@@ -10,7 +10,7 @@ decided on a Wall Connector). Between events the
 continuous state (position, battery, cabin temperature, awake time) integrates in closed form,
 so a day of world time costs a few dozen steps, however often (or rarely) anyone reads the car.
 
-Charging on a simulated Wall Connector is coupled through the unit (see ..vehicle.ac): the car is
+Charging on a simulated Wall Connector is coupled through the unit (see .ac): the car is
 the unit's `ChargeLoad`, and both sides are computed from one schedule, so the car's current and
 energy equal the unit's at every instant and the car stops at its limit at the right time even
 when nobody reads either.
@@ -18,7 +18,7 @@ when nobody reads either.
 Randomness is derived from (world seed, car id, purpose, occurrence), never from the world's
 shared generator, so adding a car or reading one never changes what another draws.
 
-The parts live in ..vehicle: spec (models, VIN), battery, ac (the Wall Connector coupling),
+The parts live beside it in vehicle/: spec (models, VIN), battery, ac (the Wall Connector coupling),
 charging (the charge port), taper (DC), power (sleep), climate, routes, state (closures, modes,
 update), commands (one function per command), render (the API's JSON), extras (small endpoints).
 
@@ -34,22 +34,22 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..vehicle import commands as _commands
-from ..vehicle import extras as _extras
-from ..vehicle import render as _render
-from ..vehicle.battery import CHARGE_LIMIT_MAX, CHARGE_LIMIT_MIN, Battery
-from ..vehicle.charging import ChargePort
-from ..vehicle.climate import Cabin, ClimateSettings, Weather
-from ..vehicle.core import CarCore, Drive, Trip
-from ..vehicle.errors import (
+from . import commands as _commands
+from . import extras as _extras
+from . import render as _render
+from .battery import CHARGE_LIMIT_MAX, CHARGE_LIMIT_MIN, Battery
+from .charging import ChargePort
+from .climate import Cabin, ClimateSettings, Weather
+from .core import CarCore, Drive, Trip
+from .errors import (
     CommandSigningRequired,
     UnknownCommand,
     VehicleInService,
 )
-from ..vehicle.power import Power, SleepMachine
-from ..vehicle.routes import DEMO_ROUTES, DriveProfile, Path, distance_m, elevation_m
-from ..vehicle.spec import ModelSpec, make_vin, model_spec
-from ..vehicle.state import CLOSURES, WINDOWS, Closures, Media, SoftwareUpdate, SpeedLimit, Valet
+from .power import Power, SleepMachine
+from .routes import DEMO_ROUTES, DriveProfile, Path, distance_m, elevation_m
+from .spec import ModelSpec, make_vin, model_spec
+from .state import CLOSURES, WINDOWS, Closures, Media, SoftwareUpdate, SpeedLimit, Valet
 
 if TYPE_CHECKING:
     from ..accounts import Account

@@ -28,10 +28,10 @@ from typing import Self
 
 from aiohttp import web
 
-from ._sockets import bind_listener
-from .wall_connector.app import WallConnectorHandler
-from .wall_connector.unit import WallConnectorUnit
-from .world import World
+from .._sockets import bind_listener
+from ..world import World
+from .app import WallConnectorHandler
+from .unit import WallConnectorUnit
 
 __all__ = ["WallConnectorServer", "serve_wall_connectors"]
 

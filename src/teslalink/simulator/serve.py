@@ -42,23 +42,19 @@ from .owner_api import (
     OWNER_API,
     OwnerApi,
     RateLimits,
-    WallConnectorLink,
     create_owner_api_app,
-    link_wall_connector,
 )
 from .quirks import Quirks
-from .server import WallConnectorServer, serve_wall_connectors
 from .sso import create_sso_app, serve_sso
 from .sso.app import SSO_REGIONS
 from .streaming import serve_streaming
+from .wall_connector.server import WallConnectorServer, serve_wall_connectors
 
 if TYPE_CHECKING:
-    from .physics.car import Car
-    from .physics.site import EnergySite
     from .wall_connector.unit import WallConnectorUnit
     from .world import World
 
-__all__ = ["PORT_OFFSETS", "Cloud", "DemoAccount", "populate_demo", "ports_from_base", "serve_cloud"]
+__all__ = ["PORT_OFFSETS", "Cloud", "ports_from_base", "serve_cloud"]
 
 PORT_OFFSETS: Final = {"sso_na": 0, "sso_cn": 1, "owner_api": 2, "streaming": 3}
 EXTRA_APPS_OFFSET: Final = 4
@@ -231,71 +227,3 @@ def _wall_connector_faults(units: list[WallConnectorUnit], faults: Faults) -> It
         faults.remove_listener(apply)
         for unit in units:
             unit.quirks = originals[unit.serial]
-
-
-# --- a demo world -----------------------------------------------------------------------------------
-
-DEMO_DOMAIN: Final = "teslalink.test"
-_DEMO_MODELS: Final = ("3", "Y", "S", "X")
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    """An account of `populate_demo` and what it owns (the password is printed on purpose: a demo)."""
-
-    email: str
-    password: str = field(repr=False)
-    region: Region
-    totp_secret: str | None = field(repr=False)
-    vehicles: list[Car]
-    sites: list[EnergySite]
-    chargers: list[WallConnectorLink]
-
-
-def populate_demo(
-    world: World,
-    *,
-    accounts: int = 3,
-    cars_per_account: int = 1,
-    sites: int = 1,
-    chargers: int = 1,
-) -> list[DemoAccount]:
-    """Fill `world` with demo accounts demo1@teslalink.test, demo2@... and what they own.
-
-    The second account has TOTP MFA and the third lives in the cn region (so `accounts=3`, the
-    default, shows every login flavour). Each account gets `cars_per_account` cars (models
-    cycling 3, Y, S, X), `sites` energy sites (the first with a Powerwall, others solar only) and
-    `chargers` Wall Connectors paired with it; its first car is plugged into its first charger
-    and charging, its other cars are asleep.
-    """
-    made: list[DemoAccount] = []
-    for i in range(1, accounts + 1):
-        account = world.add_account(
-            f"demo{i}@{DEMO_DOMAIN}",
-            f"teslalink-demo-{i}",
-            mfa=i == 2,
-            region="cn" if i == 3 else "na",
-            full_name=f"Demo Owner {i}",
-        )
-        cars = [
-            world.add_vehicle(
-                account,
-                model=_DEMO_MODELS[(i - 1 + k) % len(_DEMO_MODELS)],
-                battery_level=55.0 if k == 0 else 70.0,
-                asleep=k > 0,
-            )
-            for k in range(cars_per_account)
-        ]
-        owned_sites = [
-            world.add_energy_site(account, site_name=f"Demo Home {i}.{j + 1}", powerwalls=1 if j == 0 else 0)
-            for j in range(sites)
-        ]
-        links = [link_wall_connector(world, account, world.add_wall_connector()) for _ in range(chargers)]
-        if cars and links:
-            cars[0].plug_into(links[0].unit)
-        made.append(
-            DemoAccount(
-                account.email, account.password, account.region, account.mfa_secret, cars, owned_sites, links
-            )
-        )
-    return made
