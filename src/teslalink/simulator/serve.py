@@ -17,38 +17,34 @@ Faults: one `Faults` object serves every surface: "owner_api" and "sso" through 
 "streaming" through the streaming server's own hook, and "wall_connector" by setting the units'
 quirks (latency becomes the slow first byte, drop the drop rate; a Wall Connector has no 5xx or
 429 to give, so those rates do not apply to it). Changes at runtime take effect on every surface.
-Without `faults`, the SSO is served by `sso.serve_sso` unchanged and only the Owner API's and
-the streaming server's faults (one object, `Cloud.faults`) can be set later; pass a `Faults`
-(even an empty one) to change any surface's at runtime (what `teslalink sim all` does, so POST
-/_twin/faults reaches every surface).
+Without `faults`, the SSO has no fault layer and only the Owner API's and the streaming server's
+faults (one object, `Cloud.faults`) can be set later; pass a `Faults` (even an empty one) to
+change any surface's at runtime (what `teslalink sim all` does, so POST /_twin/faults reaches
+every surface).
 
-`extra_apps` serves more aiohttp apps next to these (name -> app), each on its own port, for
-surfaces that come later.
+Every face is a `surface.Surface` (an SSO region, the Owner API, the streaming server, each Wall
+Connector) started by `serve_surfaces`; `extra_apps` serves more aiohttp apps next to these (name
+-> app), each on its own port, and `surfaces` any other surface (the Fleet API hosts to come),
+their URLs in `Cloud.extra` under their names.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
-from ._sockets import bind_listener
-from .accounts import Region
 from .faults import Faults, FaultSpec, fault_middleware
-from .owner_api import (
-    OWNER_API,
-    OwnerApi,
-    RateLimits,
-    create_owner_api_app,
-)
+from .owner_api import OWNER_API, OwnerApi, RateLimits, create_owner_api_app
 from .quirks import Quirks
-from .sso import create_sso_app, serve_sso
 from .sso.app import SSO_REGIONS
-from .streaming import serve_streaming
-from .wall_connector.server import WallConnectorServer, serve_wall_connectors
+from .sso.server import sso_surfaces
+from .streaming.server import streaming_surface
+from .surface import AppSurface, Surface, serve_surfaces
+from .wall_connector.server import WallConnectorServer
 
 if TYPE_CHECKING:
     from .wall_connector.unit import WallConnectorUnit
@@ -56,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PORT_OFFSETS", "Cloud", "ports_from_base", "serve_cloud"]
 
+OWNER_API_HOST: Final = "owner-api.teslamotors.com"
 PORT_OFFSETS: Final = {"sso_na": 0, "sso_cn": 1, "owner_api": 2, "streaming": 3}
 EXTRA_APPS_OFFSET: Final = 4
 WALL_CONNECTORS_OFFSET: Final = 10
@@ -119,87 +116,52 @@ async def serve_cloud(
     rate_limits: RateLimits | None = None,
     require_signed_commands: bool = False,
     extra_apps: Mapping[str, web.Application] | None = None,
+    surfaces: Iterable[Surface] = (),
 ) -> AsyncIterator[Cloud]:
-    """Serve every surface of `world` until the block ends; see the module docstring."""
+    """Serve every surface of `world`, and `surfaces` beside them, until the block ends.
+
+    See the module docstring; a surface of `surfaces` keeps its own host and port, and its URL
+    is in `Cloud.extra` under its name, like an extra app's.
+    """
     chosen = dict(ports or {})
-    shown = f"[{host}]" if ":" in host else host
-    async with contextlib.AsyncExitStack() as stack:
-        if faults is None:
-            sso_ports: dict[Region, int] = {r: chosen.get(f"sso_{r}", 0) for r in SSO_REGIONS}
-            by_region = await stack.enter_async_context(serve_sso(world, host, sso_ports))
-            sso_urls = {str(region): url for region, url in by_region.items()}
-        else:
-            sso_urls = await stack.enter_async_context(_serve_sso_with_faults(world, host, chosen, faults))
-        owner_app = create_owner_api_app(
-            world,
-            faults=faults,
-            rate_limits=rate_limits,
-            require_signed_commands=require_signed_commands,
+    owner_app = create_owner_api_app(
+        world, faults=faults, rate_limits=rate_limits, require_signed_commands=require_signed_commands
+    )
+    api = owner_app[OWNER_API]
+    sso = sso_surfaces(
+        world,
+        host,
+        {region: chosen.get(f"sso_{region}", 0) for region in SSO_REGIONS},
+        middlewares=() if faults is None else (fault_middleware(faults, "sso"),),
+    )
+    owner = AppSurface("owner_api", OWNER_API_HOST, owner_app, host=host, port=chosen.get("owner_api", 0))
+    streaming = streaming_surface(world, host=host, port=chosen.get("streaming", 0), faults=api.faults)
+    extras: list[Surface] = [
+        AppSurface(
+            name, f"extra app {name!r}", app, host=host, port=chosen.get(name, chosen.get(f"extra_{i}", 0))
         )
-        owner_port = await stack.enter_async_context(_serve_app(owner_app, host, chosen.get("owner_api", 0)))
-        streaming = await stack.enter_async_context(
-            serve_streaming(
-                world, host=host, port=chosen.get("streaming", 0), faults=owner_app[OWNER_API].faults
-            )
-        )
-        extra: dict[str, str] = {}
-        for i, (name, app) in enumerate((extra_apps or {}).items()):
-            port = chosen.get(name, chosen.get(f"extra_{i}", 0))
-            extra[name] = f"http://{shown}:{await stack.enter_async_context(_serve_app(app, host, port))}/"
+        for i, (name, app) in enumerate((extra_apps or {}).items())
+    ]
+    extras += surfaces
+    base = chosen.get("wall_connectors", 0)
+    units = [
+        WallConnectorServer(unit, host, 0 if base == 0 else base + i)
+        for i, unit in enumerate(world.wall_connectors)
+    ]
+    with contextlib.ExitStack() as quirks:
         if faults is not None:
-            stack.enter_context(_wall_connector_faults(world.wall_connectors, faults))
-        servers = await stack.enter_async_context(
-            serve_wall_connectors(world, host=host, port=chosen.get("wall_connectors", 0))
-        )
-        yield Cloud(
-            host=host,
-            sso=sso_urls,
-            owner_api=f"http://{shown}:{owner_port}/",
-            streaming=streaming.url,
-            wall_connectors=servers,
-            owner_api_app=owner_app,
-            faults=faults if faults is not None else owner_app[OWNER_API].faults,
-            extra=extra,
-        )
-
-
-@contextlib.asynccontextmanager
-async def _serve_app(app: web.Application, host: str, port: int) -> AsyncIterator[int]:
-    """Serve `app` on `host:port` (0: ephemeral); yields the port."""
-    sock = bind_listener(host, port)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
-    try:
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
-        yield sock.getsockname()[1]
-    finally:
-        await runner.cleanup()
-        sock.close()
-
-
-@contextlib.asynccontextmanager
-async def _serve_sso_with_faults(
-    world: World, host: str, ports: Mapping[str, int], faults: Faults
-) -> AsyncIterator[dict[str, str]]:
-    """Both SSO regions like `serve_sso`, with the "sso" faults in front of every request."""
-    shown = f"[{host}]" if ":" in host else host
-    sockets = {region: bind_listener(host, ports.get(f"sso_{region}", 0)) for region in SSO_REGIONS}
-    urls = {str(region): f"http://{shown}:{sock.getsockname()[1]}/" for region, sock in sockets.items()}
-    runners: list[web.AppRunner] = []
-    try:
-        for region, sock in sockets.items():
-            app = create_sso_app(world, region=region, base_urls=urls)
-            app.middlewares.append(fault_middleware(faults, "sso"))
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
-            await runner.setup()
-            runners.append(runner)
-            await web.SockSite(runner, sock).start()
-        yield urls
-    finally:
-        for runner in runners:
-            await runner.cleanup()
-        for sock in sockets.values():
-            sock.close()
+            quirks.enter_context(_wall_connector_faults(world.wall_connectors, faults))
+        async with serve_surfaces([*sso, owner, streaming, *extras, *units]) as urls:
+            yield Cloud(
+                host=host,
+                sso={region: urls[f"sso_{region}"] for region in SSO_REGIONS},
+                owner_api=urls["owner_api"],
+                streaming=urls["streaming"],
+                wall_connectors=units,
+                owner_api_app=owner_app,
+                faults=faults if faults is not None else api.faults,
+                extra={surface.name: urls[surface.name] for surface in extras},
+            )
 
 
 @contextlib.contextmanager
