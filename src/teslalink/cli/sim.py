@@ -19,7 +19,8 @@ import asyncio
 import contextlib
 import signal
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 import orjson
@@ -34,24 +35,34 @@ from ..simulator.wall_connector.firmware import FirmwareProfile
 
 __all__ = ["sim"]
 
+T = TypeVar("T")
+
 DEFAULT_PORT = 8300
 _MIXED = "mixed"
 _WIRING_CHOICES = [w.value for w in Wiring] + [_MIXED]
 _MIXED_ORDER = (Wiring.SPLIT_PHASE, Wiring.THREE_PHASE, Wiring.SINGLE_PHASE)
 
 
-def _parse_quirks(ctx: click.Context, param: click.Parameter, value: str) -> Quirks:
-    try:
-        return Quirks.parse(value)
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+def _checked(parse: Callable[[str], T]) -> Callable[[click.Context, click.Parameter, str], T]:
+    """A click callback: `parse(value)`, its ConfigError as the option's usage error."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str) -> T:
+        try:
+            return parse(value)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+    return callback
 
 
-def _check_firmware(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    try:
-        return FirmwareProfile.parse(value).version
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+def _valid_faults(text: str) -> str:
+    """The --faults text, checked (the `Faults` is made later, with the world's seed)."""
+    Faults.parse(text)
+    return text
+
+
+_parse_quirks = _checked(Quirks.parse)
+_check_firmware = _checked(lambda value: FirmwareProfile.parse(value).version)
 
 
 @click.group(name="sim")
@@ -197,19 +208,8 @@ async def _serve(world: World, host: str, port: int, as_json: bool) -> None:
 DEFAULT_CLOUD_PORT = 8400
 
 
-def _parse_faults(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    try:
-        Faults.parse(value)
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
-    return value
-
-
-def _parse_rate_limits(ctx: click.Context, param: click.Parameter, value: str) -> RateLimits:
-    try:
-        return RateLimits.parse(value)
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+_parse_faults = _checked(_valid_faults)
+_parse_rate_limits = _checked(RateLimits.parse)
 
 
 @sim.command("all")
