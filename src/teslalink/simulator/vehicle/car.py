@@ -43,8 +43,10 @@ from .climate import Cabin, ClimateSettings, Weather
 from .core import CarCore, Drive, Trip
 from .errors import (
     CommandSigningRequired,
+    MobileAccessDisabled,
     UnknownCommand,
     VehicleInService,
+    VehicleUnavailable,
 )
 from .power import Power, SleepMachine
 from .routes import DEMO_ROUTES, DriveProfile, Path, distance_m, elevation_m
@@ -250,6 +252,30 @@ class Car(CarCore):
         """A call that keeps the car awake (vehicle_data, a command, streaming); False if not online."""
         t = self._sync()
         return self._connected and self._sleep.touch(t)
+
+    def reach(self, *, mobile_access: bool = True) -> None:
+        """Refuse a call that goes to the car as the car would (see `_reach`), else keep it awake.
+
+        For the cloud's endpoints that ask the car without being its own reads (mobile_enabled,
+        with `mobile_access` False: it is the question itself; nearby_charging_sites).
+        """
+        self._reach(self._sync(), mobile_access=mobile_access)
+
+    def _reach(self, t: float, *, mobile_access: bool = True, signed: bool = False) -> None:
+        """The rules of every call that goes to the car, in the order Tesla answers them.
+
+        405 while in service; 403 when the call must be signed (`signed`: a command to a car that
+        requires signing); 405 with mobile access off (unless `mobile_access` is False: the call
+        that asks about it); 408 unless online. A call that gets through keeps the car awake.
+        """
+        if self._in_service:
+            raise VehicleInService
+        if signed:
+            raise CommandSigningRequired(self.account.region)
+        if mobile_access and not self.account.mobile_access:
+            raise MobileAccessDisabled
+        if not (self._connected and self._sleep.touch(t)):
+            raise VehicleUnavailable
 
     def wake_up(self) -> None:
         """The cloud's wake_up: an asleep car starts booting and is online 10-30 s later."""
@@ -502,13 +528,12 @@ class Car(CarCore):
 
         `endpoints` is an iterable of names or the query parameter's string ("a;b").
 
-        Keeps the car awake. Raises VehicleUnavailable unless online, MobileAccessDisabled when
-        the owner switched mobile access off. Every block is of the same instant (one sync).
+        Keeps the car awake. Refuses like every call that reaches the car (`_reach`). Every block
+        is of the same instant (one sync).
         """
 
         def render(t: float) -> dict[str, Any]:
-            self._check_reachable()
-            self._sleep.touch(t)
+            self._reach(t)
             return _render.vehicle_data(self, t, endpoints)
 
         return self._at_one_instant(render)
@@ -560,18 +585,19 @@ class Car(CarCore):
         response = self.command_response(name, params)
         return bool(response["result"]), str(response["reason"])
 
-    def command_response(self, name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Like `command`, as the full `response` object (some commands add fields)."""
+    def command_response(
+        self, name: str, params: Mapping[str, Any] | None = None, *, require_signed: bool = False
+    ) -> dict[str, Any]:
+        """Like `command`, as the full `response` object (some commands add fields).
+
+        `require_signed` is the cloud's world-level mode: refused as unsigned like a car whose
+        `signed_commands_required` is set.
+        """
         handler = _commands.COMMANDS.get(name)
         if handler is None:
             raise UnknownCommand(name)
-        if self._in_service:
-            raise VehicleInService("vehicle is currently in service")
-        if self.signed_commands_required:
-            raise CommandSigningRequired("Tesla Vehicle Command Protocol required")
-        self._check_reachable()
         t = self._sync()
-        self._sleep.touch(t)
+        self._reach(t, signed=require_signed or self.signed_commands_required)
         if self.software.status == "installing":
             return {"result": False, "reason": UPDATE_IN_PROGRESS}
         ok, reason = handler(self, _commands.Call(t, params or {}))

@@ -32,7 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from .errors import MobileAccessDisabled, VehicleUnavailable
 from .power import Power, SleepMachine
 from .routes import DriveProfile, Path
 
@@ -286,12 +285,6 @@ class CarCore:
         if self._sleep.state is Power.ASLEEP:
             self._shift_p = False
             self._telemetry_mark = t
-
-    def _check_reachable(self) -> None:
-        if not self.account.mobile_access:
-            raise MobileAccessDisabled("mobile_access_disabled")
-        if self.state != "online":
-            raise VehicleUnavailable('vehicle unavailable: {:error=>"vehicle unavailable:"}')
 
     def _draw(self, purpose: str, n: int) -> float:
         """A uniform in (0, 1) fixed by (seed, car, purpose, n)."""
