@@ -117,7 +117,7 @@ def long_route(start: tuple[float, float]) -> list[tuple[float, float]]:
 
 async def serve(args: argparse.Namespace) -> None:
     from teslalink.simulator import World
-    from teslalink.simulator.cloud import serve_cloud
+    from teslalink.simulator.serve import serve_cloud
 
     world = World(seed=args.seed, speed=0.0)
     world.auth.access_lifetime_s = 30 * 86_400.0  # tokens outlive any run at speed 60

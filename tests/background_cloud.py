@@ -15,7 +15,8 @@ from typing import Any
 
 from teslalink.cloud import CloudUrls
 from teslalink.simulator import World
-from teslalink.simulator.cloud import Cloud, DemoAccount, serve_cloud
+from teslalink.simulator.demo import DemoAccount
+from teslalink.simulator.serve import Cloud, serve_cloud
 
 
 class BackgroundCloud:

@@ -38,7 +38,7 @@ import pytest
 from background_cloud import BackgroundCloud
 from teslalink.cloud import Auth, TokenStore
 from teslalink.simulator import World
-from teslalink.simulator.cloud import DemoAccount, populate_demo
+from teslalink.simulator.demo import DemoAccount, populate_demo
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cloud.md"
 DEMO1 = "demo1@teslalink.test"

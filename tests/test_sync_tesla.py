@@ -11,7 +11,7 @@ from background_cloud import BackgroundCloud
 from teslalink.cloud import MemoryTokenStore, TokenStore
 from teslalink.errors import AuthError, CommandFailed, TokenExpired
 from teslalink.simulator import World
-from teslalink.simulator.cloud import populate_demo
+from teslalink.simulator.demo import populate_demo
 from teslalink.simulator.sso.totp import totp
 from teslalink.sync import Tesla
 

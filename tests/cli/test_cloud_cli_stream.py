@@ -14,7 +14,7 @@ from test_cloud_cli import DEMO1, invoke
 
 from background_cloud import BackgroundCloud
 from teslalink.simulator import World
-from teslalink.simulator.cloud import populate_demo
+from teslalink.simulator.demo import populate_demo
 
 
 @pytest.fixture

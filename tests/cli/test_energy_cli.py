@@ -18,7 +18,7 @@ from background_cloud import BackgroundCloud
 from teslalink.cli.energy_view import flow, kw, percent
 from teslalink.cli.main import cli
 from teslalink.simulator import World
-from teslalink.simulator.physics.site import EnergySite as TwinSite
+from teslalink.simulator.site.energy_site import EnergySite as TwinSite
 
 EMAIL = "owner@teslalink.test"
 PASSWORD = "energy-pw-1"

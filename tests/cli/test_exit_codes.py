@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from background_cloud import BackgroundCloud
 from teslalink.cli.main import cli
 from teslalink.simulator import World
-from teslalink.simulator.cloud import populate_demo
+from teslalink.simulator.demo import populate_demo
 
 DEMO1 = "demo1@teslalink.test"
 

@@ -21,7 +21,7 @@ from teslalink.cli._common import echo_json, json_text, safe_console
 from teslalink.cli.main import cli
 from teslalink.cloud import StaticToken, TeslaApi
 from teslalink.simulator import World
-from teslalink.simulator.cloud import populate_demo
+from teslalink.simulator.demo import populate_demo
 from teslalink.wallconnector.client import WallConnector
 
 # Markup rich would parse, an OSC that retitles the terminal, a screen clear, a C1 CSI, a bell, a CR.

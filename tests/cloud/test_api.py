@@ -23,8 +23,8 @@ from teslalink.errors import (
     VehicleUnavailable,
 )
 from teslalink.simulator.accounts import Account
-from teslalink.simulator.cloud import Cloud, serve_cloud
 from teslalink.simulator.owner_api import RateLimits
+from teslalink.simulator.serve import Cloud, serve_cloud
 from teslalink.simulator.world import World
 from teslalink.wallconnector.client import RetryPolicy
 

@@ -32,8 +32,8 @@ from teslalink.errors import (
 )
 from teslalink.simulator import World
 from teslalink.simulator.accounts import Account
-from teslalink.simulator.cloud import Cloud, serve_cloud
 from teslalink.simulator.faults import Faults
+from teslalink.simulator.serve import Cloud, serve_cloud
 from teslalink.simulator.sso.totp import totp
 
 START = 1_750_000_000.0

@@ -19,7 +19,7 @@ from teslalink.cloud.auth import Auth
 from teslalink.cloud.config import CloudUrls
 from teslalink.cloud.tokens import TokenStore
 from teslalink.simulator import World
-from teslalink.simulator.cloud import serve_cloud
+from teslalink.simulator.serve import serve_cloud
 
 EMAIL = "shared@example.com"
 PASSWORD = "two processes one file"

@@ -19,8 +19,8 @@ from teslalink.cloud.api import TeslaApi
 from teslalink.cloud.config import CloudUrls
 from teslalink.errors import AuthError, RateLimited, ServiceUnavailable, TokenExpired
 from teslalink.simulator import World
-from teslalink.simulator.cloud import serve_cloud
 from teslalink.simulator.faults import FaultAction, Faults
+from teslalink.simulator.serve import serve_cloud
 from teslalink.simulator.sso.totp import totp
 
 START = 1_750_000_000.0

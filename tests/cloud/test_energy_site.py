@@ -13,8 +13,8 @@ from teslalink.cloud.api import TeslaApi
 from teslalink.cloud.energy import EnergySite, select_site
 from teslalink.errors import ApiError, CommandFailed, ConfigError
 from teslalink.simulator.accounts import Account
-from teslalink.simulator.cloud import Cloud, serve_cloud
-from teslalink.simulator.physics.site import EnergySite as TwinSite
+from teslalink.simulator.serve import Cloud, serve_cloud
+from teslalink.simulator.site.energy_site import EnergySite as TwinSite
 from teslalink.simulator.world import World
 
 

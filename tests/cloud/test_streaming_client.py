@@ -26,9 +26,9 @@ from teslalink.errors import ConfigError, RateLimited, ServiceUnavailable, Token
 from teslalink.errors import ConnectionError as TeslalinkConnectionError
 from teslalink.simulator import World
 from teslalink.simulator.accounts import Account
-from teslalink.simulator.cloud import serve_cloud
-from teslalink.simulator.physics.car import Car
+from teslalink.simulator.serve import serve_cloud
 from teslalink.simulator.streaming import StreamingPolicy, serve_streaming
+from teslalink.simulator.vehicle.car import Car
 
 START = 1_700_000_000.0
 FAST = StreamingPolicy(poll_real_s=0.005, max_updates_per_real_s=1000.0)

@@ -23,8 +23,8 @@ from teslalink.cloud.config import CloudUrls
 from teslalink.cloud.tokens import Token, TokenStore
 from teslalink.errors import ConfigError
 from teslalink.simulator import World
-from teslalink.simulator.cloud import serve_cloud
 from teslalink.simulator.faults import Faults
+from teslalink.simulator.serve import serve_cloud
 
 START = 1_750_000_000.0
 

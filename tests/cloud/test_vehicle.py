@@ -20,8 +20,8 @@ from teslalink.cloud.vehicle import (
 )
 from teslalink.errors import CommandFailed, ConfigError, VehicleUnavailable
 from teslalink.simulator.accounts import Account
-from teslalink.simulator.cloud import Cloud, serve_cloud
-from teslalink.simulator.physics.car import Car
+from teslalink.simulator.serve import Cloud, serve_cloud
+from teslalink.simulator.vehicle.car import Car
 from teslalink.simulator.world import World
 
 

@@ -48,7 +48,8 @@ import pytest
 import requests
 
 from teslalink.simulator import Car, World
-from teslalink.simulator.cloud import Cloud, DemoAccount, populate_demo, serve_cloud
+from teslalink.simulator.demo import DemoAccount, populate_demo
+from teslalink.simulator.serve import Cloud, serve_cloud
 from teslalink.simulator.sso import jwt
 from teslalink.simulator.sso.tokens import InvalidToken
 from teslalink.simulator.sso.totp import totp

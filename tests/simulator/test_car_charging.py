@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from teslalink.simulator import EvseState, Wiring, World
-from teslalink.simulator.physics.car import Car
-from teslalink.simulator.physics.charger import RAMP_A_PER_S
 from teslalink.simulator.vehicle import render
 from teslalink.simulator.vehicle.ac import AC_EFFICIENCY
+from teslalink.simulator.vehicle.car import Car
+from teslalink.simulator.wall_connector.charger import RAMP_A_PER_S
 from teslalink.simulator.wall_connector.unit import WallConnectorUnit
 
 from .helpers import START

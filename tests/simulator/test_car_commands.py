@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from teslalink.simulator import World
-from teslalink.simulator.physics.car import UPDATE_IN_PROGRESS, Car
 from teslalink.simulator.vehicle import (
     COMMANDS,
     CommandSigningRequired,
@@ -18,6 +17,7 @@ from teslalink.simulator.vehicle import (
     VehicleUnavailable,
     render,
 )
+from teslalink.simulator.vehicle.car import UPDATE_IN_PROGRESS, Car
 
 from .helpers import START
 

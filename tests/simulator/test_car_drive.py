@@ -7,8 +7,8 @@ import math
 import pytest
 
 from teslalink.simulator import World
-from teslalink.simulator.physics.car import Car
 from teslalink.simulator.vehicle import DEMO_ROUTES, render
+from teslalink.simulator.vehicle.car import Car
 from teslalink.simulator.vehicle.routes import DriveProfile, Path, bearing_deg, distance_m, interpolate
 
 from .helpers import START

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from teslalink.simulator import World
-from teslalink.simulator.physics.car import Car
 from teslalink.simulator.vehicle import routes
+from teslalink.simulator.vehicle.car import Car
 from teslalink.simulator.vehicle.core import MILE_M
 
 from .helpers import START

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from teslalink.simulator import World
-from teslalink.simulator.physics.car import Car
 from teslalink.simulator.vehicle import BLOCKS, render
+from teslalink.simulator.vehicle.car import Car
 from teslalink.simulator.vehicle.spec import vin_check_digit, year_code
 
 from .helpers import START

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from teslalink.simulator import World
-from teslalink.simulator.physics.car import Car
 from teslalink.simulator.vehicle import Power, VehicleUnavailable
+from teslalink.simulator.vehicle.car import Car
 from teslalink.simulator.vehicle.power import PERIODIC_STAY_S, PERIODIC_WAKE_S
 
 from .helpers import START

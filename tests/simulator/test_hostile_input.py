@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from teslalink.simulator import World
-from teslalink.simulator.cloud import Cloud, serve_cloud
+from teslalink.simulator.serve import Cloud, serve_cloud
 from teslalink.simulator.world import MAX_ADVANCE_S
 
 from .helpers import START

@@ -21,7 +21,7 @@ from teslalink.simulator.accounts import Account
 from teslalink.simulator.faults import Faults
 from teslalink.simulator.owner_api import OWNER_API, RateLimits, create_owner_api_app, link_wall_connector
 from teslalink.simulator.owner_api.bodies import FLEET_ONLY, VEHICLE_UNAVAILABLE
-from teslalink.simulator.physics.car import Car
+from teslalink.simulator.vehicle.car import Car
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "owner_api"
 PASSWORD = "correct horse"

@@ -10,7 +10,7 @@ import pytest
 from teslalink.simulator import World
 from teslalink.simulator.accounts import Account
 from teslalink.simulator.owner_api import link_wall_connector
-from teslalink.simulator.physics.site import EnergySite
+from teslalink.simulator.site.energy_site import EnergySite
 
 from .test_owner_api import PASSWORD, Api, error_body, start_api
 

@@ -21,7 +21,7 @@ from teslalink.simulator.faults import (
     fault_response,
 )
 from teslalink.simulator.owner_api import RateLimiter, RateLimits
-from teslalink.simulator.physics.car import Car
+from teslalink.simulator.vehicle.car import Car
 
 from .test_owner_api import PASSWORD, Api, start_api
 

@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from teslalink.simulator import World
-from teslalink.simulator.cloud import populate_demo, serve_cloud
+from teslalink.simulator.demo import populate_demo
+from teslalink.simulator.serve import serve_cloud
 
 teslapy = pytest.importorskip("teslapy")
 

@@ -16,8 +16,9 @@ from click.testing import CliRunner
 
 from teslalink.cli.sim import sim
 from teslalink.simulator import World
-from teslalink.simulator.cloud import DEMO_DOMAIN, populate_demo, ports_from_base, serve_cloud
+from teslalink.simulator.demo import DEMO_DOMAIN, populate_demo
 from teslalink.simulator.faults import SERVER_ERROR_STATUSES, Faults
+from teslalink.simulator.serve import ports_from_base, serve_cloud
 from teslalink.simulator.streaming import HELLO
 
 _CMD = [sys.executable, "-m", "teslalink.cli.sim", "all"]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from teslalink.simulator import World
-from teslalink.simulator.physics.site import EnergySite, SiteCommandError, SiteError, SiteRequestError
-from teslalink.simulator.physics.site_history import ENERGY_FIELDS
+from teslalink.simulator.site.energy_site import EnergySite, SiteCommandError, SiteError, SiteRequestError
+from teslalink.simulator.site.history import ENERGY_FIELDS
 
 from .test_site_physics import LA, WINTER, local, make
 

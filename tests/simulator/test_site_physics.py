@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from teslalink.simulator import World
-from teslalink.simulator.physics.site import EnergySite
-from teslalink.simulator.physics.site_power import EFFICIENCY
+from teslalink.simulator.site.energy_site import EnergySite
+from teslalink.simulator.site.power import EFFICIENCY
 
 LA = ZoneInfo("America/Los_Angeles")
 

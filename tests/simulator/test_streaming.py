@@ -20,8 +20,8 @@ import pytest
 
 from teslalink.simulator import World
 from teslalink.simulator.accounting import BillingCategory
-from teslalink.simulator.physics.car import Car
 from teslalink.simulator.streaming import StreamingPolicy, StreamingServer, serve_streaming
+from teslalink.simulator.vehicle.car import Car
 
 from .helpers import START
 

@@ -21,7 +21,7 @@ from . import live
 from ._common import run
 
 if TYPE_CHECKING:
-    from ..simulator.physics.car import Car
+    from ..simulator.vehicle.car import Car
 
 DEMO_EMAIL = "demo@teslalink.test"
 DRIVER_NAME = "Commuter"
@@ -110,7 +110,7 @@ async def keep_driving(world: World, every_s: float = 1.0) -> None:
 
 async def _dashboard(speed: float, seed: int, interval: float, duration: float | None) -> None:
     from ..cloud import CloudUrls, StaticToken, TeslaApi  # noqa: PLC0415
-    from ..simulator.cloud import serve_cloud  # noqa: PLC0415
+    from ..simulator.serve import serve_cloud  # noqa: PLC0415
     from . import dashboard  # noqa: PLC0415
 
     world = build_world(seed, speed)

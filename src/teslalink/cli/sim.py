@@ -19,26 +19,23 @@ import asyncio
 import contextlib
 import signal
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 import orjson
 
 from ..errors import ConfigError
 from ..simulator import DEFAULT_FIRMWARE, Quirks, Wiring, World, serve_wall_connectors
-from ..simulator.cloud import (
-    WALL_CONNECTORS_OFFSET,
-    Cloud,
-    DemoAccount,
-    populate_demo,
-    ports_from_base,
-    serve_cloud,
-)
+from ..simulator.demo import DemoAccount, populate_demo
 from ..simulator.faults import Faults
 from ..simulator.owner_api import RateLimits
+from ..simulator.serve import WALL_CONNECTORS_OFFSET, Cloud, ports_from_base, serve_cloud
 from ..simulator.wall_connector.firmware import FirmwareProfile
 
 __all__ = ["sim"]
+
+T = TypeVar("T")
 
 DEFAULT_PORT = 8300
 _MIXED = "mixed"
@@ -46,18 +43,26 @@ _WIRING_CHOICES = [w.value for w in Wiring] + [_MIXED]
 _MIXED_ORDER = (Wiring.SPLIT_PHASE, Wiring.THREE_PHASE, Wiring.SINGLE_PHASE)
 
 
-def _parse_quirks(ctx: click.Context, param: click.Parameter, value: str) -> Quirks:
-    try:
-        return Quirks.parse(value)
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+def _checked(parse: Callable[[str], T]) -> Callable[[click.Context, click.Parameter, str], T]:
+    """A click callback: `parse(value)`, its ConfigError as the option's usage error."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str) -> T:
+        try:
+            return parse(value)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+    return callback
 
 
-def _check_firmware(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    try:
-        return FirmwareProfile.parse(value).version
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+def _valid_faults(text: str) -> str:
+    """The --faults text, checked (the `Faults` is made later, with the world's seed)."""
+    Faults.parse(text)
+    return text
+
+
+_parse_quirks = _checked(Quirks.parse)
+_check_firmware = _checked(lambda value: FirmwareProfile.parse(value).version)
 
 
 @click.group(name="sim")
@@ -203,19 +208,8 @@ async def _serve(world: World, host: str, port: int, as_json: bool) -> None:
 DEFAULT_CLOUD_PORT = 8400
 
 
-def _parse_faults(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    try:
-        Faults.parse(value)
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
-    return value
-
-
-def _parse_rate_limits(ctx: click.Context, param: click.Parameter, value: str) -> RateLimits:
-    try:
-        return RateLimits.parse(value)
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+_parse_faults = _checked(_valid_faults)
+_parse_rate_limits = _checked(RateLimits.parse)
 
 
 @sim.command("all")

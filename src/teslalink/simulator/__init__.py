@@ -20,14 +20,15 @@ A Wall Connector alone::
 from __future__ import annotations
 
 from .accounts import Account
-from .cloud import Cloud, populate_demo, serve_cloud
-from .physics.car import Car
-from .physics.charger import EvseState
-from .physics.grid import Wiring
-from .physics.site import EnergySite
+from .demo import populate_demo
+from .grid import Wiring
 from .quirks import Quirks
-from .server import WallConnectorServer, serve_wall_connectors
+from .serve import Cloud, serve_cloud
+from .site import EnergySite
+from .vehicle.car import Car
+from .wall_connector.charger import EvseState
 from .wall_connector.firmware import DEFAULT_FIRMWARE
+from .wall_connector.server import WallConnectorServer, serve_wall_connectors
 from .wall_connector.unit import ENDPOINTS, WallConnectorUnit
 from .world import World
 

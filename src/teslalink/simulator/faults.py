@@ -42,6 +42,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from ..errors import ConfigError
+from .spec_parser import spec_items, spec_number
 
 __all__ = [
     "NO_FAULT",
@@ -253,19 +254,15 @@ def parse_specs(text: str, only: str | None = None) -> dict[str, FaultSpec]:
     """
     common: list[tuple[str, str]] = []
     specific: list[tuple[str, str, str]] = []
-    for raw in text.split(","):
-        item = raw.strip()
-        if not item:
-            continue
-        key, sep, value = item.partition("=")
-        if not sep or not value.strip():
-            raise ConfigError(f"fault {item!r} needs a value (key=value)")
-        key, value = key.strip().lower(), value.strip()
+    for item in spec_items(text):
+        if not item.value:
+            raise ConfigError(f"fault {item.text!r} needs a value (key=value)")
+        key, value = item.key, item.value
         surface, dot, name = key.rpartition(".")
         if dot:
             _check_surface(surface)
             if only is not None and surface != only:
-                raise ConfigError(f"fault {item!r} is for {surface!r}, not {only!r}")
+                raise ConfigError(f"fault {item.text!r} is for {surface!r}, not {only!r}")
             specific.append((surface, name, value))
         else:
             common.append((key, value))
@@ -357,13 +354,7 @@ def _check_surface(surface: str) -> None:
 
 
 def _float(key: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"fault {key!r} needs a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise ConfigError(f"fault {key!r} needs a finite number, got {text!r}")
-    return value
+    return spec_number("fault", key, text)
 
 
 def _num(value: float) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ConfigError
+from .spec_parser import spec_items, spec_number
 
 __all__ = ["EnergyGlitches", "Quirks"]
 
@@ -77,16 +78,14 @@ class Quirks:
     def parse(cls, text: str) -> Quirks:
         """Parse ``"nan,missing-brace=0.5,slow=2,stall,drops=0.05,glitch"``; raise ConfigError."""
         quirks = cls()
-        for raw in text.split(","):
-            token = raw.strip()
-            if not token or token.lower() == "none":
+        for item in spec_items(text):
+            if item.text.lower() == "none":
                 continue
-            name, sep, value = token.partition("=")
-            key = name.strip().lower().replace("_", "-")
+            key = item.key.replace("_", "-")
             if key not in _PARSERS:
                 known = ", ".join(sorted({*_PARSERS} - _ALIASES))
-                raise ConfigError(f"unknown quirk {name.strip()!r}; known: {known}")
-            quirks = replace(quirks, **_PARSERS[key](value.strip() if sep else None))
+                raise ConfigError(f"unknown quirk {item.name!r}; known: {known}")
+            quirks = replace(quirks, **_PARSERS[key](item.value))
         return quirks
 
     def to_spec(self) -> str:
@@ -113,13 +112,7 @@ class Quirks:
 def _number(name: str, value: str | None, default: float) -> float:
     if value is None or value == "":
         return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConfigError(f"quirk {name!r} needs a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ConfigError(f"quirk {name!r} needs a finite number, got {value!r}")
-    return number
+    return spec_number("quirk", name, value)
 
 
 def _flag(name: str, value: str | None) -> None:

@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 from .accounting import Accounting
 from .accounts import Account, Region
-from .physics.grid import Wiring
+from .grid import Wiring
 from .quirks import Quirks
 from .wall_connector.firmware import DEFAULT_FIRMWARE
 from .wall_connector.unit import WallConnectorUnit
 
 if TYPE_CHECKING:
-    from .physics.car import Car
-    from .physics.site import EnergySite
+    from .site.energy_site import EnergySite
     from .sso.tokens import TokenAuthority
+    from .vehicle.car import Car
 
 __all__ = ["MAX_ADVANCE_S", "World"]
 
@@ -170,8 +170,8 @@ class World:
         return list(self._accounts.values())
 
     def add_vehicle(self, account: Account, **options: Any) -> Car:
-        """Deliver a car to `account`; `options` are those of `physics.car.Car` (model, name...)."""
-        from .physics.car import Car  # noqa: PLC0415 - the car model imports the world's types
+        """Deliver a car to `account`; `options` are those of `vehicle.car.Car` (model, name...)."""
+        from .vehicle.car import Car  # noqa: PLC0415 - the car model imports the world's types
 
         car = Car(self, account, id=self.new_id(16), vehicle_id=self.new_id(10), **options)
         self._vehicles.append(car)
@@ -185,8 +185,8 @@ class World:
         return [car for car in self._vehicles if car.account is account]
 
     def add_energy_site(self, account: Account, **options: Any) -> EnergySite:
-        """Install a solar and/or Powerwall site; `options` are those of `physics.site.EnergySite`."""
-        from .physics.site import EnergySite  # noqa: PLC0415
+        """Install a solar and/or Powerwall site; `options` are those of `site.energy_site.EnergySite`."""
+        from .site.energy_site import EnergySite  # noqa: PLC0415
 
         site = EnergySite(self, account, energy_site_id=self.new_id(13), **options)
         self._sites.append(site)

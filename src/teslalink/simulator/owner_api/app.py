@@ -2,7 +2,8 @@
 
 Layers, outermost first:
 
-1. accounting and errors: unrouted paths become the JSON 404; every answer of a billed route is
+1. accounting and errors: unrouted paths become the JSON 404, a `Refusal` raised below (by the
+   car, the site, a lookup) its own answer; every answer of a billed route is
    recorded in `world.accounting` by Fleet API category and vehicle (5xx counted as unbilled by
    the accounting itself; 401s are not billed: nobody was identified; dropped requests got no
    answer and are not counted);
@@ -26,14 +27,15 @@ from aiohttp.typedefs import Middleware
 
 from ..accounting import BillingCategory
 from ..faults import DROPPED, Faults, fault_middleware, rate_limited_response
+from ..refusal import NotFound, Refusal
 from ..sso.tokens import InvalidToken
 from . import account, admin, energy, vehicles
-from .bodies import ACCOUNT_LOCKED, NOT_FOUND, error_response, unauthorized
+from .bodies import ACCOUNT_LOCKED, error_response, unauthorized
 from .context import ACCOUNT, OWNER_API, OwnerApi, RouteInfo
 from .ratelimit import RateLimits
 
 if TYPE_CHECKING:
-    from ..physics.car import Car
+    from ..vehicle.car import Car
     from ..world import World
 
 __all__ = ["ROUTES", "create_owner_api_app"]
@@ -122,7 +124,9 @@ def _accounting_middleware(api: OwnerApi) -> Middleware:
         try:
             response = await handler(request)
         except web.HTTPNotFound:
-            return error_response(404, NOT_FOUND)
+            return NotFound().response()
+        except Refusal as exc:  # what the model (or a lookup) refused renders itself
+            response = exc.response()
         info = api.route_info(request)
         if info is None or info.category is None or request.get(DROPPED) or response.status == 401:
             return response

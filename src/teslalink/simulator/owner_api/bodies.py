@@ -28,7 +28,10 @@ rate limited                        429     text/plain "Retry in N seconds" + Re
 ==================================  ======  ======================================================
 
 Every JSON error body is ``{"response": null, "error": "...", "error_description": ""}`` except
-the 401s, which Doorkeeper (the OAuth layer in front of the API) writes itself.
+the 401s, which Doorkeeper (the OAuth layer in front of the API) writes itself. The refusals of
+the car, the site and the lookups are `Refusal`s that carry their status and text
+(`vehicle.errors`, `site.errors`, `refusal.NotFound`, `context.BadBody`); the strings are
+re-exported here so that this table stays the one place to read them all.
 """
 
 from __future__ import annotations
@@ -38,10 +41,13 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
-from ..accounts import Region
+from ..refusal import NOT_FOUND
+from ..vehicle.errors import IN_SERVICE, MOBILE_ACCESS_DISABLED, SIGNING_REQUIRED, VEHICLE_UNAVAILABLE
+from .context import BAD_BODY
 
 __all__ = [
     "ACCOUNT_LOCKED",
+    "BAD_BODY",
     "FLEET_ONLY",
     "IN_SERVICE",
     "MOBILE_ACCESS_DISABLED",
@@ -51,25 +57,13 @@ __all__ = [
     "error_response",
     "json_response",
     "ok",
-    "signing_required",
     "unauthorized",
 ]
 
-VEHICLE_UNAVAILABLE: Final = 'vehicle unavailable: {:error=>"vehicle unavailable:"}'
 FLEET_ONLY: Final = (
     "Endpoint is only available on fleetapi. Visit https://developer.tesla.com/docs for more info"
 )
-IN_SERVICE: Final = "vehicle is currently in service"
-MOBILE_ACCESS_DISABLED: Final = "mobile_access_disabled"
-NOT_FOUND: Final = "not_found"
-BAD_BODY: Final = "invalid request body"
 ACCOUNT_LOCKED: Final = "account_locked"
-SIGNING_REQUIRED: Final = "Tesla Vehicle Command Protocol required"
-_SIGNING_DOCS: Final[dict[Region, str]] = {
-    "na": "https://developer.tesla.com/docs/fleet-api#2023-10-09-rest-api-vehicle-commands-endpoint-deprecation-warning",
-    "cn": "https://developer.tesla.cn/docs/fleet-api/support/announcements"
-    "#2023-10-09-rest-api-vehicle-commands-endpoint-deprecation-warning",
-}
 _REALM: Final = 'Bearer realm="Doorkeeper"'
 _TOKEN_ERRORS: Final = {
     "invalid": ("invalid bearer token", "The access token is invalid"),
@@ -96,11 +90,6 @@ def ok(response: Any, **extra: Any) -> web.Response:
 
 def error_response(status: int, error: str) -> web.Response:
     return json_response({"response": None, "error": error, "error_description": ""}, status=status)
-
-
-def signing_required(region: Region) -> web.Response:
-    docs = _SIGNING_DOCS[region]
-    return error_response(403, f"{SIGNING_REQUIRED}, please refer to the documentation here: {docs}")
 
 
 def unauthorized(reason: str | None) -> web.Response:

@@ -18,15 +18,18 @@ from aiohttp import web
 from ..accounting import BillingCategory
 from ..accounts import Account
 from ..faults import Faults
+from ..refusal import Refusal
 from .products import WallConnectorLink, linked_wall_connectors
 from .ratelimit import RateLimiter, RateLimits
 
 if TYPE_CHECKING:
-    from ..physics.car import Car
-    from ..physics.site import EnergySite
+    from ..site.energy_site import EnergySite
+    from ..vehicle.car import Car
     from ..world import World
 
-__all__ = ["ACCOUNT", "OWNER_API", "OwnerApi", "RouteInfo", "read_params"]
+__all__ = ["ACCOUNT", "BAD_BODY", "OWNER_API", "BadBody", "OwnerApi", "RouteInfo", "read_params"]
+
+BAD_BODY: Final = "invalid request body"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +131,11 @@ OWNER_API: Final = web.AppKey("teslalink_owner_api", OwnerApi)
 ACCOUNT: Final = web.RequestKey("teslalink_account", Account)
 
 
-class BadBody(Exception):
-    """A request body that is neither a JSON object nor a form."""
+class BadBody(Refusal):
+    """A request body that is neither a JSON object nor a form (400, our wording)."""
+
+    status = 400
+    default_error = BAD_BODY
 
 
 async def read_params(request: web.Request, *, coerce: bool = False) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Energy site endpoints: `api/1/energy_sites/{site_id}/...`. The site model decides everything.
 
-A refusal is the model's `SiteError`, answered with its status and the usual error body. Command
+A refusal is the model's `SiteError` (a `Refusal`), answered by the app's outermost layer with
+its status and the usual error body; an unknown site is `NotFound`. Command
 answers are the model's (`{"code": 201, "message": "Updated"}` or the capitalised style, and
 `{}` for grid_import_export), wrapped in `{"response": ...}`.
 
@@ -17,10 +18,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ..physics.site import EnergySite
-from ..physics.site_errors import SiteError
-from .bodies import BAD_BODY, NOT_FOUND, error_response, ok
-from .context import ACCOUNT, OWNER_API, BadBody, read_params
+from ..refusal import NotFound
+from ..site.energy_site import EnergySite
+from .bodies import ok
+from .context import ACCOUNT, OWNER_API, read_params
 from .products import WallConnectorLink
 
 __all__ = ["COMMANDS", "READS", "command_handler", "read_handler"]
@@ -28,8 +29,12 @@ __all__ = ["COMMANDS", "READS", "command_handler", "read_handler"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _lookup(request: web.Request) -> EnergySite | WallConnectorLink | None:
-    return request.app[OWNER_API].site(request[ACCOUNT], request.match_info["site_id"])
+def _site(request: web.Request) -> EnergySite | WallConnectorLink:
+    """The path's site (or paired Wall Connector) if the request's account owns it; else NotFound."""
+    site = request.app[OWNER_API].site(request[ACCOUNT], request.match_info["site_id"])
+    if site is None:
+        raise NotFound
+    return site
 
 
 def _query(request: web.Request, *names: str) -> str | None:
@@ -86,15 +91,10 @@ def read_handler(name: str) -> Handler:
     ask = READS[name]
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        site = _lookup(request)
-        if site is None:
-            return error_response(404, NOT_FOUND)
+        site = _site(request)
         if isinstance(site, WallConnectorLink):
             return _wall_connector_read(request, site, name)
-        try:
-            return ok(ask(site, request))
-        except SiteError as exc:
-            return error_response(exc.status, exc.message)
+        return ok(ask(site, request))
 
     handler.__name__ = f"energy_{name}"
     return handler
@@ -104,17 +104,10 @@ def command_handler(name: str) -> Handler:
     run = COMMANDS[name]
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        site = _lookup(request)
-        if site is None or isinstance(site, WallConnectorLink):
-            return error_response(404, NOT_FOUND)
-        try:
-            params = await read_params(request, coerce=True)
-        except BadBody:
-            return error_response(400, BAD_BODY)
-        try:
-            return ok(run(site, params))
-        except SiteError as exc:
-            return error_response(exc.status, exc.message)
+        site = _site(request)
+        if isinstance(site, WallConnectorLink):
+            raise NotFound
+        return ok(run(site, await read_params(request, coerce=True)))
 
     handler.__name__ = f"energy_{name}"
     return handler
@@ -125,4 +118,4 @@ def _wall_connector_read(request: web.Request, link: WallConnectorLink, name: st
         return ok(link.live_status(request.app[OWNER_API].world.now()))
     if name == "site_info":
         return ok(link.site_info())
-    return error_response(404, NOT_FOUND)
+    raise NotFound

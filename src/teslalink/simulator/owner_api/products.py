@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..accounts import Account
-    from ..physics.car import Car
+    from ..vehicle.car import Car
     from ..wall_connector.unit import WallConnectorUnit
     from ..world import World
 

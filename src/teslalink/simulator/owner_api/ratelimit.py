@@ -22,6 +22,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
 from ...errors import ConfigError
+from ..spec_parser import spec_items, spec_number
 
 __all__ = ["RateLimiter", "RateLimits"]
 
@@ -65,18 +66,13 @@ class RateLimits:
             "max_block": "max_block_s",
         }
         values: dict[str, float | int] = {}
-        for raw in text.split(","):
-            item = raw.strip()
-            if not item:
-                continue
-            key, sep, value = item.partition("=")
-            name = names.get(key.strip().lower())
-            if name is None or not sep:
-                raise ConfigError(f"bad rate limit {item!r}; expected {', '.join(k + '=N' for k in names)}")
-            try:
-                number = float(value)
-            except ValueError:
-                raise ConfigError(f"rate limit {key!r} needs a number, got {value!r}") from None
+        for item in spec_items(text):
+            name = names.get(item.key)
+            if name is None or item.value is None:
+                raise ConfigError(
+                    f"bad rate limit {item.text!r}; expected {', '.join(k + '=N' for k in names)}"
+                )
+            number = spec_number("rate limit", item.name, item.value)
             values[name] = int(number) if name.startswith("per_") else number
         return cls(**values)  # type: ignore[arg-type]
 

@@ -48,6 +48,7 @@ import orjson
 from aiohttp import web
 
 from ..accounts import Region
+from ..refusal import NO_STORE
 from . import pages
 from .login import (
     REDIRECT_URIS,
@@ -73,7 +74,7 @@ __all__ = ["SESSION_COOKIE", "SSO_REGIONS", "SsoHandlers", "create_sso_app"]
 SESSION_COOKIE: Final = "tesla-auth.sid"
 SSO_REGIONS: Final[tuple[Region, ...]] = ("na", "cn")
 AUTHORIZE_PATH: Final = "/oauth2/v3/authorize"
-_NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_NO_STORE: Final = dict(NO_STORE)
 _HTML: Final = "text/html"
 _FORM: Final = "application/x-www-form-urlencoded"
 
@@ -224,14 +225,14 @@ class SsoHandlers:
             )
             factors = self.desk.factors(tx)
         except LoginError as exc:
-            return _json_error(exc)
+            return exc.response()
         return web.json_response({"data": [f.as_json() for f in factors]}, dumps=_dumps, headers=_NO_STORE)
 
     async def mfa_verify(self, request: web.Request) -> web.StreamResponse:
         body = await _read_params(request)
         if body is None:
             invalid = LoginError(400, "INVALID_REQUEST", "The body must be a JSON object or a form.")
-            return _json_error(invalid)
+            return invalid.response()
         try:
             tx = self.desk.transaction(
                 body.get("transaction_id", ""),
@@ -241,7 +242,7 @@ class SsoHandlers:
             factor_id = body.get("factor_id", "")
             valid = self.desk.verify_passcode(tx, factor_id, body.get("passcode", ""))
         except LoginError as exc:
-            return _json_error(exc)
+            return exc.response()
         now = self.world.now()
         data = {
             "id": str(_uuid_from(self.auth.random_bytes(16))),
@@ -270,7 +271,7 @@ class SsoHandlers:
     async def token(self, request: web.Request) -> web.StreamResponse:
         params = await _read_params(request)
         if params is None:
-            return _grant_error(GrantError("invalid_request", "The body must be a JSON object or a form."))
+            return GrantError("invalid_request", "The body must be a JSON object or a form.").response()
         client_id = params.get("client_id") or _basic_client_id(request)
         grant_type = params.get("grant_type")
         try:
@@ -304,7 +305,7 @@ class SsoHandlers:
             else:
                 raise GrantError("unsupported_grant_type", "The grant type is not supported by this server.")
         except GrantError as exc:
-            return _grant_error(exc)
+            return exc.response()
         return web.json_response(body, dumps=_dumps, headers=_NO_STORE)
 
     # --- logout --------------------------------------------------------------------------------
@@ -452,16 +453,3 @@ def _error_page(status: int, title: str, message: str) -> web.Response:
     return web.Response(
         status=status, text=pages.error_page(status, title, message), content_type=_HTML, headers=_NO_STORE
     )
-
-
-def _json_error(exc: LoginError) -> web.Response:
-    return web.json_response(
-        {"error": {"code": exc.code, "message": exc.message}},
-        status=exc.status,
-        dumps=_dumps,
-        headers=_NO_STORE,
-    )
-
-
-def _grant_error(exc: GrantError) -> web.Response:
-    return web.json_response(exc.body(), status=exc.status, dumps=_dumps, headers=_NO_STORE)

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
 
 from ..accounts import Account, Region
+from ..refusal import NO_STORE, Refusal
 from . import totp
 
 if TYPE_CHECKING:
@@ -117,14 +118,21 @@ class AuthorizeError(ValueError):
     """The authorize request itself is malformed (400 page); the message is safe to show."""
 
 
-class LoginError(Exception):
-    """A request about a transaction that cannot be served: `status`, a `code` and a safe message."""
+class LoginError(Refusal):
+    """A request about a transaction that cannot be served: `status`, a `code` and a safe message.
+
+    The MFA endpoints answer it as JSON (`response()`); the login form shows `message` on a page.
+    """
+
+    headers = NO_STORE
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status)
         self.code = code
         self.message = message
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from ..accounts import Account, Region
+from ..refusal import NO_STORE, Refusal
 from .jwt import JWTError, b64url_encode, decode_hs256, encode_hs256
 
 if TYPE_CHECKING:
@@ -93,14 +94,14 @@ class InvalidToken(Exception):
         self.reason = reason
 
 
-class GrantError(Exception):
+class GrantError(Refusal):
     """An OAuth error answer of the token endpoint (RFC 6749 section 5.2): `error`, text, status."""
 
+    headers = NO_STORE
+
     def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(f"{error}: {description}")
-        self.error = error
+        super().__init__(error, status, detail=f"{error}: {description}")
         self.description = description
-        self.status = status
 
     def body(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.description}

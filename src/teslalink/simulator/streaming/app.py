@@ -43,7 +43,7 @@ from . import protocol
 from .session import LocationFeed, Session, StreamingPolicy, find_car
 
 if TYPE_CHECKING:
-    from ..physics.car import Car
+    from ..vehicle.car import Car
     from ..world import World
 
 __all__ = [

@@ -10,18 +10,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
-from .._sockets import bind_listener
+from ..surface import AppSurface, url_host
 from .app import HUB, STREAMING_PATH, StreamingFaults, StreamingHub, create_streaming_app
 from .session import StreamingPolicy
 
 if TYPE_CHECKING:
     from ..world import World
 
-__all__ = ["StreamingServer", "serve_streaming"]
+__all__ = ["STREAMING_HOST", "StreamingServer", "serve_streaming", "streaming_surface"]
+
+STREAMING_HOST: Final = "streaming.vn.teslamotors.com"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,7 @@ class StreamingServer:
     @property
     def base_url(self) -> str:
         """The server root ("ws://host:port/"), what TeslaPy calls STREAMING_BASE_URL."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self.port}/"
+        return f"ws://{url_host(self.host)}:{self.port}/"
 
     @property
     def url(self) -> str:
@@ -46,6 +47,21 @@ class StreamingServer:
     def hub(self) -> StreamingHub:
         """Open connections and counters (updates_sent, frames_sent, dropped)."""
         return self.app[HUB]
+
+
+def streaming_surface(
+    world: World,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    faults: StreamingFaults | None = None,
+    policy: StreamingPolicy | None = None,
+) -> AppSurface:
+    """The streaming websocket as a surface ("streaming"); its URL is the websocket's."""
+    app = create_streaming_app(world, faults=faults, policy=policy)
+    return AppSurface(
+        "streaming", STREAMING_HOST, app, host=host, port=port, scheme="ws", path=STREAMING_PATH
+    )
 
 
 @contextlib.asynccontextmanager
@@ -58,13 +74,9 @@ async def serve_streaming(
     policy: StreamingPolicy | None = None,
 ) -> AsyncIterator[StreamingServer]:
     """Serve `create_streaming_app(world)` on `host:port` (0: ephemeral) until the block ends."""
-    app = create_streaming_app(world, faults=faults, policy=policy)
-    sock = bind_listener(host, port)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
+    surface = streaming_surface(world, host=host, port=port, faults=faults, policy=policy)
     try:
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
-        yield StreamingServer(host, sock.getsockname()[1], app)
+        await surface.start()
+        yield StreamingServer(host, surface.port, surface.app)
     finally:
-        await runner.cleanup()
-        sock.close()
+        await surface.stop()

@@ -51,7 +51,7 @@ from .protocol import DISCONNECTED, TOKEN_ERROR, VEHICLE_OFFLINE, ErrorType, Msg
 
 if TYPE_CHECKING:
     from ..accounts import Account
-    from ..physics.car import Car
+    from ..vehicle.car import Car
     from ..world import World
 
 __all__ = ["LocationFeed", "Session", "StreamingPolicy", "Subscription", "find_car"]

@@ -1,5 +1,5 @@
 """The simulated Tesla car's parts: specs, batteries, charging, sleep, climate, routes, commands,
-rendering. `physics.car.Car` puts them together; the HTTP layers use the car only."""
+rendering. `vehicle.car.Car` puts them together; the HTTP layers use the car only."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from .battery import Battery
 
 if TYPE_CHECKING:
-    from ..physics.charger import ChargerPhysics
+    from ..wall_connector.charger import ChargerPhysics
     from ..wall_connector.unit import WallConnectorUnit
 
 __all__ = ["AC_EFFICIENCY", "AcSession"]

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..physics.grid import Wiring
+from ..grid import Wiring
 from .ac import AC_EFFICIENCY, AcSession
 from .battery import CHARGE_LIMIT_MAX, CHARGE_LIMIT_MIN, Battery
 from .spec import ModelSpec

@@ -1,6 +1,6 @@
 """The car's state machine: the event loop that advances a `Car` lazily to the world's present.
 
-`physics.car.Car` is the public face (options, reads, scenario knobs, API answers); this base
+`vehicle.car.Car` is the public face (options, reads, scenario knobs, API answers); this base
 class holds the part that runs by itself. Every read or event first calls `_sync`, which
 
 1. syncs a Wall Connector the car is plugged into: the unit settles the car's AC session up to
@@ -32,7 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from .errors import MobileAccessDisabled, VehicleUnavailable
 from .power import Power, SleepMachine
 from .routes import DriveProfile, Path
 
@@ -86,7 +85,7 @@ class Drive:
 
 
 class CarCore:
-    """State and event loop of a car; see `physics.car.Car` for the public API."""
+    """State and event loop of a car; see `vehicle.car.Car` for the public API."""
 
     _world: World
     account: Account
@@ -286,12 +285,6 @@ class CarCore:
         if self._sleep.state is Power.ASLEEP:
             self._shift_p = False
             self._telemetry_mark = t
-
-    def _check_reachable(self) -> None:
-        if not self.account.mobile_access:
-            raise MobileAccessDisabled("mobile_access_disabled")
-        if self.state != "online":
-            raise VehicleUnavailable('vehicle unavailable: {:error=>"vehicle unavailable:"}')
 
     def _draw(self, purpose: str, n: int) -> float:
         """A uniform in (0, 1) fixed by (seed, car, purpose, n)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .routes import distance_m
 
 if TYPE_CHECKING:
-    from ..physics.car import Car
+    from ..vehicle.car import Car
 
 __all__ = ["charge_history", "nearby_charging_sites", "release_notes", "service_data"]
 

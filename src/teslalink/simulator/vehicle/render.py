@@ -23,7 +23,7 @@ from .routes import elevation_m
 from .state import CLOSURES, WINDOWS, Media
 
 if TYPE_CHECKING:
-    from ..physics.car import Car
+    from ..vehicle.car import Car
 
 __all__ = ["BLOCKS", "DEFAULT_ENDPOINTS", "STREAM_COLUMNS", "summary", "telemetry", "vehicle_data"]
 

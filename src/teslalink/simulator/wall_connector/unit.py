@@ -20,10 +20,10 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..grid import GRIDS, Wiring
 from ..noise import SampledNoise
-from ..physics.charger import MEASURE_NORMALS, MEASURE_UNIFORMS, ChargerPhysics, EvseState
-from ..physics.grid import GRIDS, Wiring
 from ..quirks import EnergyGlitches, Quirks
+from ..wall_connector.charger import MEASURE_NORMALS, MEASURE_UNIFORMS, ChargerPhysics, EvseState
 from .firmware import FirmwareProfile
 from .render import render_object, strip_final_brace
 

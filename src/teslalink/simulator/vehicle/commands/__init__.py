@@ -24,7 +24,7 @@ reason (our choice)             when
 ``no_update_available``         schedule_software_update with nothing downloaded
 ``no_update_scheduled``         cancel_software_update with nothing scheduled
 ``invalid_password``            remote_start_drive with a wrong account password
-``software_update_in_progress`` any command while an update installs (see physics.car)
+``software_update_in_progress`` any command while an update installs (see vehicle.car)
 ==============================  ===========================================================
 """
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..routes import distance_m
 
 if TYPE_CHECKING:
-    from ...physics.car import Car
+    from ...vehicle.car import Car
 
 __all__ = ["COMMANDS", "EXTRAS", "OK", "Call", "Handler", "Invalid", "Result", "command", "guarded"]
 

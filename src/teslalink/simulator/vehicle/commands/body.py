@@ -8,7 +8,7 @@ from ..state import WINDOWS, SpeedLimit
 from .base import OK, Call, Result, boolean, command, get, guarded, near, number, pin_param
 
 if TYPE_CHECKING:
-    from ...physics.car import Car
+    from ...vehicle.car import Car
 
 
 # --- doors, lights, horn, trunks, windows --------------------------------------------------------

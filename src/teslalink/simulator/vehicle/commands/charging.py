@@ -8,7 +8,7 @@ from ..battery import CHARGE_LIMIT_MAX, CHARGE_LIMIT_MIN, CHARGE_LIMIT_STD
 from .base import OK, Call, Result, boolean, command, guarded, integer, number
 
 if TYPE_CHECKING:
-    from ...physics.car import Car
+    from ...vehicle.car import Car
 
 
 # --- charging ---------------------------------------------------------------------------------

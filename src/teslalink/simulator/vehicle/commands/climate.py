@@ -8,7 +8,7 @@ from ..climate import MAX_TEMP_C, MIN_TEMP_C
 from .base import OK, Call, Result, boolean, command, guarded, integer, number
 
 if TYPE_CHECKING:
-    from ...physics.car import Car
+    from ...vehicle.car import Car
 
 
 # --- climate ----------------------------------------------------------------------------------

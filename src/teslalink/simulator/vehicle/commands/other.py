@@ -9,7 +9,7 @@ from ..state import Media
 from .base import COMMANDS, EXTRAS, OK, Call, Handler, Result, command, get, guarded, number
 
 if TYPE_CHECKING:
-    from ...physics.car import Car
+    from ...vehicle.car import Car
 
 
 # --- software ---------------------------------------------------------------------------------

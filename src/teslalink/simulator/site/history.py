@@ -39,7 +39,7 @@ from operator import add
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .site_errors import SiteRequestError
+from .errors import SiteRequestError
 from .solar import Environment, local_date
 
 __all__ = [

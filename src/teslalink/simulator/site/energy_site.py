@@ -8,8 +8,8 @@ The site is the model of the Owner API's `api/1/energy_sites/{id}/...`: it decid
 and wraps what it returns in `{"response": ...}`; a refusal is a `SiteError` carrying the status
 and the message to answer with.
 
-Every method first integrates the physics to `world.now()` (see .site_power for the rules and the
-integrator, .solar for sun, weather and load, .site_history for the records), so reads and
+Every method first integrates the physics to `world.now()` (see .power for the rules and the
+integrator, .solar for sun, weather and load, .history for the records), so reads and
 commands always act on the present; settings take effect from the moment they are set.
 
 Command answers come in the two shapes Tesla has used (`answer_style` "lower":
@@ -34,10 +34,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ...errors import ConfigError
 from ..noise import SampledNoise
-from . import site_render
-from .site_errors import SiteCommandError, SiteError, SiteRequestError
-from .site_history import HOME_BATTERY, HOME_GRID, HOME_SOLAR, EnergyLedger, HistoryQuery, energy_by_name
-from .site_power import (
+from . import render
+from .errors import SiteCommandError, SiteError, SiteRequestError
+from .history import HOME_BATTERY, HOME_GRID, HOME_SOLAR, EnergyLedger, HistoryQuery, energy_by_name
+from .power import (
     EXPORT_RULES,
     OPERATIONS,
     POWERWALL_USABLE_WH,
@@ -46,8 +46,8 @@ from .site_power import (
     SitePower,
     SiteSettings,
 )
-from .site_tariff import TariffError, validate_tou_settings
 from .solar import Environment
+from .tariff import TariffError, validate_tou_settings
 
 if TYPE_CHECKING:
     from ..accounts import Account
@@ -379,20 +379,20 @@ class EnergySite:
 
     def product(self) -> dict[str, Any]:
         """This site's entry in `GET api/1/products` (keys, order and types as the real one)."""
-        return site_render.product(self)
+        return render.product(self)
 
     def live_status(self) -> dict[str, Any]:
         """`GET .../live_status`: the flows now (W), the battery (Wh, %), grid and storm state."""
-        return site_render.live_status(self)
+        return render.live_status(self)
 
     def site_status(self) -> dict[str, Any]:
         """`GET .../site_status`: the summary the app shows on the site's tile."""
-        return site_render.site_status(self)
+        return render.site_status(self)
 
     def site_info(self) -> dict[str, Any]:
         """`GET .../site_info`: configuration, settings, tariff schedule and nameplate."""
         self._sync()
-        return site_render.site_info(self)
+        return render.site_info(self)
 
     def tariff_rate(self) -> dict[str, Any]:
         """`GET .../tariff_rate`: the tariff_content last set (or the default plan)."""
@@ -420,11 +420,11 @@ class EnergySite:
         end_date: str | None = None,
         time_zone: str | None = None,
     ) -> dict[str, Any]:
-        """`GET .../calendar_history`: energy, power, self_consumption or backup (see .site_history)."""
+        """`GET .../calendar_history`: energy, power, self_consumption or backup (see .history)."""
         return self._query().calendar_history(kind, period, start_date, end_date, time_zone)
 
     def history(self, kind: str, period: str | None = None) -> dict[str, Any]:
-        """`GET .../history`: the older history endpoint (see .site_history)."""
+        """`GET .../history`: the older history endpoint (see .history)."""
         return self._query().history(kind, period)
 
     # --- internals ---------------------------------------------------------------------------------

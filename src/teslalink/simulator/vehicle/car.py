@@ -2,7 +2,7 @@
 
 The car is the model; the Owner API handlers and the streaming server only parse and format
 around it. Like the Wall Connector it never ticks: every read or event first runs `_sync` (in
-..vehicle.core, the base class holding the state machine), an event loop that advances the state
+.core, the base class holding the state machine), an event loop that advances the state
 from the last update to the world's present, stopping at each instant something happens by itself
 (a wake-up completes, the idle timer runs out, an hourly check-in, arrival at the end of a route, a
 DC session reaching the limit, an update downloading, starting or finishing, a charging edge
@@ -10,7 +10,7 @@ decided on a Wall Connector). Between events the
 continuous state (position, battery, cabin temperature, awake time) integrates in closed form,
 so a day of world time costs a few dozen steps, however often (or rarely) anyone reads the car.
 
-Charging on a simulated Wall Connector is coupled through the unit (see ..vehicle.ac): the car is
+Charging on a simulated Wall Connector is coupled through the unit (see .ac): the car is
 the unit's `ChargeLoad`, and both sides are computed from one schedule, so the car's current and
 energy equal the unit's at every instant and the car stops at its limit at the right time even
 when nobody reads either.
@@ -18,7 +18,7 @@ when nobody reads either.
 Randomness is derived from (world seed, car id, purpose, occurrence), never from the world's
 shared generator, so adding a car or reading one never changes what another draws.
 
-The parts live in ..vehicle: spec (models, VIN), battery, ac (the Wall Connector coupling),
+The parts live beside it in vehicle/: spec (models, VIN), battery, ac (the Wall Connector coupling),
 charging (the charge port), taper (DC), power (sleep), climate, routes, state (closures, modes,
 update), commands (one function per command), render (the API's JSON), extras (small endpoints).
 
@@ -34,22 +34,24 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..vehicle import commands as _commands
-from ..vehicle import extras as _extras
-from ..vehicle import render as _render
-from ..vehicle.battery import CHARGE_LIMIT_MAX, CHARGE_LIMIT_MIN, Battery
-from ..vehicle.charging import ChargePort
-from ..vehicle.climate import Cabin, ClimateSettings, Weather
-from ..vehicle.core import CarCore, Drive, Trip
-from ..vehicle.errors import (
+from . import commands as _commands
+from . import extras as _extras
+from . import render as _render
+from .battery import CHARGE_LIMIT_MAX, CHARGE_LIMIT_MIN, Battery
+from .charging import ChargePort
+from .climate import Cabin, ClimateSettings, Weather
+from .core import CarCore, Drive, Trip
+from .errors import (
     CommandSigningRequired,
+    MobileAccessDisabled,
     UnknownCommand,
     VehicleInService,
+    VehicleUnavailable,
 )
-from ..vehicle.power import Power, SleepMachine
-from ..vehicle.routes import DEMO_ROUTES, DriveProfile, Path, distance_m, elevation_m
-from ..vehicle.spec import ModelSpec, make_vin, model_spec
-from ..vehicle.state import CLOSURES, WINDOWS, Closures, Media, SoftwareUpdate, SpeedLimit, Valet
+from .power import Power, SleepMachine
+from .routes import DEMO_ROUTES, DriveProfile, Path, distance_m, elevation_m
+from .spec import ModelSpec, make_vin, model_spec
+from .state import CLOSURES, WINDOWS, Closures, Media, SoftwareUpdate, SpeedLimit, Valet
 
 if TYPE_CHECKING:
     from ..accounts import Account
@@ -250,6 +252,30 @@ class Car(CarCore):
         """A call that keeps the car awake (vehicle_data, a command, streaming); False if not online."""
         t = self._sync()
         return self._connected and self._sleep.touch(t)
+
+    def reach(self, *, mobile_access: bool = True) -> None:
+        """Refuse a call that goes to the car as the car would (see `_reach`), else keep it awake.
+
+        For the cloud's endpoints that ask the car without being its own reads (mobile_enabled,
+        with `mobile_access` False: it is the question itself; nearby_charging_sites).
+        """
+        self._reach(self._sync(), mobile_access=mobile_access)
+
+    def _reach(self, t: float, *, mobile_access: bool = True, signed: bool = False) -> None:
+        """The rules of every call that goes to the car, in the order Tesla answers them.
+
+        405 while in service; 403 when the call must be signed (`signed`: a command to a car that
+        requires signing); 405 with mobile access off (unless `mobile_access` is False: the call
+        that asks about it); 408 unless online. A call that gets through keeps the car awake.
+        """
+        if self._in_service:
+            raise VehicleInService
+        if signed:
+            raise CommandSigningRequired(self.account.region)
+        if mobile_access and not self.account.mobile_access:
+            raise MobileAccessDisabled
+        if not (self._connected and self._sleep.touch(t)):
+            raise VehicleUnavailable
 
     def wake_up(self) -> None:
         """The cloud's wake_up: an asleep car starts booting and is online 10-30 s later."""
@@ -502,13 +528,12 @@ class Car(CarCore):
 
         `endpoints` is an iterable of names or the query parameter's string ("a;b").
 
-        Keeps the car awake. Raises VehicleUnavailable unless online, MobileAccessDisabled when
-        the owner switched mobile access off. Every block is of the same instant (one sync).
+        Keeps the car awake. Refuses like every call that reaches the car (`_reach`). Every block
+        is of the same instant (one sync).
         """
 
         def render(t: float) -> dict[str, Any]:
-            self._check_reachable()
-            self._sleep.touch(t)
+            self._reach(t)
             return _render.vehicle_data(self, t, endpoints)
 
         return self._at_one_instant(render)
@@ -560,18 +585,19 @@ class Car(CarCore):
         response = self.command_response(name, params)
         return bool(response["result"]), str(response["reason"])
 
-    def command_response(self, name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Like `command`, as the full `response` object (some commands add fields)."""
+    def command_response(
+        self, name: str, params: Mapping[str, Any] | None = None, *, require_signed: bool = False
+    ) -> dict[str, Any]:
+        """Like `command`, as the full `response` object (some commands add fields).
+
+        `require_signed` is the cloud's world-level mode: refused as unsigned like a car whose
+        `signed_commands_required` is set.
+        """
         handler = _commands.COMMANDS.get(name)
         if handler is None:
             raise UnknownCommand(name)
-        if self._in_service:
-            raise VehicleInService("vehicle is currently in service")
-        if self.signed_commands_required:
-            raise CommandSigningRequired("Tesla Vehicle Command Protocol required")
-        self._check_reachable()
         t = self._sync()
-        self._sleep.touch(t)
+        self._reach(t, signed=require_signed or self.signed_commands_required)
         if self.software.status == "installing":
             return {"result": False, "reason": UPDATE_IN_PROGRESS}
         ok, reason = handler(self, _commands.Call(t, params or {}))

@@ -4,7 +4,7 @@ These are the inputs of the site's physics, not its state: pure functions of the
 world time and seeded draws, so they cost nothing to keep and replay identically. The site asks
 for one UTC hour at a time (`Environment.hour`) and gets the raw solar power and the house load of
 each `STEP_S` step in it, constant within the step, which is what lets the battery be integrated
-exactly (see .site).
+exactly (see .energy_site).
 
 * Sun: elevation from the latitude, the declination and the equation of time of the local day
   (the usual textbook approximations, good to a fraction of a degree), so the output is zero at

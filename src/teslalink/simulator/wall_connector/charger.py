@@ -21,8 +21,8 @@ import random
 from dataclasses import dataclass
 from enum import IntEnum
 
+from ..grid import GRIDS, Wiring
 from ..noise import SampleDraws
-from .grid import GRIDS, Wiring
 
 __all__ = [
     "MEASURE_NORMALS",

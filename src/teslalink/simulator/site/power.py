@@ -38,7 +38,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .site_history import (
+from .history import (
     BATTERY_IN_GRID,
     BATTERY_IN_SOLAR,
     BATTERY_OUT,
@@ -53,8 +53,8 @@ from .site_history import (
     BackupEvent,
     EnergyLedger,
 )
-from .site_tariff import PEAK_PERIODS, default_tariff, period_slots
 from .solar import STEP_S, STEPS_PER_HOUR, Environment, local_date
+from .tariff import PEAK_PERIODS, default_tariff, period_slots
 
 __all__ = [
     "EFFICIENCY",

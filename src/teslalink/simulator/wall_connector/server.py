@@ -28,15 +28,16 @@ from typing import Self
 
 from aiohttp import web
 
-from ._sockets import bind_listener
-from .wall_connector.app import WallConnectorHandler
-from .wall_connector.unit import WallConnectorUnit
-from .world import World
+from .._sockets import bind_listener
+from ..surface import Surface, serve_surfaces, url_host
+from ..world import World
+from .app import WallConnectorHandler
+from .unit import WallConnectorUnit
 
 __all__ = ["WallConnectorServer", "serve_wall_connectors"]
 
 
-class WallConnectorServer:
+class WallConnectorServer(Surface):
     """One unit's local API on `host:port` (port 0: an ephemeral port, known after `start()`)."""
 
     def __init__(
@@ -49,6 +50,8 @@ class WallConnectorServer:
         shutdown_timeout_s: float = 0.25,
     ) -> None:
         self.unit = unit
+        self.name = f"wall_connector_{unit.serial}"
+        self.description = f"Wall Connector {unit.serial} (local API)"
         self.host = host
         self.port = port
         self._backlog = backlog
@@ -65,8 +68,7 @@ class WallConnectorServer:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"http://{url_host(self.host)}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -76,10 +78,10 @@ class WallConnectorServer:
     def handler(self) -> WallConnectorHandler:
         return self._handler
 
-    async def start(self) -> None:
-        """Bind and start answering (or stay silent, port reserved, while the unit is offline)."""
+    async def start(self) -> str:
+        """Bind and start answering (or stay silent, port reserved, while the unit is offline); the URL."""
         if self._http is not None:
-            return
+            return self.url
         loop = asyncio.get_running_loop()
         sock = bind_listener(self.host, self.port, self._backlog)
         self.port = sock.getsockname()[1]
@@ -95,6 +97,7 @@ class WallConnectorServer:
                 raise
         self._loop, self._http = loop, http
         self.unit.add_offline_listener(self._on_offline)
+        return self.url
 
     async def stop(self) -> None:
         """Stop listening, close every connection (cancelling stalled answers) and forget the port."""
@@ -183,9 +186,5 @@ async def serve_wall_connectors(
     """Serve units (default: all of the world's) on `host`: unit i on `port + i`, or ephemeral ports."""
     chosen = world.wall_connectors if units is None else list(units)
     servers = [WallConnectorServer(unit, host, 0 if port == 0 else port + i) for i, unit in enumerate(chosen)]
-    try:
-        for server in servers:
-            await server.start()
+    async with serve_surfaces(servers):
         yield servers
-    finally:
-        await asyncio.gather(*(server.stop() for server in servers))

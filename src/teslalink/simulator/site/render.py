@@ -8,7 +8,7 @@ against.
 Powers are whole watts that balance exactly (``solar + battery + grid == load``), energies are Wh,
 settings that are whole numbers print as ints (20, not 20.0), timestamps carry the site's offset.
 
-The functions only read the site; what the values are is decided in .site and .site_power.
+The functions only read the site; what the values are is decided in .energy_site and .power.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from .site_power import POWERWALL_USABLE_WH
-from .site_tariff import schedule
+from .power import POWERWALL_USABLE_WH
 from .solar import local_date
+from .tariff import schedule
 
 if TYPE_CHECKING:
-    from .site import EnergySite
+    from .energy_site import EnergySite
 
 __all__ = ["FIRMWARE", "live_status", "product", "site_info", "site_status"]
 
