@@ -16,7 +16,8 @@ from background_cloud import BackgroundCloud
 from teslalink.cli.main import cli
 from teslalink.cli.sim import DEFAULT_PORT
 from teslalink.simulator import World
-from teslalink.simulator.cloud import populate_demo, ports_from_base
+from teslalink.simulator.demo import populate_demo
+from teslalink.simulator.serve import ports_from_base
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 _EXPORT = re.compile(r"TESLALINK_(SSO|API|STREAMING)_URL=(\w+)://127\.0\.0\.1:(\d+)/")
