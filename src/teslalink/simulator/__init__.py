@@ -4,7 +4,9 @@ Product code, not a test helper: other people's real clients (tesla-wall-connect
 against it unchanged. It simulates Wall Connector Gen 3 units (the local HTTP API, with the
 firmware's quirks) and Tesla's cloud: the SSO (both regions), the Owner API, the streaming
 websocket, cars that sleep, drive and charge on those Wall Connectors, and energy sites.
-`serve_cloud(world)` serves all of it on loopback; `teslalink sim all` does the same from a shell.
+`serve_cloud(world)` serves all of it on loopback; `teslalink sim all` does the same from a shell;
+`ThreadedTwin` serves it from a thread of its own, for blocking tests and scripts, and `scenario`
+holds the scenario controls (also served under the Owner API's `/_twin/`).
 A Wall Connector alone::
 
     from teslalink.simulator import World, Wiring, serve_wall_connectors
@@ -27,6 +29,7 @@ from .physics.grid import Wiring
 from .physics.site import EnergySite
 from .quirks import Quirks
 from .server import WallConnectorServer, serve_wall_connectors
+from .threaded import ThreadedTwin
 from .wall_connector.firmware import DEFAULT_FIRMWARE
 from .wall_connector.unit import ENDPOINTS, WallConnectorUnit
 from .world import World
@@ -40,6 +43,7 @@ __all__ = [
     "EnergySite",
     "EvseState",
     "Quirks",
+    "ThreadedTwin",
     "WallConnectorServer",
     "WallConnectorUnit",
     "Wiring",
