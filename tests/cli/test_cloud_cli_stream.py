@@ -9,15 +9,14 @@ from pathlib import Path
 import pytest
 from test_cloud_cli import DEMO1, invoke
 
-from background_cloud import BackgroundCloud
-from teslalink.simulator import World
+from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.cloud import populate_demo
 
 
 @pytest.fixture
-def driving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
+def driving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
     world = World(seed=6, speed=0.0)
-    with BackgroundCloud(world, populate_demo(world, cars_per_account=2)) as running:
+    with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
         assert running.cloud is not None
         monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
         monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
@@ -31,7 +30,7 @@ def driving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backgro
             yield running
 
 
-def test_stream_json_lines_until_count(driving: BackgroundCloud) -> None:
+def test_stream_json_lines_until_count(driving: ThreadedTwin) -> None:
     car = driving.accounts[0].vehicles[0]
     result = invoke("stream", "--json", "--count", "3", "--duration", "10")
     assert result.exit_code == 0, result.output
@@ -41,13 +40,13 @@ def test_stream_json_lines_until_count(driving: BackgroundCloud) -> None:
     assert all(row["latitude"] is not None and row["shift_state"] == "D" for row in rows)
 
 
-def test_stream_plain_lines_and_duration(driving: BackgroundCloud) -> None:
+def test_stream_plain_lines_and_duration(driving: ThreadedTwin) -> None:
     result = invoke("stream", "--duration", "3")  # the first update takes ~0.1 s: room when loaded
     assert result.exit_code == 0, result.output
     assert "speed_mph=" in result.stdout
 
 
-def test_an_unreachable_streaming_server_is_reported_not_silent(driving: BackgroundCloud) -> None:
+def test_an_unreachable_streaming_server_is_reported_not_silent(driving: ThreadedTwin) -> None:
     result = invoke("stream", "--streaming-url", "ws://127.0.0.1:1/streaming/", "--duration", "1.2")
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
@@ -57,7 +56,7 @@ def test_an_unreachable_streaming_server_is_reported_not_silent(driving: Backgro
     assert result.stdout == ""
 
 
-def test_a_parked_car_is_no_error(driving: BackgroundCloud) -> None:
+def test_a_parked_car_is_no_error(driving: ThreadedTwin) -> None:
     car = driving.accounts[0].vehicles[0]
     driving.call(car.park)
     result = invoke("stream", "--json", "--duration", "1")
