@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,3 +115,14 @@ def test_advancing_moves_a_frozen_clock_while_the_block_runs() -> None:
         after = twin.call(twin.world.now)
         moved.wait(0.05)
         assert twin.call(twin.world.now) == after  # the ticker stopped with the block
+
+
+def test_the_readme_example_runs() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = re.search(r"```python\n(from teslalink\.simulator import ThreadedTwin\n.*?)```", readme, re.S)
+    assert block is not None, "the README lost its ThreadedTwin example"
+    namespace: dict[str, Any] = {}
+    exec(compile(block.group(1), "README.md", "exec"), namespace)
+    assert namespace["email"] == f"demo1@{DEMO_DOMAIN}"
+    assert isinstance(namespace["urls"], CloudUrls)
+    assert not namespace["twin"].running
