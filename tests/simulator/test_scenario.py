@@ -54,6 +54,10 @@ def test_plug_in_defaults_to_the_accounts_wall_connector(demo: tuple[World, list
     assert unit["contactor_closed"]
     assert unit["power_w"] > 1000
     assert unit["session_energy_wh"] == pytest.approx(charger.session_energy_wh)
+    read = charger.vitals()  # what the unit's sensors report: the truth plus a little noise
+    assert read["session_energy_wh"] == pytest.approx(unit["session_energy_wh"], abs=0.001)
+    assert read["vehicle_current_a"] == pytest.approx(unit["current_a"], abs=1.0)
+    assert read["handle_temp_c"] == pytest.approx(unit["handle_temp_c"], abs=2.0)
     assert scenario.unplug(world, sleeper.id)["wall_connector"] is None
     assert scenario.plug_in(world, sleeper.id, other.serial)["wall_connector"] == other.serial
 
@@ -78,6 +82,15 @@ def test_a_drive_along_a_route_or_to_a_point_and_its_end(demo: tuple[World, list
     assert not arrived["driving"]
     assert arrived["trips"] == 2
     assert (arrived["latitude"], arrived["longitude"]) == pytest.approx((37.5, -121.95), abs=1e-6)
+
+
+def test_the_weather_outside_a_car(demo: tuple[World, list[DemoAccount]]) -> None:
+    world, accounts = demo
+    car = accounts[0].vehicles[0].id
+    assert scenario.set_outside_temp(world, car, -5)["outside_temp_c"] == -5.0
+    scenario.advance(world, 3 * 3600)
+    assert scenario.vehicle_truth(world, car)["inside_temp_c"] < 10  # the cabin follows
+    assert scenario.set_outside_temp(world, car, None)["outside_temp_c"] != -5.0
 
 
 def test_sleep_offline_and_back(demo: tuple[World, list[DemoAccount]]) -> None:
@@ -306,6 +319,8 @@ async def test_site_and_unit_controls_over_http(served: Served) -> None:
         ("POST", "vehicles/{car}/drive", [1, 2], 400, "JSON object"),
         ("POST", "vehicles/{car}/drive", {"to": [0, 200]}, 400, "longitude"),
         ("POST", "vehicles/{car}/sleep", None, 409, "keeps the car awake"),
+        ("POST", "vehicles/{car}/weather", {"outside_temp_c": 99}, 400, "between -60 and 60"),
+        ("POST", "vehicles/{car}/weather", {}, 400, "missing field outside_temp_c"),
         ("POST", "vehicles/404/unplug", None, 404, "no vehicle"),
         ("GET", "energy_sites/404", None, 404, "no energy site"),
         ("POST", "energy_sites/{site}/house_load", {}, 400, "missing field watts"),

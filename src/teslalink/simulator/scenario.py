@@ -63,6 +63,7 @@ __all__ = [
     "set_cloud_cover",
     "set_grid",
     "set_house_load",
+    "set_outside_temp",
     "set_quirks",
     "set_storm_watch",
     "set_unit_online",
@@ -234,6 +235,13 @@ def fall_asleep(world: World, vehicle: int | str) -> dict[str, Any]:
     return vehicle_truth(world, vehicle)
 
 
+def set_outside_temp(world: World, vehicle: int | str, celsius: object) -> dict[str, Any]:
+    """Fix the temperature outside the car (-60 to 60 °C); None: back to its latitude's daily curve."""
+    car = find_vehicle(world, vehicle)
+    car.set_outside_temp(None if celsius is None else _number(celsius, "outside_temp_c", -60.0, 60.0))
+    return vehicle_truth(world, vehicle)
+
+
 def go_offline(world: World, vehicle: int | str) -> dict[str, Any]:
     """The car loses connectivity: the cloud shows it offline and cannot reach or wake it."""
     find_vehicle(world, vehicle).go_offline()
@@ -363,6 +371,9 @@ def unit_truth(world: World, serial: str) -> dict[str, Any]:
         "grid_v": physics.grid_v,
         "grid_hz": physics.grid_hz,
         "power_w": physics.power_w,
+        "handle_temp_c": physics.handle.value_c,
+        "pcba_temp_c": physics.pcba.value_c,
+        "mcu_temp_c": physics.mcu.value_c,
         "session_s": physics.session_s,
         "session_energy_wh": physics.session_energy_wh,
         "lifetime_energy_wh": physics.lifetime.energy_wh,

@@ -138,6 +138,12 @@ def sleep(world: World, path: Mapping[str, str], body: dict[str, Any]) -> dict[s
     return scenario.fall_asleep(world, path["vehicle"])
 
 
+@_endpoint("outside_temp_c")
+def vehicle_weather(world: World, path: Mapping[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    """Set the temperature outside the car: {"outside_temp_c": C or null (the daily curve)}."""
+    return scenario.set_outside_temp(world, path["vehicle"], _required(body, "outside_temp_c"))
+
+
 @_endpoint()
 def vehicle_offline(world: World, path: Mapping[str, str], body: dict[str, Any]) -> dict[str, Any]:
     """Take the car offline (no connectivity)."""
@@ -213,6 +219,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", _V + "/drive", drive),
     ("POST", _V + "/park", park),
     ("POST", _V + "/sleep", sleep),
+    ("POST", _V + "/weather", vehicle_weather),
     ("POST", _V + "/offline", vehicle_offline),
     ("POST", _V + "/online", vehicle_online),
     ("GET", _S, energy_site),
