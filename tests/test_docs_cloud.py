@@ -2,7 +2,7 @@
 
 Each block gets a fresh twin: the world of the page's setup (`teslalink sim all --cars-per-account
 2`: seed 0, real-time clock; 30x for blocks that wake a car, so that a wake takes a second, not
-half a minute), served by `BackgroundCloud` on 127.0.0.1, with the environment the setup exports
+half a minute), served by `ThreadedTwin` on 127.0.0.1, with the environment the setup exports
 (TESLALINK_API_URL, _SSO_URL, _STREAMING_URL, TESLALINK_TOKEN_FILE, DEMO2_TOTP_SECRET) plus
 TESLA_REFRESH_TOKEN, and demo1 logged in (the setup's `teslalink login`). The block runs in this
 process, in a temporary working directory, on its own thread with a deadline; where the page
@@ -35,9 +35,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import aiohttp
 import pytest
 
-from background_cloud import BackgroundCloud
 from teslalink.cloud import Auth, TokenStore
-from teslalink.simulator import World
+from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.demo import DemoAccount, populate_demo
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cloud.md"
@@ -233,7 +232,7 @@ class Person:
 
 @dataclass
 class Page:
-    twin: BackgroundCloud
+    twin: ThreadedTwin
     person: Person
     token_file: Path
 
@@ -243,7 +242,7 @@ def page_setup(speed: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     """The twin and the environment of the page's setup section, demo1 logged in."""
     world = World(seed=0, speed=speed)
     accounts = populate_demo(world, cars_per_account=2)
-    with BackgroundCloud(world, accounts) as twin:
+    with ThreadedTwin(world, accounts=accounts) as twin:
         assert twin.cloud is not None
         urls = twin.urls
         token_file = tmp_path / "tokens.json"

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from background_cloud import BackgroundCloud
 from teslalink.cli.main import cli
 from teslalink.cli.sim import DEFAULT_PORT
-from teslalink.simulator import World
+from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.demo import populate_demo
 from teslalink.simulator.serve import ports_from_base
 
@@ -67,9 +66,9 @@ def test_the_wall_connector_twin_listens_where_the_readme_says() -> None:
 
 
 @pytest.fixture
-def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
+def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
     world = World(seed=7, speed=0.0)
-    with BackgroundCloud(world, populate_demo(world, cars_per_account=2)) as running:
+    with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
         assert running.cloud is not None
         monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
         monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
@@ -78,7 +77,7 @@ def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backgroun
         yield running
 
 
-def test_the_login_walk_through_runs(cloud: BackgroundCloud) -> None:
+def test_the_login_walk_through_runs(cloud: ThreadedTwin) -> None:
     commands = [
         shlex.split(line.split("#")[0])[1:]
         for line in shell_lines()

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from background_cloud import BackgroundCloud
 from teslalink.cloud import MemoryTokenStore, TokenStore
 from teslalink.errors import AuthError, CommandFailed, TokenExpired
-from teslalink.simulator import World
+from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.demo import populate_demo
 from teslalink.simulator.sso.totp import totp
 from teslalink.sync import Tesla
@@ -19,13 +18,13 @@ DEMO1 = "demo1@teslalink.test"
 
 
 @pytest.fixture
-def twin() -> Iterator[BackgroundCloud]:
+def twin() -> Iterator[ThreadedTwin]:
     world = World(seed=9, speed=0.0)
-    with BackgroundCloud(world, populate_demo(world)) as running:
+    with ThreadedTwin(world, accounts=populate_demo(world)) as running:
         yield running
 
 
-def test_login_list_vehicles_and_send_a_command(twin: BackgroundCloud) -> None:
+def test_login_list_vehicles_and_send_a_command(twin: ThreadedTwin) -> None:
     store = MemoryTokenStore()
     with Tesla(DEMO1, urls=twin.urls, store=store) as tesla:
         assert not tesla.authorized
@@ -51,7 +50,7 @@ def test_login_list_vehicles_and_send_a_command(twin: BackgroundCloud) -> None:
         assert "teslalink-demo-1" not in repr(tesla)
 
 
-def test_tokens_persist_between_scripts_and_logout(twin: BackgroundCloud, tmp_path: Path) -> None:
+def test_tokens_persist_between_scripts_and_logout(twin: ThreadedTwin, tmp_path: Path) -> None:
     store = TokenStore(tmp_path / "tokens.json")
     with Tesla(DEMO1, urls=twin.urls, store=store) as tesla:
         tesla.login("teslalink-demo-1")
@@ -63,7 +62,7 @@ def test_tokens_persist_between_scripts_and_logout(twin: BackgroundCloud, tmp_pa
     assert store.identities() == []
 
 
-def test_mfa_passcode_and_wrong_password(twin: BackgroundCloud) -> None:
+def test_mfa_passcode_and_wrong_password(twin: ThreadedTwin) -> None:
     secret = twin.accounts[1].totp_secret
     assert secret is not None
     with Tesla("demo2@teslalink.test", urls=twin.urls, store=MemoryTokenStore()) as tesla:
@@ -73,7 +72,7 @@ def test_mfa_passcode_and_wrong_password(twin: BackgroundCloud) -> None:
         assert tesla.vehicle_list()
 
 
-def test_every_async_method_is_there_blocking_and_a_stream_runs_for_a_while(twin: BackgroundCloud) -> None:
+def test_every_async_method_is_there_blocking_and_a_stream_runs_for_a_while(twin: ThreadedTwin) -> None:
     car_twin = twin.accounts[0].vehicles[0]
     twin.call(car_twin.unplug)
     twin.call(lambda: car_twin.drive("loop_10km"))

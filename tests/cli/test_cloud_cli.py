@@ -21,9 +21,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from background_cloud import BackgroundCloud
 from teslalink.cli.main import cli
-from teslalink.simulator import World
+from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.demo import populate_demo
 from teslalink.simulator.sso.totp import totp
 
@@ -32,9 +31,9 @@ DEMO2 = "demo2@teslalink.test"
 
 
 @pytest.fixture
-def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
+def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
     world = World(seed=5, speed=0.0)
-    with BackgroundCloud(world, populate_demo(world, cars_per_account=2)) as running:
+    with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
         assert running.cloud is not None
         monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
         monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
@@ -49,7 +48,7 @@ def invoke(*args: str) -> Result:
 
 
 @pytest.fixture
-def logged_in(twin: BackgroundCloud) -> BackgroundCloud:
+def logged_in(twin: ThreadedTwin) -> ThreadedTwin:
     result = invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1")
     assert result.exit_code == 0, result.output
     return twin
@@ -67,7 +66,7 @@ def one_line_error(result: Result) -> str:
 # --- login / logout -------------------------------------------------------------------------------
 
 
-def test_login_headless_plain(twin: BackgroundCloud, tmp_path: Path) -> None:
+def test_login_headless_plain(twin: ThreadedTwin, tmp_path: Path) -> None:
     result = invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -80,7 +79,7 @@ def test_login_headless_plain(twin: BackgroundCloud, tmp_path: Path) -> None:
         assert secret not in result.output
 
 
-def test_login_with_mfa_passcode(twin: BackgroundCloud) -> None:
+def test_login_with_mfa_passcode(twin: ThreadedTwin) -> None:
     secret = twin.accounts[1].totp_secret
     assert secret is not None
     code = twin.call(lambda: totp(secret, twin.world.now()))
@@ -90,26 +89,26 @@ def test_login_with_mfa_passcode(twin: BackgroundCloud) -> None:
     assert code not in result.output
 
 
-def test_login_mfa_without_passcode_and_no_terminal(twin: BackgroundCloud) -> None:
+def test_login_mfa_without_passcode_and_no_terminal(twin: ThreadedTwin) -> None:
     result = invoke("login", "--email", DEMO2, "--password", "teslalink-demo-2")
     assert "--passcode" in one_line_error(result)
 
 
-def test_wrong_password_is_one_line_without_the_password(twin: BackgroundCloud) -> None:
+def test_wrong_password_is_one_line_without_the_password(twin: ThreadedTwin) -> None:
     result = invoke("login", "--email", DEMO1, "--password", "not-the-password-42")
     one_line_error(result)
     assert "not-the-password-42" not in result.output
 
 
-def test_login_without_password_and_no_terminal_refuses(twin: BackgroundCloud) -> None:
+def test_login_without_password_and_no_terminal_refuses(twin: ThreadedTwin) -> None:
     assert "--password" in one_line_error(invoke("login", "--email", DEMO1))
 
 
-def test_not_logged_in_is_one_line(twin: BackgroundCloud) -> None:
+def test_not_logged_in_is_one_line(twin: ThreadedTwin) -> None:
     assert "teslalink login" in one_line_error(invoke("vehicles"))
 
 
-def test_logout_removes_the_identity(logged_in: BackgroundCloud, tmp_path: Path) -> None:
+def test_logout_removes_the_identity(logged_in: ThreadedTwin, tmp_path: Path) -> None:
     result = invoke("logout", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"email": DEMO1, "logged_out": True}
@@ -122,7 +121,7 @@ def test_logout_removes_the_identity(logged_in: BackgroundCloud, tmp_path: Path)
 # --- vehicles -------------------------------------------------------------------------------------
 
 
-def test_vehicles_table_and_json(logged_in: BackgroundCloud) -> None:
+def test_vehicles_table_and_json(logged_in: ThreadedTwin) -> None:
     first, second = logged_in.accounts[0].vehicles
     table = invoke("vehicles")
     assert table.exit_code == 0, table.output
@@ -135,7 +134,7 @@ def test_vehicles_table_and_json(logged_in: BackgroundCloud) -> None:
     ]
 
 
-def test_vehicle_data_json_with_endpoints(logged_in: BackgroundCloud) -> None:
+def test_vehicle_data_json_with_endpoints(logged_in: ThreadedTwin) -> None:
     result = invoke("vehicle", "data", "--json", "--endpoints", "charge_state,climate_state")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -147,11 +146,11 @@ def test_vehicle_data_json_with_endpoints(logged_in: BackgroundCloud) -> None:
     assert "battery %" in table.stdout
 
 
-def test_unknown_vehicle_is_one_line(logged_in: BackgroundCloud) -> None:
+def test_unknown_vehicle_is_one_line(logged_in: ThreadedTwin) -> None:
     assert "no car" in one_line_error(invoke("vehicle", "data", "--vehicle", "nope"))
 
 
-def test_a_sleeping_car_is_unavailable_then_woken_with_progress(logged_in: BackgroundCloud) -> None:
+def test_a_sleeping_car_is_unavailable_then_woken_with_progress(logged_in: ThreadedTwin) -> None:
     sleeper = logged_in.accounts[0].vehicles[1]
     line = one_line_error(invoke("vehicle", "data", "--vehicle", sleeper.vin))
     assert line == (
@@ -171,14 +170,14 @@ def test_a_sleeping_car_is_unavailable_then_woken_with_progress(logged_in: Backg
 # --- commands -------------------------------------------------------------------------------------
 
 
-def car_state(twin: BackgroundCloud) -> dict[str, Any]:
+def car_state(twin: ThreadedTwin) -> dict[str, Any]:
     result = invoke("vehicle", "data", "--json")
     assert result.exit_code == 0, result.output
     data: dict[str, Any] = json.loads(result.stdout)
     return data
 
 
-def test_charge_limit_and_amps(logged_in: BackgroundCloud) -> None:
+def test_charge_limit_and_amps(logged_in: ThreadedTwin) -> None:
     assert invoke("charge", "limit", "85").exit_code == 0
     result = invoke("charge", "amps", "16", "--json")
     assert result.exit_code == 0, result.output
@@ -188,7 +187,7 @@ def test_charge_limit_and_amps(logged_in: BackgroundCloud) -> None:
     assert charge["charge_current_request"] == 16
 
 
-def test_climate_on_and_lock(logged_in: BackgroundCloud) -> None:
+def test_climate_on_and_lock(logged_in: ThreadedTwin) -> None:
     result = invoke("climate", "on")
     assert result.exit_code == 0, result.output
     assert "climate on done" in result.stdout
@@ -198,7 +197,7 @@ def test_climate_on_and_lock(logged_in: BackgroundCloud) -> None:
     assert data["vehicle_state"]["locked"] is True
 
 
-def test_unlock_needs_yes_without_a_terminal(logged_in: BackgroundCloud) -> None:
+def test_unlock_needs_yes_without_a_terminal(logged_in: ThreadedTwin) -> None:
     assert invoke("lock").exit_code == 0
     assert "--yes" in one_line_error(invoke("unlock"))
     assert car_state(logged_in)["vehicle_state"]["locked"] is True
@@ -206,7 +205,7 @@ def test_unlock_needs_yes_without_a_terminal(logged_in: BackgroundCloud) -> None
     assert car_state(logged_in)["vehicle_state"]["locked"] is False
 
 
-def test_speed_limit_sequence(logged_in: BackgroundCloud) -> None:
+def test_speed_limit_sequence(logged_in: ThreadedTwin) -> None:
     for args in (("set", "65"), ("activate", "1234"), ("deactivate", "1234"), ("activate", "1234")):
         result = invoke("speed-limit", *args)
         assert result.exit_code == 0, (args, result.output)
@@ -219,7 +218,7 @@ def test_speed_limit_sequence(logged_in: BackgroundCloud) -> None:
     assert car_state(logged_in)["vehicle_state"]["speed_limit_mode"]["pin_code_set"] is False
 
 
-def test_command_with_params_and_a_failing_reason(logged_in: BackgroundCloud) -> None:
+def test_command_with_params_and_a_failing_reason(logged_in: ThreadedTwin) -> None:
     ok = invoke("command", "CHANGE_CHARGE_LIMIT", "percent=70", "--json")
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["command"] == "CHANGE_CHARGE_LIMIT"
@@ -234,7 +233,7 @@ def test_command_with_params_and_a_failing_reason(logged_in: BackgroundCloud) ->
 
 
 @pytest.mark.parametrize("via", ["command", "api"])
-def test_risky_commands_ask_first_by_any_route(logged_in: BackgroundCloud, via: str) -> None:
+def test_risky_commands_ask_first_by_any_route(logged_in: ThreadedTwin, via: str) -> None:
     for args in (
         ["UNLOCK"],
         ["REMOTE_START"],
@@ -251,7 +250,7 @@ def test_risky_commands_ask_first_by_any_route(logged_in: BackgroundCloud, via: 
     assert invoke(via, "SET_VALET_MODE", "on=true", "password=4321").exit_code == 0  # turning it on: no ask
 
 
-def test_a_429_is_one_line_with_the_wait(logged_in: BackgroundCloud) -> None:
+def test_a_429_is_one_line_with_the_wait(logged_in: ThreadedTwin) -> None:
     """In a real process: under pytest, its log capture would hide a library warning on stderr."""
     assert logged_in.cloud is not None
     faults = logged_in.cloud.faults
@@ -271,7 +270,7 @@ def test_a_429_is_one_line_with_the_wait(logged_in: BackgroundCloud) -> None:
     assert done.stderr.splitlines() == ["Error: HTTP 429: GET /api/1/products: Retry in 30 seconds"]
 
 
-def test_a_429_cooldown_outlives_the_process(logged_in: BackgroundCloud, tmp_path: Path) -> None:
+def test_a_429_cooldown_outlives_the_process(logged_in: ThreadedTwin, tmp_path: Path) -> None:
     assert logged_in.cloud is not None
     faults = logged_in.cloud.faults
     logged_in.call(lambda: faults.set("owner_api", "429=1,retry_after=30"))
@@ -297,14 +296,14 @@ def test_a_429_cooldown_outlives_the_process(logged_in: BackgroundCloud, tmp_pat
     assert invoke("vehicles").exit_code == 0
 
 
-def test_bad_argument_is_one_line(logged_in: BackgroundCloud) -> None:
+def test_bad_argument_is_one_line(logged_in: ThreadedTwin) -> None:
     assert "percent" in one_line_error(invoke("command", "CHANGE_CHARGE_LIMIT", "percent"))
 
 
 # --- energy and api -------------------------------------------------------------------------------
 
 
-def test_energy_status_reserve_and_mode(logged_in: BackgroundCloud) -> None:
+def test_energy_status_reserve_and_mode(logged_in: ThreadedTwin) -> None:
     assert invoke("energy", "reserve", "40").exit_code == 0
     result = invoke("energy", "mode", "backup", "--json")
     assert result.exit_code == 0, result.output
@@ -320,7 +319,7 @@ def test_energy_status_reserve_and_mode(logged_in: BackgroundCloud) -> None:
     assert "history" in json.loads(history.stdout)
 
 
-def test_energy_storm_grid_and_tariff(logged_in: BackgroundCloud, tmp_path: Path) -> None:
+def test_energy_storm_grid_and_tariff(logged_in: ThreadedTwin, tmp_path: Path) -> None:
     settings = logged_in.world.energy_sites[0].settings
     assert invoke("energy", "storm", "on").exit_code == 0
     assert logged_in.call(lambda: settings.storm_mode_enabled) is True
@@ -342,7 +341,7 @@ def test_energy_storm_grid_and_tariff(logged_in: BackgroundCloud, tmp_path: Path
     assert json.loads(invoke("energy", "tariff", "--json").stdout)["tariff"]["name"] == "Night saver"
 
 
-def test_api_name_with_params(logged_in: BackgroundCloud) -> None:
+def test_api_name_with_params(logged_in: ThreadedTwin) -> None:
     result = invoke("api", "CHANGE_CHARGE_LIMIT", "percent=77")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["result"] is True
@@ -352,7 +351,7 @@ def test_api_name_with_params(logged_in: BackgroundCloud) -> None:
     assert "unknown endpoint" in one_line_error(invoke("api", "NO_SUCH_THING"))
 
 
-def test_login_with_a_refresh_token(logged_in: BackgroundCloud, tmp_path: Path) -> None:
+def test_login_with_a_refresh_token(logged_in: ThreadedTwin, tmp_path: Path) -> None:
     path = tmp_path / "tokens.json"
     refresh = json.loads(path.read_text())[DEMO1]["sso"]["refresh_token"]
     path.unlink()
@@ -363,7 +362,7 @@ def test_login_with_a_refresh_token(logged_in: BackgroundCloud, tmp_path: Path) 
 
 
 def test_prompts_on_a_terminal_never_echo_the_password(
-    twin: BackgroundCloud, monkeypatch: pytest.MonkeyPatch
+    twin: ThreadedTwin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("teslalink.cli.cloud_auth.is_interactive", lambda: True)
     result = CliRunner().invoke(cli, ["login"], input=f"{DEMO1}\nteslalink-demo-1\n")
@@ -397,7 +396,7 @@ class _CaptchaReader(io.RawIOBase):
 
 
 def test_a_captcha_is_shown_as_a_private_file_and_asked_for(
-    twin: BackgroundCloud, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    twin: ThreadedTwin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     folder = tmp_path / "tmp"
     folder.mkdir()
@@ -418,7 +417,7 @@ def test_a_captcha_is_shown_as_a_private_file_and_asked_for(
     assert invoke("vehicles").exit_code == 0
 
 
-def test_a_captcha_without_a_terminal_is_one_clear_line(twin: BackgroundCloud) -> None:
+def test_a_captcha_without_a_terminal_is_one_clear_line(twin: ThreadedTwin) -> None:
     logins = twin.world.auth.logins
     twin.call(lambda: setattr(logins, "policy", type(logins.policy)(always_captcha=True)))
     message = one_line_error(invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1"))
@@ -427,7 +426,7 @@ def test_a_captcha_without_a_terminal_is_one_clear_line(twin: BackgroundCloud) -
 
 
 def test_email_from_env_and_several_accounts(
-    logged_in: BackgroundCloud, monkeypatch: pytest.MonkeyPatch
+    logged_in: ThreadedTwin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code = logged_in.call(lambda: totp(logged_in.accounts[1].totp_secret or "", logged_in.world.now()))
     assert (
@@ -463,7 +462,7 @@ def _browser_sign_in(url: str, email: str, password: str) -> str:
     return found[0]
 
 
-def test_browser_login_on_a_terminal(twin: BackgroundCloud, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_browser_login_on_a_terminal(twin: ThreadedTwin, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("teslalink.cli.cloud_auth.is_interactive", lambda: True)
     shown: list[str] = []
 
@@ -486,5 +485,5 @@ def test_browser_login_on_a_terminal(twin: BackgroundCloud, monkeypatch: pytest.
     assert invoke("vehicles").exit_code == 0
 
 
-def test_browser_login_needs_a_terminal(twin: BackgroundCloud) -> None:
+def test_browser_login_needs_a_terminal(twin: ThreadedTwin) -> None:
     assert "terminal" in one_line_error(invoke("login", "--email", DEMO1, "--browser"))

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from test_cloud_cli import DEMO1, DEMO2, invoke, logged_in, one_line_error, twin
 
-from background_cloud import BackgroundCloud
+from teslalink.simulator import ThreadedTwin
 from teslalink.simulator.sso.totp import totp
 
 __all__ = ["logged_in", "twin"]  # the fixtures, shared with test_cloud_cli
 
 
-def billed(cloud: BackgroundCloud) -> int:
+def billed(cloud: ThreadedTwin) -> int:
     return int(cloud.call(lambda: sum(cloud.world.accounting.totals.values())))
 
 
@@ -34,7 +34,7 @@ def seconds_left(line: str) -> int:
 
 
 @pytest.fixture
-def handshakes(logged_in: BackgroundCloud) -> Iterator[list[int]]:
+def handshakes(logged_in: ThreadedTwin) -> Iterator[list[int]]:
     """Count the streaming handshakes reaching the twin (each draws its fate once)."""
     assert logged_in.cloud is not None
     faults = logged_in.cloud.faults
@@ -56,7 +56,7 @@ def handshakes(logged_in: BackgroundCloud) -> Iterator[list[int]]:
 # --- H2: `stream` goes through the shared cooldown -------------------------------------------------
 
 
-def test_stream_records_and_honours_the_api_cooldown(logged_in: BackgroundCloud) -> None:
+def test_stream_records_and_honours_the_api_cooldown(logged_in: ThreadedTwin) -> None:
     assert logged_in.cloud is not None
     faults = logged_in.cloud.faults
     logged_in.call(lambda: faults.set("owner_api", "429=1,retry_after=30"))
@@ -75,7 +75,7 @@ def test_stream_records_and_honours_the_api_cooldown(logged_in: BackgroundCloud)
 
 
 def test_a_handshake_429_is_kept_for_the_next_stream(
-    logged_in: BackgroundCloud, handshakes: list[int], tmp_path: Path
+    logged_in: ThreadedTwin, handshakes: list[int], tmp_path: Path
 ) -> None:
     assert logged_in.cloud is not None
     faults = logged_in.cloud.faults
@@ -98,7 +98,7 @@ def test_a_handshake_429_is_kept_for_the_next_stream(
     assert any(25 < until - time.time() <= 30 for until in stored.values())
 
 
-def test_a_handshake_429_in_a_run_with_a_duration_is_one_error_line(logged_in: BackgroundCloud) -> None:
+def test_a_handshake_429_in_a_run_with_a_duration_is_one_error_line(logged_in: ThreadedTwin) -> None:
     assert logged_in.cloud is not None
     faults = logged_in.cloud.faults
     logged_in.call(lambda: faults.set("streaming", "429=1,retry_after=30"))
@@ -115,7 +115,7 @@ def test_a_handshake_429_in_a_run_with_a_duration_is_one_error_line(logged_in: B
 # --- M4: the SSO's cooldown outlives the process too ----------------------------------------------
 
 
-def test_an_sso_cooldown_left_by_another_command_is_honoured(twin: BackgroundCloud, tmp_path: Path) -> None:
+def test_an_sso_cooldown_left_by_another_command_is_honoured(twin: ThreadedTwin, tmp_path: Path) -> None:
     assert twin.cloud is not None
     host = twin.cloud.sso["na"].split("//")[1].rstrip("/")
     (tmp_path / "cooldowns.json").write_text(json.dumps({host: time.time() + 40}))
@@ -130,9 +130,7 @@ def test_an_sso_cooldown_left_by_another_command_is_honoured(twin: BackgroundClo
 
 
 @pytest.mark.parametrize("access", [0, ""])
-def test_logout_of_an_entry_without_a_token_succeeds(
-    twin: BackgroundCloud, tmp_path: Path, access: Any
-) -> None:
+def test_logout_of_an_entry_without_a_token_succeeds(twin: ThreadedTwin, tmp_path: Path, access: Any) -> None:
     tokens = tmp_path / "tokens.json"
     other = {"url": "https://auth.tesla.com/", "sso": {"access_token": "x", "refresh_token": "y"}}
     tokens.write_text(
@@ -147,12 +145,12 @@ def test_logout_of_an_entry_without_a_token_succeeds(
 # --- issue 8, section 4: the passcode ---------------------------------------------------------------
 
 
-def current_passcode(cloud: BackgroundCloud) -> str:
+def current_passcode(cloud: ThreadedTwin) -> str:
     secret = cloud.call(lambda: cloud.world.account(DEMO2).mfa_secret)
     return str(totp(secret, cloud.call(cloud.world.now)))
 
 
-def test_a_wrong_passcode_is_sent_once_and_the_next_login_works(twin: BackgroundCloud) -> None:
+def test_a_wrong_passcode_is_sent_once_and_the_next_login_works(twin: ThreadedTwin) -> None:
     wrong = str((int(current_passcode(twin)) + 1) % 10**6).zfill(6)
     line = one_line_error(
         invoke("login", "--email", DEMO2, "--password", "teslalink-demo-2", "--passcode", wrong)
@@ -164,7 +162,7 @@ def test_a_wrong_passcode_is_sent_once_and_the_next_login_works(twin: Background
     assert result.exit_code == 0, result.output  # no captcha in the way
 
 
-def test_a_reused_passcode_says_wait_for_the_next(twin: BackgroundCloud) -> None:
+def test_a_reused_passcode_says_wait_for_the_next(twin: ThreadedTwin) -> None:
     code = current_passcode(twin)
     args = ("login", "--email", DEMO2, "--password", "teslalink-demo-2", "--passcode", code)
     assert invoke(*args).exit_code == 0

@@ -12,15 +12,14 @@ from pathlib import Path
 import pytest
 from test_cloud_cli import DEMO1, invoke
 
-from background_cloud import BackgroundCloud
-from teslalink.simulator import World
+from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.demo import populate_demo
 
 
 @pytest.fixture
-def driving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
+def driving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
     world = World(seed=6, speed=0.0)
-    with BackgroundCloud(world, populate_demo(world, cars_per_account=2)) as running:
+    with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
         assert running.cloud is not None
         monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
         monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
@@ -34,7 +33,7 @@ def driving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backgro
             yield running
 
 
-def test_stream_json_lines_until_count(driving: BackgroundCloud) -> None:
+def test_stream_json_lines_until_count(driving: ThreadedTwin) -> None:
     car = driving.accounts[0].vehicles[0]
     result = invoke("stream", "--json", "--count", "3", "--duration", "10")
     assert result.exit_code == 0, result.output
@@ -44,13 +43,13 @@ def test_stream_json_lines_until_count(driving: BackgroundCloud) -> None:
     assert all(row["latitude"] is not None and row["shift_state"] == "D" for row in rows)
 
 
-def test_stream_plain_lines_and_duration(driving: BackgroundCloud) -> None:
+def test_stream_plain_lines_and_duration(driving: ThreadedTwin) -> None:
     result = invoke("stream", "--duration", "3")  # the first update takes ~0.1 s: room when loaded
     assert result.exit_code == 0, result.output
     assert "speed_mph=" in result.stdout
 
 
-def test_an_unreachable_streaming_server_ends_a_timed_run_in_one_error_line(driving: BackgroundCloud) -> None:
+def test_an_unreachable_streaming_server_ends_a_timed_run_in_one_error_line(driving: ThreadedTwin) -> None:
     result = invoke("stream", "--streaming-url", "ws://127.0.0.1:1/streaming/", "--duration", "1.2")
     assert result.exit_code == 1, result.output
     (line,) = result.stderr.strip().splitlines()  # the problem once, as the error it ends with
@@ -59,7 +58,7 @@ def test_an_unreachable_streaming_server_ends_a_timed_run_in_one_error_line(driv
     assert result.stdout == ""
 
 
-def test_an_untimed_run_tells_each_new_problem_while_it_retries(driving: BackgroundCloud) -> None:
+def test_an_untimed_run_tells_each_new_problem_while_it_retries(driving: ThreadedTwin) -> None:
     # Without --duration the stream retries until Ctrl-C: a line on stderr says why nothing comes.
     proc = subprocess.Popen(
         [sys.executable, "-m", "teslalink", "stream", "--streaming-url", "ws://127.0.0.1:1/streaming/"],
@@ -80,7 +79,7 @@ def test_an_untimed_run_tells_each_new_problem_while_it_retries(driving: Backgro
     assert "cannot connect" in line
 
 
-def test_a_parked_car_is_no_error(driving: BackgroundCloud) -> None:
+def test_a_parked_car_is_no_error(driving: ThreadedTwin) -> None:
     car = driving.accounts[0].vehicles[0]
     driving.call(car.park)
     result = invoke("stream", "--json", "--duration", "1")

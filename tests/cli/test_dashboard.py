@@ -18,20 +18,19 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from background_cloud import BackgroundCloud
 from pty_terminal import Terminal, run_until_exit
 from teslalink.cli import dashboard
 from teslalink.cli.dashboard_view import render
 from teslalink.cli.main import cli
 from teslalink.cloud import CloudUrls, StaticToken, TeslaApi
-from teslalink.simulator import Wiring, World
+from teslalink.simulator import ThreadedTwin, Wiring, World
 from teslalink.simulator.owner_api import link_wall_connector
 
 EMAIL = "dash@teslalink.test"
 
 
 @pytest.fixture
-def twin() -> Iterator[BackgroundCloud]:
+def twin() -> Iterator[ThreadedTwin]:
     world = World(seed=11, speed=0.0, start=1_750_000_000)
     account = world.add_account(EMAIL, "pw-dash")
     unit = world.add_wall_connector(wiring=Wiring.SPLIT_PHASE, max_current_a=48.0)
@@ -41,11 +40,11 @@ def twin() -> Iterator[BackgroundCloud]:
     world.add_energy_site(account, site_name="Dash Home", powerwalls=1)
     charging.plug_into(unit)
     world.advance(600)
-    with BackgroundCloud(world) as running:
+    with ThreadedTwin(world) as running:
         yield running
 
 
-async def open_board(twin: BackgroundCloud, **options: Any) -> tuple[TeslaApi, dashboard.Dashboard]:
+async def open_board(twin: ThreadedTwin, **options: Any) -> tuple[TeslaApi, dashboard.Dashboard]:
     assert twin.cloud is not None
     token = twin.call(lambda: twin.world.auth.issue(twin.world.account(EMAIL))["access_token"])
     urls = CloudUrls(api=twin.cloud.owner_api, sso=twin.cloud.sso["na"], streaming=twin.cloud.streaming)
@@ -53,11 +52,11 @@ async def open_board(twin: BackgroundCloud, **options: Any) -> tuple[TeslaApi, d
     return api, await dashboard.build(api, **options)
 
 
-def car_named(twin: BackgroundCloud, name: str) -> Any:
+def car_named(twin: ThreadedTwin, name: str) -> Any:
     return next(car for car in twin.world.vehicles if car.display_name == name)
 
 
-def watch(twin: BackgroundCloud, vehicle_key: str, minutes: int, **settings: Any) -> dashboard.Dashboard:
+def watch(twin: ThreadedTwin, vehicle_key: str, minutes: int, **settings: Any) -> dashboard.Dashboard:
     """A board on one car, refreshed once a world minute for `minutes` (then once more);
     `settings` are set on the board first, its clock follows the world's."""
 
@@ -79,7 +78,7 @@ def watch(twin: BackgroundCloud, vehicle_key: str, minutes: int, **settings: Any
     return asyncio.run(go())
 
 
-def test_a_sleeping_car_stays_asleep(twin: BackgroundCloud) -> None:
+def test_a_sleeping_car_stays_asleep(twin: ThreadedTwin) -> None:
     sleeper = car_named(twin, "Sleeper")
     wakes = twin.call(lambda: sleeper.wake_count)
 
@@ -94,7 +93,7 @@ def test_a_sleeping_car_stays_asleep(twin: BackgroundCloud) -> None:
     assert "press w to wake" in text
 
 
-def test_charging_car_matches_the_twin_and_its_wall_connector(twin: BackgroundCloud) -> None:
+def test_charging_car_matches_the_twin_and_its_wall_connector(twin: ThreadedTwin) -> None:
     assert twin.cloud is not None
     unit_url = twin.cloud.wall_connectors[0].url
     charging = car_named(twin, "Charger")
@@ -131,7 +130,7 @@ def test_charging_car_matches_the_twin_and_its_wall_connector(twin: BackgroundCl
         assert word in text
 
 
-def test_climate_key_reaches_the_car(twin: BackgroundCloud) -> None:
+def test_climate_key_reaches_the_car(twin: ThreadedTwin) -> None:
     charging = car_named(twin, "Charger")
 
     async def go() -> dashboard.Dashboard:
@@ -152,7 +151,7 @@ def test_climate_key_reaches_the_car(twin: BackgroundCloud) -> None:
     assert twin.call(lambda: charging.vehicle_data()["climate_state"]["is_climate_on"]) is True
 
 
-def test_unlock_asks_and_a_failing_command_shows_its_reason(twin: BackgroundCloud) -> None:
+def test_unlock_asks_and_a_failing_command_shows_its_reason(twin: ThreadedTwin) -> None:
     async def go() -> list[str]:
         api, board = await open_board(twin, vehicle_key="Sleeper")
         seen: list[str] = []
@@ -179,7 +178,7 @@ def test_unlock_asks_and_a_failing_command_shows_its_reason(twin: BackgroundClou
     assert cancelled == "unlock: cancelled"
 
 
-def test_wake_key_wakes_an_asleep_car_and_the_panel_shows_it_online(twin: BackgroundCloud) -> None:
+def test_wake_key_wakes_an_asleep_car_and_the_panel_shows_it_online(twin: ThreadedTwin) -> None:
     sleeper = car_named(twin, "Sleeper")
     woken_before = twin.call(lambda: sleeper.wake_reasons.get("wake_up", 0))
 
@@ -223,7 +222,7 @@ def test_wake_key_wakes_an_asleep_car_and_the_panel_shows_it_online(twin: Backgr
     assert "press w to wake" not in text
 
 
-def test_energy_panel_shows_the_site_live_status(twin: BackgroundCloud) -> None:
+def test_energy_panel_shows_the_site_live_status(twin: ThreadedTwin) -> None:
     async def go() -> dashboard.Dashboard:
         api, board = await open_board(twin)
         try:
@@ -252,7 +251,7 @@ def draw(board: dashboard.Dashboard) -> str:
     return out.getvalue()
 
 
-def test_show_renders_frames_without_a_terminal(twin: BackgroundCloud) -> None:
+def test_show_renders_frames_without_a_terminal(twin: ThreadedTwin) -> None:
     out = io.StringIO()
 
     async def go() -> None:
@@ -272,7 +271,7 @@ def test_show_renders_frames_without_a_terminal(twin: BackgroundCloud) -> None:
 
 
 def test_dashboard_command_with_a_logged_in_account(
-    twin: BackgroundCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    twin: ThreadedTwin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert twin.cloud is not None
     monkeypatch.setenv("TESLALINK_API_URL", twin.cloud.owner_api)
@@ -383,7 +382,7 @@ def test_the_charger_stays_beside_the_plugged_in_car_when_another_is_selected() 
     assert charger_car([car("Disconnected")]) == 0
 
 
-def test_an_unreachable_wall_connector_is_one_line_in_the_status_bar(twin: BackgroundCloud) -> None:
+def test_an_unreachable_wall_connector_is_one_line_in_the_status_bar(twin: ThreadedTwin) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -409,14 +408,14 @@ def test_an_unreachable_wall_connector_is_one_line_in_the_status_bar(twin: Backg
 # --- letting an idle car sleep -----------------------------------------------------------------------
 
 
-def _watch_idle_car(twin: BackgroundCloud, let_sleep_after_s: float, minutes: int) -> dashboard.Dashboard:
+def _watch_idle_car(twin: ThreadedTwin, let_sleep_after_s: float, minutes: int) -> dashboard.Dashboard:
     """A board on a new idle, awake car called Idle."""
     account = twin.world.account(EMAIL)
     twin.call(lambda: twin.world.add_vehicle(account, display_name="Idle"))
     return watch(twin, "Idle", minutes, let_sleep_after_s=let_sleep_after_s)
 
 
-def test_an_idle_car_is_left_to_sleep_and_a_read_car_is_not(twin: BackgroundCloud) -> None:
+def test_an_idle_car_is_left_to_sleep_and_a_read_car_is_not(twin: ThreadedTwin) -> None:
     kept = _watch_idle_car(twin, let_sleep_after_s=float("inf"), minutes=40)
     assert twin.call(lambda: car_named(twin, "Idle").is_online) is True  # every read keeps it awake
     assert kept.cars[0].resting is False
@@ -431,7 +430,7 @@ def test_an_idle_car_is_left_to_sleep_and_a_read_car_is_not(twin: BackgroundClou
     assert twin.call(lambda: idle.wake_count) == 0
 
 
-def test_a_resting_car_is_read_again_when_it_wakes_or_on_r(twin: BackgroundCloud) -> None:
+def test_a_resting_car_is_read_again_when_it_wakes_or_on_r(twin: ThreadedTwin) -> None:
     account = twin.world.account(EMAIL)
     idle = twin.call(lambda: twin.world.add_vehicle(account, display_name="Idle"))
 
@@ -471,7 +470,7 @@ def test_a_resting_car_is_read_again_when_it_wakes_or_on_r(twin: BackgroundCloud
     assert updated[0] == updated[1] != updated[2] != updated[3]
 
 
-def test_a_charging_car_is_never_left_to_rest(twin: BackgroundCloud) -> None:
+def test_a_charging_car_is_never_left_to_rest(twin: ThreadedTwin) -> None:
     (car,) = watch(twin, "Charger", minutes=3, let_sleep_after_s=0.0).cars
     assert car.data.charging_state == "Charging"
     assert car.resting is False
@@ -483,7 +482,7 @@ def test_a_solar_only_site_is_shown_by_its_name() -> None:
     account = world.add_account(EMAIL, "pw-dash")
     world.add_vehicle(account, display_name="Sleeper", asleep=True)
     world.add_energy_site(account, site_name="Barn", powerwalls=0)
-    with BackgroundCloud(world) as running:
+    with ThreadedTwin(world) as running:
 
         async def go() -> dashboard.Dashboard:
             api, board = await open_board(running)

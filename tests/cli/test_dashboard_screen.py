@@ -17,14 +17,13 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
-from background_cloud import BackgroundCloud
 from pty_terminal import Terminal, run_until_exit, wait_for
 from teslalink.cli import dashboard
 from teslalink.cli.dashboard import KEYS_HELP
 from teslalink.cli.dashboard_view import Screen, no_data_text, render
 from teslalink.cli.demo import DRIVER_NAME, build_world, drive_on
 from teslalink.cloud import CloudUrls, StaticToken, TeslaApi, VehicleData
-from teslalink.simulator import Wiring, World
+from teslalink.simulator import ThreadedTwin, Wiring, World
 from teslalink.simulator.owner_api import link_wall_connector
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
@@ -144,7 +143,7 @@ EMAIL = "screen@teslalink.test"
 
 
 @pytest.fixture
-def twin() -> Iterator[BackgroundCloud]:
+def twin() -> Iterator[ThreadedTwin]:
     world = World(seed=5, speed=0.0, start=1_750_000_000)
     account = world.add_account(EMAIL, "pw-screen")
     unit = world.add_wall_connector(wiring=Wiring.SPLIT_PHASE, max_current_a=48.0)
@@ -155,11 +154,11 @@ def twin() -> Iterator[BackgroundCloud]:
     world.add_energy_site(account, site_name="Screen Home", powerwalls=1)
     metric.plug_into(unit)
     world.advance(600)
-    with BackgroundCloud(world) as running:
+    with ThreadedTwin(world) as running:
         yield running
 
 
-def read_board(twin: BackgroundCloud) -> dashboard.Dashboard:
+def read_board(twin: ThreadedTwin) -> dashboard.Dashboard:
     assert twin.cloud is not None
     cloud = twin.cloud
 
@@ -191,7 +190,7 @@ def temperatures(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("columns", "rows"), SIZES)
-def test_one_scale_on_the_screen_the_selected_cars(twin: BackgroundCloud, columns: int, rows: int) -> None:
+def test_one_scale_on_the_screen_the_selected_cars(twin: ThreadedTwin, columns: int, rows: int) -> None:
     board = read_board(twin)
     assert [car.name for car in board.cars] == ["Metric", "Imperial", "Asleep"]
     text, _ = draw(board, columns, rows)  # Metric selected: its °C and km for all
@@ -213,7 +212,7 @@ def test_one_scale_on_the_screen_the_selected_cars(twin: BackgroundCloud, column
     assert not NEGATIVE_ZERO.search(text), text
 
 
-def test_the_layout_follows_the_room(twin: BackgroundCloud) -> None:
+def test_the_layout_follows_the_room(twin: ThreadedTwin) -> None:
     board = read_board(twin)
     layouts = {}
     for columns, rows in [*SIZES, (80, 18), (60, 12)]:
@@ -229,7 +228,7 @@ def test_the_layout_follows_the_room(twin: BackgroundCloud) -> None:
     assert layouts[80, 18] == "brief"  # the cars not selected on one line each
 
 
-def test_a_car_not_charging_shows_no_time_to_full(twin: BackgroundCloud) -> None:
+def test_a_car_not_charging_shows_no_time_to_full(twin: ThreadedTwin) -> None:
     board = read_board(twin)
     imperial = board.cars[1]
     assert imperial.data.charging_state == "Disconnected"

@@ -17,19 +17,18 @@ import pytest
 from rich.console import Console
 from test_dashboard import car_named, draw
 
-from background_cloud import BackgroundCloud
 from teslalink.cli import dashboard
 from teslalink.cli.dashboard_stream import StreamPolicy
 from teslalink.cloud import StaticToken, TeslaApi
 from teslalink.cloud.streaming import StreamState, VehicleStream
-from teslalink.simulator import World
+from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.accounting import BillingCategory
 
 EMAIL = "live@teslalink.test"
 
 
 @pytest.fixture
-def twin() -> Iterator[BackgroundCloud]:
+def twin() -> Iterator[ThreadedTwin]:
     world = World(seed=23, speed=0.0, start=1_750_000_000)
     account = world.add_account(EMAIL, "pw-live")
     driver = world.add_vehicle(account, display_name="Driver", battery_level=80.0)
@@ -38,18 +37,18 @@ def twin() -> Iterator[BackgroundCloud]:
     world.advance(30)
     driver.drive("loop_10km", speed_kph=50.0)
     world.advance(30)  # up to speed
-    with BackgroundCloud(world) as running:
+    with ThreadedTwin(world) as running:
         yield running
 
 
-async def open_board(twin: BackgroundCloud, **options: Any) -> tuple[TeslaApi, dashboard.Dashboard]:
+async def open_board(twin: ThreadedTwin, **options: Any) -> tuple[TeslaApi, dashboard.Dashboard]:
     token = twin.call(lambda: twin.world.auth.issue(twin.world.account(EMAIL))["access_token"])
     api = TeslaApi(twin.urls, StaticToken(token))
     board = await dashboard.build(api, with_site=False, **options)
     return api, board
 
 
-def billed(twin: BackgroundCloud, name: str, category: BillingCategory) -> int:
+def billed(twin: ThreadedTwin, name: str, category: BillingCategory) -> int:
     car = car_named(twin, name)
     return int(twin.call(lambda: twin.world.accounting.by_vehicle.get(car.id, {}).get(category, 0)))
 
@@ -79,7 +78,7 @@ def collect_loop_problems() -> list[Any]:
 
 
 def test_the_driving_car_moves_with_its_stream_between_polls_and_the_stream_ends_when_it_parks(
-    twin: BackgroundCloud,
+    twin: ThreadedTwin,
 ) -> None:
     driver = car_named(twin, "Driver")
 
@@ -163,7 +162,7 @@ def draw_polled(car: dashboard.CarWatch) -> str:
     return out.getvalue()
 
 
-def test_switching_car_closes_the_stream_and_a_parked_car_gets_none(twin: BackgroundCloud) -> None:
+def test_switching_car_closes_the_stream_and_a_parked_car_gets_none(twin: ThreadedTwin) -> None:
     async def go() -> None:
         problems = collect_loop_problems()
         api, board = await open_board(twin)
@@ -207,7 +206,7 @@ def test_switching_car_closes_the_stream_and_a_parked_car_gets_none(twin: Backgr
     asyncio.run(go())
 
 
-def test_the_stream_ends_when_the_driving_car_goes_offline(twin: BackgroundCloud) -> None:
+def test_the_stream_ends_when_the_driving_car_goes_offline(twin: ThreadedTwin) -> None:
     driver = car_named(twin, "Driver")
 
     async def go() -> None:
@@ -231,7 +230,7 @@ def test_the_stream_ends_when_the_driving_car_goes_offline(twin: BackgroundCloud
     asyncio.run(go())
 
 
-def test_an_asleep_car_gets_no_stream_and_stays_asleep(twin: BackgroundCloud) -> None:
+def test_an_asleep_car_gets_no_stream_and_stays_asleep(twin: ThreadedTwin) -> None:
     sleeper = car_named(twin, "Sleeper")
     wakes = twin.call(lambda: sleeper.wake_count)
 
@@ -253,7 +252,7 @@ def test_an_asleep_car_gets_no_stream_and_stays_asleep(twin: BackgroundCloud) ->
     assert billed(twin, "Sleeper", BillingCategory.STREAMING_SIGNAL) == 0
 
 
-def test_a_failing_stream_falls_back_to_polling_and_says_so(twin: BackgroundCloud) -> None:
+def test_a_failing_stream_falls_back_to_polling_and_says_so(twin: ThreadedTwin) -> None:
     assert twin.cloud is not None
     faults = twin.cloud.faults
     twin.call(lambda: faults.set("streaming", "5xx=1"))  # every websocket handshake refused
@@ -306,7 +305,7 @@ def test_a_failing_stream_falls_back_to_polling_and_says_so(twin: BackgroundClou
     asyncio.run(go())
 
 
-def test_show_draws_the_live_drive_at_the_streams_rate(twin: BackgroundCloud) -> None:
+def test_show_draws_the_live_drive_at_the_streams_rate(twin: ThreadedTwin) -> None:
     out = io.StringIO()
 
     async def go() -> None:

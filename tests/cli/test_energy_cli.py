@@ -14,10 +14,9 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner, Result
 
-from background_cloud import BackgroundCloud
 from teslalink.cli.energy_view import flow, kw, percent
 from teslalink.cli.main import cli
-from teslalink.simulator import World
+from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.site.energy_site import EnergySite as TwinSite
 
 EMAIL = "owner@teslalink.test"
@@ -42,14 +41,14 @@ def one_line_error(result: Result, exit_code: int = 1) -> str:
     return lines[0]
 
 
-def start_twin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, battery_site: bool) -> BackgroundCloud:
+def start_twin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, battery_site: bool) -> ThreadedTwin:
     world = World(seed=11, speed=0.0)
     account = world.add_account(EMAIL, PASSWORD)
     if battery_site:
         world.add_energy_site(account, site_name="My Home", initial_charge_percent=48.58206603028484)
     world.add_energy_site(account, site_name="Barn", powerwalls=0)
     world.advance(3600.0)  # history has entries; the battery is between reserve and full
-    running = BackgroundCloud(world)
+    running = ThreadedTwin(world)
     running.__enter__()
     assert running.cloud is not None
     monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
@@ -63,7 +62,7 @@ def start_twin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, battery_site:
 
 
 @pytest.fixture
-def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
+def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
     running = start_twin(monkeypatch, tmp_path, battery_site=True)
     try:
         yield running
@@ -71,7 +70,7 @@ def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Background
         running.__exit__(None, None, None)
 
 
-def sites(twin: BackgroundCloud) -> tuple[TwinSite, TwinSite]:
+def sites(twin: ThreadedTwin) -> tuple[TwinSite, TwinSite]:
     home, barn = twin.world.energy_sites
     return home, barn
 
@@ -89,7 +88,7 @@ def rows(output: str) -> dict[str, str]:
 # --- status ---------------------------------------------------------------------------------------
 
 
-def test_status_shows_named_rows_with_units(twin: BackgroundCloud) -> None:
+def test_status_shows_named_rows_with_units(twin: ThreadedTwin) -> None:
     result = invoke("energy", "status")
     assert result.exit_code == 0, result.output
     shown = rows(result.stdout)
@@ -111,7 +110,7 @@ def test_status_shows_named_rows_with_units(twin: BackgroundCloud) -> None:
         assert raw not in result.stdout
 
 
-def test_status_json_keeps_the_raw_values(twin: BackgroundCloud) -> None:
+def test_status_json_keeps_the_raw_values(twin: ThreadedTwin) -> None:
     home, _ = sites(twin)
     result = invoke("energy", "status", "--json")
     assert result.exit_code == 0, result.output
@@ -124,7 +123,7 @@ def test_status_json_keeps_the_raw_values(twin: BackgroundCloud) -> None:
     assert status["has_battery"] is True
 
 
-def test_a_solar_only_site_is_named_selected_and_has_no_battery(twin: BackgroundCloud) -> None:
+def test_a_solar_only_site_is_named_selected_and_has_no_battery(twin: ThreadedTwin) -> None:
     _, barn = sites(twin)
     result = invoke("energy", "status", "--site", "barn")
     assert result.exit_code == 0, result.output
@@ -159,7 +158,7 @@ def test_an_account_with_only_a_solar_site_shows_its_name(
 # --- history --------------------------------------------------------------------------------------
 
 
-def test_history_is_a_table_with_units(twin: BackgroundCloud) -> None:
+def test_history_is_a_table_with_units(twin: ThreadedTwin) -> None:
     result = invoke("energy", "history", "--kind", "power")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -181,7 +180,7 @@ def test_history_is_a_table_with_units(twin: BackgroundCloud) -> None:
     assert "grid_energy_imported" in raw["history"]["time_series"][0]
 
 
-def test_history_of_a_solar_site_has_no_battery_columns(twin: BackgroundCloud) -> None:
+def test_history_of_a_solar_site_has_no_battery_columns(twin: ThreadedTwin) -> None:
     result = invoke("energy", "history", "--kind", "power", "--site", "Barn")
     assert result.exit_code == 0, result.output
     assert "Solar" in result.stdout
@@ -191,7 +190,7 @@ def test_history_of_a_solar_site_has_no_battery_columns(twin: BackgroundCloud) -
 # --- grid, tariff ---------------------------------------------------------------------------------
 
 
-def test_grid_without_options_shows_the_rules(twin: BackgroundCloud) -> None:
+def test_grid_without_options_shows_the_rules(twin: ThreadedTwin) -> None:
     result = invoke("energy", "grid")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "My Home: export pv_only (solar only to the grid), grid charging on."
@@ -201,7 +200,7 @@ def test_grid_without_options_shows_the_rules(twin: BackgroundCloud) -> None:
     assert shown["grid_charging"] is False
 
 
-def test_tariff_is_a_table_and_json_with_json(twin: BackgroundCloud) -> None:
+def test_tariff_is_a_table_and_json_with_json(twin: ThreadedTwin) -> None:
     table = invoke("energy", "tariff")
     assert table.exit_code == 0, table.output
     assert "Buy" in table.stdout
@@ -214,7 +213,7 @@ def test_tariff_is_a_table_and_json_with_json(twin: BackgroundCloud) -> None:
 # --- exit codes -----------------------------------------------------------------------------------
 
 
-def test_setting_the_reserve_again_keeps_succeeding(twin: BackgroundCloud) -> None:
+def test_setting_the_reserve_again_keeps_succeeding(twin: ThreadedTwin) -> None:
     home, _ = sites(twin)
     for _ in range(2):
         result = invoke("energy", "reserve", "30")
@@ -223,7 +222,7 @@ def test_setting_the_reserve_again_keeps_succeeding(twin: BackgroundCloud) -> No
     assert twin.call(lambda: home.settings.backup_reserve_percent) == 30
 
 
-def test_an_out_of_range_reserve_is_one_plain_line(twin: BackgroundCloud) -> None:
+def test_an_out_of_range_reserve_is_one_plain_line(twin: ThreadedTwin) -> None:
     result = invoke("energy", "reserve", "150")
     assert result.exit_code != 0
     line = one_line_error(result, result.exit_code)
@@ -233,13 +232,13 @@ def test_an_out_of_range_reserve_is_one_plain_line(twin: BackgroundCloud) -> Non
     assert invoke("energy", "reserve", "25%").exit_code == 0
 
 
-def test_a_battery_command_on_a_solar_site_is_one_line(twin: BackgroundCloud) -> None:
+def test_a_battery_command_on_a_solar_site_is_one_line(twin: ThreadedTwin) -> None:
     for args in (("reserve", "30"), ("mode", "backup"), ("storm", "on")):
         line = one_line_error(invoke("energy", *args, "--site", "Barn"))
         assert line.startswith("Error: Barn has no Powerwall"), line
 
 
-def test_an_error_body_is_exit_1_and_one_line(twin: BackgroundCloud, tmp_path: Path) -> None:
+def test_an_error_body_is_exit_1_and_one_line(twin: ThreadedTwin, tmp_path: Path) -> None:
     bad = tmp_path / "tariff.json"
     bad.write_text(json.dumps({"tariff": {"name": "no seasons"}}))
     line = one_line_error(invoke("energy", "tariff", "--set", str(bad)))
@@ -297,7 +296,7 @@ class RefusingSite:
     ],
 )
 def test_a_failed_answer_is_exit_1_and_one_line(
-    twin: BackgroundCloud, monkeypatch: pytest.MonkeyPatch, answer: dict[str, Any], reason: str
+    twin: ThreadedTwin, monkeypatch: pytest.MonkeyPatch, answer: dict[str, Any], reason: str
 ) -> None:
     with RefusingSite(answer) as refusing:
         monkeypatch.setenv("TESLALINK_API_URL", refusing.url)

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from background_cloud import BackgroundCloud
 from teslalink.cli.energy import energy
 from teslalink.cli.main import cli
-from teslalink.simulator import World
+from teslalink.simulator import ThreadedTwin, World
 
 EMAIL = "words@teslalink.test"
 PASSWORD = "energy-words-1"
@@ -35,13 +34,13 @@ def examples() -> list[str]:
 
 
 @pytest.fixture
-def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
+def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
     world = World(seed=23, speed=0.0)
     account = world.add_account(EMAIL, PASSWORD)
     world.add_energy_site(account, site_name="My Home")
     world.add_energy_site(account, site_name="Barn", powerwalls=0)  # the examples' solar-only site
     world.advance(3600.0)
-    with BackgroundCloud(world) as running:
+    with ThreadedTwin(world) as running:
         assert running.cloud is not None
         monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
         monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
@@ -74,7 +73,7 @@ def test_every_energy_command_has_examples() -> None:
         assert any(line.startswith(f"teslalink energy {name}") for line in found), name
 
 
-def test_every_example_runs_against_the_twin(twin: BackgroundCloud) -> None:
+def test_every_example_runs_against_the_twin(twin: ThreadedTwin) -> None:
     found = examples()
     assert len(found) >= 14
     for line in found:

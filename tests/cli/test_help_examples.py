@@ -13,9 +13,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from background_cloud import BackgroundCloud
 from teslalink.cli.main import cli
-from teslalink.simulator import World
+from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.demo import populate_demo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,9 +72,9 @@ EXAMPLES = help_examples() + doc_examples()
 
 
 @pytest.fixture
-def logged_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
+def logged_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
     world = World(seed=5, speed=0.0)
-    with BackgroundCloud(world, populate_demo(world, cars_per_account=2)) as running:
+    with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
         assert running.cloud is not None
         monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
         monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
@@ -95,7 +94,7 @@ def test_the_examples_were_found() -> None:
 
 
 @pytest.mark.parametrize(("where", "example"), EXAMPLES, ids=[f"{w}: {e}" for w, e in EXAMPLES])
-def test_every_example_runs(logged_in: BackgroundCloud, where: str, example: str) -> None:
+def test_every_example_runs(logged_in: ThreadedTwin, where: str, example: str) -> None:
     words = shlex.split(example)
     assert words[0] == "teslalink"
     result = invoke(*words[1:])

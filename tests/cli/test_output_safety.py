@@ -14,13 +14,12 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from background_cloud import BackgroundCloud
 from teslalink._json import MAX_DEPTH
 from teslalink.cli import dashboard, live
 from teslalink.cli._common import echo_json, json_text, safe_console
 from teslalink.cli.main import cli
 from teslalink.cloud import StaticToken, TeslaApi
-from teslalink.simulator import World
+from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.demo import populate_demo
 from teslalink.wallconnector.client import WallConnector
 
@@ -202,9 +201,9 @@ def test_markup_and_escapes_in_a_live_view_are_shown_as_text(
 
 
 @pytest.fixture
-def logged_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundCloud]:
+def logged_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
     world = World(seed=5, speed=0.0)
-    with BackgroundCloud(world, populate_demo(world, cars_per_account=1)) as running:
+    with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=1)) as running:
         assert running.cloud is not None
         monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
         monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
@@ -216,7 +215,7 @@ def logged_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backg
         yield running
 
 
-def rename_car(twin: BackgroundCloud, name: str) -> None:
+def rename_car(twin: ThreadedTwin, name: str) -> None:
     def rename() -> None:
         for car in twin.world.vehicles:
             car.display_name = name
@@ -224,13 +223,13 @@ def rename_car(twin: BackgroundCloud, name: str) -> None:
     twin.call(rename)
 
 
-def test_a_car_renamed_with_markup_is_listed(logged_in: BackgroundCloud) -> None:
+def test_a_car_renamed_with_markup_is_listed(logged_in: ThreadedTwin) -> None:
     renamed = invoke("command", "SET_VEHICLE_NAME", "vehicle_name=Sparky [/]")
     assert renamed.exit_code == 0, renamed.output
     assert "Sparky [/]" in assert_clean(invoke("vehicles"))
 
 
-def test_a_car_name_with_escape_sequences_never_reaches_the_terminal(logged_in: BackgroundCloud) -> None:
+def test_a_car_name_with_escape_sequences_never_reaches_the_terminal(logged_in: ThreadedTwin) -> None:
     rename_car(logged_in, HOSTILE)
     assert "Sparky [/]" in assert_clean(invoke("vehicles"))
     assert "Sparky [/]" in assert_clean(invoke("lock"))  # the plain "NAME: lock done." line
@@ -268,7 +267,7 @@ def test_the_dashboard_shows_hostile_car_and_site_names_as_text(capsys: pytest.C
     world.add_vehicle(account, display_name=HOSTILE, battery_level=40.0)
     world.add_energy_site(account, site_name=HOSTILE, powerwalls=1)
 
-    async def go(twin: BackgroundCloud) -> None:
+    async def go(twin: ThreadedTwin) -> None:
         token = twin.call(lambda: world.auth.issue(world.account("dash@teslalink.test"))["access_token"])
         async with TeslaApi(twin.urls, StaticToken(token)) as api:
             board = await dashboard.build(api)
@@ -278,7 +277,7 @@ def test_the_dashboard_shows_hostile_car_and_site_names_as_text(capsys: pytest.C
             finally:
                 await dashboard.close(board)
 
-    with BackgroundCloud(world) as twin:
+    with ThreadedTwin(world) as twin:
         asyncio.run(go(twin))
     printed = capsys.readouterr().out
     assert "energy site: [/bold] Sparky [/]" in printed

@@ -1,14 +1,12 @@
-"""The CLI against simulated units served over real loopback HTTP, from a background thread."""
+"""The CLI against simulated units served over real loopback HTTP, from the twin's own thread."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,63 +16,34 @@ from hostile_device import VITALS_FIXTURE, HostileDevice, http_answer
 
 import teslalink
 from teslalink.cli.main import cli
-from teslalink.simulator import Quirks, Wiring, World, serve_wall_connectors
-
-
-class BackgroundTwin:
-    """A world and its servers on their own event loop thread, so CLI commands can run `asyncio.run`."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.urls: list[str] = []
-        self._loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),))
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        async with serve_wall_connectors(self.world) as servers:
-            self.urls = [server.url for server in servers]
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> BackgroundTwin:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-        self._loop.close()
+from teslalink.simulator import Quirks, ThreadedTwin, Wiring, World
 
 
 @pytest.fixture
-def twin() -> Iterator[BackgroundTwin]:
+def urls() -> Iterator[list[str]]:
+    """Two units (one charging) served from the twin's own thread: their base URLs."""
     world = World(seed=7, speed=0.0, start=1_700_000_000)
     charging = world.add_wall_connector(wiring=Wiring.SPLIT_PHASE, quirks=Quirks(nan_in_lifetime=True))
     world.add_wall_connector(wiring=Wiring.THREE_PHASE, firmware="21.29.1+g4152353e50f744")
     charging.plug_in(32.0)
     world.advance(600)
-    with BackgroundTwin(world) as running:
-        yield running
+    with ThreadedTwin(world, wall_connectors_only=True) as twin:
+        yield twin.wall_connector_urls
 
 
 def invoke(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def test_vitals_table(twin):
-    result = invoke("wallconnector", twin.urls[0], "vitals")
+def test_vitals_table(urls):
+    result = invoke("wallconnector", urls[0], "vitals")
     assert result.exit_code == 0, result.output
     assert "grid_voltage_v" in result.output
     assert "charging" in result.output
 
 
-def test_vitals_json_is_typed(twin):
-    result = invoke("wallconnector", twin.urls[0], "vitals", "--json")
+def test_vitals_json_is_typed(urls):
+    result = invoke("wallconnector", urls[0], "vitals", "--json")
     data = json.loads(result.output)
     assert data["evse_state"] == "charging"
     assert data["evse_state_code"] == 11
@@ -82,42 +51,40 @@ def test_vitals_json_is_typed(twin):
     assert 31 <= data["vehicle_current_a"] <= 33
 
 
-def test_lifetime_raw_shows_repaired_nan_as_null(twin):
-    result = invoke("wallconnector", twin.urls[0], "lifetime", "--raw")
+def test_lifetime_raw_shows_repaired_nan_as_null(urls):
+    result = invoke("wallconnector", urls[0], "lifetime", "--raw")
     data = json.loads(result.output)
     assert data["avg_startup_temp"] is None
     assert data["energy_wh"] > 0
 
 
-def test_version_and_wifi(twin):
-    version = json.loads(invoke("wallconnector", twin.urls[1], "version", "--json").output)
+def test_version_and_wifi(urls):
+    version = json.loads(invoke("wallconnector", urls[1], "version", "--json").output)
     assert version["firmware_version"] == "21.29.1+g4152353e50f744"
-    wifi = invoke("wallconnector", twin.urls[1], "wifi")
+    wifi = invoke("wallconnector", urls[1], "wifi")
     assert wifi.exit_code == 0
     assert "ssid" in wifi.output
 
 
-def test_status_screen_and_split_phase_power(twin):
-    result = invoke("wallconnector", twin.urls[0], "status")
+def test_status_screen_and_split_phase_power(urls):
+    result = invoke("wallconnector", urls[0], "status")
     assert result.exit_code == 0
     for word in ("charging", "kW (split-phase)", "firmware", "handle"):
         assert word in result.output
-    data = json.loads(invoke("wallconnector", twin.urls[0], "status", "--json").output)
+    data = json.loads(invoke("wallconnector", urls[0], "status", "--json").output)
     vitals = data["vitals"]
     assert data["power"]["service"] == "split_phase"
     assert data["power"]["total_w"] == pytest.approx(vitals["grid_voltage_v"] * vitals["vehicle_current_a"])
 
 
-def test_explicit_service_wins(twin):
-    data = json.loads(
-        invoke("wallconnector", twin.urls[0], "status", "--service", "three_phase", "--json").output
-    )
+def test_explicit_service_wins(urls):
+    data = json.loads(invoke("wallconnector", urls[0], "status", "--service", "three_phase", "--json").output)
     assert data["power"]["service"] == "three_phase"
 
 
-def test_watch_for_a_while(twin):
+def test_watch_for_a_while(urls):
     # 3 s: the first answer must come within the run, and takes milliseconds (30x margin when loaded)
-    result = invoke("wallconnector", twin.urls[0], "watch", "--interval", "0.5", "--duration", "3")
+    result = invoke("wallconnector", urls[0], "watch", "--interval", "0.5", "--duration", "3")
     assert result.exit_code == 0
     assert "charging" in result.output
 
@@ -211,10 +178,10 @@ def test_status_without_vitals_is_still_exit_1():
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_wallconnector_commands_do_not_import_aiohttp(twin):
+def test_wallconnector_commands_do_not_import_aiohttp(urls):
     """The lean LAN transport is the default: aiohttp (0.2-0.3 s to import) must not be loaded."""
     env = {**os.environ, "PYTHONPATH": str(Path(teslalink.__file__).parent.parent)}
-    command = [sys.executable, "-X", "importtime", "-m", "teslalink", "wallconnector", twin.urls[0]]
+    command = [sys.executable, "-X", "importtime", "-m", "teslalink", "wallconnector", urls[0]]
     for sub in (["status"], ["vitals", "--json"], ["watch", "--duration", "0.6", "--interval", "0.5"]):
         done = subprocess.run(
             [*command, *sub], check=False, capture_output=True, text=True, env=env, timeout=60

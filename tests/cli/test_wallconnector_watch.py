@@ -26,12 +26,11 @@ import pytest
 from click.testing import CliRunner
 from hostile_device import VITALS_FIXTURE, HostileDevice, http_answer
 from rich.console import Console
-from test_wallconnector_cli import BackgroundTwin
 
 import teslalink
 from teslalink.cli import live
 from teslalink.cli.main import cli
-from teslalink.simulator import Wiring, World, serve_wall_connectors
+from teslalink.simulator import ThreadedTwin, Wiring, World, serve_wall_connectors
 from teslalink.wallconnector import LifetimeEnergy, SessionMonitor, WallConnector
 
 # No COLUMNS or LINES: the pseudo-terminal's own size must decide.
@@ -41,12 +40,13 @@ TESLALINK = [sys.executable, "-m", "teslalink"]
 
 
 @pytest.fixture
-def twin() -> Iterator[BackgroundTwin]:
+def urls() -> Iterator[list[str]]:
+    """One charging unit served from the twin's own thread: its base URL."""
     world = World(seed=3, speed=0.0, start=1_700_000_000)
     world.add_wall_connector(wiring=Wiring.SPLIT_PHASE).plug_in(32.0)
     world.advance(600)
-    with BackgroundTwin(world) as running:
-        yield running
+    with ThreadedTwin(world, wall_connectors_only=True) as twin:
+        yield twin.wall_connector_urls
 
 
 def read_until(fd: int, needle: bytes, deadline_s: float = 30.0) -> bytes:
@@ -69,7 +69,7 @@ def read_until(fd: int, needle: bytes, deadline_s: float = 30.0) -> bytes:
 # --- a poller that dies -----------------------------------------------------------------------------
 
 
-def test_a_poller_that_dies_fails_the_command(twin, monkeypatch):
+def test_a_poller_that_dies_fails_the_command(urls, monkeypatch):
     # No device answer kills the poller any more (the transport and decoder turn every hostile one
     # into a teslalink error or None), so a bug is injected in the client: an exception nobody
     # expects must not freeze the view on "waiting…" with exit 0.
@@ -78,22 +78,22 @@ def test_a_poller_that_dies_fails_the_command(twin, monkeypatch):
 
     monkeypatch.setattr(WallConnector, "vitals", broken_vitals)
     result = CliRunner().invoke(
-        cli, ["wallconnector", twin.urls[0], "watch", "--duration", "20", "--interval", "0.5"]
+        cli, ["wallconnector", urls[0], "watch", "--duration", "20", "--interval", "0.5"]
     )
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "polling stopped on an unexpected error (RuntimeError: a bug in the client)" in lines[0]
-    assert twin.urls[0].removeprefix("http://") in lines[0]
+    assert urls[0].removeprefix("http://") in lines[0]
     assert "Traceback" not in result.output
 
 
 # --- not a terminal: plain lines and JSON lines ---------------------------------------------------
 
 
-def test_watch_into_a_pipe_prints_a_plain_line_per_reading_while_it_runs(twin):
+def test_watch_into_a_pipe_prints_a_plain_line_per_reading_while_it_runs(urls):
     proc = subprocess.Popen(
-        [*TESLALINK, "wallconnector", twin.urls[0], "watch", "--interval", "0.5"],
+        [*TESLALINK, "wallconnector", urls[0], "watch", "--interval", "0.5"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=ENV,
@@ -106,7 +106,7 @@ def test_watch_into_a_pipe_prints_a_plain_line_per_reading_while_it_runs(twin):
         proc.terminate()
         proc.wait(10)
     first = seen.decode().splitlines()[0]
-    assert f"{twin.urls[0].removeprefix('http://')}: charging" in first
+    assert f"{urls[0].removeprefix('http://')}: charging" in first
     assert "kW" in first
     assert b"\x1b" not in seen  # no ANSI codes in a pipe
 
@@ -126,15 +126,15 @@ def test_demo_into_a_pipe_prints_every_unit_and_no_escape_codes():
     assert b"\x1b" not in done.stdout
 
 
-def test_watch_json_prints_one_object_per_reading(twin):
+def test_watch_json_prints_one_object_per_reading(urls):
     result = CliRunner().invoke(
-        cli, ["wallconnector", twin.urls[0], "watch", "--json", "--duration", "1.6", "--interval", "0.5"]
+        cli, ["wallconnector", urls[0], "watch", "--json", "--duration", "1.6", "--interval", "0.5"]
     )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(records) >= 2
     for record in records:
-        assert record["unit"] == twin.urls[0].removeprefix("http://")
+        assert record["unit"] == urls[0].removeprefix("http://")
         assert record["vitals"]["evse_state"] == "charging"
         assert record["power"]["service"] == "split_phase"
         assert record["error"] is None
@@ -196,13 +196,13 @@ def test_an_unusable_state_path_is_one_line_before_any_polling(tmp_path, where):
     assert not path.exists()
 
 
-def test_the_state_is_saved_at_exit_in_the_library_format(twin, tmp_path):
+def test_the_state_is_saved_at_exit_in_the_library_format(urls, tmp_path):
     path = tmp_path / "garage.json"
     result = CliRunner().invoke(
         cli,
         [
             "wallconnector",
-            twin.urls[0],
+            urls[0],
             "watch",
             "--duration",
             "1.2",
@@ -225,7 +225,7 @@ def test_the_state_is_saved_at_exit_in_the_library_format(twin, tmp_path):
         cli,
         [
             "wallconnector",
-            twin.urls[0],
+            urls[0],
             "watch",
             "--duration",
             "0.6",
@@ -266,7 +266,7 @@ async def test_the_state_is_saved_periodically_not_only_at_exit(tmp_path, monkey
     assert sessions.in_progress is not None
 
 
-def test_a_state_that_cannot_be_saved_is_one_line_and_the_previous_file_is_kept(twin, tmp_path, monkeypatch):
+def test_a_state_that_cannot_be_saved_is_one_line_and_the_previous_file_is_kept(urls, tmp_path, monkeypatch):
     # The disk fills up after the start's save: the real atomic writer meets ENOSPC at its rename.
     path = tmp_path / "garage.json"
     real_replace, renames = os.replace, []
@@ -279,7 +279,7 @@ def test_a_state_that_cannot_be_saved_is_one_line_and_the_previous_file_is_kept(
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", replace)
-    args = ["wallconnector", twin.urls[0], "watch", "--duration", "1.2", "--interval", "0.5"]
+    args = ["wallconnector", urls[0], "watch", "--duration", "1.2", "--interval", "0.5"]
     result = CliRunner().invoke(cli, [*args, "--state", str(path)])
     assert result.exit_code == 1
     assert len(renames) == 2  # the start's save, then the one that failed

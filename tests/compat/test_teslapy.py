@@ -9,10 +9,10 @@ http on loopback. Everything else is TeslaPy's public API as its README shows it
 
 How the pieces run:
 
-* The twin's event loop runs in a background thread (`TwinThread`); TeslaPy is synchronous and
+* The twin's event loop runs in a background thread (`ThreadedTwin`); TeslaPy is synchronous and
   runs in the test's thread (and `Vehicle.stream` in a thread of its own). Whatever the test
   does to the world (advance the clock, read a car, set a fault) runs on the twin's loop through
-  `TwinThread.call`, between two requests, never concurrently with a handler.
+  `ThreadedTwin.call`, between two requests, never concurrently with a handler.
 * The world clock stands still (speed 0) and moves only when a test advances it, so a seeded
   world replays the same cars, sites, tokens and passcodes. The one place where TeslaPy itself
   waits on the wall clock is `Vehicle.sync_wake_up` (`time.sleep(int(interval))`): there a
@@ -31,11 +31,9 @@ How the pieces run:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,9 +45,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 
-from teslalink.simulator import Car, World
+from teslalink.simulator import Car, ThreadedTwin, World
 from teslalink.simulator.demo import DemoAccount, populate_demo
-from teslalink.simulator.serve import Cloud, serve_cloud
+from teslalink.simulator.serve import Cloud
 from teslalink.simulator.sso import jwt
 from teslalink.simulator.sso.tokens import InvalidToken
 from teslalink.simulator.sso.totp import totp
@@ -70,63 +68,11 @@ ACCESS_LIFETIME_S = 28_800  # what the twin's SSO (and Tesla's) gives an access 
 # --- the twin in a background thread -----------------------------------------------------------------
 
 
-class TwinThread:
-    """`serve_cloud(world)` on its own event loop in a daemon thread, until `stop()`."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self._started: queue.Queue[tuple[asyncio.AbstractEventLoop, asyncio.Event, Cloud] | BaseException]
-        self._started = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="twin-cloud", daemon=True)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-
-    def start(self) -> Cloud:
-        self._thread.start()
-        started = self._started.get(timeout=TIMEOUT)
-        if isinstance(started, BaseException):
-            raise started
-        self._loop, self._stop, cloud = started
-        return cloud
-
-    def stop(self) -> None:
-        """End the serve_cloud block, join the thread, raise what the thread raised (if anything)."""
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(TIMEOUT)
-        assert not self._thread.is_alive(), "the twin's thread did not stop"
-        with contextlib.suppress(queue.Empty):
-            failure = self._started.get_nowait()
-            if isinstance(failure, BaseException):
-                raise failure
-
-    def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(*args)` on the twin's loop (between requests) and return its result."""
-        assert self._loop is not None
-
-        async def run() -> T:
-            return fn(*args)
-
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(TIMEOUT)
-
-    def _run(self) -> None:
-        async def serve() -> None:
-            stop = asyncio.Event()
-            async with serve_cloud(self.world) as cloud:
-                self._started.put((asyncio.get_running_loop(), stop, cloud))
-                await stop.wait()
-
-        try:
-            asyncio.run(serve())
-        except BaseException as exc:  # reported by start() or stop()
-            self._started.put(exc)
-
-
 @dataclass
 class Twin:
     """The running twin and the handles a test needs on it."""
 
-    server: TwinThread
+    server: ThreadedTwin
     cloud: Cloud
     accounts: list[DemoAccount]
     driver: Car  # demo2's third car: parked, online, km and °C
@@ -159,9 +105,9 @@ def twin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Twin]:
         world.account(accounts[1].email), model="3", battery_level=80.0, units="km", temperature_units="C"
     )
     world.advance(60)  # past "Starting": the first car of each account charges on its Wall Connector
-    server = TwinThread(world)
+    server = ThreadedTwin(world, accounts=accounts, timeout_s=TIMEOUT)
     try:
-        cloud = server.start()
+        cloud = server.start().cloud
         monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
         monkeypatch.setattr(teslapy, "BASE_URL", cloud.owner_api)
         monkeypatch.setattr(teslapy, "SSO_BASE_URL", cloud.sso["na"])

@@ -8,7 +8,8 @@ flushes, and then serves until SIGINT or SIGTERM. Unit i listens on port P+i (P 
 ephemeral port).
 
 `all` serves the whole cloud of a demo world (SSO in both regions, Owner API with the twin's
-/_twin/ admin endpoints, streaming, Wall Connectors) and prints, before serving, every URL and
+/_twin/ admin and scenario endpoints, streaming, Wall Connectors) and prints, before serving, every
+URL (`admin`: the base URL of the admin endpoints, which answers with their list) and
 the demo accounts with their passwords, TOTP secrets and vehicle ids (with --print-tokens also a
 ready access token each): a demo twin, so printing them is the point; nowhere else does.
 """

@@ -4,7 +4,9 @@ Product code, not a test helper: other people's real clients (tesla-wall-connect
 against it unchanged. It simulates Wall Connector Gen 3 units (the local HTTP API, with the
 firmware's quirks) and Tesla's cloud: the SSO (both regions), the Owner API, the streaming
 websocket, cars that sleep, drive and charge on those Wall Connectors, and energy sites.
-`serve_cloud(world)` serves all of it on loopback; `teslalink sim all` does the same from a shell.
+`serve_cloud(world)` serves all of it on loopback; `teslalink sim all` does the same from a shell;
+`ThreadedTwin` serves it from a thread of its own, for blocking tests and scripts, and `scenario`
+holds the scenario controls (also served under the Owner API's `/_twin/`).
 A Wall Connector alone::
 
     from teslalink.simulator import World, Wiring, serve_wall_connectors
@@ -25,6 +27,7 @@ from .grid import Wiring
 from .quirks import Quirks
 from .serve import Cloud, serve_cloud
 from .site import EnergySite
+from .threaded import ThreadedTwin
 from .vehicle.car import Car
 from .wall_connector.charger import EvseState
 from .wall_connector.firmware import DEFAULT_FIRMWARE
@@ -41,6 +44,7 @@ __all__ = [
     "EnergySite",
     "EvseState",
     "Quirks",
+    "ThreadedTwin",
     "WallConnectorServer",
     "WallConnectorUnit",
     "Wiring",

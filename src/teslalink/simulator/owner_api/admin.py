@@ -8,6 +8,9 @@
     GET  /_twin/faults       the fault spec of every surface
     POST /_twin/faults       {"surface": "owner_api" | null, "spec": "5xx=0.1,..."}: replace it
 
+The scenario controls (plug in, drive, sleep, weather, quirks, the truth of every device) are
+under the same prefix, in .scenario_app; `GET /_twin/` lists every admin endpoint.
+
 Not part of Tesla's API: a tool for demos and for tests that run the twin in another process.
 Requests from a non-loopback address get 403.
 """
@@ -15,21 +18,21 @@ Requests from a non-loopback address get 403.
 from __future__ import annotations
 
 import ipaddress
-import math
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from ...errors import ConfigError
-from ..world import MAX_ADVANCE_S
+from .. import scenario
 from .bodies import json_response
 from .context import OWNER_API
 
-__all__ = ["accounting", "advance", "faults_get", "faults_set", "world_info"]
+__all__ = ["accounting", "advance", "faults_get", "faults_set", "read_object", "refuse_remote", "world_info"]
 
 
-def _refuse(request: web.Request) -> web.Response | None:
+def refuse_remote(request: web.Request) -> web.Response | None:
+    """A 403 for a client that is not on loopback, None for one that is."""
     try:
         loopback = ipaddress.ip_address(request.remote or "").is_loopback
     except ValueError:
@@ -37,7 +40,8 @@ def _refuse(request: web.Request) -> web.Response | None:
     return None if loopback else json_response({"error": "the twin's admin endpoints are loopback only"}, 403)
 
 
-async def _body(request: web.Request) -> dict[str, Any] | None:
+async def read_object(request: web.Request) -> dict[str, Any] | None:
+    """The body as a JSON object ({} when empty), None when it is anything else."""
     raw = await request.read()
     if not raw.strip():
         return {}
@@ -49,7 +53,8 @@ async def _body(request: web.Request) -> dict[str, Any] | None:
 
 
 async def accounting(request: web.Request) -> web.StreamResponse:
-    if (refused := _refuse(request)) is not None:
+    """Billable requests by category and per car; wakes and awake time of every car."""
+    if (refused := refuse_remote(request)) is not None:
         return refused
     world = request.app[OWNER_API].world
     body: dict[str, Any] = dict(world.accounting.snapshot())
@@ -67,38 +72,36 @@ async def accounting(request: web.Request) -> web.StreamResponse:
 
 
 async def world_info(request: web.Request) -> web.StreamResponse:
-    if (refused := _refuse(request)) is not None:
+    """The world's seed, speed and clock."""
+    if (refused := refuse_remote(request)) is not None:
         return refused
     world = request.app[OWNER_API].world
     return json_response({"seed": world.seed, "speed": world.speed, "now": world.now()})
 
 
 async def advance(request: web.Request) -> web.StreamResponse:
-    if (refused := _refuse(request)) is not None:
+    """Move the world clock: {"seconds": S}, 0 to ten years."""
+    if (refused := refuse_remote(request)) is not None:
         return refused
-    body = await _body(request)
-    seconds = None if body is None else body.get("seconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
-        return json_response({"error": "seconds must be a finite number"}, 400)
-    if seconds < 0:
-        return json_response({"error": "seconds must be >= 0"}, 400)
-    if seconds > MAX_ADVANCE_S:
-        return json_response({"error": f"seconds must be <= {MAX_ADVANCE_S:.0f} (ten years)"}, 400)
-    world = request.app[OWNER_API].world
-    world.advance(float(seconds))
-    return json_response({"now": world.now()})
+    body = await read_object(request)
+    try:
+        return json_response(scenario.advance(request.app[OWNER_API].world, (body or {}).get("seconds")))
+    except scenario.ScenarioError as exc:
+        return json_response({"error": exc.reason}, exc.status)
 
 
 async def faults_get(request: web.Request) -> web.StreamResponse:
-    if (refused := _refuse(request)) is not None:
+    """The fault spec of every surface."""
+    if (refused := refuse_remote(request)) is not None:
         return refused
     return json_response(request.app[OWNER_API].faults.as_json())
 
 
 async def faults_set(request: web.Request) -> web.StreamResponse:
-    if (refused := _refuse(request)) is not None:
+    """Replace a surface's faults: {"surface": name or null, "spec": "5xx=0.1"}."""
+    if (refused := refuse_remote(request)) is not None:
         return refused
-    body = await _body(request)
+    body = await read_object(request)
     if body is None:
         return json_response({"error": "expected a JSON object"}, 400)
     surface, spec = body.get("surface"), body.get("spec", "")

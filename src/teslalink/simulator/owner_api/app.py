@@ -9,7 +9,7 @@ Layers, outermost first:
    answer and are not counted);
 2. faults (`..faults`, surface "owner_api"): latency, dropped connections, injected 5xx and 429;
 3. auth (Bearer token checked by `world.auth`) and rate limits (`.ratelimit`);
-4. the handler (`.vehicles`, `.energy`, `.account`, `.admin`): parse, call the model, format.
+4. the handler (`.vehicles`, `.energy`, `.account`, `.admin`, `.scenario_app`): parse, call the model, format.
 
 Billing (REFERENCE 3): vehicle reads and energy site reads are "data", vehicle and energy site
 commands "command", wake_up "wake". Account-level calls (products, orders, service scheduling,
@@ -29,7 +29,7 @@ from ..accounting import BillingCategory
 from ..faults import DROPPED, Faults, fault_middleware, rate_limited_response
 from ..refusal import NotFound, Refusal
 from ..sso.tokens import InvalidToken
-from . import account, admin, energy, vehicles
+from . import account, admin, energy, scenario_app, vehicles
 from .bodies import ACCOUNT_LOCKED, error_response, unauthorized
 from .context import ACCOUNT, OWNER_API, OwnerApi, RouteInfo
 from .ratelimit import RateLimits
@@ -77,6 +77,7 @@ ROUTES: list[tuple[str, str, Handler, RouteInfo]] = [
     ("POST", "/_twin/advance", admin.advance, ADMIN),
     ("GET", "/_twin/faults", admin.faults_get, ADMIN),
     ("POST", "/_twin/faults", admin.faults_set, ADMIN),
+    *((method, path, handler, ADMIN) for method, path, handler in scenario_app.ROUTES),
 ]
 """(method, path, handler, how it is guarded and billed); paths relative to the API's base URL."""
 

@@ -278,6 +278,8 @@ class EnergySite:
 
     def cloud_cover(self, t: float | None = None) -> float:
         """The day's cloud cover (0 clear .. 1 overcast) at world time `t` (default now)."""
+        if self.env.cloud_cover_override is not None:
+            return self.env.cloud_cover_override
         t = self.world.now() if t is None else t
         return self.env.day_weather(self.env.local_day(t)).cloud_cover
 
@@ -287,6 +289,22 @@ class EnergySite:
         """Cut (True) or restore (False) the grid; an outage is recorded as a backup event."""
         self._sync()
         self.physics.set_grid(not active)
+
+    def set_cloud_cover(self, cover: float | None) -> None:
+        """Fix the cloud cover (0 clear .. 1 overcast) from now on; None returns to the site's weather."""
+        if cover is not None and not 0.0 <= cover <= 1.0:
+            raise ConfigError(f"cloud cover must be between 0 and 1, got {cover!r}")
+        self._sync()
+        self.env.cloud_cover_override = None if cover is None else float(cover)
+        self.physics.inputs_changed()
+
+    def set_house_load(self, watts: float | None) -> None:
+        """Fix the home's load in W from now on; None returns to the household's daily habits."""
+        if watts is not None and not (0.0 <= watts <= 1e6 and math.isfinite(watts)):
+            raise ConfigError(f"house load must be between 0 and 1000000 W, got {watts!r}")
+        self._sync()
+        self.env.load_override_w = None if watts is None else float(watts)
+        self.physics.inputs_changed()
 
     def storm_watch(self, active: bool | None) -> None:
         """Force a storm forecast on or off from now on; None returns to the site's weather."""

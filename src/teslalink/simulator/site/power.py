@@ -154,6 +154,10 @@ class SitePhysics:
         """Drop the day's plan: the operation, storm mode or the tariff changed (integrate first)."""
         self._plan_day = _NO_DAY
 
+    def inputs_changed(self) -> None:
+        """Drop the cached hour of sun and load: a scenario changed them (integrate to now first)."""
+        self._hour = -1
+
     def set_grid(self, up: bool) -> None:
         """The grid goes down (an outage is recorded as a backup event) or comes back."""
         if up == self.grid_up:

@@ -120,6 +120,10 @@ class Environment:
         self._hour_noise = SampledNoise(load_key, normals=0, uniforms=1 + 3 * STEPS_PER_HOUR)
         self._offsets: dict[int, int] = {}
         self._days: dict[int, DayWeather] = {}
+        # Scenario overrides (None: the seeded weather and habits). Our choice: an override is
+        # exact (no hourly or per-step wobble, no appliance spikes), so a test gets what it set.
+        self.cloud_cover_override: float | None = None
+        self.load_override_w: float | None = None
 
     # --- local time ------------------------------------------------------------------------------
 
@@ -224,6 +228,7 @@ class Environment:
             # Within half an hour of the middle, cos(hour angle) moves by less than sin(7.5°) < 0.131.
             if a + b * math.cos(angle0 + 7.5 * _DEG) > -0.131 * b:
                 cloud_hour = min(1.0, max(0.0, weather.cloud_cover + 0.3 * (u[0] - 0.5)))
+                fixed_cloud = self.cloud_cover_override
                 peak = self.solar_w * _PV_DERATE
                 step_angle = STEP_S / 240.0 * _DEG  # 15° per hour
                 for j in range(n):
@@ -231,7 +236,10 @@ class Environment:
                     if sin_el > 0.0:
                         cloud = cloud_hour * (0.75 + 0.5 * u[1 + j])
                         cloud = 1.0 if cloud > 1.0 else cloud
+                        cloud = cloud if fixed_cloud is None else fixed_cloud
                         solar[j] = peak * -math.expm1(-sin_el / _PV_SHAPE) * (1.0 - 0.78 * cloud)
+        if self.load_override_w is not None:
+            return solar, [self.load_override_w] * n
         base_w = self._base_w * weather.load_factor
         first = ((start + offset) % 86_400) // STEP_S
         load = []

@@ -23,7 +23,7 @@ charging (the charge port), taper (DC), power (sleep), climate, routes, state (c
 update), commands (one function per command), render (the API's JSON), extras (small endpoints).
 
 Scenario knobs (for tests and the demo) are plain methods and properties: `user_present`,
-`set_outside_temp`, `go_offline`/`come_online`, `plug_into`/`unplug`, `drive`/`park`,
+`set_outside_temp`, `go_offline`/`come_online`, `fall_asleep`, `plug_into`/`unplug`, `drive`/`park`,
 `start_supercharging`, `offer_update`, `enter_service`/`leave_service`, `set_closure`.
 """
 
@@ -419,6 +419,19 @@ class Car(CarCore):
     @property
     def connected(self) -> bool:
         return self._connected
+
+    def fall_asleep(self) -> None:
+        """Fall asleep now, skipping the idle wait; refused while anything keeps the car awake."""
+        t = self._sync()
+        if self._keepers():
+            raise RuntimeError(
+                "something keeps the car awake (driving, charging, climate, sentry, a person, "
+                "an open door or an update)"
+            )
+        if self._sleep.state is not Power.ASLEEP:
+            self._sleep.fall_asleep(t)
+            self._shift_p = False
+            self._telemetry_mark = t
 
     def enter_service(self) -> None:
         """The car is at a service center: in_service true, commands refused (HTTP 405)."""
