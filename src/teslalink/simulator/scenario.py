@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError
 from .owner_api.products import linked_wall_connectors
 from .quirks import Quirks
+from .refusal import Refusal
 from .vehicle.routes import DEMO_ROUTES
 from .world import MAX_ADVANCE_S
 
@@ -81,13 +82,15 @@ MAX_HOUSE_LOAD_W = 1e6
 """Our choice: a house load above a megawatt is a typo, not a home."""
 
 
-class ScenarioError(Exception):
-    """A scenario step the twin refuses; `status` is the HTTP status it answers with."""
+class ScenarioError(Refusal):
+    """A scenario step the twin refuses: a `Refusal` answered `{"error": reason}` with `status`."""
 
     def __init__(self, reason: str, status: int = 400) -> None:
-        super().__init__(reason)
+        super().__init__(reason, status)
         self.reason = reason
-        self.status = status
+
+    def body(self) -> Any:
+        return {"error": self.reason}
 
 
 # --- input checks ---------------------------------------------------------------------------------

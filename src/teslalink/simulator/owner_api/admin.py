@@ -87,7 +87,7 @@ async def advance(request: web.Request) -> web.StreamResponse:
     try:
         return json_response(scenario.advance(request.app[OWNER_API].world, (body or {}).get("seconds")))
     except scenario.ScenarioError as exc:
-        return json_response({"error": exc.reason}, exc.status)
+        return exc.response()
 
 
 async def faults_get(request: web.Request) -> web.StreamResponse:

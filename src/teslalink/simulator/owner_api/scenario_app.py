@@ -49,7 +49,7 @@ def _endpoint(*fields: str) -> Callable[[Action], Handler]:
                     raise scenario.ScenarioError(f"unknown field {', '.join(unknown)}; expected {expected}")
                 return json_response(action(request.app[OWNER_API].world, request.match_info, body))
             except scenario.ScenarioError as exc:
-                return json_response({"error": exc.reason}, exc.status)
+                return exc.response()
 
         handler.__doc__ = action.__doc__
         return handler
