@@ -11,6 +11,7 @@ import pytest
 
 from teslalink.simulator import World, populate_demo, scenario
 from teslalink.simulator.demo import DemoAccount
+from teslalink.simulator.faults import Faults
 from teslalink.simulator.scenario import ScenarioError
 from teslalink.simulator.serve import Cloud, serve_cloud
 
@@ -366,3 +367,24 @@ async def test_scenario_endpoints_refuse_other_hosts(world: World) -> None:
     for method, path, handler in ROUTES:
         request = make_mocked_request(method, path, app=app, transport=transport)
         assert (await handler(request)).status == 403, path
+
+
+async def test_quirks_set_over_http_survive_a_change_of_the_faults(
+    demo: tuple[World, list[DemoAccount]],
+) -> None:
+    world, accounts = demo
+    unit = accounts[0].chargers[0].unit
+    timeout = aiohttp.ClientTimeout(total=30)  # a hang guard only
+    async with serve_cloud(world, faults=Faults()) as cloud, aiohttp.ClientSession(timeout=timeout) as http:
+        served = Served(world, accounts, cloud, http)
+        status, _ = await served.admin("POST", f"wall_connectors/{unit.serial}/quirks", {"spec": "nan"})
+        assert status == 200
+        status, _ = await served.admin("POST", "faults", {"surface": "wall_connector", "spec": "drop=0.25"})
+        assert status == 200
+        assert unit.quirks.nan_in_lifetime  # laid over the unit's own quirks, not over the start's
+        assert unit.quirks.drop_rate == 0.25
+        status, _ = await served.admin("POST", "faults", {"surface": "wall_connector", "spec": ""})
+        assert status == 200
+        assert unit.quirks.nan_in_lifetime
+        assert unit.quirks.drop_rate == 0.0
+    assert unit.quirks.nan_in_lifetime  # and still the unit's after serving ends

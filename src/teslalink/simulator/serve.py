@@ -166,19 +166,30 @@ async def serve_cloud(
 
 @contextlib.contextmanager
 def _wall_connector_faults(units: list[WallConnectorUnit], faults: Faults) -> Iterator[None]:
-    """Keep the units' quirks in step with the "wall_connector" faults; restore them afterwards."""
-    originals: dict[str, Quirks] = {unit.serial: unit.quirks for unit in units}
+    """Keep the units' quirks in step with the "wall_connector" faults; restore them afterwards.
+
+    A unit's own quirks (set at start, or later through the scenario controls) are the base the
+    faults are laid over: quirks set while the faults apply become the new base, and survive both
+    a later change of the faults and the end of serving.
+    """
+    base: dict[str, Quirks] = {unit.serial: unit.quirks for unit in units}
+    applied: dict[str, Quirks] = {}
+
+    def own_quirks(unit: WallConnectorUnit) -> Quirks:
+        if applied.get(unit.serial) is not unit.quirks:  # set by someone else since: the new base
+            base[unit.serial] = unit.quirks
+        return base[unit.serial]
 
     def apply(surface: str, spec: FaultSpec) -> None:
         if surface != "wall_connector":
             return
+        latency = (spec.latency_s[0] + spec.latency_s[1]) / 2.0
         for unit in units:
-            base = originals[unit.serial]
-            latency = (spec.latency_s[0] + spec.latency_s[1]) / 2.0
-            unit.quirks = replace(
-                base,
-                slow_first_byte_s=max(base.slow_first_byte_s, latency),
-                drop_rate=max(base.drop_rate, spec.drop_rate),
+            own = own_quirks(unit)
+            unit.quirks = applied[unit.serial] = replace(
+                own,
+                slow_first_byte_s=max(own.slow_first_byte_s, latency),
+                drop_rate=max(own.drop_rate, spec.drop_rate),
             )
 
     apply("wall_connector", faults.spec("wall_connector"))
@@ -188,4 +199,4 @@ def _wall_connector_faults(units: list[WallConnectorUnit], faults: Faults) -> It
     finally:
         faults.remove_listener(apply)
         for unit in units:
-            unit.quirks = originals[unit.serial]
+            unit.quirks = own_quirks(unit)
