@@ -1,6 +1,6 @@
 """One car of the account, the client: summary, vehicle_data, wake_up, every REST command, stream().
 
-Sleep comes first (REFERENCE 2.2): `summary()` and `state` never wake a car or keep it awake;
+Sleep comes first (docs/reference.md §2.2): `summary()` and `state` never wake a car or keep it awake;
 `vehicle_data()` and commands need it online and raise `VehicleUnavailable` (408) when it is not;
 only `wake_up()` wakes it, and only when the caller asks. Command arguments are checked here,
 before anything is sent, so a typo costs no request (and no Fleet API money); a command the car
