@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,6 +46,26 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if written:
         report.outcome = "failed"
         report.longrepr = "the test wrote to " + "; ".join(f"{k}: {v[:300]!r}" for k, v in written.items())
+
+
+@pytest.fixture
+def run_probe(tmp_path: Path) -> Callable[[str], subprocess.CompletedProcess[str]]:
+    """Run a probe test file under this conftest in a fresh pytest process: how the guards here
+    are tested (a guard that fails a test can only be watched from outside that run)."""
+
+    def run(source: str) -> subprocess.CompletedProcess[str]:
+        shutil.copy(Path(__file__), tmp_path / "conftest.py")
+        (tmp_path / "test_probe.py").write_text(source)
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-rE", "-p", "no:cacheprovider", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,  # a hang guard: a probe runs in about a second
+            cwd=tmp_path,
+            check=False,
+        )
+
+    return run
 
 
 # --- the loopback guard: no test reaches beyond this machine ----------------------------------------

@@ -7,10 +7,9 @@ nothing: the address used is 192.0.2.1 (TEST-NET-1, RFC 5737), which no network 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,17 +126,10 @@ def test_stays_home():
 """
 
 
-def test_a_test_that_reached_out_fails_even_when_the_error_was_caught(tmp_path: Path) -> None:
-    shutil.copy(Path(__file__).with_name("conftest.py"), tmp_path / "conftest.py")
-    (tmp_path / "test_probe.py").write_text(PROBE)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rE", "-p", "no:cacheprovider", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,  # a hang guard: the probe runs in about a second
-        cwd=tmp_path,
-        check=False,
-    )
+def test_a_test_that_reached_out_fails_even_when_the_error_was_caught(
+    run_probe: Callable[[str], subprocess.CompletedProcess[str]],
+) -> None:
+    done = run_probe(PROBE)
     assert done.returncode == 1, done.stdout
     errors = [line for line in done.stdout.splitlines() if line.startswith("ERROR")]
     assert len(errors) == 1, done.stdout

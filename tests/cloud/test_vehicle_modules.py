@@ -12,27 +12,11 @@ import teslalink.cloud
 from teslalink.cloud import vehicle, vehicle_data, vin
 
 # Every public name of teslalink.cloud.vehicle before the split.
-BEFORE_SPLIT = (
-    "ALL_ENDPOINTS",
-    "ALREADY_REASONS",
-    "COMPOSITOR_URL",
-    "CommandResult",
-    "DecodedVin",
-    "IMAGE_VIEWS",
-    "KM_PER_MILE",
-    "OPTION_CODES",
-    "Progress",
-    "SoftwareUpdate",
-    "SpeedLimitMode",
-    "TEMP_MAX_C",
-    "TEMP_MIN_C",
-    "Vehicle",
-    "VehicleData",
-    "compose_image_url",
-    "decode_vin",
-    "describe_option_codes",
-    "is_already",
-)
+BEFORE_SPLIT = """
+    ALL_ENDPOINTS ALREADY_REASONS COMPOSITOR_URL CommandResult DecodedVin IMAGE_VIEWS KM_PER_MILE
+    OPTION_CODES Progress SoftwareUpdate SpeedLimitMode TEMP_MAX_C TEMP_MIN_C Vehicle VehicleData
+    compose_image_url decode_vin describe_option_codes is_already
+""".split()
 
 
 @pytest.mark.parametrize("name", BEFORE_SPLIT)
