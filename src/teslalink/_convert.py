@@ -25,6 +25,10 @@ Our choices, each for a reason:
   JSON output. `INT_MIN`/`INT_MAX` are that bound, for msgspec's fast path (`Int64`).
 - `to_nearest_int` is for readings a car may send either way (a battery level of 79.6 reads 80);
   `to_int` for counters, where a fraction means the value is not what we think it is.
+
+Not here, on purpose: the streaming CSV's parsers (`cloud/stream_models.py`: their input is text,
+"" is None), the state files' strict readers (`wallconnector/energy.py`: a wrong value there is a
+ConfigError, not a missing reading), and the CLI's formatters (values to text).
 """
 
 from __future__ import annotations

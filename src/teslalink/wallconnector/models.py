@@ -9,7 +9,8 @@ The models are frozen msgspec Structs whose fields are renamed from the device's
 well-formed answer converts in C (`msgspec.convert`, about 0.5 µs for the vitals, against 6.5 µs
 to build a frozen dataclass of the same 30 fields), which matters when a recorder polls hundreds
 of units. An answer with a value of the wrong type takes the tolerant path: each field through a
-converter chosen by its declared type, so one odd value costs that field, never the reading.
+converter chosen by its declared type (the shared ones of `teslalink._convert`), so one odd value
+costs that field, never the reading.
 """
 
 from __future__ import annotations
