@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +37,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     (figures belong in bench/). What a test captures itself (capsys, CliRunner, a subprocess's
     pipes) is not written, so it does not count."""
     outcome = yield
-    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    report: pytest.TestReport = outcome.get_result()
     if report.when != "teardown" or not report.passed:
         return
     written = {
@@ -43,3 +46,158 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if written:
         report.outcome = "failed"
         report.longrepr = "the test wrote to " + "; ".join(f"{k}: {v[:300]!r}" for k, v in written.items())
+
+
+@pytest.fixture
+def run_probe(tmp_path: Path) -> Callable[[str], subprocess.CompletedProcess[str]]:
+    """Run a probe test file under this conftest in a fresh pytest process: how the guards here
+    are tested (a guard that fails a test can only be watched from outside that run)."""
+
+    def run(source: str) -> subprocess.CompletedProcess[str]:
+        shutil.copy(Path(__file__), tmp_path / "conftest.py")
+        (tmp_path / "test_probe.py").write_text(source)
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-rE", "-p", "no:cacheprovider", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,  # a hang guard: a probe runs in about a second
+            cwd=tmp_path,
+            check=False,
+        )
+
+    return run
+
+
+# --- the loopback guard: no test reaches beyond this machine ----------------------------------------
+# Self-contained: installed once for the whole run (so session and module fixtures are covered too),
+# checked after each test. It patches the Python-level entry points every client here goes through:
+# socket.getaddrinfo (also behind asyncio's loop.getaddrinfo and aiohttp's threaded resolver),
+# socket.socket.connect / connect_ex (also behind socket.create_connection and asyncio's
+# sock_connect) and asyncio's loop.create_connection. A refused call raises `ReachedBeyondLoopback`
+# (an OSError, so the code under test fails as on an unreachable network, never hangs) before the
+# real call, so nothing is sent; and the test fails at teardown even if the code swallowed the error.
+# Not covered, our choice: subprocesses a test starts (the `teslalink` CLI, TeslaPy) inherit nothing
+# from this process; they are pointed at the twin on 127.0.0.1 by their arguments and environment.
+
+import asyncio  # noqa: E402 - the guard's block keeps its own imports
+import ipaddress  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+from typing import Any  # noqa: E402
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+
+class ReachedBeyondLoopback(OSError):
+    """A test tried to resolve or connect to something that is not this machine."""
+
+
+def _is_loopback(host: Any, *, passive_ok: bool = False) -> bool:
+    """127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z), localhost; with `passive_ok` also None, "",
+    0.0.0.0 and :: (what a server binds; resolving them sends nothing)."""
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if host is None or host == "":
+        return passive_ok
+    if not isinstance(host, str):
+        return False
+    text = host.strip("[]").split("%")[0].lower()
+    if text in _LOOPBACK_NAMES or text.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or (passive_ok and address.is_unspecified)
+
+
+class LoopbackGuard:
+    """The patched entry points, the real ones beneath them, and what was refused since the last check."""
+
+    def __init__(self) -> None:
+        self.real_getaddrinfo = socket.getaddrinfo
+        self.real_connect = socket.socket.connect
+        self.real_connect_ex = socket.socket.connect_ex
+        self.real_create_connection = asyncio.base_events.BaseEventLoop.create_connection
+        self.error = ReachedBeyondLoopback
+        self._refused: list[str] = []
+        self._lock = threading.Lock()
+
+    def refuse(self, what: str) -> ReachedBeyondLoopback:
+        message = (
+            f"loopback guard: a test tried to reach {what}; tests talk only to 127.0.0.1, ::1 or unix sockets"
+        )
+        with self._lock:
+            self._refused.append(message)
+        return ReachedBeyondLoopback(message)
+
+    def take(self) -> list[str]:
+        """What was refused since the last call (and forget it: a test that expects a refusal takes it)."""
+        with self._lock:
+            refused, self._refused = self._refused, []
+        return refused
+
+    def install(self) -> None:
+        guard = self
+
+        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+            if not _is_loopback(host, passive_ok=True):
+                raise guard.refuse(f"the name {host!r} (getaddrinfo)")
+            return guard.real_getaddrinfo(host, *args, **kwargs)
+
+        def allowed(sock: socket.socket, address: Any) -> bool:
+            if sock.family == getattr(socket, "AF_UNIX", object()):
+                return True
+            return isinstance(address, tuple) and bool(address) and _is_loopback(address[0])
+
+        def connect(self: socket.socket, address: Any) -> None:
+            if not allowed(self, address):
+                raise guard.refuse(f"{address!r} (socket.connect)")
+            return guard.real_connect(self, address)
+
+        def connect_ex(self: socket.socket, address: Any) -> int:
+            if not allowed(self, address):
+                raise guard.refuse(f"{address!r} (socket.connect_ex)")
+            return guard.real_connect_ex(self, address)
+
+        async def create_connection(
+            self: asyncio.AbstractEventLoop,
+            protocol_factory: Any,
+            host: Any = None,
+            *args: Any,
+            **kwargs: Any,
+        ) -> Any:
+            if host is not None and not _is_loopback(host):
+                raise guard.refuse(f"the host {host!r} (loop.create_connection)")
+            return await guard.real_create_connection(self, protocol_factory, host, *args, **kwargs)
+
+        socket.getaddrinfo = getaddrinfo
+        socket.socket.connect = connect
+        socket.socket.connect_ex = connect_ex
+        asyncio.base_events.BaseEventLoop.create_connection = create_connection
+
+    def uninstall(self) -> None:
+        socket.getaddrinfo = self.real_getaddrinfo
+        socket.socket.connect = self.real_connect
+        socket.socket.connect_ex = self.real_connect_ex
+        asyncio.base_events.BaseEventLoop.create_connection = self.real_create_connection
+
+
+@pytest.fixture(scope="session")
+def _installed_loopback_guard() -> Iterator[LoopbackGuard]:
+    guard = LoopbackGuard()
+    guard.install()
+    yield guard
+    guard.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def loopback_guard(_installed_loopback_guard: LoopbackGuard) -> Iterator[LoopbackGuard]:
+    """Fails the test when anything in it tried to reach beyond loopback, even if the error was caught."""
+    guard = _installed_loopback_guard
+    yield guard  # a refusal while this test's wider fixtures were set up counts for it too
+    refused = guard.take()
+    if refused:
+        pytest.fail("\n".join(refused), pytrace=False)

@@ -10,8 +10,9 @@ says what a block prints, its output is checked (`EXPECTED`).
 
 The person at the browser (the browser and staged flows) is played by `Person`: `webbrowser.open`
 and `input` are replaced, and the person signs in on the twin's page. Nothing reaches the
-internet: resolving or connecting to anything but loopback fails the block. A block preceded by
-`<!-- not run: reason -->` is skipped, with the reason shown.
+internet: resolving or connecting to anything but loopback fails the block (the loopback guard of
+tests/conftest.py, as for every test). A block preceded by `<!-- not run: reason -->` is skipped,
+with the reason shown.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ import asyncio
 import builtins
 import contextlib
 import io
-import ipaddress
 import json
 import re
-import socket
 import threading
 import webbrowser
 from collections.abc import Iterator
@@ -165,36 +164,6 @@ EXPECTED: list[tuple[str, list[str]]] = [
 
 
 # --- the twin and the page's environment ---------------------------------------------------------
-
-
-def _is_loopback(host: Any) -> bool:
-    if not isinstance(host, str):
-        return True  # not an internet address (a Unix socket path, bytes)
-    if host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_getaddrinfo = socket.getaddrinfo
-    real_connect = socket.socket.connect
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if not _is_loopback(host.decode() if isinstance(host, bytes) else host):
-            raise OSError(f"docs test: {host!r} is not loopback; the examples must not reach the internet")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(self: socket.socket, address: Any) -> Any:
-        if isinstance(address, tuple) and not _is_loopback(address[0]):
-            raise OSError(f"docs test: {address!r} is not loopback")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 class Person:

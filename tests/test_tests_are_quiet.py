@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
-from pathlib import Path
+from collections.abc import Callable
 
 PROBE = """
 import sys
@@ -29,17 +27,8 @@ def test_silent():
 """
 
 
-def test_a_test_that_prints_fails(tmp_path: Path) -> None:
-    shutil.copy(Path(__file__).with_name("conftest.py"), tmp_path / "conftest.py")
-    (tmp_path / "test_probe.py").write_text(PROBE)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rE", "-p", "no:cacheprovider", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,  # a hang guard: the probe runs in about a second
-        cwd=tmp_path,
-        check=False,
-    )
+def test_a_test_that_prints_fails(run_probe: Callable[[str], subprocess.CompletedProcess[str]]) -> None:
+    done = run_probe(PROBE)
     assert done.returncode == 1, done.stdout
     errors = sorted(
         line.split("::")[1].split(" ")[0] for line in done.stdout.splitlines() if line.startswith("ERROR")

@@ -9,8 +9,8 @@ from typing import Any, get_type_hints
 
 import pytest
 
-from teslalink.cloud import vehicle as vehicle_module
-from teslalink.cloud.vehicle import (
+from teslalink.cloud import vin as vin_module
+from teslalink.cloud.vin import (
     OPTION_CODES,
     DecodedVin,
     _OptionCodes,
@@ -190,8 +190,8 @@ def test_the_table_is_read_once_on_first_use(monkeypatch: pytest.MonkeyPatch) ->
         reads.append("read")
         return real_loads(text)
 
-    monkeypatch.setattr(json, "loads", counting_loads)  # the one json module vehicle.py uses
-    monkeypatch.setattr(vehicle_module, "OPTION_CODES", fresh)
+    monkeypatch.setattr(json, "loads", counting_loads)  # the one json module vin.py uses
+    monkeypatch.setattr(vin_module, "OPTION_CODES", fresh)
     assert describe_option_codes("MDL3") == ["Model 3"]
     assert fresh.loaded
     assert describe_option_codes("MDLY,PPSW") == ["Model Y", "Paint: Pearl White Multi-Coat"]

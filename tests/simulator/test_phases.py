@@ -1,4 +1,4 @@
-"""Phase readings per wiring, as real units show them (REFERENCE, "Power")."""
+"""Phase readings per wiring, as real units show them (docs/reference.md §1, power)."""
 
 from __future__ import annotations
 

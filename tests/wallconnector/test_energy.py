@@ -60,7 +60,7 @@ def feed(monitor: SessionMonitor, ts: float, **kw: object) -> ChargingSession | 
 
 @dataclass
 class FakeUnit:
-    """The device's session counters as REFERENCE.md describes them, enough to drive a monitor."""
+    """The device's session counters as docs/reference.md §1 describes them, enough to drive a monitor."""
 
     t: float = T0
     connected: bool = False

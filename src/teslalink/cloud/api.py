@@ -1,6 +1,6 @@
 """The Owner API client: one request path for every call, Tesla's statuses mapped to teslalink.errors.
 
-How it treats the service, and why (REFERENCE 2.2):
+How it treats the service, and why (docs/reference.md §2.2):
 
 * the token comes from a `TokenProvider` before each request; a 401 is reported to it
   (`token_rejected`) and the request is sent ONCE more with the token it returns; a second 401

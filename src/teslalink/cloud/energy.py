@@ -8,11 +8,11 @@ Arguments are checked before anything is sent.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from .._convert import to_bool, to_float, to_str
 from ..errors import CommandFailed, ConfigError
 
 if TYPE_CHECKING:
@@ -35,13 +35,6 @@ CALENDAR_KINDS: Final = ("energy", "power", "backup", "self_consumption")
 PERIODS: Final = ("day", "week", "month", "year", "lifetime")
 
 
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 @dataclass(frozen=True, slots=True)
 class LiveStatus:
     """live_status: power flows in watts (positive battery power: discharging), the battery, the grid."""
@@ -50,55 +43,51 @@ class LiveStatus:
 
     @property
     def solar_power_w(self) -> float | None:
-        return _num(self.raw.get("solar_power"))
+        return to_float(self.raw.get("solar_power"))
 
     @property
     def battery_power_w(self) -> float | None:
-        return _num(self.raw.get("battery_power"))
+        return to_float(self.raw.get("battery_power"))
 
     @property
     def load_power_w(self) -> float | None:
-        return _num(self.raw.get("load_power"))
+        return to_float(self.raw.get("load_power"))
 
     @property
     def grid_power_w(self) -> float | None:
-        return _num(self.raw.get("grid_power"))
+        return to_float(self.raw.get("grid_power"))
 
     @property
     def generator_power_w(self) -> float | None:
-        return _num(self.raw.get("generator_power"))
+        return to_float(self.raw.get("generator_power"))
 
     @property
     def percentage_charged(self) -> float | None:
-        return _num(self.raw.get("percentage_charged"))
+        return to_float(self.raw.get("percentage_charged"))
 
     @property
     def energy_left_wh(self) -> float | None:
-        return _num(self.raw.get("energy_left"))
+        return to_float(self.raw.get("energy_left"))
 
     @property
     def total_pack_energy_wh(self) -> float | None:
-        return _num(self.raw.get("total_pack_energy"))
+        return to_float(self.raw.get("total_pack_energy"))
 
     @property
     def grid_status(self) -> str | None:
-        value = self.raw.get("grid_status")
-        return value if isinstance(value, str) else None
+        return to_str(self.raw.get("grid_status"))
 
     @property
     def island_status(self) -> str | None:
-        value = self.raw.get("island_status")
-        return value if isinstance(value, str) else None
+        return to_str(self.raw.get("island_status"))
 
     @property
     def storm_mode_active(self) -> bool | None:
-        value = self.raw.get("storm_mode_active")
-        return value if isinstance(value, bool) else None
+        return to_bool(self.raw.get("storm_mode_active"))
 
     @property
     def timestamp(self) -> str | None:
-        value = self.raw.get("timestamp")
-        return value if isinstance(value, str) else None
+        return to_str(self.raw.get("timestamp"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,22 +98,19 @@ class SiteInfo:
 
     @property
     def site_name(self) -> str | None:
-        value = self.raw.get("site_name")
-        return value if isinstance(value, str) else None
+        return to_str(self.raw.get("site_name"))
 
     @property
     def backup_reserve_percent(self) -> float | None:
-        return _num(self.raw.get("backup_reserve_percent"))
+        return to_float(self.raw.get("backup_reserve_percent"))
 
     @property
     def operation_mode(self) -> str | None:
-        value = self.raw.get("default_real_mode")
-        return value if isinstance(value, str) else None
+        return to_str(self.raw.get("default_real_mode"))
 
     @property
     def installation_date(self) -> str | None:
-        value = self.raw.get("installation_date")
-        return value if isinstance(value, str) else None
+        return to_str(self.raw.get("installation_date"))
 
     @property
     def components(self) -> Mapping[str, Any]:
@@ -133,14 +119,12 @@ class SiteInfo:
 
     @property
     def has_battery(self) -> bool | None:
-        value = self.components.get("battery")
-        return value if isinstance(value, bool) else None
+        return to_bool(self.components.get("battery"))
 
     @property
     def export_rule(self) -> str | None:
         """customer_preferred_export_rule (kept among the components): battery_ok, pv_only, never."""
-        value = self.components.get("customer_preferred_export_rule")
-        return value if isinstance(value, str) else None
+        return to_str(self.components.get("customer_preferred_export_rule"))
 
     @property
     def grid_charging(self) -> bool | None:
@@ -151,8 +135,7 @@ class SiteInfo:
     @property
     def storm_mode_enabled(self) -> bool | None:
         settings = self.raw.get("user_settings")
-        value = settings.get("storm_mode_enabled") if isinstance(settings, Mapping) else None
-        return value if isinstance(value, bool) else None
+        return to_bool(settings.get("storm_mode_enabled") if isinstance(settings, Mapping) else None)
 
 
 def _check_percent(name: str, value: Any) -> None:

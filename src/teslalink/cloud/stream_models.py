@@ -1,6 +1,6 @@
 """Typed streaming updates, and the parser that turns a `data:update` CSV value into one.
 
-The streaming websocket (REFERENCE 2.5) sends each update as one CSV string: the timestamp in
+The streaming websocket (docs/reference.md §2.5) sends each update as one CSV string: the timestamp in
 epoch milliseconds, then one field per subscribed column, in the subscribed order; an empty
 field is a missing value (speed and shift_state of a parked car).
 
@@ -50,7 +50,7 @@ DEFAULT_COLUMNS: Final[tuple[str, ...]] = (
     "est_range",
     "heading",
 )
-"""REFERENCE 2.5's twelve columns, in the order clients subscribe to them."""
+"""docs/reference.md §2.5's twelve columns, in the order clients subscribe to them."""
 
 
 class StreamUpdate(msgspec.Struct, frozen=True, gc=False):

@@ -1,4 +1,4 @@
-"""The streaming websocket of one car (REFERENCE 2.5): typed updates, as an async iterator or callbacks.
+"""The streaming websocket of one car (docs/reference.md §2.5): typed updates, as an iterator or callbacks.
 
     stream = VehicleStream(urls, tokens, vehicle_id)
     async for update in stream:            # or: await stream.run(callback)

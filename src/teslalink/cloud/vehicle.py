@@ -1,26 +1,36 @@
-"""One car of the account: summary, vehicle_data, wake_up, every REST command, and small helpers.
+"""One car of the account, the client: summary, vehicle_data, wake_up, every REST command, stream().
 
-Sleep comes first (REFERENCE 2.2): `summary()` and `state` never wake a car or keep it awake;
+Sleep comes first (docs/reference.md §2.2): `summary()` and `state` never wake a car or keep it awake;
 `vehicle_data()` and commands need it online and raise `VehicleUnavailable` (408) when it is not;
 only `wake_up()` wakes it, and only when the caller asks. Command arguments are checked here,
 before anything is sent, so a typo costs no request (and no Fleet API money); a command the car
 refuses raises `CommandFailed` with the car's reason, unless the reason says the car is already
 as asked (`already_set`, `is_charging` for a start...): that is a success, a `CommandResult`
 with `already=True` and the car's `reason` (see `ALREADY_REASONS`).
+
+The answer's model lives in `vehicle_data.py` and the VIN and option-code helpers in `vin.py`;
+their names are re-exported here, where users have always imported them from.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
-from typing import TYPE_CHECKING, Any, Final, TypedDict
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, Any, Final
 
+from .._convert import to_nearest_int
 from ..errors import CommandFailed, ConfigError, VehicleUnavailable
+from .vehicle_data import KM_PER_MILE, SoftwareUpdate, SpeedLimitMode, VehicleData
+from .vin import (
+    COMPOSITOR_URL,
+    IMAGE_VIEWS,
+    OPTION_CODES,
+    DecodedVin,
+    compose_image_url,
+    decode_vin,
+    describe_option_codes,
+)
 
 if TYPE_CHECKING:
     from .api import Clock, Sleep, TeslaApi
@@ -29,9 +39,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ALL_ENDPOINTS",
     "ALREADY_REASONS",
+    "COMPOSITOR_URL",
+    "IMAGE_VIEWS",
+    "KM_PER_MILE",
     "OPTION_CODES",
     "CommandResult",
     "DecodedVin",
+    "SoftwareUpdate",
+    "SpeedLimitMode",
     "Vehicle",
     "VehicleData",
     "compose_image_url",
@@ -52,515 +67,9 @@ ALL_ENDPOINTS: Final = (
 )
 """Every block of vehicle_data; `location_data` is needed for the position since firmware 2023.38."""
 
-KM_PER_MILE: Final = 1.609344
-COMPOSITOR_URL: Final = "https://static-assets.tesla.com/v1/compositor/"
-IMAGE_VIEWS: Final = ("STUD_3QTR", "STUD_SEAT", "STUD_SIDE", "STUD_REAR", "STUD_WHEEL")
 
 Progress = Callable[[str, float], None]
 """wake_up's progress callback: (state the summary shows, seconds waited so far)."""
-
-
-# --- typed views -----------------------------------------------------------------------------------
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def _int(value: Any) -> int | None:
-    number = _num(value)
-    return None if number is None else round(number)
-
-
-def _bool(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _block(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = raw.get(name)
-    return value if isinstance(value, Mapping) else {}
-
-
-@dataclass(frozen=True, slots=True)
-class SpeedLimitMode:
-    active: bool | None
-    pin_code_set: bool | None
-    current_limit_mph: float | None
-    min_limit_mph: float | None
-    max_limit_mph: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class SoftwareUpdate:
-    status: str | None
-    version: str | None
-    download_perc: int | None
-    install_perc: int | None
-    expected_duration_sec: int | None
-    scheduled_time_ms: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class VehicleData:
-    """The answer of vehicle_data: typed accessors for the common fields, the answer on `.raw`.
-
-    A block that was not asked for (or a field a firmware lacks) reads as None, never KeyError.
-    Distances are miles and temperatures Celsius, as the API sends them whatever the GUI shows;
-    `format_distance` and `format_temperature` give them in the car's GUI units.
-    """
-
-    raw: Mapping[str, Any] = field(repr=False)
-
-    @property
-    def charge_state(self) -> Mapping[str, Any]:
-        return _block(self.raw, "charge_state")
-
-    @property
-    def climate_state(self) -> Mapping[str, Any]:
-        return _block(self.raw, "climate_state")
-
-    @property
-    def drive_state(self) -> Mapping[str, Any]:
-        return _block(self.raw, "drive_state")
-
-    @property
-    def vehicle_state(self) -> Mapping[str, Any]:
-        return _block(self.raw, "vehicle_state")
-
-    @property
-    def gui_settings(self) -> Mapping[str, Any]:
-        return _block(self.raw, "gui_settings")
-
-    @property
-    def vehicle_config(self) -> Mapping[str, Any]:
-        return _block(self.raw, "vehicle_config")
-
-    # identity
-    @property
-    def vin(self) -> str | None:
-        return _str(self.raw.get("vin"))
-
-    @property
-    def state(self) -> str | None:
-        return _str(self.raw.get("state"))
-
-    # charge
-    @property
-    def battery_level(self) -> int | None:
-        return _int(self.charge_state.get("battery_level"))
-
-    @property
-    def charging_state(self) -> str | None:
-        return _str(self.charge_state.get("charging_state"))
-
-    @property
-    def charge_limit_soc(self) -> int | None:
-        return _int(self.charge_state.get("charge_limit_soc"))
-
-    @property
-    def charger_power_kw(self) -> float | None:
-        return _num(self.charge_state.get("charger_power"))
-
-    @property
-    def charger_actual_current_a(self) -> float | None:
-        return _num(self.charge_state.get("charger_actual_current"))
-
-    @property
-    def charger_voltage_v(self) -> float | None:
-        return _num(self.charge_state.get("charger_voltage"))
-
-    @property
-    def charge_current_request_a(self) -> float | None:
-        return _num(self.charge_state.get("charge_current_request"))
-
-    @property
-    def charge_energy_added_kwh(self) -> float | None:
-        return _num(self.charge_state.get("charge_energy_added"))
-
-    @property
-    def est_battery_range_mi(self) -> float | None:
-        return _num(self.charge_state.get("est_battery_range"))
-
-    @property
-    def battery_range_mi(self) -> float | None:
-        return _num(self.charge_state.get("battery_range"))
-
-    @property
-    def minutes_to_full_charge(self) -> int | None:
-        return _int(self.charge_state.get("minutes_to_full_charge"))
-
-    # climate
-    @property
-    def inside_temp_c(self) -> float | None:
-        return _num(self.climate_state.get("inside_temp"))
-
-    @property
-    def outside_temp_c(self) -> float | None:
-        return _num(self.climate_state.get("outside_temp"))
-
-    @property
-    def is_climate_on(self) -> bool | None:
-        return _bool(self.climate_state.get("is_climate_on"))
-
-    @property
-    def driver_temp_setting_c(self) -> float | None:
-        return _num(self.climate_state.get("driver_temp_setting"))
-
-    # vehicle state
-    @property
-    def locked(self) -> bool | None:
-        return _bool(self.vehicle_state.get("locked"))
-
-    @property
-    def odometer_mi(self) -> float | None:
-        return _num(self.vehicle_state.get("odometer"))
-
-    @property
-    def sentry_mode(self) -> bool | None:
-        return _bool(self.vehicle_state.get("sentry_mode"))
-
-    @property
-    def car_version(self) -> str | None:
-        return _str(self.vehicle_state.get("car_version"))
-
-    @property
-    def speed_limit_mode(self) -> SpeedLimitMode | None:
-        mode = self.vehicle_state.get("speed_limit_mode")
-        if not isinstance(mode, Mapping):
-            return None
-        return SpeedLimitMode(
-            active=_bool(mode.get("active")),
-            pin_code_set=_bool(mode.get("pin_code_set")),
-            current_limit_mph=_num(mode.get("current_limit_mph")),
-            min_limit_mph=_num(mode.get("min_limit_mph")),
-            max_limit_mph=_num(mode.get("max_limit_mph")),
-        )
-
-    @property
-    def software_update(self) -> SoftwareUpdate | None:
-        update = self.vehicle_state.get("software_update")
-        if not isinstance(update, Mapping):
-            return None
-        return SoftwareUpdate(
-            status=_str(update.get("status")),
-            version=_str(update.get("version")),
-            download_perc=_int(update.get("download_perc")),
-            install_perc=_int(update.get("install_perc")),
-            expected_duration_sec=_int(update.get("expected_duration_sec")),
-            scheduled_time_ms=_int(update.get("scheduled_time_ms")),
-        )
-
-    # drive (the position needs the location_data block)
-    @property
-    def latitude(self) -> float | None:
-        return _num(self.drive_state.get("latitude"))
-
-    @property
-    def longitude(self) -> float | None:
-        return _num(self.drive_state.get("longitude"))
-
-    @property
-    def heading(self) -> float | None:
-        return _num(self.drive_state.get("heading"))
-
-    @property
-    def speed_mph(self) -> float | None:
-        return _num(self.drive_state.get("speed"))
-
-    @property
-    def shift_state(self) -> str | None:
-        return _str(self.drive_state.get("shift_state"))
-
-    @property
-    def power_kw(self) -> float | None:
-        return _num(self.drive_state.get("power"))
-
-    # GUI units
-    @property
-    def gui_distance_units(self) -> str | None:
-        return _str(self.gui_settings.get("gui_distance_units"))
-
-    @property
-    def gui_temperature_units(self) -> str | None:
-        return _str(self.gui_settings.get("gui_temperature_units"))
-
-    @property
-    def gui_24_hour_time(self) -> bool | None:
-        return _bool(self.gui_settings.get("gui_24_hour_time"))
-
-    @property
-    def uses_km(self) -> bool:
-        return "km" in (self.gui_distance_units or "")
-
-    @property
-    def uses_fahrenheit(self) -> bool:
-        return (self.gui_temperature_units or "F").upper().startswith("F")
-
-    def format_distance(self, miles: float | None, *, speed: bool = False) -> str | None:
-        """Miles (or mph) as the car's GUI shows them: "12.3 km" or "7.6 mi" ("km/h", "mph")."""
-        if miles is None:
-            return None
-        if self.uses_km:
-            return f"{miles * KM_PER_MILE:.1f} {'km/h' if speed else 'km'}"
-        return f"{miles:.1f} {'mph' if speed else 'mi'}"
-
-    def format_temperature(self, celsius: float | None) -> str | None:
-        """Celsius as the car's GUI shows it: "70.2 F" or "21.2 C"."""
-        if celsius is None:
-            return None
-        if self.uses_fahrenheit:
-            return f"{celsius * 1.8 + 32:.1f} F"
-        return f"{celsius:.1f} C"
-
-    def gui_time(self, timestamp_ms: float, *, utc_offset_s: float | None = None) -> str:
-        """A time in the GUI's 12 or 24 hour style, in the car's zone (vehicle_config.utc_offset)."""
-        offset = utc_offset_s if utc_offset_s is not None else _num(self.vehicle_config.get("utc_offset"))
-        moment = time.gmtime(timestamp_ms / 1000.0 + (offset or 0.0))
-        return time.strftime("%H:%M:%S" if self.gui_24_hour_time else "%I:%M:%S %p", moment)
-
-    @property
-    def timestamp_ms(self) -> int | None:
-        """When the car produced this data (charge_state's timestamp, else any block's)."""
-        for block in ("charge_state", "climate_state", "drive_state", "vehicle_state", "gui_settings"):
-            stamp = _int(_block(self.raw, block).get("timestamp"))
-            if stamp is not None:
-                return stamp
-        return None
-
-    def last_seen(self, now: float | None = None) -> str:
-        """How long ago the data was produced, in words ("just now", "5 minutes ago", "2 days ago")."""
-        stamp = self.timestamp_ms
-        if stamp is None:
-            return "unknown"
-        return _ago((time.time() if now is None else now) - stamp / 1000.0)
-
-
-_AGO_STEPS: Final = ((60.0, "second"), (60.0, "minute"), (24.0, "hour"), (7.0, "day"), (4.35, "week"))
-
-
-def _ago(seconds: float) -> str:
-    if seconds < 1.0:
-        return "just now"
-    value = seconds
-    unit = "second"
-    for size, name in _AGO_STEPS:
-        unit = name
-        if value < size:
-            break
-        value /= size
-    else:
-        unit = "month"
-        if value >= 12.0:
-            value, unit = value / 12.0, "year"
-    count = round(value)
-    return f"{count} {unit}{'' if count == 1 else 's'} ago"
-
-
-# --- VIN and option codes --------------------------------------------------------------------------
-
-_VIN_CHARS: Final = frozenset("ABCDEFGHJKLMNPRSTUVWXYZ0123456789")  # no I, O, Q
-_VIN_YEARS: Final = "ABCDEFGHJKLMNPRSTVWXY123456789"  # position 10: A = 2010, then 30-year cycle
-_VIN_MAKERS: Final = {  # positions 1-3, the world manufacturer identifier
-    "5YJ": "Tesla",  # Fremont and Austin
-    "7SA": "Tesla",  # Fremont and Austin, newer cars
-    "7G2": "Tesla",  # Cybertruck and Semi
-    "LRW": "Tesla",  # Shanghai
-    "XP7": "Tesla",  # Berlin
-    "SFZ": "Tesla",  # Roadster, built in Hethel
-}
-_VIN_MODELS: Final = {  # position 4; the tables below are those of these four models
-    "S": "Model S",
-    "3": "Model 3",
-    "X": "Model X",
-    "Y": "Model Y",
-}
-_VIN_BODY: Final = {  # position 5
-    "A": "5-door hatchback, left-hand drive",
-    "B": "5-door hatchback, right-hand drive",
-    "C": "5-door MPV (class E), left-hand drive",
-    "D": "5-door MPV (class E), right-hand drive",
-    "E": "4-door sedan, left-hand drive",
-    "F": "4-door sedan, right-hand drive",
-    "G": "5-door MPV (class D), left-hand drive",
-    "H": "5-door MPV (class D), right-hand drive",
-}
-_FRONT_SIDE: Final = "front and side airbags"
-_VIN_RESTRAINTS: Final = {  # position 6: seat belts (front, second row, third row) and airbags
-    "1": f"belts 2+3, {_FRONT_SIDE}, front knee airbags, passenger detection",
-    "3": f"belts 2+2, {_FRONT_SIDE}, front knee airbags",
-    "4": f"belts 2+2, {_FRONT_SIDE}, front knee airbags",
-    "5": f"belts 2+2, {_FRONT_SIDE}",
-    "6": f"belts 2+3, {_FRONT_SIDE}",
-    "7": f"belts 2+3, {_FRONT_SIDE}, active hood",
-    "8": f"belts 2+2, {_FRONT_SIDE}, active hood",
-    "A": f"belts 2+3+2, {_FRONT_SIDE}, front knee airbags, passenger detection",
-    "B": f"belts 2+2+2, {_FRONT_SIDE}, front knee airbags, passenger detection",
-    "C": f"belts 2+2+2, {_FRONT_SIDE}, front knee airbags, passenger detection",
-    "D": f"belts 2+3, {_FRONT_SIDE}, front knee airbags, passenger detection",
-}
-_VIN_BATTERY: Final = {  # position 7
-    "E": "electric (NMC)",
-    "F": "lithium iron phosphate (LFP)",
-    "H": "high capacity (NMC)",
-    "S": "standard (NMC)",
-    "V": "ultra capacity (NMC)",
-}
-_VIN_DRIVE: Final = {  # position 8
-    "1": "single motor",
-    "2": "dual motor",
-    "3": "single motor, performance",
-    "4": "dual motor, performance",
-    "5": "dual motor (P2)",
-    "6": "tri motor (P2)",
-    "A": "single motor",
-    "B": "dual motor",
-    "C": "dual motor, performance",
-    "D": "single motor",
-    "E": "dual motor",
-    "F": "dual motor, performance",
-    "G": "base (tier 4)",
-    "N": "base (tier 7)",
-    "P": "performance (tier 7)",
-}
-_VIN_PLANTS: Final = {  # position 11
-    "F": "Fremont, CA, USA",
-    "A": "Austin, TX, USA",
-    "B": "Berlin, Germany",
-    "C": "Shanghai, China",
-    "P": "Palo Alto, CA, USA",
-    "N": "Reno, NV, USA",
-    "1": "Menlo Park, CA, USA",
-    "3": "Hethel, UK",
-    "R": "research",
-}
-
-
-class DecodedVin(TypedDict):
-    """What `decode_vin` returns: a plain dict of strings; a position it does not know is "unknown"."""
-
-    vin: str
-    manufacturer: str
-    make: str
-    model: str
-    body_type: str
-    restraint_system: str
-    battery_type: str
-    drive_unit: str
-    year: str
-    plant: str
-    serial: str
-
-
-def decode_vin(vin: str) -> DecodedVin:
-    """What a Tesla VIN tells: maker, model, body, restraints, battery, motors, model year, plant.
-
-    The position tables are those of the Model S, 3, X and Y; another model (Roadster, Cybertruck,
-    Semi) decodes as model "unknown" with body and restraints "unknown".
-
-    A value this table does not know reads "unknown" (never KeyError); a string that cannot be a
-    VIN (not 17 characters, or a character outside A-Z and 0-9, or I, O, Q) raises ConfigError.
-    The check digit (position 9) is not verified: some test and pre-production VINs lack one.
-    """
-    if not isinstance(vin, str):
-        raise ConfigError(f"a VIN is a string, got {type(vin).__name__}")
-    text = vin.strip().upper()
-    if len(text) != 17:
-        raise ConfigError(f"a VIN has 17 characters, got {len(text)}")
-    bad = sorted({c for c in text if c not in _VIN_CHARS})
-    if bad:
-        raise ConfigError(f"a VIN has only A-Z (no I, O, Q) and 0-9, got {''.join(bad)!r} in {text!r}")
-    model = _VIN_MODELS.get(text[3], "unknown")
-    passenger_car = model != "unknown"  # body and restraint letters mean other things elsewhere
-    year_index = _VIN_YEARS.find(text[9])
-    year = "unknown" if year_index < 0 else str(2010 + year_index)
-    return DecodedVin(
-        vin=text,
-        manufacturer=_VIN_MAKERS.get(text[:3], "unknown"),
-        make="unknown" if model == "unknown" else f"Tesla {model}",
-        model=model,
-        body_type=_VIN_BODY.get(text[4], "unknown") if passenger_car else "unknown",
-        restraint_system=_VIN_RESTRAINTS.get(text[5], "unknown") if passenger_car else "unknown",
-        battery_type=_VIN_BATTERY.get(text[6], "unknown"),
-        drive_unit=_VIN_DRIVE.get(text[7], "unknown"),
-        year=year,
-        plant=_VIN_PLANTS.get(text[10], "unknown"),
-        serial=text[11:],
-    )
-
-
-class _OptionCodes(Mapping[str, str]):
-    """The option code table of option_codes.json (our own wording), read on first use, then kept."""
-
-    __slots__ = ("_table",)
-
-    def __init__(self) -> None:
-        self._table: dict[str, str] | None = None
-
-    def _load(self) -> dict[str, str]:
-        if self._table is None:
-            text = (
-                resources.files(__package__ or "teslalink.cloud")
-                .joinpath("option_codes.json")
-                .read_text("utf-8")
-            )
-            raw = json.loads(text)
-            self._table = {str(code): str(description) for code, description in raw.items()}
-        return self._table
-
-    @property
-    def loaded(self) -> bool:
-        return self._table is not None
-
-    def __getitem__(self, code: str) -> str:
-        return self._load()[code]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-    def __contains__(self, code: object) -> bool:
-        return code in self._load()
-
-    def __repr__(self) -> str:
-        return f"<option codes: {len(self)} known>" if self.loaded else "<option codes: not read yet>"
-
-
-OPTION_CODES: Final = _OptionCodes()
-"""Option code -> a short description (our own wording), read from option_codes.json on first use."""
-
-
-def describe_option_codes(codes: str | Iterable[str]) -> list[str]:
-    """Descriptions of the known codes among `codes` ("MDL3,PMNG,..." or a list), in order.
-
-    Codes this table does not know (Tesla adds new ones often) are skipped, as are blanks.
-    """
-    items = codes.split(",") if isinstance(codes, str) else list(codes)
-    known = (code.strip().upper() for code in items if isinstance(code, str))
-    return [OPTION_CODES[code] for code in known if code in OPTION_CODES]
-
-
-def compose_image_url(
-    vin: str, option_codes: str, *, view: str = "STUD_3QTR", size: int = 640, model: str | None = None
-) -> str:
-    """The URL of Tesla's compositor for a picture of this car (PNG); nothing is fetched."""
-    if view not in IMAGE_VIEWS:
-        raise ConfigError(f"unknown view {view!r}; expected one of {', '.join(IMAGE_VIEWS)}")
-    if not option_codes:
-        raise ConfigError("compose_image_url needs the car's option codes")
-    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-        raise ConfigError(f"size must be a positive number of pixels, got {size!r}")
-    model_code = model or ("m" + vin.strip()[3:4].lower())
-    query = {"model": model_code, "bkba_opt": 1, "view": view, "size": size, "options": option_codes}
-    return COMPOSITOR_URL + "?" + urlencode(query)
 
 
 # --- argument checks (ConfigError before anything is sent) -------------------------------------------
@@ -685,7 +194,7 @@ class Vehicle:
 
     @property
     def vehicle_id(self) -> int | None:
-        return _int(self.raw.get("vehicle_id"))
+        return to_nearest_int(self.raw.get("vehicle_id"))
 
     @property
     def display_name(self) -> str:

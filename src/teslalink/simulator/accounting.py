@@ -22,7 +22,7 @@ class BillingCategory(enum.StrEnum):
     STREAMING_SIGNAL = "streaming_signal"
 
 
-#: How many of each the Fleet API bills per US dollar (REFERENCE section 3).
+#: How many of each the Fleet API bills per US dollar (docs/reference.md §3).
 FLEET_API_PRICE_PER_DOLLAR = {
     BillingCategory.DATA: 500,
     BillingCategory.COMMAND: 1_000,

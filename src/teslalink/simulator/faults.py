@@ -8,7 +8,7 @@ that the CLI takes as text::
     owner_api.5xx=0.1,sso.latency=0.05-0.3             one surface (a prefix), ranges for latency
 
 keys: ``latency`` (seconds, or ``LOW-HIGH`` drawn uniformly), ``5xx`` (probability of a server
-error, one of 500/503/504/540 as REFERENCE 2.2 lists them), ``429`` (probability of a rate-limit
+error, one of 500/503/504/540 as docs/reference.md §2.2 lists them), ``429`` (probability of a rate-limit
 answer), ``retry_after`` (its Retry-After, seconds, default 60), ``drop`` (probability of closing
 the connection without an answer). A prefixed key wins over an unprefixed one for its surface.
 
@@ -59,7 +59,7 @@ __all__ = [
 SURFACES: Final = ("sso", "owner_api", "streaming", "wall_connector")
 
 SERVER_ERROR_STATUSES: Final = (500, 503, 504, 540)
-"""What the Owner API answers when it or the car's connection fails (REFERENCE 2.2)."""
+"""What the Owner API answers when it or the car's connection fails (docs/reference.md §2.2)."""
 
 SERVER_ERROR_TEXT: Final = {
     500: ("Internal Server Error", "internal server error"),
@@ -67,7 +67,7 @@ SERVER_ERROR_TEXT: Final = {
     504: ("Gateway Timeout", "vehicle did not respond in time"),
     540: ("Unexpected Device Response", "unexpected device response"),
 }
-"""Reason phrase and error text per status: our choice, REFERENCE gives no bodies for these."""
+"""Reason phrase and error text per status: our choice, docs/reference.md §2.2 gives no bodies for these."""
 
 DEFAULT_RETRY_AFTER_S: Final = 60
 

@@ -1,6 +1,6 @@
 """Firmware and network quirks of real Wall Connectors, switchable per unit.
 
-Every quirk here was reported by users of real units (see the project's REFERENCE, section 1).
+Every quirk here was reported by users of real units (see docs/reference.md §1).
 All are off by default. From the command line they are a comma-separated list, each name
 optionally with ``=value``::
 

@@ -9,7 +9,8 @@ The models are frozen msgspec Structs whose fields are renamed from the device's
 well-formed answer converts in C (`msgspec.convert`, about 0.5 µs for the vitals, against 6.5 µs
 to build a frozen dataclass of the same 30 fields), which matters when a recorder polls hundreds
 of units. An answer with a value of the wrong type takes the tolerant path: each field through a
-converter chosen by its declared type, so one odd value costs that field, never the reading.
+converter chosen by its declared type (the shared ones of `teslalink._convert`), so one odd value
+costs that field, never the reading.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import math
-import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar, Self, TypeVar, get_args
 
 import msgspec
+
+from .._convert import INT_MAX, INT_MIN, to_bool, to_float, to_int, to_str, to_tuple
 
 __all__ = ["DeviceModel", "EvseState", "Lifetime", "Version", "Vitals", "WifiStatus"]
 
@@ -74,50 +75,17 @@ _EVSE_WORDS = {
 }
 
 
-# Our choice: an integer outside int64 is no reading (None), never a 301-digit int that breaks
-# JSON output; no counter of a unit comes near. `Int64` holds msgspec's fast path to the same range.
-_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
-Int64 = Annotated[int, msgspec.Meta(ge=_INT_MIN, le=_INT_MAX)]
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# `Int64` holds msgspec's fast path to the bound the tolerant converters keep (see _convert.py).
+Int64 = Annotated[int, msgspec.Meta(ge=INT_MIN, le=INT_MAX)]
 
 
-def _num(value: Any) -> float | None:
-    """A finite number as float, else None (missing, null from `nan`, a string, a bool, beyond float)."""
-    kind = type(value)
-    if kind is float:
-        return value if math.isfinite(value) else None
-    if kind is not int:
-        return None
-    try:
-        return float(value)
-    except OverflowError:
-        return None
-
-
-def _int(value: Any) -> int | None:
-    """An integer within int64 (a whole float such as `3.0` counts), else None."""
-    kind = type(value)
-    if kind is float and value.is_integer():
-        value = int(value)
-    elif kind is not int:
-        return None
-    return int(value) if _INT_MIN <= value <= _INT_MAX else None
-
-
-def _bool(value: Any) -> bool | None:
-    return value if type(value) is bool else None
-
-
-def _str(value: Any) -> str | None:
-    """A string; a lone surrogate (which cannot be printed or encoded) becomes U+FFFD (our choice)."""
-    return _LONE_SURROGATE.sub("\ufffd", value) if type(value) is str else None
-
-
-def _tuple(value: Any) -> tuple[Any, ...] | None:
-    return tuple(value) if type(value) is list else None
-
-
-_CONVERTERS: dict[Any, Callable[[Any], Any]] = {float: _num, int: _int, bool: _bool, str: _str, tuple: _tuple}
+_CONVERTERS: dict[Any, Callable[[Any], Any]] = {
+    float: to_float,
+    int: to_int,
+    bool: to_bool,
+    str: to_str,
+    tuple: to_tuple,
+}
 
 
 _M = TypeVar("_M", bound="DeviceModel")

@@ -26,7 +26,7 @@ __all__ = ["ElectricalService", "PowerCalculator", "PowerReading", "detect_servi
 
 # Below this a phase voltage is sensor noise, not a live conductor.
 _LIVE_PHASE_V = 50.0
-# Split-phase: voltageC_v sits near half the grid voltage (REFERENCE: within ~25 V of grid_v / 2).
+# Split-phase: voltageC_v sits near half the grid voltage (docs/reference.md §1: within ~25 V of grid_v / 2).
 _SPLIT_TOLERANCE_V = 25.0
 
 

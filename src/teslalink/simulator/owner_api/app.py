@@ -11,7 +11,7 @@ Layers, outermost first:
 3. auth (Bearer token checked by `world.auth`) and rate limits (`.ratelimit`);
 4. the handler (`.vehicles`, `.energy`, `.account`, `.admin`, `.scenario_app`): parse, call the model, format.
 
-Billing (REFERENCE 3): vehicle reads and energy site reads are "data", vehicle and energy site
+Billing (docs/reference.md §3): vehicle reads and energy site reads are "data", vehicle and energy site
 commands "command", wake_up "wake". Account-level calls (products, orders, service scheduling,
 notification confirmations, the 412 of GET api/1/vehicles) reach no device and are not billed:
 our choice, so that the counters show what a client costs per car.

@@ -8,7 +8,7 @@ is exercised the same way):
 case                                status  body
 ==================================  ======  ======================================================
 no/malformed Authorization          401     empty; ``WWW-Authenticate: Bearer realm="Doorkeeper"``
-                                            ("sometimes no body", REFERENCE 2.2)
+                                            ("sometimes no body", docs/reference.md §2.2)
 invalid or revoked token            401     ``{"error": "invalid bearer token"}`` (seen), with a
                                             Doorkeeper ``WWW-Authenticate`` naming the cause
 expired token                       401     ``{"error": "token expired (401)"}`` (seen)
@@ -16,14 +16,14 @@ GET api/1/vehicles                  412     "Endpoint is only available on fleet
                                             https://developer.tesla.com/docs for more info" (seen)
 unknown id, another account's car,  404     ``not_found`` (what the car model documents)
 unknown command, unknown path
-car asleep/offline                  408     the exact REFERENCE body (seen)
+car asleep/offline                  408     the exact body of docs/reference.md §2.2 (seen)
 in service                          405     "vehicle is currently in service" (seen)
 mobile access off                   405     ``mobile_access_disabled`` (seen)
 unsigned command, signing required  403     "Tesla Vehicle Command Protocol required, please refer
                                             to the documentation here: <url>" (seen; developer.
                                             tesla.cn for cn accounts)
 malformed JSON or form body         400     "invalid request body" (ours)
-account locked (`OwnerApi.lock`)    423     ``account_locked`` (ours; REFERENCE names the status only)
+account locked (`OwnerApi.lock`)    423     ``account_locked`` (ours; docs/reference.md §2.2: status only)
 rate limited                        429     text/plain "Retry in N seconds" + Retry-After (seen)
 ==================================  ======  ======================================================
 

@@ -1,7 +1,7 @@
 """Rate limits of the Owner API twin: sliding windows per account and per vehicle, in world time.
 
 Tesla answers 429 with a `Retry-After` header (values of hours have been seen) and blocks clients
-that keep retrying for hours (REFERENCE 2.2). The twin does the same, counted on the world clock
+that keep retrying for hours (docs/reference.md §2.2). The twin does the same, counted on the world clock
 so tests can advance through it:
 
 * a request over a limit (more than N in the last 60 world seconds) is refused with 429 and the

@@ -14,7 +14,7 @@ Served paths (relative to the base URL, which ends with "/")::
     GET  captcha                             SVG for the current transaction
     GET  oauth2/v3/.well-known/openid-configuration   discovery (OpenID Connect)
 
-Choices where REFERENCE is silent:
+Choices where docs/reference.md §2.1 is silent:
 
 * The region redirect (login_hint of the other region's account) is a 302 to the same path and
   query on the other base URL; a password posted on the wrong region's form gets a 303 to the

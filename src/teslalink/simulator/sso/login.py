@@ -11,7 +11,7 @@ the browser's SSO session (the `tesla-auth.sid` cookie) and to the page's `_csrf
          |      --password ok, MFA--> MFA --passcode ok--> MFA_VERIFIED --POST--> DONE
          +-- cancel=1 (any live phase) --> CANCELLED (302 with error=access_denied)
 
-Rules (REFERENCE 2.1 where it speaks; our choices, documented, where it does not):
+Rules (docs/reference.md §2.1 where it speaks; our choices, documented, where it does not):
 
 * Failures are counted per identity (normalised email), for unknown emails too, so the page
   never tells whether an account exists. After `captcha_after_failures` (3) a captcha is

@@ -8,7 +8,7 @@ the others exactly as Tesla's services share one identity backend::
     body = auth.issue(account)                       # what POST /oauth2/v3/token answers
     account = auth.verify_access_token(body["access_token"])   # InvalidToken(reason) otherwise
 
-What it models (REFERENCE 2.1; where that is silent, what RFC 6749/7636 and the OAuth security
+What it models (docs/reference.md §2.1; where that is silent, what RFC 6749/7636 and the OAuth security
 BCP (RFC 9700) say a server does):
 
 * Access tokens are HS256 JWTs (see .jwt) with Tesla's claims: `iss` (the SSO base URL +

@@ -2,7 +2,7 @@
 
 Served paths::
 
-    GET /streaming/               the streaming websocket (REFERENCE 2.5): hello, subscribe, updates
+    GET /streaming/               the streaming websocket (docs/reference.md §2.5): hello, subscribe, updates
     GET /connect/{vehicle_id}     the low-rate location websocket (HTTP Basic email:vehicle_token)
 
 Rules live in `session` (what to send, when a stream ends); this module only reads frames, asks

@@ -1,6 +1,6 @@
 """The streaming websocket's messages: what goes over the wire, as pure functions (no I/O, no state).
 
-The shapes are REFERENCE 2.5 and the fixture `streaming_messages.jsonl`::
+The shapes are docs/reference.md §2.5 and the fixture `streaming_messages.jsonl`::
 
     {"msg_type":"control:hello","connection_timeout":0}
     {"msg_type":"data:update","tag":"<vehicle_id>","value":"<ts_ms>,<col1>,<col2>,..."}
@@ -11,7 +11,7 @@ Facts that shape the details, from clients written against the real server:
 
 * The error for a token the server cannot validate is the exact value "Can't validate token. "
   (trailing space included): teslajsonpy compares the value for equality.
-* Apps subscribed to more columns than REFERENCE's twelve: est_corrected_lat/lng and
+* Apps subscribed to more columns than the twelve of docs/reference.md §2.5: est_corrected_lat/lng and
   native_latitude/longitude/heading/type/location_supported (the Android app, teslajsonpy). The
   car twin streams the twelve; the others are derived here from the same sample (no map
   correction in the twin, native = estimated, native_type "wgs" and native_location_supported 1

@@ -6,7 +6,7 @@ never reads the wall clock, so with a frozen world (speed 0) a test steps it wit
 `world.advance()`, and an accelerated world streams exactly what the same drive would at speed 1,
 only sooner.
 
-The rules (REFERENCE 2.5; where it is silent, our choice, marked so):
+The rules (docs/reference.md §2.5; where it is silent, our choice, marked so):
 
 * `data:subscribe_oauth` checks the access token with the world's token authority; the tag must
   be the `vehicle_id` of a car of that account. Either failing is a `client_error` "Can't
@@ -25,7 +25,7 @@ The rules (REFERENCE 2.5; where it is silent, our choice, marked so):
   seconds to a parked car, as TeslaMate does, must not keep it awake for ever.
 * When the car has not changed for `idle_timeout_s` (10 s) of world time the subscription ends
   with `vehicle_disconnected`, which is what loggers see when a car parks, then (our choice,
-  REFERENCE's "stops streaming and closes") the connection closes if that was its last
+  docs/reference.md §2.5: the server "stops and closes") the connection closes if that was its last
   subscription. The same holds for every error: `close_after_error` closes a connection left
   without subscriptions.
 * A connection may hold several subscriptions, one per tag (the tag exists to tell them apart);
@@ -258,7 +258,7 @@ class Session:
 class LocationFeed:
     """The low-rate location stream (`vehicle_data:location`) of one car for one connection.
 
-    REFERENCE calls it a newer location-only stream; the seed thread got it from the app's other
+    docs/reference.md §2.5 calls it a newer location-only stream; the seed thread got it from the app's other
     websocket endpoint, `connect/<vehicle_id>`, with HTTP Basic `email:token`, "at very low
     frequency". Our choices: one message at once and then every `location_interval_s` (30 s) of
     world time while the car is online, whether it moved or not; it never keeps the car awake

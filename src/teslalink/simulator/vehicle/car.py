@@ -552,7 +552,7 @@ class Car(CarCore):
         return self._at_one_instant(render)
 
     def telemetry(self) -> dict[str, Any]:
-        """The streaming columns now: timestamp (ms) and REFERENCE 2.5's twelve values.
+        """The streaming columns now: timestamp (ms) and docs/reference.md §2.5's twelve values.
 
         All of one instant (one sync), which `timestamp` is.
         """

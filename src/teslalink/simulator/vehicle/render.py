@@ -47,7 +47,7 @@ STREAM_COLUMNS = (
     "est_range",
     "heading",
 )
-"""The streaming columns in the order clients subscribe to them (REFERENCE 2.5)."""
+"""The streaming columns in the order clients subscribe to them (docs/reference.md §2.5)."""
 
 KPH_PER_MPH = 1.609344
 

@@ -6,7 +6,7 @@ time and the request's parameters). A function answers ``(result, reason)``: rea
 success, the car's reason otherwise. Parameters arrive as JSON or form values, so numbers and
 booleans are accepted as strings too ("true", "1", "75").
 
-Reasons are the real ones where they are known (REFERENCE 2.3: ``user_not_present``,
+Reasons are the real ones where they are known (docs/reference.md §2.3: ``user_not_present``,
 ``already_set``, ``is_charging``, ``not_charging``, ``complete``, ``disconnected``). Where no
 source gives the string, we chose one and name it here, so a client can rely on *something*:
 
