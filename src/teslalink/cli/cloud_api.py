@@ -20,7 +20,6 @@ from ._cloud import (
     cloud_options,
     confirm_risky,
     parse_params,
-    pick_vehicle,
     risky_action,
     vehicle_option,
     yes_option,
@@ -85,7 +84,7 @@ def api(
             path_vars: dict[str, object] = {}
             car = None
             if "vehicle_id" in found.placeholders:
-                car = pick_vehicle(await session.vehicles(), vehicle_key)
+                car = await session.vehicle(vehicle_key)
                 path_vars["vehicle_id"] = car.id_s
             if "site_id" in found.placeholders:
                 site = await select_site(await session.energy_sites(), site_key)

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from ._cloud import CloudTarget, cloud_options, is_interactive, pick_vehicle, vehicle_option
+from ._cloud import CloudTarget, cloud_options, is_interactive, vehicle_option
 from ._common import echo, json_text, run, safe_console
 from ._text import plural
 
@@ -82,7 +82,7 @@ def stream(
         # The session every command shares: its 429 cooldowns (the API's, and the handshake's,
         # kept in it) are honoured before sending and outlive this run.
         async with target.api() as api:
-            vehicle = pick_vehicle(await api.vehicles(), vehicle_key)
+            vehicle = await api.vehicle(vehicle_key)
             if vehicle.vehicle_id is None:
                 raise click.ClickException(
                     f"{vehicle.display_name or vehicle.vin} has no vehicle_id to stream"

@@ -22,7 +22,6 @@ from ._cloud import (
     is_interactive,
     json_option,
     parse_params,
-    pick_vehicle,
     risky_action,
     vehicle_option,
     yes_option,
@@ -101,7 +100,7 @@ def _on_vehicle(target: CloudTarget, vehicle_key: str | None, action: Action) ->
 
     async def go() -> tuple[Any, Any]:
         async with target.api() as api:
-            vehicle = pick_vehicle(await api.vehicles(), vehicle_key)
+            vehicle = await api.vehicle(vehicle_key)
             try:
                 result = await action(vehicle)
             except VehicleUnavailable:
