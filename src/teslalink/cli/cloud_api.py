@@ -11,7 +11,7 @@ Risky commands (unlock, remote start, valet off...) ask first here too, unless -
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,6 +26,9 @@ from ._cloud import (
 )
 from ._common import echo_json, run
 from .vehicles import not_online, refused
+
+if TYPE_CHECKING:
+    from ..cloud.endpoints import Endpoint
 
 
 @click.command("api")
@@ -74,7 +77,7 @@ def api(
     if risky is not None:
         confirm_risky(risky, yes)
 
-    async def go() -> tuple[Any, Any]:
+    async def go() -> tuple[Endpoint, Any]:
         from ..cloud.endpoints import endpoint  # noqa: PLC0415 - keep `--help` fast
         from ..cloud.energy import select_site  # noqa: PLC0415
         from ..errors import VehicleUnavailable  # noqa: PLC0415

@@ -13,7 +13,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..wallconnector.models import EvseState, Version, Vitals
+from ..wallconnector.models import DeviceModel, EvseState, Version, Vitals
 from ..wallconnector.power import ElectricalService, PowerReading
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def _fmt(value: Any) -> str:
 MAX_UNKNOWN_SHOWN = 50
 
 
-def fields_table(model: Any, title: str) -> Table:
+def fields_table(model: DeviceModel, title: str) -> Table:
     """Every field of a model with its unit; fields a newer firmware added are listed at the end.
 
     At most `MAX_UNKNOWN_SHOWN` of those are drawn, then one line says how many more there are.
