@@ -79,8 +79,18 @@ async def until(condition: Callable[[], bool], step: Callable[[], None], timeout
 
 async def test_an_idle_car_watched_for_40_minutes_falls_asleep_with_no_wake_up(env: Env) -> None:
     car = await env.watcher("Idle", let_sleep_after_s=600.0)
-    reads = await watch_minutes(env, car, 40)
-    await car.poll()
+    changes: list[tuple[CarActivity, CarActivity]] = []
+    reads = []
+    for _ in range(41):  # a poll a world minute, 0..40 min
+        result = await car.poll()
+        reads.append(result.read_data)
+        if result.changed:
+            changes.append((result.previous, result.activity))
+        env.world.advance(60)
+    assert changes == [
+        (CarActivity.ONLINE, CarActivity.RESTING),  # after ten idle minutes
+        (CarActivity.RESTING, CarActivity.ASLEEP),  # then it slept, untouched
+    ]
     idle = env.cars["Idle"]
     assert idle.wake_count == 0
     assert idle.is_online is False
@@ -90,6 +100,7 @@ async def test_an_idle_car_watched_for_40_minutes_falls_asleep_with_no_wake_up(e
     # Read while idle for ten minutes (11 reads: at 0..10 min), then only its summary.
     assert reads[:11] == [True] * 11
     assert not any(reads[11:])
+    assert len(reads) == 41
     assert env.data_reads("Idle") == 41 + 11  # the twin bills summaries as data too: 41 polls, 11 reads
     assert car.data is not None  # the last data is kept
 

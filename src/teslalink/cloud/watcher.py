@@ -128,10 +128,16 @@ class DriveFigures:
 class PollResult:
     """What one `poll()` did: the events a service records and a screen announces."""
 
+    previous: CarActivity  # before the poll
+    activity: CarActivity  # after it: a change is an event (fell asleep, drive started...)
     read_data: bool = False  # vehicle_data was read (billable)
     began_resting: bool = False  # idle long enough: from now on only the summary is read
     woke: bool = False  # a resting car was found online after asleep/offline: read again
     error: str | None = None  # why the poll failed (one line), None if it did not
+
+    @property
+    def changed(self) -> bool:
+        return self.previous is not self.activity
 
 
 UpdateCallback = Callable[["CarWatcher", "StreamUpdate"], None]
@@ -258,7 +264,11 @@ class CarWatcher:
     # --- reading ------------------------------------------------------------------------------
 
     def touch(self) -> None:
-        """Someone uses the car (an action, a request to read it): read it again, count idle anew."""
+        """Someone uses the car (an action, a request to read it): read it again, count idle anew.
+
+        A service that learns of a plug-in from the Wall Connector calls `touch()` then `poll()`:
+        the car is read if it is awake, and never woken (an asleep car stays a summary read).
+        """
         self.resting = False
         self.idle_since = None
 
@@ -267,19 +277,20 @@ class CarWatcher:
 
         Errors are kept in `error` (and returned), never raised: a watcher goes on.
         """
+        previous = self.activity
+        read = began = woke = False
         try:
-            result = await self._read()
+            read, began, woke = await self._read()
         except VehicleUnavailable:  # went to sleep between the summary and the data
             self.state = "asleep" if self.state == "online" else self.state
             self.error = None
-            result = PollResult()
         except TeslalinkError as exc:
             self.error = _one_line(exc)
-            result = PollResult(error=self.error)
         self.follow_stream()
-        return result
+        return PollResult(previous, self.activity, read, began, woke, self.error)
 
-    async def _read(self) -> PollResult:
+    async def _read(self) -> tuple[bool, bool, bool]:
+        """Read what the policy allows: (vehicle_data read, began resting, woke by other means)."""
         await self.vehicle.summary()
         before, self.state = self.state, self.vehicle.state
         woke = self.resting and self.online and before != "online"
@@ -292,7 +303,7 @@ class CarWatcher:
             self.updated = time.monotonic()
             read, began = True, self._count_idle()
         self.error = None
-        return PollResult(read_data=read, began_resting=began, woke=woke)
+        return read, began, woke
 
     def _count_idle(self) -> bool:
         """After a read: restart or continue the idle period; True when the car begins to rest."""
