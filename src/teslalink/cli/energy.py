@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import click
 import orjson
@@ -354,7 +354,7 @@ def _show_grid_rules(target: CloudTarget, as_json: bool, site_key: str | None) -
               help="Replace the tariff with this JSON file (- for stdin), as --json prints it.")  # fmt: skip
 @site_option
 @cloud_options
-def tariff(target: CloudTarget, as_json: bool, tariff_file: Any, site_key: str | None) -> None:
+def tariff(target: CloudTarget, as_json: bool, tariff_file: BinaryIO | None, site_key: str | None) -> None:
     """The time-of-use tariff: seasons, hours, buy and sell prices; or replace it with --set FILE.
 
     \b
