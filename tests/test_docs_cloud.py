@@ -108,6 +108,10 @@ EXPECTED: list[tuple[str, list[str]]] = [
     ),
     ("is still", [r"\bonline\n", r"\basleep\n", r"is still asleep"]),
     (
+        "FleetWatcher.of(api",
+        [r": (online|driving), vehicle_data read: True\n", r": asleep, vehicle_data read: False\n"],
+    ),
+    (
         'endpoints=["charge_state", "climate_state", "gui_settings"]',
         [
             r"battery 55 %, limit \d+ %, \w+",

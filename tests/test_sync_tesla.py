@@ -32,6 +32,7 @@ def test_login_list_vehicles_and_send_a_command(twin: ThreadedTwin) -> None:
         assert tesla.authorized
         (car,) = tesla.vehicle_list()
         assert car.vin == twin.accounts[0].vehicles[0].vin
+        assert tesla.vehicle(car.display_name.upper()).vin == car.vin  # TeslaApi.vehicle, forwarded
         assert car["display_name"] == car.display_name
         assert car.summary()["state"] == "online"
         car.set_charge_limit(81)

@@ -296,6 +296,10 @@ class Tesla(_ClosesOnExit):
     def vehicle_list(self) -> list[Vehicle]:
         return [Vehicle(self._loop, v) for v in self._loop.run(self._api.vehicles())]
 
+    def vehicle(self, name_or_vin_or_id: str | None = None) -> Vehicle:
+        """One car by display name, VIN, id or vehicle_id (None: the first); see `TeslaApi.vehicle`."""
+        return Vehicle(self._loop, self._loop.run(self._api.vehicle(name_or_vin_or_id)))
+
     def battery_list(self) -> list[EnergySite]:
         return [EnergySite(self._loop, s) for s in self._loop.run(self._api.energy_sites())]
 

@@ -23,6 +23,7 @@ from teslalink.cli import dashboard
 from teslalink.cli.dashboard_view import render
 from teslalink.cli.main import cli
 from teslalink.cloud import CloudUrls, StaticToken, TeslaApi
+from teslalink.cloud.watcher import CarWatcher
 from teslalink.simulator import ThreadedTwin, Wiring, World
 from teslalink.simulator.owner_api import link_wall_connector
 
@@ -366,9 +367,9 @@ def test_the_charger_stays_beside_the_plugged_in_car_when_another_is_selected() 
     from teslalink.cli.dashboard_view import charger_car
     from teslalink.cloud import VehicleData
 
-    def car(state: str | None) -> dashboard.CarWatch:
+    def car(state: str | None) -> CarWatcher:
         vehicle = SimpleNamespace(display_name=f"car {state}", vin="", id_s="1")
-        watch = dashboard.CarWatch(vehicle=vehicle, state="online")
+        watch = CarWatcher(vehicle=vehicle, state="online")
         watch.data = VehicleData({"charge_state": {"charging_state": state}})
         return watch
 

@@ -23,6 +23,7 @@ from teslalink.cli.dashboard import KEYS_HELP
 from teslalink.cli.dashboard_view import Screen, no_data_text, render
 from teslalink.cli.demo import DRIVER_NAME, build_world, drive_on
 from teslalink.cloud import CloudUrls, StaticToken, TeslaApi, VehicleData
+from teslalink.cloud.watcher import CarWatcher
 from teslalink.simulator import ThreadedTwin, Wiring, World
 from teslalink.simulator.owner_api import link_wall_connector
 
@@ -240,9 +241,9 @@ def test_a_car_not_charging_shows_no_time_to_full(twin: ThreadedTwin) -> None:
         assert "full in" in text or "to full" in text  # the charging car still says it
 
 
-def car_in(state: str, *, resting: bool = False, error: str | None = None) -> dashboard.CarWatch:
+def car_in(state: str, *, resting: bool = False, error: str | None = None) -> CarWatcher:
     vehicle = SimpleNamespace(display_name="Car", vin="", id_s="1")
-    return dashboard.CarWatch(vehicle=vehicle, state=state, resting=resting, error=error)
+    return CarWatcher(vehicle=vehicle, state=state, resting=resting, error=error)
 
 
 def test_a_car_without_data_is_offered_a_wake_only_when_it_needs_one() -> None:

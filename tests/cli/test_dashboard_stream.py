@@ -18,9 +18,9 @@ from rich.console import Console
 from test_dashboard import car_named, draw
 
 from teslalink.cli import dashboard
-from teslalink.cli.dashboard_stream import StreamPolicy
 from teslalink.cloud import StaticToken, TeslaApi
 from teslalink.cloud.streaming import StreamState, VehicleStream
+from teslalink.cloud.watcher import CarWatcher, StreamPolicy
 from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.accounting import BillingCategory
 
@@ -90,9 +90,9 @@ def test_the_driving_car_moves_with_its_stream_between_polls_and_the_stream_ends
             (car,) = board.cars
             polled = car.data
             assert polled.shift_state == "D"
-            stream = board.streamer.stream
+            stream = board.stream
             assert isinstance(stream, VehicleStream)
-            assert board.streamer.car is car
+            assert board.streamed is car
             await until(lambda: board.is_live(car))
             data_calls = billed(twin, "Driver", BillingCategory.DATA)
 
@@ -131,14 +131,14 @@ def test_the_driving_car_moves_with_its_stream_between_polls_and_the_stream_ends
 
             twin.call(driver.park)
             twin.call(lambda: twin.world.advance(1.0))
-            await until(lambda: board.streamer.car is None)  # the P update ended the stream
+            await until(lambda: board.streamed is None)  # the P update ended the stream
             await until(lambda: stream.stats.state is StreamState.STOPPED)
             assert car.live is not None
             assert car.live.shift_state == "P"
             signals = billed(twin, "Driver", BillingCategory.STREAMING_SIGNAL)
             await board.refresh()
             assert car.data.shift_state == "P"
-            assert board.streamer.stream is None  # parked: polling only
+            assert board.stream is None  # parked: polling only
             twin.call(lambda: twin.world.advance(30.0))
             await asyncio.sleep(0.2)
             assert billed(twin, "Driver", BillingCategory.STREAMING_SIGNAL) == signals
@@ -151,11 +151,11 @@ def test_the_driving_car_moves_with_its_stream_between_polls_and_the_stream_ends
     asyncio.run(go())
 
 
-def draw_polled(car: dashboard.CarWatch) -> str:
+def draw_polled(car: CarWatcher) -> str:
     """The drive panel as the last poll alone would draw it."""
     from teslalink.cli.dashboard_view import drive_panel
 
-    figures = dashboard.CarWatch(car.vehicle, state="online", data=car.data, updated=time.monotonic()).drive()
+    figures = CarWatcher(car.vehicle, state="online", data=car.data, updated=time.monotonic()).drive()
     assert figures is not None
     out = io.StringIO()
     Console(file=out, width=160, color_system=None).print(drive_panel(car.data, figures))
@@ -170,27 +170,27 @@ def test_switching_car_closes_the_stream_and_a_parked_car_gets_none(twin: Thread
             assert [car.name for car in board.cars] == ["Driver", "Parked", "Sleeper"]
             driving, parked, sleeper = board.cars
             await board.refresh()
-            first = board.streamer.stream
+            first = board.stream
             assert first is not None
-            assert board.streamer.car is driving
+            assert board.streamed is driving
             await until(lambda: board.is_live(driving))
 
             assert board.key("n") is None  # to the parked car: the stream ends at once
             assert board.status == "selected Parked"
-            assert board.streamer.car is None
+            assert board.streamed is None
             await until(lambda: first.stats.state is StreamState.STOPPED)
             await board.refresh()
             assert parked.state == "online"
             assert parked.shift_state is None
-            assert board.streamer.stream is None
+            assert board.stream is None
 
             board.key("n")  # the asleep car
             await board.refresh()
             assert sleeper.state == "asleep"
-            assert board.streamer.stream is None
+            assert board.stream is None
 
             board.key("n")  # back to the driving car: streamed again
-            second = board.streamer.stream
+            second = board.stream
             assert second is not None
             assert second is not first
             with twin.advancing(1.0, 0.02):
@@ -215,13 +215,13 @@ def test_the_stream_ends_when_the_driving_car_goes_offline(twin: ThreadedTwin) -
         try:
             await board.refresh()
             (car,) = board.cars
-            stream = board.streamer.stream
+            stream = board.stream
             assert stream is not None
             await until(lambda: board.is_live(car))
             twin.call(driver.go_offline)  # out of coverage, still driving
             await board.refresh()
             assert car.state == "offline"
-            assert board.streamer.stream is None
+            assert board.stream is None
             await until(lambda: stream.stats.state is StreamState.STOPPED)
             assert not board.is_live(car)
         finally:
@@ -240,7 +240,7 @@ def test_an_asleep_car_gets_no_stream_and_stays_asleep(twin: ThreadedTwin) -> No
         try:
             for _ in range(3):
                 await board.refresh()
-                assert board.streamer.stream is None
+                assert board.stream is None
                 twin.call(lambda: twin.world.advance(60))
             assert board.cars[0].state == "asleep"
         finally:
@@ -260,13 +260,13 @@ def test_a_failing_stream_falls_back_to_polling_and_says_so(twin: ThreadedTwin) 
     async def go() -> None:
         problems = collect_loop_problems()
         api, board = await open_board(twin, vehicle_key="Driver")
-        board.streamer.policy = StreamPolicy(max_failures=2, backoff_initial_s=0.05, backoff_max_s=0.1)
+        board.stream_policy = StreamPolicy(max_failures=2, backoff_initial_s=0.05, backoff_max_s=0.1)
         try:
             await board.refresh()
             (car,) = board.cars
-            stream = board.streamer.stream
+            stream = board.stream
             assert stream is not None
-            await until(lambda: board.streamer.car is None)  # it gave up after two refusals
+            await until(lambda: board.streamed is None)  # it gave up after two refusals
             assert stream.stopped
             assert stream.stats.failures == 2
             assert stream.stats.connects == 0
@@ -285,7 +285,7 @@ def test_a_failing_stream_falls_back_to_polling_and_says_so(twin: ThreadedTwin) 
             assert polled_at is not None
             assert car.updated > polled_at
             assert car.data.shift_state == "D"
-            assert board.streamer.stream is None
+            assert board.stream is None
             figures = car.drive()
             assert figures is not None
             assert not figures.streamed
@@ -293,9 +293,9 @@ def test_a_failing_stream_falls_back_to_polling_and_says_so(twin: ThreadedTwin) 
             assert "polled 0 s ago" in draw(board)
 
             twin.call(faults.clear)  # the streaming host is back; a later attempt succeeds
-            board.streamer.policy = StreamPolicy(retry_after_s=0.0)
+            board.stream_policy = StreamPolicy(retry_after_s=0.0)
             await board.refresh()
-            assert board.streamer.stream is not None
+            assert board.stream is not None
             with twin.advancing(1.0, 0.02):
                 await until(lambda: board.is_live(car))
             assert car.stream_error is None

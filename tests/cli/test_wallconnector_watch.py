@@ -31,7 +31,7 @@ import teslalink
 from teslalink.cli import live
 from teslalink.cli.main import cli
 from teslalink.simulator import ThreadedTwin, Wiring, World, serve_wall_connectors
-from teslalink.wallconnector import LifetimeEnergy, SessionMonitor, WallConnector
+from teslalink.wallconnector import LifetimeEnergy, SessionMonitor, WallConnector, monitor
 
 # No COLUMNS or LINES: the pseudo-terminal's own size must decide.
 ENV = {name: value for name, value in os.environ.items() if name not in ("COLUMNS", "LINES")}
@@ -241,7 +241,7 @@ def test_the_state_is_saved_at_exit_in_the_library_format(urls, tmp_path):
 async def test_the_state_is_saved_periodically_not_only_at_exit(tmp_path, monkeypatch):
     # The file is written at start, when nothing is known yet; finding the followed session in it
     # while the watch still runs proves a save on schedule (a minute by default, shortened here).
-    monkeypatch.setattr(live, "STATE_SAVE_EVERY_S", 0.3)
+    monkeypatch.setattr(monitor, "STATE_SAVE_EVERY_S", 0.3)
     world = World(seed=3, speed=0.0, start=1_700_000_000)
     world.add_wall_connector(wiring=Wiring.SPLIT_PHASE).plug_in(32.0)
     path = tmp_path / "garage.json"

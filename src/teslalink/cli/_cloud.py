@@ -10,17 +10,22 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import orjson
 
 from ..errors import ConfigError
 from ._common import shown_unless_secret
+
+if TYPE_CHECKING:
+    from ..cloud.api import TeslaApi
+    from ..cloud.auth import Auth
+    from ..cloud.config import CloudUrls
+    from ..cloud.tokens import TokenStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,21 +42,21 @@ class CloudTarget:
     streaming_url: str | None
     token_file: Path | None
 
-    def urls(self) -> Any:
+    def urls(self) -> CloudUrls:
         from ..cloud.config import CloudUrls  # noqa: PLC0415 - keep `--help` fast
 
         return CloudUrls.from_env(api=self.api_url, sso=self.sso_url, streaming=self.streaming_url)
 
-    def store(self) -> Any:
+    def store(self) -> TokenStore:
         from ..cloud.tokens import TokenStore  # noqa: PLC0415
 
         return TokenStore(self.token_file)
 
-    def identity(self, store: Any) -> str:
+    def identity(self, store: TokenStore) -> str:
         """--email (or TESLALINK_EMAIL), else the only account in the token store."""
         if self.email:
             return self.email
-        known: list[str] = store.identities()
+        known = store.identities()
         if len(known) == 1:
             return known[0]
         if not known:
@@ -59,12 +64,13 @@ class CloudTarget:
         raise ConfigError(f"{len(known)} accounts are logged in ({', '.join(known)}): pass --email")
 
     @contextlib.asynccontextmanager
-    async def auth(self) -> AsyncIterator[Any]:
+    async def auth(self) -> AsyncIterator[Auth]:
         """The account's `Auth` (closed afterwards), with the SSO's cooldowns of earlier commands.
 
         An SSO 429's cooldown outlives the process like the API's (`Cooldowns`).
         """
         from ..cloud.auth import Auth  # noqa: PLC0415
+        from ..cloud.cooldowns import Cooldowns  # noqa: PLC0415
 
         store = self.store()
         auth = Auth(self.identity(store), urls=self.urls(), store=store)
@@ -72,7 +78,7 @@ class CloudTarget:
             yield auth
 
     @contextlib.asynccontextmanager
-    async def api(self) -> AsyncIterator[Any]:
+    async def api(self) -> AsyncIterator[TeslaApi]:
         """An Owner API session for the chosen account (Auth and TeslaApi closed afterwards).
 
         A 429's cooldown outlives the process (`Cooldowns`): a shell loop of commands must not
@@ -80,6 +86,7 @@ class CloudTarget:
         goes through here, `stream` included (its handshake keeps its cooldown in this session).
         """
         from ..cloud.api import TeslaApi  # noqa: PLC0415
+        from ..cloud.cooldowns import Cooldowns  # noqa: PLC0415
 
         async with (
             self.auth() as auth,
@@ -87,68 +94,6 @@ class CloudTarget:
             Cooldowns.beside(auth.store.target).kept(api),
         ):
             yield api
-
-
-@dataclass(frozen=True)
-class Cooldowns:
-    """Cooldowns after a 429, per API host, in a small JSON file beside the token file.
-
-    The file is a cache: unreadable means none (never an error), and it is written atomically.
-    A keeper is anything with `cooldowns()` (seconds left per host) and `cool_down(seconds, host)`:
-    the `TeslaApi` (API and streaming hosts) and the `Auth` (SSO hosts).
-    """
-
-    path: Path | None
-
-    @classmethod
-    def beside(cls, token_path: Path | None) -> Cooldowns:
-        return cls(None if token_path is None else token_path.with_name("cooldowns.json"))
-
-    def _read(self) -> dict[str, float]:
-        if self.path is None:
-            return {}
-        from ..cloud.tokens import read_regular_file  # noqa: PLC0415
-
-        try:
-            found = orjson.loads(read_regular_file(self.path, "the cooldown file"))
-        except (OSError, ConfigError, orjson.JSONDecodeError):
-            return {}
-        if not isinstance(found, dict):
-            return {}
-        return {str(k): float(v) for k, v in found.items() if isinstance(v, int | float)}
-
-    @contextlib.asynccontextmanager
-    async def kept(self, keeper: Any) -> AsyncIterator[None]:
-        """`apply` before the block, `keep` after it (errors included: a 429 is one)."""
-        self.apply(keeper)
-        try:
-            yield
-        finally:
-            self.keep(keeper)
-
-    def apply(self, keeper: Any) -> None:
-        """Start the cooldowns earlier commands left (every host: a keeper asks only its own)."""
-        now = time.time()
-        for host, until in self._read().items():
-            if until > now:
-                keeper.cool_down(until - now, host)
-
-    def keep(self, keeper: Any) -> None:
-        """Remember the keeper's cooldowns (or forget finished ones) for the next command."""
-        if self.path is None:
-            return
-        from .._files import atomic_write_bytes  # noqa: PLC0415
-
-        now = time.time()
-        stored = self._read()
-        known = {host: until for host, until in stored.items() if until > now}
-        for host, left in keeper.cooldowns().items():
-            if now + left > known.get(host, 0.0) + 1.0:  # new or longer (not the one applied)
-                known[host] = now + left
-        if known == stored:
-            return  # nothing to remember or forget: no write
-        with contextlib.suppress(OSError):  # a cache: failing to write it must not fail the command
-            atomic_write_bytes(self.path, orjson.dumps(known))
 
 
 def cloud_options(command: F) -> F:
@@ -184,21 +129,6 @@ def cloud_options(command: F) -> F:
 vehicle_option = click.option(
     "--vehicle", "vehicle_key", default=None, help="The car: display name, VIN or id (default: the first)."
 )
-
-
-def pick_vehicle(vehicles: list[Any], key: str | None) -> Any:
-    """The car named by `key` (display name, VIN, id or vehicle_id), or the first one."""
-    if not vehicles:
-        raise ConfigError("this account has no car")
-    if key is None:
-        return vehicles[0]
-    wanted = key.strip().lower()
-    for vehicle in vehicles:
-        keys = {vehicle.display_name.lower(), vehicle.vin.lower(), vehicle.id_s, str(vehicle.vehicle_id)}
-        if wanted in keys:
-            return vehicle
-    names = ", ".join(v.display_name or v.vin for v in vehicles)
-    raise ConfigError(f"no car {key!r} in this account (there is {names})")
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ Risky commands (unlock, remote start, valet off...) ask first here too, unless -
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,13 +20,15 @@ from ._cloud import (
     cloud_options,
     confirm_risky,
     parse_params,
-    pick_vehicle,
     risky_action,
     vehicle_option,
     yes_option,
 )
 from ._common import echo_json, run
 from .vehicles import not_online, refused
+
+if TYPE_CHECKING:
+    from ..cloud.endpoints import Endpoint
 
 
 @click.command("api")
@@ -75,7 +77,7 @@ def api(
     if risky is not None:
         confirm_risky(risky, yes)
 
-    async def go() -> tuple[Any, Any]:
+    async def go() -> tuple[Endpoint, Any]:
         from ..cloud.endpoints import endpoint  # noqa: PLC0415 - keep `--help` fast
         from ..cloud.energy import select_site  # noqa: PLC0415
         from ..errors import VehicleUnavailable  # noqa: PLC0415
@@ -85,7 +87,7 @@ def api(
             path_vars: dict[str, object] = {}
             car = None
             if "vehicle_id" in found.placeholders:
-                car = pick_vehicle(await session.vehicles(), vehicle_key)
+                car = await session.vehicle(vehicle_key)
                 path_vars["vehicle_id"] = car.id_s
             if "site_id" in found.placeholders:
                 site = await select_site(await session.energy_sites(), site_key)

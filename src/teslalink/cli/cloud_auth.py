@@ -14,12 +14,17 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from ._cloud import CloudTarget, cloud_options, is_interactive, json_option
 from ._common import echo_json, run, safe_console
+
+if TYPE_CHECKING:
+    from rich.status import Status
+
+    from ..cloud.tokens import Token
 
 
 def _need(what: str, option: str) -> click.ClickException:
@@ -30,7 +35,7 @@ class _Spinner:
     """A spinner on a terminal while the SSO is asked, paused while the user is asked something."""
 
     def __init__(self) -> None:
-        self._status: Any = None
+        self._status: Status | None = None
 
     @contextlib.contextmanager
     def showing(self, message: str) -> Iterator[None]:
@@ -137,7 +142,7 @@ def login(
         click.echo(f"Open this URL to sign in:\n{url}")
         return str(click.prompt("Paste the URL the browser ended on"))
 
-    async def go() -> Any:
+    async def go() -> Token:
         async with target.auth() as auth:
             if refresh_token is not None:
                 return await auth.login_with_refresh_token(refresh_token)

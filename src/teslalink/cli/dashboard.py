@@ -3,17 +3,12 @@
 The model (`Dashboard`) polls and acts; `dashboard_view` draws it. They are apart so that tests
 can drive the model against the twin and check its values without a terminal.
 
-Sleep-friendly polling: every refresh reads the car's summary first (which never wakes a car or
-keeps it awake) and asks for vehicle_data only when the summary says online. An asleep car stays
-asleep until the user presses the wake key. Reading vehicle_data keeps a car awake, so a car that
-has been idle (parked, not charging, climate off, nobody in it) for `let_sleep_after_s` rests: its
-data is no longer read, only its summary, so that it can fall asleep as it would untouched. It
-is read again when the user asks (r, or any action) or when its summary shows it woke up by
-other means (asleep or offline, then online again).
-
-While the selected car drives, its drive panel is live: `dashboard_stream.LiveDrive` subscribes to
-Tesla's streaming API for that car alone and copies each update onto the `CarWatch`; it ends the
-stream when the car parks, sleeps, is deselected or the dashboard closes (see that module for why).
+Which car is read, when, and when it is streamed is the library's sleep-friendly policy
+(`teslalink.cloud.watcher`: summary first, vehicle_data only when online, an idle car left alone
+after `--let-sleep-after` minutes so that it can sleep, read again on r, an action or when it
+woke by other means; streamed while it drives). The dashboard adds only the selection (the
+selected car alone is streamed: one socket for the car the user looks at), the keys and the
+status line.
 
 Keys are read by a thread with the terminal in cbreak mode (restored on exit, errors included)
 and handed to the event loop. The commands refuse to start when stdout is not a terminal
@@ -31,151 +26,45 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from ._cloud import CloudTarget, cloud_options, is_interactive, pick_vehicle, vehicle_option
+from ..cloud.watcher import LET_SLEEP_AFTER_S
+from ._cloud import CloudTarget, cloud_options, is_interactive, vehicle_option
 from ._common import run, safe_console
-from .dashboard_stream import LiveDrive, newest, opener
 
 if TYPE_CHECKING:
-    from ..cloud.stream_models import StreamUpdate
+    from rich.console import Console, RenderableType
+
+    from ..cloud.api import TeslaApi
+    from ..cloud.energy import EnergySite, LiveStatus
+    from ..cloud.streaming import VehicleStream
+    from ..cloud.watcher import CarWatcher, PollResult, StreamPolicy
+    from ..wallconnector.client import WallConnector
+    from ..wallconnector.models import Vitals
+    from ..wallconnector.power import PowerReading
 
 KEYS_HELP = "w wake  c climate  s charge  l lock  f flash  h honk  r read  n next  q quit"
-LET_SLEEP_AFTER_S = 600.0
-"""Idle time after which a car's data is no longer read, so that it can sleep (TeslaMate-like)."""
-ACTIVE_CHARGING = ("Charging", "Starting")
-
-
-@dataclass
-class CarWatch:
-    """One car on screen: its client object, the last summary state, the last data and any error."""
-
-    vehicle: Any
-    state: str = "unknown"
-    data: Any = None  # VehicleData of the last time the car was online
-    error: str | None = None
-    updated: float | None = None  # monotonic time of `data`
-    live: StreamUpdate | None = None  # the last streamed update (while the car drove, selected)
-    live_at: float | None = None  # monotonic time of `live`
-    stream_error: str | None = None  # why the last stream of this car failed
-    stream_error_at: float | None = None
-    idle_since: float | None = None  # monotonic: since when every read found the car idle
-    resting: bool = False  # idle long enough: data is not read, so the car can fall asleep
-
-    @property
-    def name(self) -> str:
-        return str(self.vehicle.display_name or self.vehicle.vin or self.vehicle.id_s)
-
-    @property
-    def online(self) -> bool:
-        return self.state == "online"
-
-    @property
-    def idle(self) -> bool:
-        """Does the last data show a car nobody uses: parked, not charging, climate off, nobody in it?"""
-        data = self.data
-        if data is None:
-            return False
-        present = data.vehicle_state.get("is_user_present") is True
-        return (
-            data.shift_state in (None, "P")
-            and data.charging_state not in ACTIVE_CHARGING
-            and not data.is_climate_on
-            and not present
-        )
-
-    def stir(self) -> None:
-        """Someone uses the car (a key, or it woke by itself): read it again, count idle anew."""
-        self.resting = False
-        self.idle_since = None
-
-    @property
-    def shift_state(self) -> str | None:
-        """The gear by the newest reading, streamed or polled (None: parked or unknown)."""
-        update = newest(self)
-        if update is not None:
-            return update.shift_state
-        return None if self.data is None else self.data.shift_state
-
-    def apply(self, update: StreamUpdate) -> None:
-        """Take one streamed update; the drive figures now come from it until the next poll."""
-        self.live, self.live_at = update, time.monotonic()
-        self.stream_error = self.stream_error_at = None
-
-    def drive(self) -> DriveFigures | None:
-        """The drive figures from the newer of the last poll and the last streamed update."""
-        update = newest(self)
-        if update is not None:
-            return DriveFigures(
-                shift_state=update.shift_state,
-                speed_mph=update.speed_mph,
-                latitude=update.latitude,
-                longitude=update.longitude,
-                heading=update.heading,
-                power_kw=update.power_kw,
-                odometer_mi=update.odometer_mi,
-                battery_level=update.soc,
-                range_mi=update.range_mi,
-                at=self.live_at,
-                streamed=True,
-            )
-        data = self.data
-        if data is None:
-            return None
-        return DriveFigures(
-            shift_state=data.shift_state,
-            speed_mph=data.speed_mph,
-            latitude=data.latitude,
-            longitude=data.longitude,
-            heading=data.heading,
-            power_kw=data.power_kw,
-            odometer_mi=data.odometer_mi,
-            battery_level=data.battery_level,
-            range_mi=data.battery_range_mi,
-            at=self.updated,
-            streamed=False,
-        )
-
-
-@dataclass(frozen=True)
-class DriveFigures:
-    """What the drive panel shows, from one source: a poll or a streamed update (`streamed`)."""
-
-    shift_state: str | None
-    speed_mph: float | None
-    latitude: float | None
-    longitude: float | None
-    heading: float | None
-    power_kw: float | None
-    odometer_mi: float | None
-    battery_level: float | None
-    range_mi: float | None
-    at: float | None  # monotonic time of the reading
-    streamed: bool
-
-    def age_s(self, now: float | None = None) -> float | None:
-        if self.at is None:
-            return None
-        return max(0.0, (time.monotonic() if now is None else now) - self.at)
+STREAM_ERROR_SHOWN_S = 30.0
+"""How long a failed stream's reason stays in the car's drive panel (then the panel is quiet)."""
 
 
 @dataclass
 class ChargerWatch:
     """The Wall Connector beside the car: its client and the last vitals and power."""
 
-    client: Any
+    client: WallConnector
     host: str
-    vitals: Any = None
-    power: Any = None
+    vitals: Vitals | None = None
+    power: PowerReading | None = None
     error: str | None = None
 
 
 @dataclass
 class SiteWatch:
-    site: Any
-    status: Any = None  # LiveStatus
+    site: EnergySite
+    status: LiveStatus | None = None
     error: str | None = None
 
     @property
@@ -185,9 +74,14 @@ class SiteWatch:
 
 @dataclass
 class Dashboard:
-    """What the dashboard knows and can do; `refresh()` polls, `key()` acts."""
+    """What the dashboard shows and can do; `refresh()` polls, `key()` acts.
 
-    cars: list[CarWatch]
+    The cars are the library's `CarWatcher`s (what to read, when to let a car sleep, when to
+    stream: `teslalink.cloud.watcher`); the dashboard adds the selection (only the selected car
+    is streamed), the keys and the status line.
+    """
+
+    cars: list[CarWatcher]
     charger: ChargerWatch | None = None
     site: SiteWatch | None = None
     selected: int = 0
@@ -195,81 +89,97 @@ class Dashboard:
     pending_confirm: str | None = None
     busy: set[asyncio.Future[str]] = field(default_factory=set)
     quit: bool = False
-    streamer: LiveDrive = field(default_factory=LiveDrive)  # the selected car's stream while it drives
     changed: asyncio.Event = field(default_factory=asyncio.Event)  # set by each streamed update
-    let_sleep_after_s: float = LET_SLEEP_AFTER_S
-    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
-        self.streamer.on_update = self.changed.set
-        self.streamer.on_failure = self._stream_failed
+        from ..cloud.watcher import FleetWatcher  # noqa: PLC0415 - the cloud client only when run
+
+        self.fleet = FleetWatcher(self.cars)
+        for car in self.cars:
+            car.on_update = lambda _car, _update: self.changed.set()
+            car.on_stream_failure = self._stream_failed
+        self._select()
 
     @property
-    def car(self) -> CarWatch | None:
+    def car(self) -> CarWatcher | None:
         return self.cars[self.selected] if self.cars else None
 
-    def is_live(self, car: CarWatch) -> bool:
-        """Is `car`'s drive panel following its stream right now?"""
-        return self.streamer.car is car and self.streamer.streaming
+    # The watchers' settings, set on every car (the command's options, a test's world clock).
+    @property
+    def let_sleep_after_s(self) -> float:
+        return self.cars[0].let_sleep_after_s if self.cars else 0.0
 
-    def stream_error(self, car: CarWatch) -> str | None:
+    @let_sleep_after_s.setter
+    def let_sleep_after_s(self, seconds: float) -> None:
+        self.fleet.set_let_sleep_after(seconds)
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.cars[0].clock if self.cars else time.monotonic
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self.fleet.set_clock(clock)
+
+    @property
+    def stream_policy(self) -> StreamPolicy | None:
+        return self.cars[0].stream_policy if self.cars else None
+
+    @stream_policy.setter
+    def stream_policy(self, policy: StreamPolicy) -> None:
+        self.fleet.set_stream_policy(policy)
+
+    @property
+    def streamed(self) -> CarWatcher | None:
+        """The car whose stream is open (only ever the selected one), or None."""
+        return next(iter(self.fleet.streamed), None)
+
+    @property
+    def stream(self) -> VehicleStream | None:
+        car = self.streamed
+        return None if car is None else car.stream
+
+    def is_live(self, car: CarWatcher) -> bool:
+        """Is `car`'s drive panel following its stream right now?"""
+        return car.streaming
+
+    def stream_error(self, car: CarWatcher) -> str | None:
         """Why `car`'s last stream failed, for a short while after it did (then the panel is quiet)."""
         at = car.stream_error_at
         if car.stream_error is None or at is None:
             return None
-        return car.stream_error if time.monotonic() - at < self.streamer.policy.error_shown_s else None
+        return car.stream_error if time.monotonic() - at < STREAM_ERROR_SHOWN_S else None
 
-    def _stream_failed(self, car: CarWatch, message: str) -> None:
+    def _stream_failed(self, car: CarWatcher, message: str) -> None:
         self.status = f"{car.name}: live drive stopped ({message}); polling"
         self.changed.set()
+
+    def _select(self) -> None:
+        """Only the selected car may stream: the others end theirs (the stream costs its car sleep)."""
+        for index, car in enumerate(self.cars):
+            car.may_stream = index == self.selected
+            car.follow_stream()
 
     # --- polling -------------------------------------------------------------------------------
 
     async def refresh(self) -> None:
         """One round: every car (summary, then data if online), the charger, the site."""
-        await asyncio.gather(
-            *(self._refresh_car(car) for car in self.cars),
-            self._refresh_charger(),
-            self._refresh_site(),
-        )
-        self.streamer.follow(self.car)
+        self._select()  # `selected` may have been set directly (the demo selects the driving car)
+        polls, _, _ = await asyncio.gather(self.fleet.poll(), self._refresh_charger(), self._refresh_site())
+        for car, result in zip(self.cars, polls, strict=True):
+            self._announce(car, result)
 
-    async def _refresh_car(self, car: CarWatch) -> None:
-        from ..errors import TeslalinkError, VehicleUnavailable  # noqa: PLC0415
+    async def _refresh_car(self, car: CarWatcher) -> None:
+        self._announce(car, await car.poll())
 
-        try:
-            await car.vehicle.summary()
-            before, car.state = car.state, car.vehicle.state
-            if car.resting and car.online and before != "online":
-                car.stir()  # it slept or went offline and is back: someone may be using it
-            if car.online and not car.resting:
-                car.data = await car.vehicle.vehicle_data()
-                car.state = car.vehicle.state
-                car.updated = time.monotonic()
-                self._watch_idle(car)
-            car.error = None
-        except VehicleUnavailable:
-            car.state = "asleep" if car.state == "online" else car.state
-            car.error = None
-        except TeslalinkError as exc:
-            car.error = _one_line(exc)
-
-    def _watch_idle(self, car: CarWatch) -> None:
-        if not car.idle:
-            car.idle_since = None
-            return
-        now = self.clock()
-        if car.idle_since is None:
-            car.idle_since = now
-        if now - car.idle_since >= self.let_sleep_after_s:
-            car.resting = True
+    def _announce(self, car: CarWatcher, result: PollResult) -> None:
+        if result.began_resting:
             self.status = f"{car.name}: idle, no longer read so that it can sleep (r reads it now)"
 
-    async def read_now(self, car: CarWatch) -> str:
+    async def read_now(self, car: CarWatcher) -> str:
         """The r key: read the car at once, and keep reading it (its idle time counts anew)."""
-        car.stir()
+        car.touch()
         await self._refresh_car(car)
-        self.streamer.follow(self.car)
         message = f"{car.name}: {car.state}" if car.error is None else f"{car.name}: {car.error}"
         self.status = message
         return message
@@ -299,7 +209,7 @@ class Dashboard:
 
     # --- actions -------------------------------------------------------------------------------
 
-    def actions(self) -> dict[str, tuple[str, Callable[[CarWatch], Awaitable[str]]]]:
+    def actions(self) -> dict[str, tuple[str, Callable[[CarWatcher], Awaitable[str]]]]:
         return {
             "w": ("wake", _wake),
             "c": ("climate", _climate_toggle),
@@ -326,7 +236,7 @@ class Dashboard:
         if key == "n" and self.cars:
             self.selected = (self.selected + 1) % len(self.cars)
             self.status = f"selected {self.cars[self.selected].name}"
-            self.streamer.follow(self.car)
+            self._select()
             return None
         if key == "r" and car is not None:
             self.status = f"{car.name}: reading…"
@@ -342,18 +252,17 @@ class Dashboard:
         self.status = f"{car.name}: {what}…"
         return self.perform(car, what, do)
 
-    async def perform(self, car: CarWatch, what: str, do: Callable[[CarWatch], Awaitable[str]]) -> str:
+    async def perform(self, car: CarWatcher, what: str, do: Callable[[CarWatcher], Awaitable[str]]) -> str:
         """Run one action; its outcome (or its reason for failing) goes to the status bar."""
         from ..errors import TeslalinkError  # noqa: PLC0415
 
-        car.stir()  # the user is using this car: read it again
+        car.touch()  # the user is using this car: read it again
         try:
             message = f"{car.name}: {await do(car)}"
         except TeslalinkError as exc:
             message = f"{car.name}: {what} failed: {_one_line(exc)}"
         self.status = message
         await self._refresh_car(car)
-        self.streamer.follow(self.car)
         return message
 
 
@@ -375,12 +284,12 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-async def _wake(car: CarWatch) -> str:
+async def _wake(car: CarWatcher) -> str:
     await car.vehicle.wake_up(timeout=60.0, interval=1.0)
     return "online"
 
 
-async def _climate_toggle(car: CarWatch) -> str:
+async def _climate_toggle(car: CarWatcher) -> str:
     if car.data is not None and car.data.is_climate_on:
         await car.vehicle.climate_off()
         return "climate off"
@@ -388,7 +297,7 @@ async def _climate_toggle(car: CarWatch) -> str:
     return "climate on"
 
 
-async def _charge_toggle(car: CarWatch) -> str:
+async def _charge_toggle(car: CarWatcher) -> str:
     if car.data is not None and car.data.charging_state == "Charging":
         await car.vehicle.charge_stop()
         return "charging stopped"
@@ -396,13 +305,13 @@ async def _charge_toggle(car: CarWatch) -> str:
     return "charging started"
 
 
-async def _lock_toggle(car: CarWatch) -> str:
+async def _lock_toggle(car: CarWatcher) -> str:
     await car.vehicle.lock()
     return "locked"
 
 
-def _command(method: str, done: str) -> Callable[[CarWatch], Awaitable[str]]:
-    async def do(car: CarWatch) -> str:
+def _command(method: str, done: str) -> Callable[[CarWatcher], Awaitable[str]]:
+    async def do(car: CarWatcher) -> str:
         await getattr(car.vehicle, method)()
         return done
 
@@ -413,18 +322,18 @@ def _command(method: str, done: str) -> Callable[[CarWatch], Awaitable[str]]:
 
 
 async def build(
-    api: Any,
+    api: TeslaApi,
     *,
     vehicle_key: str | None = None,
     wallconnector: str | None = None,
     with_site: bool = True,
 ) -> Dashboard:
     """The dashboard of `api`'s account: the car named (or all of them), the charger, the first site."""
+    from ..cloud.watcher import FleetWatcher  # noqa: PLC0415
     from ..errors import TeslalinkError  # noqa: PLC0415
 
-    vehicles = await api.vehicles()
-    chosen = [pick_vehicle(vehicles, vehicle_key)] if vehicle_key is not None else vehicles
-    dashboard = Dashboard([CarWatch(v, state=v.state) for v in chosen], streamer=LiveDrive(opener(api)))
+    fleet = await FleetWatcher.of(api, vehicle_key)
+    dashboard = Dashboard(fleet.cars)
     if wallconnector is not None:
         from ..wallconnector.client import WallConnector  # noqa: PLC0415
 
@@ -449,7 +358,7 @@ async def close(dashboard: Dashboard) -> None:
     for task in list(dashboard.busy):
         task.cancel()
     await asyncio.gather(*dashboard.busy, return_exceptions=True)
-    await dashboard.streamer.aclose()
+    await dashboard.fleet.aclose()
     if dashboard.charger is not None:
         await dashboard.charger.client.close()
 
@@ -513,7 +422,7 @@ async def show(
     interval_s: float,
     duration_s: float | None = None,
     title: str = "teslalink dashboard",
-    console: Any = None,
+    console: Console | None = None,
     keys: bool | None = None,
 ) -> None:
     """Refresh every `interval_s` and redraw until `q`, Ctrl-C or `duration_s`; keys on a terminal."""
@@ -527,7 +436,7 @@ async def show(
     deadline = None if duration_s is None else time.monotonic() + duration_s
     loop = asyncio.get_running_loop()
 
-    def draw() -> Any:
+    def draw() -> RenderableType:
         return render(dashboard, title=title, keys_help=KEYS_HELP if interactive else None)
 
     async def poll_forever() -> None:

@@ -1,7 +1,7 @@
 """Rich renderables of the dashboard: the cars, the charger beside one, the site, a status bar, the keys.
 
 Only drawing lives here; `dashboard.Dashboard` holds the values. Everything reads None as "—".
-The drive panel draws `CarWatch.drive()`: the newer of the polled and the streamed figures, and
+The drive panel draws `CarWatcher.drive()`: the newer of the polled and the streamed figures, and
 says which ("● live" while the car's stream flows, else the age of the reading).
 
 The screen fits the terminal: `render()` returns a `Screen`, which tries three layouts, roomiest
@@ -21,7 +21,7 @@ beside °C. With no car data yet, °C (what a Wall Connector reports).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
@@ -33,7 +33,11 @@ from rich.text import Text
 from .wallconnector_view import state_text
 
 if TYPE_CHECKING:
-    from .dashboard import CarWatch, ChargerWatch, Dashboard, DriveFigures, SiteWatch
+    from ..cloud import VehicleData
+    from ..cloud.watcher import CarWatcher, DriveFigures
+    from ..wallconnector.models import Vitals
+    from ..wallconnector.power import PowerReading
+    from .dashboard import ChargerWatch, Dashboard, SiteWatch
 
 DASH = "—"
 KM_PER_MILE = 1.609344
@@ -78,7 +82,7 @@ class Units:
     km: bool = False
 
     @classmethod
-    def of(cls, data: Any) -> Units:
+    def of(cls, data: VehicleData | None) -> Units:
         """The units `data`'s car shows on its touchscreen (None: °C, miles)."""
         if data is None:
             return cls()
@@ -128,26 +132,27 @@ def _fields(rows: list[tuple[str, RenderableType]], value_width: int = 0) -> Tab
 # --- what each part says, shared by the layouts ----------------------------------------------------
 
 
-def _charging(data: Any) -> bool:
+def _charging(data: VehicleData) -> bool:
     return data.charging_state in _CHARGING
 
 
-def _level_and_range(data: Any, drive: DriveFigures | None) -> tuple[float | None, float | None]:
+def _level_and_range(data: VehicleData, drive: DriveFigures | None) -> tuple[float | None, float | None]:
     """Level and range of the last poll, or of a newer streamed update if there is one."""
-    level, range_mi = data.battery_level, data.battery_range_mi
+    level: float | None = data.battery_level
+    range_mi = data.battery_range_mi
     if drive is not None and drive.streamed:
         level = drive.battery_level if drive.battery_level is not None else level
         range_mi = drive.range_mi if drive.range_mi is not None else range_mi
     return level, range_mi
 
 
-def _charge_state(data: Any) -> Text:
+def _charge_state(data: VehicleData) -> Text:
     state = data.charging_state
     style = {"Charging": "bold green", "Complete": "cyan", "Stopped": "yellow"}.get(state or "", "")
     return Text(state or DASH, style=style)
 
 
-def _charge_flow(data: Any) -> str:
+def _charge_flow(data: VehicleData) -> str:
     """Power, current and voltage while charging ("—" otherwise: a parked car's 0 kW says nothing)."""
     if not _charging(data):
         return DASH
@@ -156,7 +161,7 @@ def _charge_flow(data: Any) -> str:
     return f"{power} {current} {_num(data.charger_voltage_v, '{:.0f}', 'V')}"
 
 
-def _to_full(data: Any) -> str:
+def _to_full(data: VehicleData) -> str:
     """Time to the limit, only while charging: a car that is not charging is never "0:00" from full."""
     return _minutes(data.minutes_to_full_charge) if _charging(data) else DASH
 
@@ -174,25 +179,25 @@ def _freshness(drive: DriveFigures, live: bool) -> Text:
     return Text(f"{source} {_age(age)}" if age is not None else source, style="dim")
 
 
-def _doors(data: Any) -> str:
+def _doors(data: VehicleData) -> str:
     state = data.vehicle_state
     open_doors = [name for key, name in _DOORS.items() if state.get(key) not in (None, 0, False)]
     return ", ".join(open_doors) + " open" if open_doors else "closed"
 
 
-def _update(data: Any) -> str:
+def _update(data: VehicleData) -> str:
     update = data.software_update
     if update is None or not update.status:
         return "none"
     return f"{update.status} {update.version or ''}".strip()
 
 
-def _locked(data: Any, yes: str = "locked", no: str = "unlocked") -> Text:
+def _locked(data: VehicleData, yes: str = "locked", no: str = "unlocked") -> Text:
     locked = data.locked
     return Text(_yes(locked, yes, no), style="" if locked is not False else "bold red")
 
 
-def no_data_text(car: CarWatch) -> Text:
+def no_data_text(car: CarWatcher) -> Text:
     """What a car without data shows, by its state: only an asleep or offline car is offered a wake."""
     if car.error:
         return Text(car.error, style="red")
@@ -215,15 +220,15 @@ def _charger_title(charger: ChargerWatch) -> str:
     return f"Wall Connector {charger.host.removeprefix('http://').rstrip('/')}"
 
 
-def _power_text(power: Any) -> str:
+def _power_text(power: PowerReading) -> str:
     return f"{power.total_kw:.2f} kW ({power.service.value.replace('_', '-')})"
 
 
-def _grid_text(vitals: Any) -> str:
+def _grid_text(vitals: Vitals) -> str:
     return f"{_num(vitals.grid_voltage_v, '{:.0f}', 'V')}, {_num(vitals.grid_frequency_hz, '{:.2f}', 'Hz')}"
 
 
-def _session_text(vitals: Any) -> str:
+def _session_text(vitals: Vitals) -> str:
     energy = vitals.session_energy_wh
     minutes = None if vitals.session_s is None else vitals.session_s // 60
     return f"{_minutes(minutes)}, {_num(None if energy is None else energy / 1000, '{:.2f}', 'kWh')}"
@@ -232,7 +237,7 @@ def _session_text(vitals: Any) -> str:
 # --- the panels layout -----------------------------------------------------------------------------
 
 
-def charge_panel(data: Any, drive: DriveFigures | None = None, units: Units | None = None) -> Panel:
+def charge_panel(data: VehicleData, drive: DriveFigures | None = None, units: Units | None = None) -> Panel:
     """Charge figures of the last poll; level and range from a newer streamed update if there is one."""
     units = units or Units.of(data)
     level, range_mi = _level_and_range(data, drive)
@@ -248,7 +253,7 @@ def charge_panel(data: Any, drive: DriveFigures | None = None, units: Units | No
     return Panel(_fields(rows, 16), title="charge", expand=False)
 
 
-def climate_panel(data: Any, units: Units | None = None) -> Panel:
+def climate_panel(data: VehicleData, units: Units | None = None) -> Panel:
     units = units or Units.of(data)
     on = data.is_climate_on
     rows: list[tuple[str, RenderableType]] = [
@@ -260,7 +265,9 @@ def climate_panel(data: Any, units: Units | None = None) -> Panel:
     return Panel(_fields(rows, 8), title="climate", expand=False)
 
 
-def drive_panel(data: Any, drive: DriveFigures, live: bool = False, units: Units | None = None) -> Panel:
+def drive_panel(
+    data: VehicleData, drive: DriveFigures, live: bool = False, units: Units | None = None
+) -> Panel:
     """The drive figures; `data` only for the car's units. The subtitle says how fresh they are."""
     units = units or Units.of(data)
     rows: list[tuple[str, RenderableType]] = [
@@ -275,7 +282,7 @@ def drive_panel(data: Any, drive: DriveFigures, live: bool = False, units: Units
     return Panel(_fields(rows, 20), title="drive", subtitle=subtitle, subtitle_align="right", expand=False)
 
 
-def vehicle_panel(data: Any) -> Panel:
+def vehicle_panel(data: VehicleData) -> Panel:
     rows: list[tuple[str, RenderableType]] = [
         ("locked", _locked(data, "yes", "no")),
         ("sentry", _yes(data.sentry_mode, "on", "off")),
@@ -310,7 +317,7 @@ def charger_panel(charger: ChargerWatch, units: Units | None = None) -> Panel:
     return Panel(_fields(rows, 22), title=Text(title), expand=False)
 
 
-def car_heading(car: CarWatch, selected: bool, stream_error: str | None = None) -> Text:
+def car_heading(car: CarWatcher, selected: bool, stream_error: str | None = None) -> Text:
     """The car's name and state, and why it is not read or not streamed when that is so."""
     marker = "▶ " if selected else ""
     state_style = {"online": "green", "asleep": "blue", "offline": "red"}.get(car.state, "yellow")
@@ -328,7 +335,7 @@ def car_heading(car: CarWatch, selected: bool, stream_error: str | None = None) 
 
 
 def car_row(
-    car: CarWatch,
+    car: CarWatcher,
     selected: bool,
     charger: ChargerWatch | None,
     live: bool = False,
@@ -437,7 +444,7 @@ def _joined(*parts: str | Text) -> Text:
     return text
 
 
-def compact_charge(data: Any, drive: DriveFigures | None, units: Units) -> Text:
+def compact_charge(data: VehicleData, drive: DriveFigures | None, units: Units) -> Text:
     """Level, range, state, power and current while charging, limit, time to it (no voltage, no kWh)."""
     level, range_mi = _level_and_range(data, drive)
     state = _charge_state(data)
@@ -453,7 +460,7 @@ def compact_charge(data: Any, drive: DriveFigures | None, units: Units) -> Text:
     )
 
 
-def compact_climate(data: Any, units: Units) -> Text:
+def compact_climate(data: VehicleData, units: Units) -> Text:
     on = data.is_climate_on
     return _joined(
         Text(_yes(on, "on", "off"), style="bold green" if on else ""),
@@ -473,7 +480,7 @@ def compact_drive(drive: DriveFigures, live: bool, units: Units) -> Text:
     )
 
 
-def compact_vehicle(data: Any) -> Text:
+def compact_vehicle(data: VehicleData) -> Text:
     return _joined(
         _locked(data),
         f"sentry {_yes(data.sentry_mode, 'on', 'off')}",
@@ -483,7 +490,7 @@ def compact_vehicle(data: Any) -> Text:
     )
 
 
-def compact_car(car: CarWatch, selected: bool, live: bool, stream_error: str | None, units: Units) -> Group:
+def compact_car(car: CarWatcher, selected: bool, live: bool, stream_error: str | None, units: Units) -> Group:
     rows: list[tuple[str, RenderableType]] = []
     drive = car.drive()
     data = car.data
@@ -498,7 +505,7 @@ def compact_car(car: CarWatch, selected: bool, live: bool, stream_error: str | N
     return Group(car_heading(car, selected, stream_error), _lines(rows))
 
 
-def brief_car(car: CarWatch, selected: bool, units: Units) -> Text:
+def brief_car(car: CarWatcher, selected: bool, units: Units) -> Text:
     """A car in one line: state, level and range, gear and speed."""
     heading = car_heading(car, selected)
     data, drive = car.data, car.drive()
@@ -568,7 +575,7 @@ def first_error(dashboard: Dashboard) -> str | None:
     return None
 
 
-def charger_car(cars: list[CarWatch]) -> int:
+def charger_car(cars: list[CarWatcher]) -> int:
     """The car the Wall Connector is drawn beside: the first one plugged in, else the first."""
     for index, car in enumerate(cars):
         if car.data is not None and car.data.charging_state not in (None, "Disconnected"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +22,7 @@ from ._common import run
 
 if TYPE_CHECKING:
     from ..simulator.vehicle.car import Car
+    from .dashboard import Dashboard
 
 DEMO_EMAIL = "demo@teslalink.test"
 DRIVER_NAME = "Commuter"
@@ -137,7 +138,7 @@ async def _dashboard(speed: float, seed: int, interval: float, duration: float |
             await driver  # a driver that failed (a twin bug) raises here rather than vanishing
 
 
-def _index_of(board: Any, name: str) -> int:
+def _index_of(board: Dashboard, name: str) -> int:
     """The position of the car called `name` on `board` (0 if there is none)."""
     return next((index for index, car in enumerate(board.cars) if car.name == name), 0)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import click
 import orjson
@@ -28,6 +28,13 @@ from .energy_view import (
     tariff_table,
     two_columns,
 )
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from ..cloud.energy import EnergySite, LiveStatus, SiteInfo
+
+_T = TypeVar("_T")
 
 OPERATION_MODES = ("self_consumption", "backup", "autonomous")  # as teslalink.cloud.energy (kept lazy)
 EXPORT_RULES = ("battery_ok", "pv_only", "never")
@@ -74,8 +81,8 @@ def _iso_with_offset(value: str | None) -> str | None:
 
 
 def _on_site(
-    target: CloudTarget, site_key: str | None, action: Callable[[Any], Awaitable[Any]]
-) -> tuple[Any, Any]:
+    target: CloudTarget, site_key: str | None, action: Callable[[EnergySite], Awaitable[_T]]
+) -> tuple[EnergySite, _T]:
     """Pick the site, name it, run `action` on it: (site, what the action returned).
 
     A refused command is one line naming the site rather than the command.
@@ -83,7 +90,7 @@ def _on_site(
     from ..cloud.energy import select_site  # noqa: PLC0415 - keep `--help` fast
     from ..errors import CommandFailed  # noqa: PLC0415
 
-    async def go() -> tuple[Any, Any]:
+    async def go() -> tuple[EnergySite, _T]:
         async with target.api() as api:
             site = await select_site(await api.energy_sites(), site_key)
             await site.resolve_name()  # a request only for a solar-only site (named in site_info alone)
@@ -97,24 +104,24 @@ def _on_site(
     return run(go())
 
 
-def _needs_battery(site: Any, what: str) -> None:
+def _needs_battery(site: EnergySite, what: str) -> None:
     """Refuse before sending: a site without a Powerwall has no reserve, mode or storm watch."""
     if not site.has_battery:
         raise click.ClickException(f"{site.label} has no Powerwall, so it has no {what}")
 
 
-def _row(site: Any) -> dict[str, Any]:
+def _row(site: EnergySite) -> dict[str, Any]:
     return {"energy_site_id": site.energy_site_id, "site_name": site.site_name}
 
 
-def _done(site: Any, as_json: bool, settings: dict[str, Any], text: str) -> None:
+def _done(site: EnergySite, as_json: bool, settings: dict[str, Any], text: str) -> None:
     if as_json:
         echo_json({**_row(site), **settings, "result": True})
     else:
         echo(f"{site.label}: {text}.")
 
 
-def _print(renderable: Any) -> None:
+def _print(renderable: RenderableType) -> None:
     safe_console().print(renderable)
 
 
@@ -137,7 +144,7 @@ def status(target: CloudTarget, as_json: bool, site_key: str | None) -> None:
       teslalink energy status --json
     """
 
-    async def action(site: Any) -> tuple[Any, Any]:
+    async def action(site: EnergySite) -> tuple[LiveStatus, SiteInfo]:
         return await site.live_status(), await site.site_info()
 
     site, (live, info) = _on_site(target, site_key, action)
@@ -188,7 +195,7 @@ def history(
       teslalink energy history --kind self_consumption --period month --json
     """
 
-    async def action(site: Any) -> Any:
+    async def action(site: EnergySite) -> Mapping[str, Any]:
         return await site.calendar_history(kind, period, end_date=end_date)
 
     site, found = _on_site(target, site_key, action)
@@ -223,7 +230,7 @@ def reserve(target: CloudTarget, as_json: bool, percent: float, site_key: str | 
       teslalink energy reserve 20 --json
     """
 
-    async def action(site: Any) -> None:
+    async def action(site: EnergySite) -> None:
         _needs_battery(site, "backup reserve")
         await site.set_backup_reserve(percent)
 
@@ -245,7 +252,7 @@ def mode(target: CloudTarget, as_json: bool, mode: str, site_key: str | None) ->
       teslalink energy mode autonomous --json
     """
 
-    async def action(site: Any) -> None:
+    async def action(site: EnergySite) -> None:
         _needs_battery(site, "operation mode")
         await site.set_operation(mode)
 
@@ -268,7 +275,7 @@ def storm(target: CloudTarget, as_json: bool, state: str, site_key: str | None) 
     """
     enabled = state == "on"
 
-    async def action(site: Any) -> None:
+    async def action(site: EnergySite) -> None:
         _needs_battery(site, "storm watch")
         await site.set_storm_mode(enabled)
 
@@ -313,7 +320,7 @@ def grid(
         return
     disallow = None if grid_charging is None else not grid_charging
 
-    async def action(site: Any) -> None:
+    async def action(site: EnergySite) -> None:
         await site.set_grid_import_export(
             disallow_charge_from_grid_with_solar_installed=disallow,
             customer_preferred_export_rule=export_rule,
@@ -329,7 +336,7 @@ def grid(
 
 
 def _show_grid_rules(target: CloudTarget, as_json: bool, site_key: str | None) -> None:
-    async def action(site: Any) -> Any:
+    async def action(site: EnergySite) -> SiteInfo:
         return await site.site_info()
 
     site, info = _on_site(target, site_key, action)
@@ -347,7 +354,7 @@ def _show_grid_rules(target: CloudTarget, as_json: bool, site_key: str | None) -
               help="Replace the tariff with this JSON file (- for stdin), as --json prints it.")  # fmt: skip
 @site_option
 @cloud_options
-def tariff(target: CloudTarget, as_json: bool, tariff_file: Any, site_key: str | None) -> None:
+def tariff(target: CloudTarget, as_json: bool, tariff_file: BinaryIO | None, site_key: str | None) -> None:
     """The time-of-use tariff: seasons, hours, buy and sell prices; or replace it with --set FILE.
 
     \b
@@ -365,7 +372,7 @@ def tariff(target: CloudTarget, as_json: bool, tariff_file: Any, site_key: str |
         if isinstance(content, dict) and isinstance(content.get("tariff"), dict):
             content = content["tariff"]  # the file as `--json` prints it
 
-    async def action(site: Any) -> Any:
+    async def action(site: EnergySite) -> Mapping[str, Any]:
         if content is not None:
             await site.set_tariff(content)
         return await site.get_tariff()

@@ -1,12 +1,10 @@
 """The live view of several Wall Connectors, shared by `watch` and `demo`.
 
-Each unit is polled on its own schedule, one request at a time (the unit stalls otherwise). A
-unit that fails keeps its last good reading on screen with the error beside it, so a Wi-Fi
-drop-out shows as a word, not as a crash or a flood of log lines.
-
-Every reading also feeds the unit's `SessionMonitor` and, once a minute, its `LifetimeEnergy`
-counter: a finished session is printed above the table, and the caption shows the lifetime energy
-with whatever impossible jumps were rejected. With a state file both continue after a restart;
+Each unit is the library's `UnitMonitor` (teslalink.wallconnector.monitor), polled on its own
+schedule: vitals each interval, the lifetime counter once a minute, the energy bookkeeping, the
+last good reading kept beside an error. This module only shows them: a finished session is
+printed above the table, and the caption shows the lifetime energy with whatever impossible
+jumps were rejected. With a state file (the monitor's one format) both continue after a restart;
 the file is written at start (so a bad path fails before any polling), every minute and at exit.
 
 On a terminal the table is redrawn in place and `q` quits; into a pipe or a file each reading is
@@ -23,153 +21,39 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
-import orjson
 from rich.console import Console
 from rich.live import Live
 
-from .._files import atomic_write_bytes
 from ..errors import ConfigError, TeslalinkError
 from ..wallconnector.client import WallConnector
-from ..wallconnector.energy import ChargingSession, LifetimeEnergy, SessionMonitor
-from ..wallconnector.models import Vitals
-from ..wallconnector.power import PowerReading
+from ..wallconnector.energy import ChargingSession
+from ..wallconnector.monitor import StateNotSaved, UnitMonitor, UnitReading
 from ._common import json_text, safe_console, to_jsonable
 from ._text import printable
-from .wallconnector_view import UnitRow, live_table, unit_line
-
-LIFETIME_EVERY_S = 60.0
-STATE_SAVE_EVERY_S = 60.0  # our choice: a crash or kill -9 loses at most a minute of bookkeeping
-
-
-@dataclass(frozen=True, slots=True)
-class Update:
-    """One poll of one unit, as the line and JSON outputs print it: a reading or why there is none."""
-
-    ts: float
-    vitals: Vitals | None
-    power: PowerReading | None
-    error: str | None
-    session_ended: ChargingSession | None = None
-
-
-class StateNotSaved(ConfigError):
-    """The state file could not be written; the previous one, if any, is as it was."""
+from .wallconnector_view import live_table, unit_line
 
 
 class PollingStopped(TeslalinkError):
     """A unit's poller died of an error nobody expected: the view would freeze, so the command ends."""
 
 
-class UnitWatch:
-    """One unit on screen: its client, its last reading and its energy bookkeeping."""
+@dataclass
+class Watched:
+    """One unit on screen: the library's monitor, and its readings since the view last drew."""
 
-    def __init__(self, client: WallConnector, name: str, clock: Callable[[], float]) -> None:
-        self.client = client
-        self.row = UnitRow(name)
-        self.clock = clock
-        self.sessions = SessionMonitor()
-        self.lifetime = LifetimeEnergy()
-        self.updates: list[Update] = []  # every poll since the view last drew; the view empties it
-        self._car_seen: bool | None = None  # since the last lifetime reading; None = unknown
+    monitor: UnitMonitor
+    readings: list[UnitReading] = field(default_factory=list)
 
-    async def poll_forever(self, interval_s: float) -> None:
-        """Poll on this unit's own schedule, so a slow or offline unit never holds up the others."""
-        next_lifetime = 0.0
-        while True:
-            started = time.monotonic()
-            await self._read_vitals()
-            if started >= next_lifetime:
-                await self._read_lifetime()
-                next_lifetime = started + LIFETIME_EVERY_S
-            await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))
+    def add(self, reading: UnitReading) -> None:
+        self.readings.append(reading)
 
-    async def _read_vitals(self) -> None:
-        try:
-            vitals = await self.client.vitals()
-        except TeslalinkError as exc:
-            self.row.error = str(exc)
-            self._car_seen = None
-            self.updates.append(Update(self.clock(), None, None, self.row.error))
-            return
-        power = self.client.power(vitals)
-        self.row.vitals, self.row.power, self.row.error = vitals, power, None
-        if vitals.vehicle_connected is not False and self._car_seen is not None:
-            self._car_seen = True
-        now = self.clock()
-        ended = self.sessions.feed(now, vitals, power)
-        self.updates.append(Update(now, vitals, power, None, ended))
-
-    async def _read_lifetime(self) -> None:
-        try:
-            lifetime = await self.client.lifetime()
-        except TeslalinkError as exc:
-            self.row.error = str(exc)
-            return
-        self.lifetime.feed(self.clock(), lifetime.energy_wh, car_connected=self._car_seen)
-        vitals = self.row.vitals
-        self._car_seen = None if vitals is None else vitals.vehicle_connected
-
-    def take_updates(self) -> list[Update]:
-        updates, self.updates = self.updates, []
-        return updates
-
-
-class StateFile:
-    """One unit's energy bookkeeping in a file: loaded at start, saved at start, every minute and at exit.
-
-    The file holds the library's own `SessionMonitor` and `LifetimeEnergy` states (each with its
-    kind and version) side by side, so the one FILE a user names keeps both. Every save is atomic:
-    a save that fails leaves the previous file as it was, and says so in one line.
-    """
-
-    def __init__(self, path: Path, unit: UnitWatch) -> None:
-        self.path = path
-        self.unit = unit
-        self._next_save = 0.0
-
-    def open(self) -> None:
-        """Continue from the file, then save at once: an unwritable path fails before any polling."""
-        self.load()
-        self.save()
-
-    def load(self) -> None:
-        """A missing file is a first run; a bad one a clear error (and is left alone)."""
-        try:
-            state = orjson.loads(self.path.read_bytes())
-            self.unit.sessions.restore(state["sessions"])
-            self.unit.lifetime.restore(state["lifetime"])
-        except (FileNotFoundError, NotADirectoryError):
-            return  # nothing to continue from; the first save says why the path cannot be used
-        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ConfigError) as exc:
-            raise ConfigError(
-                f"state file {os.fspath(self.path)!r} cannot be used ({_reason(exc)}); move it away"
-            ) from None
-
-    def save(self) -> None:
-        state = {"sessions": self.unit.sessions.to_state(), "lifetime": self.unit.lifetime.to_state()}
-        try:
-            atomic_write_bytes(self.path, orjson.dumps(state))
-        except (OSError, TypeError, ValueError) as exc:
-            # TypeError: orjson refuses an absurd number (an int over 64 bits) that a device sent.
-            raise StateNotSaved(
-                f"state file {os.fspath(self.path)!r} cannot be written in "
-                f"{os.fspath(self.path.parent)!r} ({_reason(exc)}); the previous file, if any, is kept"
-            ) from None
-        self._next_save = time.monotonic() + STATE_SAVE_EVERY_S
-
-    def save_if_due(self) -> None:
-        if time.monotonic() >= self._next_save:
-            self.save()
-
-
-def _reason(exc: BaseException) -> str:
-    """An OSError's words without its errno and file name (the message names the file); others as they are."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc)
+    def take_updates(self) -> list[UnitReading]:
+        readings, self.readings = self.readings, []
+        return readings
 
 
 def session_line(name: str, session: ChargingSession) -> str:
@@ -184,13 +68,13 @@ def session_line(name: str, session: ChargingSession) -> str:
     )
 
 
-def lifetime_caption(units: Sequence[UnitWatch]) -> str:
+def lifetime_caption(units: Sequence[Watched]) -> str:
     parts = []
     for unit in units:
-        counter = unit.lifetime
+        counter = unit.monitor.lifetime
         if counter.baseline_wh is None:
             continue
-        text = f"{unit.row.name}: lifetime {counter.total_wh / 1000:,.1f} kWh"
+        text = f"{unit.monitor.name}: lifetime {counter.total_wh / 1000:,.1f} kWh"
         if counter.rejected_jumps:
             ignored = counter.rejected_wh / 1000
             text += f" ({ignored:,.1f} kWh in {counter.rejected_jumps} impossible jumps ignored)"
@@ -214,13 +98,13 @@ class LiveOutput:
         assert self._live is not None
         self._live.__exit__(None, None, None)
 
-    def update(self, units: Sequence[UnitWatch]) -> None:
+    def update(self, units: Sequence[Watched]) -> None:
         assert self._live is not None
         for unit in units:
             for update in unit.take_updates():
                 if update.session_ended is not None:
-                    self._live.console.print(session_line(unit.row.name, update.session_ended))
-        table = live_table([u.row for u in units], self.title)
+                    self._live.console.print(session_line(unit.monitor.name, update.session_ended))
+        table = live_table([u.monitor for u in units], self.title)
         caption = [lifetime_caption(units), self.keys or ""]
         table.caption = "\n".join(part for part in caption if part) or None
         self._live.update(table, refresh=True)
@@ -238,13 +122,13 @@ class LineOutput:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def update(self, units: Sequence[UnitWatch]) -> None:
+    def update(self, units: Sequence[Watched]) -> None:
         for unit in units:
             for update in unit.take_updates():
                 stamp = _local_time(update.ts)
-                self._write(f"{stamp} {reading_line(unit.row.name, update)}")
+                self._write(f"{stamp} {reading_line(unit.monitor.name, update)}")
                 if update.session_ended is not None:
-                    self._write(f"{stamp} {session_line(unit.row.name, update.session_ended)}")
+                    self._write(f"{stamp} {session_line(unit.monitor.name, update.session_ended)}")
         self.file.flush()
 
     def _write(self, line: str) -> None:
@@ -254,11 +138,11 @@ class LineOutput:
 class JsonLinesOutput(LineOutput):
     """`--json`: one JSON object per reading (a unit's vitals and power, or its error), one per line."""
 
-    def update(self, units: Sequence[UnitWatch]) -> None:
+    def update(self, units: Sequence[Watched]) -> None:
         for unit in units:
             for update in unit.take_updates():
                 record = {
-                    "unit": unit.row.name,
+                    "unit": unit.monitor.name,
                     "ts": update.ts,
                     "vitals": update.vitals,
                     "power": update.power,
@@ -269,7 +153,7 @@ class JsonLinesOutput(LineOutput):
         self.file.flush()
 
 
-def reading_line(name: str, update: Update) -> str:
+def reading_line(name: str, update: UnitReading) -> str:
     if update.vitals is None or update.power is None:
         return f"{name}: no reading ({update.error})"
     return unit_line(name, update.vitals, update.power)
@@ -332,16 +216,17 @@ async def watch(
     unexpected error ends the command with `PollingStopped` rather than leaving a frozen screen.
     """
     console = console or safe_console()
-    units = [UnitWatch(c, n, clock) for c, n in zip(clients, names, strict=True)]
+    units = [Watched(UnitMonitor(c, n, clock=clock)) for c, n in zip(clients, names, strict=True)]
     state = None
     if state_path is not None:
         if len(units) != 1:
             raise ConfigError("a state file keeps one unit's energy; watch one unit with it")
-        state = StateFile(state_path, units[0])
-        state.open()
+        state = units[0].monitor
+        state.state_path = state_path
+        state.open_state()
     deadline = None if duration_s is None else time.monotonic() + duration_s
     quit_asked = asyncio.Event()
-    pollers = {asyncio.create_task(u.poll_forever(interval_s)): u for u in units}
+    pollers = {asyncio.create_task(u.monitor.run(interval_s, u.add)): u for u in units}
     try:
         with quit_keys(quit_asked.set) as keys_read:
             output: LiveOutput | LineOutput
@@ -373,23 +258,23 @@ async def watch(
         state.save()
 
 
-async def _stop(pollers: Mapping[asyncio.Task[None], UnitWatch]) -> None:
+async def _stop(pollers: Mapping[asyncio.Task[NoReturn], Watched]) -> None:
     for task in pollers:
         task.cancel()
     await asyncio.gather(*pollers, return_exceptions=True)
 
 
-def _fail_if_a_poller_died(pollers: Mapping[asyncio.Task[None], UnitWatch]) -> None:
+def _fail_if_a_poller_died(pollers: Mapping[asyncio.Task[NoReturn], Watched]) -> None:
     """A poller only ends by dying: say which unit and why, in one line (the command exits 1)."""
     for task, unit in pollers.items():
         if task.done() and not task.cancelled() and (exc := task.exception()) is not None:
             raise PollingStopped(
-                f"{unit.row.name}: polling stopped on an unexpected error "
+                f"{unit.monitor.name}: polling stopped on an unexpected error "
                 f"({type(exc).__name__}: {exc}); the unit's answers could not be handled"
             )
 
 
-def _save_while_failing(state: StateFile) -> None:
+def _save_while_failing(state: UnitMonitor) -> None:
     """The last save while another error ends the command: if it fails too, say so in one more line."""
     try:
         state.save()

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._cloud import CloudTarget, cloud_options, is_interactive, pick_vehicle, vehicle_option
+from ._cloud import CloudTarget, cloud_options, is_interactive, vehicle_option
 from ._common import echo, json_text, run, safe_console
 from ._text import plural
+
+if TYPE_CHECKING:
+    from rich.live import Live
+    from rich.table import Table
+
+    from ..cloud.stream_models import StreamUpdate
+    from ..cloud.streaming import StreamStats
 
 FIELDS = (
     "speed_mph",
@@ -35,7 +42,7 @@ FIELDS = (
 )
 
 
-def update_row(update: Any) -> dict[str, Any]:
+def update_row(update: StreamUpdate) -> dict[str, Any]:
     """The typed fields of one StreamUpdate, with its car and time."""
     return {
         "vehicle_id": update.vehicle_id,
@@ -44,7 +51,7 @@ def update_row(update: Any) -> dict[str, Any]:
     }
 
 
-def _table(title: str, row: dict[str, Any] | None, count: int, stats: Any) -> Any:
+def _table(title: str, row: dict[str, Any] | None, count: int, stats: StreamStats) -> Table:
     from rich.table import Table  # noqa: PLC0415 - rich only on a terminal
 
     caption = f"{plural(count, 'update', 'updates')}, {stats.state.value} (Ctrl-C to stop)"
@@ -82,7 +89,7 @@ def stream(
         # The session every command shares: its 429 cooldowns (the API's, and the handshake's,
         # kept in it) are honoured before sending and outlive this run.
         async with target.api() as api:
-            vehicle = pick_vehicle(await api.vehicles(), vehicle_key)
+            vehicle = await api.vehicle(vehicle_key)
             if vehicle.vehicle_id is None:
                 raise click.ClickException(
                     f"{vehicle.display_name or vehicle.vin} has no vehicle_id to stream"
@@ -164,7 +171,7 @@ def _stop_later(stop: Callable[[], Any], seconds: float | None) -> asyncio.Timer
     return loop.call_later(seconds, fire)
 
 
-def _start_live() -> Any:
+def _start_live() -> Live:
     from rich.live import Live  # noqa: PLC0415
 
     live = Live(auto_refresh=False, console=safe_console())

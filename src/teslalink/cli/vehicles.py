@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import click
 
@@ -22,19 +22,36 @@ from ._cloud import (
     is_interactive,
     json_option,
     parse_params,
-    pick_vehicle,
     risky_action,
     vehicle_option,
     yes_option,
 )
 from ._common import echo, echo_json, run, safe_console
 
-Action = Callable[[Any], Awaitable[Any]]
+if TYPE_CHECKING:
+    from ..cloud import CommandResult, Vehicle, VehicleData
+
+_T = TypeVar("_T")
+
+
+class Row(TypedDict):
+    """A car as `vehicles --json` lists it."""
+
+    display_name: str
+    vin: str
+    id: str
+    vehicle_id: int | None
+    state: str
+    in_service: bool
+
+
+Send = Callable[["Vehicle", Any], Awaitable["CommandResult"]]
+"""A command with one value (the value as click parsed it)."""
 Already = Callable[[str], str]
 """The words for "already so" from the car's reason: `charge start` -> "already charging"."""
 
 
-def _vehicle_row(vehicle: Any) -> dict[str, Any]:
+def _vehicle_row(vehicle: Vehicle) -> Row:
     return {
         "display_name": vehicle.display_name,
         "vin": vehicle.vin,
@@ -45,7 +62,7 @@ def _vehicle_row(vehicle: Any) -> dict[str, Any]:
     }
 
 
-def _print_table(title: str, rows: list[tuple[str, Any]]) -> None:
+def _print_table(title: str, rows: list[tuple[str, object]]) -> None:
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(title=title, show_header=False)
@@ -56,7 +73,7 @@ def _print_table(title: str, rows: list[tuple[str, Any]]) -> None:
     safe_console().print(table)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     """What a table shows: yes/no for booleans, floats to one decimal, "-" for unknown."""
     if value is None:
         return "-"
@@ -76,7 +93,7 @@ def vehicles(target: CloudTarget, as_json: bool) -> None:
     Example: `teslalink vehicles --json`.
     """
 
-    async def go() -> list[dict[str, Any]]:
+    async def go() -> list[Row]:
         async with target.api() as api:
             return [_vehicle_row(v) for v in await api.vehicles()]
 
@@ -94,14 +111,16 @@ def vehicles(target: CloudTarget, as_json: bool) -> None:
     safe_console().print(table)
 
 
-def _on_vehicle(target: CloudTarget, vehicle_key: str | None, action: Action) -> tuple[Any, Any]:
+def _on_vehicle(
+    target: CloudTarget, vehicle_key: str | None, action: Callable[[Vehicle], Awaitable[_T]]
+) -> tuple[Row, _T]:
     """Run `action(vehicle)` on the chosen car; returns (the car's row, what action returned)."""
 
     from ..errors import CommandFailed, VehicleUnavailable  # noqa: PLC0415 - keep `--help` fast
 
-    async def go() -> tuple[Any, Any]:
+    async def go() -> tuple[Row, _T]:
         async with target.api() as api:
-            vehicle = pick_vehicle(await api.vehicles(), vehicle_key)
+            vehicle = await api.vehicle(vehicle_key)
             try:
                 result = await action(vehicle)
             except VehicleUnavailable:
@@ -137,7 +156,7 @@ def refused(command: str, reason: str) -> str:
     return f"{command}: refused by the car: {reason or 'no reason given'}" + (f" ({words})" if words else "")
 
 
-def not_online(vehicle: Any) -> str:
+def not_online(vehicle: Vehicle) -> str:
     """The 408 in words; Tesla's own text is a Ruby hash (`{:error=>"vehicle unavailable:"}`)."""
     name = vehicle.display_name or vehicle.vin or vehicle.id_s
     key = vehicle.display_name if re.fullmatch(r"[\w.-]+", vehicle.display_name or "") else vehicle.vin
@@ -149,7 +168,7 @@ def vehicle() -> None:
     """Read one car."""
 
 
-def _amps(data: Any) -> str | None:
+def _amps(data: VehicleData) -> str | None:
     """The current asked for and the car's maximum on this supply: "16 (max 32)"."""
     request, most = data.charge_current_request_a, data.charge_state.get("charge_current_request_max")
     if request is None:
@@ -157,7 +176,7 @@ def _amps(data: Any) -> str | None:
     return f"{request:.0f}" + (f" (max {most:.0f})" if isinstance(most, int | float) else "")
 
 
-_DATA_ROWS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
+_DATA_ROWS: tuple[tuple[str, str, Callable[[VehicleData], object]], ...] = (
     ("charge_state", "battery %", lambda d: d.battery_level),
     ("charge_state", "charging", lambda d: d.charging_state),
     ("charge_state", "charge limit %", lambda d: d.charge_limit_soc),
@@ -195,7 +214,7 @@ def vehicle_data(target: CloudTarget, as_json: bool, endpoints: str | None, vehi
     else:
         asked = chosen
 
-    async def action(car: Any) -> Any:
+    async def action(car: Vehicle) -> VehicleData:
         return await car.vehicle_data(endpoints=asked)
 
     row, data = _on_vehicle(target, vehicle_key, action)
@@ -243,7 +262,7 @@ def wake(
 
     from ..errors import VehicleUnavailable  # noqa: PLC0415 - keep `--help` fast
 
-    async def action(car: Any) -> None:
+    async def action(car: Vehicle) -> None:
         try:
             await car.wake_up(timeout, progress=progress, interval=interval)
         except VehicleUnavailable:
@@ -260,7 +279,7 @@ def wake(
         echo(f"{row['display_name'] or row['vin']} is online.")
 
 
-def _still_asleep(car: Any, timeout: float) -> str:
+def _still_asleep(car: Vehicle, timeout: float) -> str:
     """Why a wake gave up, and what may help (never "run `teslalink wake`": that was just run)."""
     name = car.display_name or car.vin or car.id_s
     return (
@@ -273,12 +292,11 @@ def _already_words(label: str, reason: str) -> str:
     return f"{label}: already so (the car says {reason})"
 
 
-def _report(as_json: bool, row: dict[str, Any], label: str, result: Any, already: Already) -> None:
+def _report(as_json: bool, row: Row, label: str, result: CommandResult, already: Already) -> None:
     """One line (or JSON) for a command the car took: done, or already so (both exit code 0)."""
-    is_already = bool(getattr(result, "already", False))
-    reason = str(getattr(result, "reason", "") or "")
+    is_already, reason = result.already, result.reason
     if as_json:
-        answer = {k: v for k, v in dict(result or {}).items() if k not in ("result", "reason")}
+        answer = {k: v for k, v in result.items() if k not in ("result", "reason")}
         echo_json(
             {
                 "vehicle": row["vin"],
@@ -313,8 +331,9 @@ def _simple(
         if risky is not None:
             confirm_risky(risky, kw.get("yes", False))
 
-        async def action(car: Any) -> Any:
-            return await getattr(car, method)()
+        async def action(car: Vehicle) -> CommandResult:
+            result: CommandResult = await getattr(car, method)()
+            return result
 
         row, result = _on_vehicle(target, vehicle_key, action)
         _report(
@@ -335,7 +354,7 @@ def _with_value(
     help_text: str,
     label: str,
     argument: click.Argument,
-    send: Callable[[Any, Any], Awaitable[Any]],
+    send: Send,
     *,
     show_value: bool = True,
     already: Callable[[Any], str] | None = None,
@@ -347,7 +366,7 @@ def _with_value(
     @vehicle_option
     @cloud_options
     def command(target: CloudTarget, as_json: bool, vehicle_key: str | None, value: Any) -> None:
-        async def action(car: Any) -> Any:
+        async def action(car: Vehicle) -> CommandResult:
             return await send(car, value)
 
         row, result = _on_vehicle(target, vehicle_key, action)
@@ -452,7 +471,7 @@ def climate_temp(
     driver_c, driver_text = parse_temperature(driver)
     passenger_c, passenger_text = parse_temperature(passenger) if passenger is not None else (None, "")
 
-    async def action(car: Any) -> Any:
+    async def action(car: Vehicle) -> CommandResult:
         return await car.set_temps(driver_c, passenger_c)
 
     row, result = _on_vehicle(target, vehicle_key, action)
@@ -465,9 +484,10 @@ def _words(words: str | None) -> Callable[[Any], str] | None:
     return None if words is None else lambda _value: words
 
 
-def _calls(method: str) -> Callable[[Any, Any], Awaitable[Any]]:
-    async def send(car: Any, value: Any) -> Any:
-        return await getattr(car, method)(value)
+def _calls(method: str) -> Send:
+    async def send(car: Vehicle, value: Any) -> CommandResult:
+        result: CommandResult = await getattr(car, method)(value)
+        return result
 
     return send
 
@@ -524,7 +544,7 @@ def command(
     if risky is not None:
         confirm_risky(risky, yes)
 
-    async def action(car: Any) -> Any:
+    async def action(car: Vehicle) -> CommandResult:
         return await car.command(name.upper(), **values)
 
     row, answer = _on_vehicle(target, vehicle_key, action)

@@ -11,7 +11,7 @@ import click
 from .._http import Timeouts
 from ..errors import TeslalinkError
 from ..wallconnector.client import WallConnector
-from ..wallconnector.models import Version, Vitals
+from ..wallconnector.models import DeviceModel, Version, Vitals
 from ..wallconnector.power import ElectricalService, PowerReading
 from . import live
 from ._common import echo_json, run, safe_console
@@ -70,15 +70,15 @@ def _endpoint_command(name: str, endpoint: str, title: str) -> click.Command:
     @unit_options
     @click.pass_obj
     def command(target: _Target, as_json: bool, raw: bool, service: str, timeout: float) -> None:
-        async def fetch() -> Any:
+        async def fetch() -> DeviceModel | dict[str, Any]:
             async with target.client(service, timeout) as client:
                 if raw:
                     return await client.get_raw(endpoint)
-                getter: Callable[[], Awaitable[Any]] = getattr(client, endpoint)
+                getter: Callable[[], Awaitable[DeviceModel]] = getattr(client, endpoint)
                 return await getter()
 
         result = run(fetch())
-        if raw or as_json:
+        if raw or as_json or isinstance(result, dict):
             echo_json(result)
         else:
             safe_console().print(fields_table(result, f"{title} — {target.host}"))

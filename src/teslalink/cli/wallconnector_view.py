@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..wallconnector.models import EvseState, Version, Vitals
+from ..wallconnector.models import DeviceModel, EvseState, Version, Vitals
 from ..wallconnector.power import ElectricalService, PowerReading
+
+if TYPE_CHECKING:
+    from ..wallconnector.monitor import UnitMonitor
 
 _UNITS = {"_v": "V", "_a": "A", "_hz": "Hz", "_c": "°C", "_s": "s", "_wh": "Wh", "_uv": "µV",
           "_pct": "%", "_dbm": "dBm", "_db": "dB"}  # fmt: skip
@@ -64,7 +66,7 @@ def _fmt(value: Any) -> str:
 MAX_UNKNOWN_SHOWN = 50
 
 
-def fields_table(model: Any, title: str) -> Table:
+def fields_table(model: DeviceModel, title: str) -> Table:
     """Every field of a model with its unit; fields a newer firmware added are listed at the end.
 
     At most `MAX_UNKNOWN_SHOWN` of those are drawn, then one line says how many more there are.
@@ -114,17 +116,7 @@ def status_table(host: str, vitals: Vitals, power: PowerReading, version: Versio
     return table
 
 
-@dataclass(slots=True)
-class UnitRow:
-    """What the live table knows of one unit: its last good reading, or why there is none."""
-
-    name: str
-    vitals: Vitals | None = None
-    power: PowerReading | None = None
-    error: str | None = None
-
-
-def live_table(rows: Sequence[UnitRow], title: str = "Wall Connectors") -> Table:
+def live_table(rows: Sequence[UnitMonitor], title: str = "Wall Connectors") -> Table:
     # Two spaces between columns (the box's blank divider and one of padding) so that every column
     # fits a default 80-column terminal; the default padding dropped the wiring column there.
     table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)

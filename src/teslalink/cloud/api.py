@@ -266,6 +266,16 @@ class TeslaApi:
 
         return [Vehicle(self, p) for p in await self.products() if "vehicle_id" in p]
 
+    async def vehicle(self, name_or_vin_or_id: str | None = None) -> Vehicle:
+        """The account's car named by display name, VIN, id or vehicle_id (any case); None: the first.
+
+        One products read, which wakes no car. ConfigError when the account has no car or none
+        matches (the message lists the cars there are, so a typo is easy to see).
+        """
+        from .selection import pick_vehicle  # noqa: PLC0415 - beside vehicles(), which imports lazily too
+
+        return pick_vehicle(await self.vehicles(), name_or_vin_or_id)
+
     async def energy_sites(self) -> list[EnergySite]:
         """The account's Powerwall and solar sites (Wall Connector products are left out)."""
         from .energy import EnergySite  # noqa: PLC0415
