@@ -59,4 +59,9 @@ __all__ += [
     "parse_update",
 ]
 
+from .cooldowns import Cooldowns  # noqa: E402
+from .watcher import CarActivity, CarWatcher, FleetWatcher, PollResult, StreamPolicy  # noqa: E402
+
+__all__ += ["CarActivity", "CarWatcher", "Cooldowns", "FleetWatcher", "PollResult", "StreamPolicy"]
+
 logging.getLogger(__name__).addHandler(logging.NullHandler())

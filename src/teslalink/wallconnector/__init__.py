@@ -5,6 +5,7 @@ from __future__ import annotations
 from .client import RetryPolicy, WallConnector, parse_host
 from .energy import GEN3_MAX_POWER_W, ChargingSession, LifetimeEnergy, RejectedJump, SessionMonitor
 from .models import EvseState, Lifetime, Version, Vitals, WifiStatus
+from .monitor import UnitMonitor, UnitReading
 from .power import ElectricalService, PowerCalculator, PowerReading, detect_service
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "RejectedJump",
     "RetryPolicy",
     "SessionMonitor",
+    "UnitMonitor",
+    "UnitReading",
     "Version",
     "Vitals",
     "WallConnector",
