@@ -10,14 +10,13 @@ Assistant does); we never close a session we did not open. aiohttp is imported o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from yarl import URL
 
 from . import errors
 from ._json import dumps
-from .transport import Response, Timeouts, retry_after
+from .transport import Closing, Response, Timeouts, retry_after
 
 if TYPE_CHECKING:
     import aiohttp  # imported on first use: the Wall Connector's lean transport never needs it
@@ -73,7 +72,7 @@ def _translate(exc: Exception, where: str, timeouts: Timeouts, *, handshake: boo
     return exc
 
 
-class Transport:
+class Transport(Closing):
     """Owns (or borrows) an aiohttp session and turns its failures into teslalink errors.
 
     `cookies`: the session we open keeps cookies (the SSO binds a form login to its cookie); by
@@ -176,14 +175,6 @@ class Transport:
         """Close the session if we opened it; a borrowed session stays open."""
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
 
 class WebSocket:

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from types import TracebackType
-from typing import Self
 
 from yarl import URL
 
 from . import errors
-from .transport import Response, Timeouts
+from .transport import Closing, Response, Timeouts
 
 __all__ = ["LanTransport"]
 
@@ -131,7 +129,7 @@ class _TooBig(Exception):
     """The device sent more than MAX_ANSWER bytes for one answer."""
 
 
-class LanTransport:
+class LanTransport(Closing):
     """One kept-alive HTTP/1.1 connection to one device; GET only, one request at a time.
 
     The caller serialises requests (the Wall Connector client holds a lock); this class assumes it.
@@ -337,11 +335,3 @@ class LanTransport:
 
     async def close(self) -> None:
         self._drop()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()

@@ -22,7 +22,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
 from yarl import URL
 
@@ -31,6 +32,7 @@ from . import errors
 __all__ = [
     "NO_RETRY",
     "Clock",
+    "Closing",
     "HttpTransport",
     "Response",
     "RetryPolicy",
@@ -86,6 +88,23 @@ class HttpTransport(Protocol):
     async def request(self, method: str, url: URL) -> Response: ...
 
     async def close(self) -> None: ...
+
+
+class Closing:
+    """`async with` closes it: the clients and transports that hold a connection or a session."""
+
+    __slots__ = ()
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
 
 
 def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:

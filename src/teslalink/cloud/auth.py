@@ -42,8 +42,7 @@ import webbrowser
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from yarl import URL
@@ -60,7 +59,7 @@ from ..errors import (
     TeslalinkError,
     TokenExpired,
 )
-from ..transport import Response, Timeouts, retry_after
+from ..transport import Closing, Response, Timeouts, retry_after
 from .config import CloudUrls
 from .tokens import Token, TokenStore, redact
 
@@ -233,7 +232,7 @@ def _json(resp: Response) -> Any:
         return None
 
 
-class Auth:
+class Auth(Closing):
     """Tokens of one identity (an email): login flows, refresh, persistence in a `TokenStore`.
 
     `store=None` uses the default token file (`TokenStore()`). `session` is borrowed for token
@@ -279,14 +278,6 @@ class Auth:
     def __repr__(self) -> str:
         shown = redact(self._token.access_token if self._token else None)
         return f"Auth({self.identity!r}, sso={self.sso_url!r}, token={shown})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the HTTP session if this object opened it."""

@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from yarl import URL
 
@@ -24,7 +23,7 @@ from .. import errors
 from .._http import Transport
 from .._json import decode_object
 from .._lan_http import MAX_BODY, LanTransport
-from ..transport import Clock, HttpTransport, RetryPolicy, Sleep, Timeouts
+from ..transport import Clock, Closing, HttpTransport, RetryPolicy, Sleep, Timeouts
 from .models import Lifetime, Version, Vitals, WifiStatus
 from .power import ElectricalService, PowerCalculator, PowerReading
 
@@ -61,7 +60,7 @@ def parse_host(host: str) -> URL:
     return url.with_path("/")
 
 
-class WallConnector:
+class WallConnector(Closing):
     """One Wall Connector Gen 3 on the LAN.
 
     Use as an async context manager, or call `close()`. Pass `session` to share your own
@@ -141,11 +140,3 @@ class WallConnector:
 
     async def close(self) -> None:
         await self._transport.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
