@@ -190,6 +190,8 @@ class RetryPolicy:
                     if wait > self.max_backoff_s:
                         return response  # the server wants longer than we would wait: its answer stands
                     delay = max(delay, wait)
+                if deadline is not None and clock() + delay >= deadline:
+                    return response  # no try starts past the budget
             await sleep(delay)
             attempt += 1
 
