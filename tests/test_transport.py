@@ -331,3 +331,14 @@ async def test_a_borrowed_session_serves_the_transport_and_stays_open() -> None:
         transport = Transport(session)
         await transport.close()
         assert not session.closed
+
+
+async def test_an_answer_is_not_retried_past_the_shared_budget() -> None:
+    time = FakeTime()
+    send, sent = answers(BUSY, OK)
+    policy = RetryPolicy(backoff_s=2.0, max_backoff_s=2.0)  # every wait at least 1 s
+    assert (
+        await policy.run(send, again=lambda r: True, budget_s=1.0, sleep=time.sleep, clock=time.clock) is BUSY
+    )
+    assert len(sent) == 1
+    assert time.waits == []
