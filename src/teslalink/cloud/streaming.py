@@ -439,6 +439,11 @@ class VehicleStream:
             return token
         return await self._tokens.access_token()
 
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session in use: the caller's, or one opened on first use (closed on stop)."""
+        return self._transport.session
+
     async def _connect(self) -> WebSocket | None:
         """Open the websocket (None: failed, recorded in stats, or stopped meanwhile)."""
         where = self._where
