@@ -136,7 +136,10 @@ class Transport(Closing):
                 body = await self._read_body(resp, where)
                 return Response(resp.status, resp.headers, body)
         except Exception as exc:
-            raise _translate(exc, where, self.timeouts) from None
+            ours = _translate(exc, where, self.timeouts)
+            if ours is exc:
+                raise
+            raise ours from None
 
     async def websocket(self, url: str, *, where: str, heartbeat_s: float | None) -> WebSocket:
         """Open a websocket; the handshake as a whole within `timeouts.connect_s`.
@@ -156,7 +159,10 @@ class Transport(Closing):
                     autoping=True,
                 )
         except Exception as exc:
-            raise _translate(exc, where, self.timeouts, handshake=True) from None
+            ours = _translate(exc, where, self.timeouts, handshake=True)
+            if ours is exc:
+                raise
+            raise ours from None
         return WebSocket(ws, where)
 
     async def _read_body(self, resp: aiohttp.ClientResponse, where: str) -> bytes:
