@@ -36,9 +36,8 @@ from typing import Any
 import aiohttp
 
 from teslalink import errors
-from teslalink._http import Timeouts
 from teslalink.simulator import Quirks, WallConnectorServer, World, serve_wall_connectors
-from teslalink.wallconnector import RetryPolicy, WallConnector
+from teslalink.wallconnector import RetryPolicy, Timeouts, WallConnector
 
 HERE = Path(__file__).parent
 

@@ -1,92 +1,83 @@
-"""The transport seam: every HTTP request teslalink makes goes through `Transport`.
+"""The aiohttp side of the transport seam (`teslalink.transport`): requests and websockets.
 
-Why one seam: session ownership, timeouts and the translation of aiohttp's exceptions into
-`teslalink.errors` live in exactly one place. A caller may hand in its own `aiohttp.ClientSession`
-(Home Assistant does); we never close a session we did not open.
+Why here: session ownership, timeouts and the translation of aiohttp's exceptions into
+`teslalink.errors` live in exactly one place (`_translate`), for every request (the cloud, the
+SSO's forms and redirects, a Wall Connector behind a caller's session or https) and every
+websocket (the streaming server). A caller may hand in its own `aiohttp.ClientSession` (Home
+Assistant does); we never close a session we did not open. aiohttp is imported on first use.
 """
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from yarl import URL
 
 from . import errors
+from ._json import dumps
+from .transport import Closing, Response, Timeouts, retry_after
 
 if TYPE_CHECKING:
     import aiohttp  # imported on first use: the Wall Connector's lean transport never needs it
 
-__all__ = ["MAX_BODY", "Response", "Timeouts", "Transport", "retry_after"]
+__all__ = ["MAX_BODY", "Response", "Timeouts", "Transport", "WebSocket", "retry_after"]
 
 # Our choice: the largest body any Tesla answer may have. The biggest real ones (a year of energy
 # history, a full vehicle_data) are a few hundred KB; the Wall Connector passes its own, smaller cap.
 MAX_BODY = 32 * 1024 * 1024
 
 
-def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
-    """Retry-After in seconds: a number, or an HTTP date (counted from `now`, epoch; default: now).
+def _client_timeout(timeouts: Timeouts) -> aiohttp.ClientTimeout:
+    import aiohttp  # noqa: PLC0415 - see the module's imports
 
-    None when absent or unreadable: the caller picks its own wait then.
+    # aiohttp cannot say when its connection opened, so the read deadline is held as a total
+    # (our choice): the request in all within connect_s + read_s, as on the lean transport.
+    return aiohttp.ClientTimeout(
+        total=timeouts.total_s,
+        connect=timeouts.connect_s,
+        sock_connect=timeouts.connect_s,
+        sock_read=timeouts.read_s,
+    )
+
+
+def _translate(exc: Exception, where: str, timeouts: Timeouts, *, handshake: bool = False) -> Exception:
+    """The teslalink error for what aiohttp (or the socket under it) raised; anything else as it is.
+
+    `handshake`: a websocket's opening, bounded as a whole by `connect_s`.
     """
-    value = headers.get("Retry-After") if headers else None
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+    import aiohttp  # noqa: PLC0415 - see the module's imports
+
+    if isinstance(exc, errors.TeslalinkError):
+        return exc
+    if isinstance(exc, aiohttp.WSServerHandshakeError):
+        if exc.status == 429:
+            wait = retry_after(exc.headers)
+            return errors.RateLimited(429, f"{where}: rate limited", retry_after=wait)
+        return errors.ApiError(exc.status, "websocket refused", where)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError) or (handshake and isinstance(exc, TimeoutError)):
+        return errors.TimeoutError(f"{where}: no connection within {timeouts.connect_s:g} s")
+    if isinstance(exc, TimeoutError):  # aiohttp's socket and server timeouts are TimeoutErrors too
+        return errors.TimeoutError(f"{where}: no answer within {timeouts.total_s:g} s")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return errors.ConfigError(f"invalid URL {exc}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return errors.ConnectionError(f"{where}: cannot connect ({exc.os_error.strerror or exc})")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return errors.ConnectionError(f"{where}: the connection was closed before an answer")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return errors.ConnectionError(f"{where}: the answer was cut off")
+    if isinstance(exc, (aiohttp.ClientError, OSError)):
+        return errors.ConnectionError(f"{where}: {type(exc).__name__}: {exc}")
+    return exc
 
 
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Separate budgets: opening the connection, and receiving the whole answer.
+class Transport(Closing):
+    """Owns (or borrows) an aiohttp session and turns its failures into teslalink errors.
 
-    `read_s` is a deadline for the whole answer (from the request sent to its last byte), not a
-    timer per chunk: a device that trickles a byte at a time fails at the deadline all the same.
-    The Wall Connector accepts a connection at once but can take seconds before the first byte,
-    so the read budget is the larger one by default.
+    `cookies`: the session we open keeps cookies (the SSO binds a form login to its cookie); by
+    default it keeps none. A borrowed session keeps what its owner chose.
     """
-
-    connect_s: float = 5.0
-    read_s: float = 15.0
-
-    @property
-    def total_s(self) -> float:
-        """The most one attempt can take: the connect budget, then the read budget."""
-        return self.connect_s + self.read_s
-
-    def to_aiohttp(self) -> aiohttp.ClientTimeout:
-        import aiohttp  # noqa: PLC0415 - see the module's imports
-
-        # aiohttp cannot say when its connection opened, so the read deadline is held as a total
-        # (our choice): the request in all within connect_s + read_s, as on the lean transport.
-        return aiohttp.ClientTimeout(
-            total=self.total_s, connect=self.connect_s, sock_connect=self.connect_s, sock_read=self.read_s
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """What a request produced: status, headers and the whole body as bytes."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-class Transport:
-    """Owns (or borrows) an aiohttp session and turns its failures into teslalink errors."""
 
     def __init__(
         self,
@@ -95,13 +86,15 @@ class Transport:
         timeouts: Timeouts | None = None,
         limit_per_host: int = 0,
         max_body: int = MAX_BODY,
+        cookies: bool = False,
     ) -> None:
         self._session = session
         self.max_body = max_body
         self._owns_session = session is None
         self._limit_per_host = limit_per_host
+        self._cookies = cookies
         self.timeouts = timeouts or Timeouts()
-        self._client_timeout = self.timeouts.to_aiohttp()
+        self._client_timeout = _client_timeout(self.timeouts)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -110,10 +103,10 @@ class Transport:
 
         if self._session is None or (self._owns_session and self._session.closed):
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=self._limit_per_host)
+            # unsafe: keep the cookies of a host given by its IP address (the twin, a proxy)
+            jar = aiohttp.CookieJar(unsafe=True) if self._cookies else aiohttp.DummyCookieJar()
             self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self._client_timeout,
-                cookie_jar=aiohttp.DummyCookieJar(),
+                connector=connector, timeout=self._client_timeout, cookie_jar=jar
             )
             self._owns_session = True
         return self._session
@@ -129,8 +122,6 @@ class Transport:
         allow_redirects: bool = True,
     ) -> Response:
         """Send one request and read the whole answer; transport failures become teslalink errors."""
-        import aiohttp  # noqa: PLC0415 - see the module's imports
-
         where = url.authority or str(url)
         try:
             async with self.session.request(
@@ -144,26 +135,35 @@ class Transport:
             ) as resp:
                 body = await self._read_body(resp, where)
                 return Response(resp.status, resp.headers, body)
-        except errors.TeslalinkError:
-            raise
-        except aiohttp.ConnectionTimeoutError:
-            raise errors.TimeoutError(
-                f"{where}: no connection within {self.timeouts.connect_s:g} s"
-            ) from None
-        except (TimeoutError, aiohttp.SocketTimeoutError, aiohttp.ServerTimeoutError):
-            raise errors.TimeoutError(f"{where}: no answer within {self.timeouts.total_s:g} s") from None
-        except aiohttp.InvalidURL as exc:
-            raise errors.ConfigError(f"invalid URL {exc}") from None
-        except aiohttp.ClientConnectorError as exc:
-            raise errors.ConnectionError(
-                f"{where}: cannot connect ({exc.os_error.strerror or exc})"
-            ) from None
-        except aiohttp.ServerDisconnectedError:
-            raise errors.ConnectionError(f"{where}: the connection was closed before an answer") from None
-        except aiohttp.ClientPayloadError:
-            raise errors.ConnectionError(f"{where}: the answer was cut off") from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise errors.ConnectionError(f"{where}: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            ours = _translate(exc, where, self.timeouts)
+            if ours is exc:
+                raise
+            raise ours from None
+
+    async def websocket(self, url: str, *, where: str, heartbeat_s: float | None) -> WebSocket:
+        """Open a websocket; the handshake as a whole within `timeouts.connect_s`.
+
+        A refused handshake is `ApiError` (`RateLimited` with the server's Retry-After for a 429).
+        """
+        import asyncio  # noqa: PLC0415 - only websockets need it here
+
+        import aiohttp  # noqa: PLC0415 - see the module's imports
+
+        try:
+            async with asyncio.timeout(self.timeouts.connect_s):
+                ws = await self.session.ws_connect(
+                    url,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
+                    heartbeat=heartbeat_s,
+                    autoping=True,
+                )
+        except Exception as exc:
+            ours = _translate(exc, where, self.timeouts, handshake=True)
+            if ours is exc:
+                raise
+            raise ours from None
+        return WebSocket(ws, where)
 
     async def _read_body(self, resp: aiohttp.ClientResponse, where: str) -> bytes:
         """The whole body, refused as soon as it is known to pass `max_body` (never read whole)."""
@@ -182,10 +182,48 @@ class Transport:
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
 
-    async def __aenter__(self) -> Self:
-        return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
+class WebSocket:
+    """An open websocket: frames in and out, its failures teslalink errors (`ConnectionError`)."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, where: str) -> None:
+        self._ws = ws
+        self._where = where
+
+    async def receive(self) -> str | bytes | None:
+        """The next text or binary frame; None once the connection is closing or closed."""
+        import aiohttp  # noqa: PLC0415 - see the module's imports
+
+        while True:
+            try:
+                msg = await self._ws.receive()
+            except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
+                raise errors.ConnectionError(
+                    f"{self._where}: the stream broke ({type(exc).__name__})"
+                ) from None
+            if msg.type is aiohttp.WSMsgType.TEXT or msg.type is aiohttp.WSMsgType.BINARY:
+                data: str | bytes = msg.data
+                return data
+            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+                return None
+            if msg.type is aiohttp.WSMsgType.ERROR:
+                raise errors.ConnectionError(f"{self._where}: the stream broke ({msg.data!r})")
+            # pings and pongs are aiohttp's (autoping): wait for the next frame
+
+    async def send_json(self, value: Any, *, purpose: str = "send") -> None:
+        """Send `value` as a JSON text frame; `purpose` names it in the error ("could not subscribe")."""
+        import aiohttp  # noqa: PLC0415 - see the module's imports
+
+        try:
+            await self._ws.send_str(dumps(value).decode())
+        except (aiohttp.ClientError, OSError, RuntimeError) as exc:
+            raise errors.ConnectionError(
+                f"{self._where}: could not {purpose} ({type(exc).__name__})"
+            ) from None
+
+    @property
+    def closed(self) -> bool:
+        return self._ws.closed
+
+    async def close(self) -> None:
+        await self._ws.close()

@@ -61,9 +61,9 @@ def _raw(body: bytes | str) -> bytes:
     return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
 
 
-def dumps(value: Any) -> bytes:
-    """Encode with orjson: the one place the project chooses its JSON options."""
-    return orjson.dumps(value)
+def dumps(value: Any, *, indent: bool = False) -> bytes:
+    """Encode with orjson: the one place the project chooses its JSON options (`indent`: two spaces)."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else None)
 
 
 def decode_object(body: bytes) -> dict[str, Any]:

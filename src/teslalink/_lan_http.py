@@ -8,20 +8,19 @@ keep-alive connection per unit, sends a fixed GET, and reads the answer framed b
 chunked encoding or the connection's end, at about a third of the CPU (see bench/).
 
 It does only that. Everything else (the cloud, a caller's own aiohttp session) goes through
-`teslalink._http.Transport`; both return the same `Response` and raise the same errors.
+`teslalink._http.Transport`; both have the call shape of `teslalink.transport.HttpTransport`,
+return the same `Response` and raise the same errors.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from types import TracebackType
-from typing import Self
 
 from yarl import URL
 
 from . import errors
-from ._http import Response, Timeouts
+from .transport import Closing, Response, Timeouts
 
 __all__ = ["LanTransport"]
 
@@ -130,7 +129,7 @@ class _TooBig(Exception):
     """The device sent more than MAX_ANSWER bytes for one answer."""
 
 
-class LanTransport:
+class LanTransport(Closing):
     """One kept-alive HTTP/1.1 connection to one device; GET only, one request at a time.
 
     The caller serialises requests (the Wall Connector client holds a lock); this class assumes it.
@@ -145,17 +144,23 @@ class LanTransport:
         self._port = base_url.port or 80
         self._host_header = base_url.raw_authority.encode("ascii")
         self._conn: _Answer | None = None
-        self._requests: dict[str, bytes] = {}
+        self._requests: dict[URL, bytes] = {}  # the bytes of each request, built once per URL
 
-    async def get(self, path: str) -> Response:
-        """GET `path`; reconnects once at once if a kept-alive connection turned out to be dead."""
-        request = self._requests.get(path)
-        if request is None:
-            request = b"GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n\r\n" % (
-                path.encode("ascii"),
-                self._host_header,
-            )
-            self._requests[path] = request
+    def _request_bytes(self, method: str, url: URL) -> bytes:
+        if method != "GET":
+            raise errors.ConfigError(f"{self._where}: the lean LAN transport sends GET only, not {method}")
+        if url.raw_authority != self._host_header.decode("ascii"):
+            raise errors.ConfigError(f"{url}: the lean LAN transport speaks to {self._where} only")
+        return b"GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n\r\n" % (
+            url.raw_path_qs.encode("ascii"),
+            self._host_header,
+        )
+
+    async def request(self, method: str, url: URL) -> Response:
+        """GET `url` (on this device); reconnects once at once if a kept-alive connection turned out dead."""
+        request = self._requests.get(url)
+        if request is None or method != "GET":
+            request = self._requests[url] = self._request_bytes(method, url)
         reused = self._conn is not None and not self._conn.closed
         try:
             return await self._exchange(request)
@@ -330,11 +335,3 @@ class LanTransport:
 
     async def close(self) -> None:
         self._drop()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()

@@ -26,7 +26,7 @@ from teslalink.simulator.accounts import Account
 from teslalink.simulator.owner_api import RateLimits
 from teslalink.simulator.serve import Cloud, serve_cloud
 from teslalink.simulator.world import World
-from teslalink.wallconnector.client import RetryPolicy
+from teslalink.transport import RetryPolicy
 
 FAST_RETRY = RetryPolicy(retries=2, backoff_s=0.001, max_backoff_s=0.01)
 
@@ -383,7 +383,7 @@ async def test_locked_account_423_and_in_service_405(env: Env) -> None:
 
 
 def test_retry_after_header_forms() -> None:
-    from teslalink._http import retry_after as _retry_after
+    from teslalink.transport import retry_after as _retry_after
 
     assert _retry_after({"Retry-After": "17"}, 0.0) == 17.0
     assert _retry_after({}, 0.0) is None

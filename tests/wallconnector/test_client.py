@@ -9,10 +9,19 @@ import aiohttp
 import pytest
 
 from teslalink import errors
-from teslalink._http import Timeouts
-from teslalink.wallconnector import EvseState, RetryPolicy, WallConnector, parse_host
+from teslalink.wallconnector import EvseState, RetryPolicy, Timeouts, WallConnector, parse_host
 
 FAST_RETRY = RetryPolicy(retries=2, backoff_s=0.01)
+
+
+def recorded(waits: list[float]):
+    """A retry sleep that notes the backoff asked for and waits no real time."""
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await asyncio.sleep(0)
+
+    return sleep
 
 
 @pytest.fixture(params=["lan", "aiohttp"])
@@ -222,10 +231,14 @@ async def test_read_timeout_is_a_timeout_error_naming_the_host(connect):
     bound here; the figure: `python bench/timings.py`)."""
     unit = ScriptedUnit([1.0] * 3)
     timeouts = Timeouts(connect_s=1.0, read_s=0.1)
-    async with unit.serve() as host, connect(host, timeouts=timeouts, retry=RetryPolicy(retries=1)) as wc:
+    waits: list[float] = []
+    options = {"timeouts": timeouts, "retry": RetryPolicy(retries=1), "sleep": recorded(waits)}
+    async with unit.serve() as host, connect(host, **options) as wc:
         with pytest.raises(errors.TimeoutError, match=host):
             await wc.vitals()
     assert unit.connections == 2
+    assert len(waits) == 1
+    assert 0.25 <= waits[0] <= 0.5
 
 
 async def test_refused_connection_is_a_connection_error(connect):

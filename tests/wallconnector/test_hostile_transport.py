@@ -18,9 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from teslalink import errors
-from teslalink._http import Timeouts
 from teslalink._lan_http import MAX_BODY, MAX_HEADERS
-from teslalink.wallconnector import RetryPolicy, WallConnector
+from teslalink.wallconnector import RetryPolicy, Timeouts, WallConnector
 
 Behaviour = Callable[[asyncio.StreamWriter], Awaitable[None]]
 ONE_TRY = RetryPolicy(retries=0)

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
-from .._http import Timeouts
 from ..errors import TeslalinkError
+from ..transport import Timeouts
 from ..wallconnector.client import WallConnector
 from ..wallconnector.models import DeviceModel, Version, Vitals
 from ..wallconnector.power import ElectricalService, PowerReading

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 
+from ..transport import RetryPolicy, Timeouts
 from .config import CloudUrls
 from .provider import StaticToken, TokenProvider
 
-__all__ = ["CloudUrls", "StaticToken", "TokenProvider"]
+__all__ = ["CloudUrls", "RetryPolicy", "StaticToken", "Timeouts", "TokenProvider"]
 
 from .auth import Auth, StagedLogin
 from .tokens import MemoryTokenStore, Token, TokenStore

@@ -23,26 +23,27 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-import aiohttp
 from yarl import URL
 
 from .. import errors
-from .._http import Response, Timeouts, Transport, retry_after
+from .._http import Transport
 from .._json import loads
-from ..wallconnector.client import RetryPolicy
+from ..transport import NO_RETRY, Clock, Response, RetryPolicy, Sleep, Timeouts, retry_after
 from .config import CloudUrls
 from .endpoints import endpoint
 from .provider import TokenProvider
 
 if TYPE_CHECKING:
+    import aiohttp  # a caller's own session; opened on first use otherwise (see teslalink._http)
+
     from .energy import EnergySite
     from .vehicle import Vehicle
 
-__all__ = ["DEFAULT_COOLDOWN_S", "RetryPolicy", "TeslaApi"]
+__all__ = ["DEFAULT_COOLDOWN_S", "Clock", "RetryPolicy", "Sleep", "TeslaApi", "Timeouts"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -51,9 +52,6 @@ DEFAULT_COOLDOWN_S = 60.0
 
 _SIGNING_MARK = "vehicle command protocol"
 _USER_AGENT = "teslalink"
-
-Sleep = Callable[[float], Awaitable[None]]
-Clock = Callable[[], float]
 
 
 def _error_fields(body: bytes) -> tuple[str, str]:
@@ -155,41 +153,36 @@ class TeslaApi:
         if params:
             url = url.with_query({k: _query_value(v) for k, v in params.items() if v is not None})
         where = f"{method} {url.path}"
-        retryable = idempotent and method == "GET"
-        attempt = 0
+        # Reads are retried (transport failures, 5xx); a command never: see the module docstring.
+        policy = self.retry if idempotent and method == "GET" else NO_RETRY
         token = await self._tokens.access_token()
         renewed = False
-        while True:
-            self._check_cooldown(where)
-            try:
-                response = await self._send(method, url, token, json)
-            except (errors.ConnectionError, errors.TimeoutError):
-                if not retryable or attempt >= self.retry.retries:
-                    raise
-                await self.sleep(self.retry.delay(attempt))
-                attempt += 1
-                continue
-            status = response.status
-            _LOG.debug("%s -> %s", where, status)
-            if status == 401:
-                if renewed:
-                    raise errors.TokenExpired(f"{where}: the renewed token was rejected too")
+
+        async def attempt() -> Response:
+            """One try: sent with the current token, and once more with a renewed one after a 401."""
+            nonlocal token, renewed
+            response = await self._send_unless_cooling(where, method, url, token, json)
+            if response.status == 401 and not renewed:
                 token = await self._tokens.token_rejected(token)
                 renewed = True
-                continue
-            if status >= 500 and retryable and attempt < self.retry.retries:
-                wait = retry_after(response.headers)
-                delay = self.retry.delay(attempt)
-                if wait is not None:
-                    if wait > self.retry.max_backoff_s:
-                        raise self._error(where, response)
-                    delay = max(delay, wait)
-                await self.sleep(delay)
-                attempt += 1
-                continue
-            if status >= 400 or status < 200:
-                raise self._error(where, response)
-            return self._unwrap(where, response)
+                response = await self._send_unless_cooling(where, method, url, token, json)
+            if response.status == 401:
+                raise errors.TokenExpired(f"{where}: the renewed token was rejected too")
+            return response
+
+        response = await policy.run(attempt, again=_server_failed, sleep=self.sleep, clock=self.clock)
+        if response.status >= 400 or response.status < 200:
+            raise self._error(where, response)
+        return self._unwrap(where, response)
+
+    async def _send_unless_cooling(
+        self, where: str, method: str, url: URL, token: str, json: Any
+    ) -> Response:
+        """Nothing is sent while the host cools down after a 429 (`RateLimited` at once)."""
+        self._check_cooldown(where)
+        response = await self._send(method, url, token, json)
+        _LOG.debug("%s -> %s", where, response.status)
+        return response
 
     async def _send(self, method: str, url: URL, token: str, json: Any) -> Response:
         headers = {
@@ -296,6 +289,11 @@ class TeslaApi:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+def _server_failed(response: Response) -> bool:
+    """A 5xx to a read is worth another try (within the policy, honouring Retry-After)."""
+    return response.status >= 500
 
 
 def _query_value(value: Any) -> str:

@@ -42,26 +42,29 @@ import webbrowser
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from types import TracebackType
-from typing import Any, Final, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
-import aiohttp
-import orjson
 from yarl import URL
 
-from .._http import Response, Timeouts, Transport, retry_after
+from .._http import Transport
+from .._json import loads
 from ..errors import (
     AuthError,
     CaptchaRequired,
+    DecodeError,
     MfaRequired,
     RateLimited,
     ServiceUnavailable,
     TeslalinkError,
     TokenExpired,
 )
+from ..transport import Closing, Response, Timeouts, retry_after
 from .config import CloudUrls
 from .tokens import Token, TokenStore, redact
+
+if TYPE_CHECKING:
+    import aiohttp  # a caller's own session; opened on first use otherwise (see teslalink._http)
 
 __all__ = [
     "CLIENT_ID",
@@ -224,12 +227,12 @@ def rate_limited_message(where: str, seconds: float) -> str:
 
 def _json(resp: Response) -> Any:
     try:
-        return orjson.loads(resp.body)
-    except orjson.JSONDecodeError:
+        return loads(resp.body)
+    except DecodeError:
         return None
 
 
-class Auth:
+class Auth(Closing):
     """Tokens of one identity (an email): login flows, refresh, persistence in a `TokenStore`.
 
     `store=None` uses the default token file (`TokenStore()`). `session` is borrowed for token
@@ -275,14 +278,6 @@ class Auth:
     def __repr__(self) -> str:
         shown = redact(self._token.access_token if self._token else None)
         return f"Auth({self.identity!r}, sso={self.sso_url!r}, token={shown})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the HTTP session if this object opened it."""
@@ -580,9 +575,9 @@ class Auth:
         """
         verifier, challenge = pkce_pair()
         state = _b64url(secrets.token_bytes(16))
-        jar = aiohttp.CookieJar(unsafe=True)
-        async with aiohttp.ClientSession(cookie_jar=jar, timeout=self._timeouts.to_aiohttp()) as session:
-            flow = _FormLogin(self, Transport(session, timeouts=self._timeouts), state, challenge)
+        # A session of its own, with cookies (see the class docstring), closed when the form is done.
+        async with Transport(timeouts=self._timeouts, cookies=True) as forms:
+            flow = _FormLogin(self, forms, state, challenge)
             code, sso = await flow.run(password, passcode, choose_factor, solve_captcha)
         return await self._exchange(code, sso, verifier, self.redirect_uri)
 

@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import orjson
-
 from .._files import atomic_write_bytes
-from ..errors import ConfigError
+from .._json import dumps, loads
+from ..errors import ConfigError, DecodeError
 from .tokens import read_regular_file
 
 __all__ = ["COOLDOWN_FILE_NAME", "CooldownKeeper", "Cooldowns"]
@@ -63,8 +62,8 @@ class Cooldowns:
         if self.path is None:
             return {}
         try:
-            found = orjson.loads(read_regular_file(self.path, "the cooldown file"))
-        except (OSError, ConfigError, orjson.JSONDecodeError):
+            found = loads(read_regular_file(self.path, "the cooldown file"))
+        except (OSError, ConfigError, DecodeError):
             return {}
         if not isinstance(found, dict):
             return {}
@@ -103,7 +102,7 @@ class Cooldowns:
         if known == stored:
             return  # nothing to remember or forget: no write
         with contextlib.suppress(OSError):  # a cache: failing to write it must not fail the caller
-            atomic_write_bytes(self.path, orjson.dumps(known))
+            atomic_write_bytes(self.path, dumps(known))
 
 
 def _is_number(value: object) -> bool:

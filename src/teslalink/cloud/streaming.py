@@ -26,9 +26,9 @@ What the stream does for you, and why:
 * **Counters for a UI** in `stream.stats`: connects, reconnects, updates, token refreshes, the
   current state and the last error.
 
-aiohttp is used through a session: a borrowed one stays open, one we opened is closed on stop.
-Transport failures are mapped to `teslalink.errors` here, so `stats.last_error` and any raised
-error speak the project's language.
+The websocket goes through the transport seam (`teslalink._http.Transport.websocket`): a borrowed
+aiohttp session stays open, one we opened is closed on stop, and transport failures arrive as
+`teslalink.errors`, so `stats.last_error` and any raised error speak the project's language.
 """
 
 from __future__ import annotations
@@ -43,17 +43,20 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Final, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, Self, TypeVar
 
-import aiohttp
-import orjson
 from yarl import URL
 
 from .. import errors
-from .._http import retry_after
+from .._http import Transport, WebSocket
+from .._json import loads
+from ..transport import Timeouts
 from .config import CloudUrls
 from .provider import TokenProvider
 from .stream_models import DEFAULT_COLUMNS, StreamUpdate, UpdateParser, compile_parser
+
+if TYPE_CHECKING:
+    import aiohttp  # a caller's own session; opened on first use otherwise (see teslalink._http)
 
 __all__ = ["Backoff", "Cooldowns", "StreamState", "StreamStats", "VehicleStream"]
 
@@ -80,10 +83,6 @@ ERROR: Final = "data:error"
 VEHICLE_DISCONNECTED: Final = "vehicle_disconnected"
 VEHICLE_ERROR: Final = "vehicle_error"
 CLIENT_ERROR: Final = "client_error"
-
-_CLOSED_TYPES: Final = frozenset(
-    {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,15 +190,14 @@ class VehicleStream:
         self.stats = StreamStats()
         self._parser: UpdateParser = compile_parser(columns)
         self._tokens = tokens
-        self._session = session
-        self._owns_session = session is None
+        # Our choice: the handshake's read budget is its connect budget (it is bounded by that in all).
+        self._transport = Transport(session, timeouts=Timeouts(connect_timeout_s, connect_timeout_s))
         self._sleep = sleep
-        self._connect_timeout_s = connect_timeout_s
         self._heartbeat_s = heartbeat_s
         self._rng = rng if rng is not None else random.Random()
         self._cooldowns = cooldowns
         self._stop = asyncio.Event()
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._ws: WebSocket | None = None
         self._gen: AsyncGenerator[StreamUpdate, None] | None = None
         self._fresh_token: str | None = None  # from token_rejected, used by the next subscribe
         self._client_errors = 0  # client_errors in a row (reset by an update or a vehicle error)
@@ -323,9 +321,7 @@ class VehicleStream:
             await self._release()
             stats.state = StreamState.FAILED if failed else StreamState.STOPPED
 
-    async def _session_updates(
-        self, ws: aiohttp.ClientWebSocketResponse
-    ) -> AsyncGenerator[StreamUpdate, None]:
+    async def _session_updates(self, ws: WebSocket) -> AsyncGenerator[StreamUpdate, None]:
         """The updates of one connection; sets `_outcome` when it ends."""
         stats = self.stats
         parse = self._parser
@@ -334,16 +330,14 @@ class VehicleStream:
         token = ""
         while True:
             try:
-                msg = await ws.receive()
-            except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
-                self._failure(
-                    errors.ConnectionError(f"{self._where}: the stream broke ({type(exc).__name__})")
-                )
+                frame = await ws.receive()
+            except errors.ConnectionError as exc:
+                self._failure(exc)
                 return
-            if msg.type is aiohttp.WSMsgType.BINARY or msg.type is aiohttp.WSMsgType.TEXT:
+            if frame is not None:
                 try:
-                    message = orjson.loads(msg.data)
-                except orjson.JSONDecodeError:
+                    message = loads(frame)
+                except errors.DecodeError:
                     continue  # not ours to understand; the next frame may be
                 if not isinstance(message, dict):
                     continue
@@ -380,25 +374,18 @@ class VehicleStream:
                         "tag": tag,
                     }
                     try:
-                        await ws.send_str(orjson.dumps(subscribe).decode())
-                    except (aiohttp.ClientError, OSError, RuntimeError) as exc:
-                        self._failure(
-                            errors.ConnectionError(
-                                f"{self._where}: could not subscribe ({type(exc).__name__})"
-                            )
-                        )
+                        await ws.send_json(subscribe, purpose="subscribe")
+                    except errors.ConnectionError as exc:
+                        self._failure(exc)
                         return
                 elif kind == ERROR and message.get("tag", tag) == tag:
                     self._outcome = await self._on_error(message, token)
                     return
-            elif msg.type in _CLOSED_TYPES:
+            else:  # the connection is closing or closed
                 if self._stop.is_set():
                     self._outcome = _Outcome.STOPPED
                 else:
                     self._failure(errors.ConnectionError(f"{self._where}: the server closed the stream"))
-                return
-            elif msg.type is aiohttp.WSMsgType.ERROR:
-                self._failure(errors.ConnectionError(f"{self._where}: the stream broke ({msg.data!r})"))
                 return
 
     async def _on_error(self, message: dict[str, Any], token: str) -> _Outcome:
@@ -454,12 +441,10 @@ class VehicleStream:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None or (self._owns_session and self._session.closed):
-            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
-            self._owns_session = True
-        return self._session
+        """The aiohttp session in use: the caller's, or one opened on first use (closed on stop)."""
+        return self._transport.session
 
-    async def _connect(self) -> aiohttp.ClientWebSocketResponse | None:
+    async def _connect(self) -> WebSocket | None:
         """Open the websocket (None: failed, recorded in stats, or stopped meanwhile)."""
         where = self._where
         host = URL(self.urls.streaming).authority
@@ -473,61 +458,35 @@ class VehicleStream:
                 )
             )
             return None
+        opening = self._transport.websocket(self.urls.streaming, where=where, heartbeat_s=self._heartbeat_s)
         try:
-            ws = await self._until_stopped(
-                self.session.ws_connect(
-                    self.urls.streaming,
-                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
-                    heartbeat=self._heartbeat_s,
-                    autoping=True,
+            return await self._until_stopped(opening)
+        except errors.RateLimited as exc:
+            cooldown = DEFAULT_COOLDOWN_S if exc.retry_after is None else exc.retry_after
+            if self._cooldowns is not None:
+                self._cooldowns.cool_down(cooldown, host)
+            self._failure(
+                errors.RateLimited(
+                    429, f"{where}: rate limited; retry in {math.ceil(cooldown)} s", retry_after=cooldown
                 )
             )
-        except aiohttp.WSServerHandshakeError as exc:
-            if exc.status == 429:
-                wait = retry_after(exc.headers)
-                cooldown = DEFAULT_COOLDOWN_S if wait is None else wait
-                if self._cooldowns is not None:
-                    self._cooldowns.cool_down(cooldown, host)
-                self._failure(
-                    errors.RateLimited(
-                        429, f"{where}: rate limited; retry in {math.ceil(cooldown)} s", retry_after=cooldown
-                    )
-                )
-            else:
-                self._failure(errors.ApiError(exc.status, "websocket refused", where))
-            return None
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            self._failure(errors.TimeoutError(f"{where}: no connection within {self._connect_timeout_s:g} s"))
-            return None
-        except aiohttp.ClientConnectorError as exc:
-            self._failure(errors.ConnectionError(f"{where}: cannot connect ({exc.os_error.strerror or exc})"))
-            return None
-        except aiohttp.InvalidURL as exc:
-            raise errors.ConfigError(f"invalid streaming URL {exc}") from None
-        except (aiohttp.ClientError, OSError) as exc:
-            self._failure(errors.ConnectionError(f"{where}: {type(exc).__name__}: {exc}"))
-            return None
-        return ws
+        except (errors.ConnectionError, errors.TimeoutError, errors.ApiError) as exc:
+            self._failure(exc)
+        return None
 
     async def _until_stopped(self, coro: Coroutine[Any, Any, _T]) -> _T | None:
         """Await `coro` unless stop() comes first (then cancel it and return None)."""
         task: asyncio.Task[_T] = asyncio.ensure_future(coro)
         stopper = asyncio.ensure_future(self._stop.wait())
         try:
-            async with asyncio.timeout(self._connect_timeout_s):
-                await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-            raise
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await stopper
         if task.done():
             result = task.result()
-            if self._stop.is_set() and isinstance(result, aiohttp.ClientWebSocketResponse):
+            if self._stop.is_set() and isinstance(result, WebSocket):
                 await result.close()
                 return None
             return result
@@ -553,8 +512,7 @@ class VehicleStream:
                     await task
 
     async def _release(self) -> None:
-        if self._owns_session and self._session is not None and not self._session.closed:
-            await self._session.close()
+        await self._transport.close()
 
 
 def _running(gen: AsyncGenerator[Any, None]) -> bool:

@@ -40,10 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
-
 from .._files import atomic_write_bytes
-from ..errors import AuthError, ConfigError
+from .._json import dumps, loads
+from ..errors import AuthError, ConfigError, DecodeError
 
 try:  # POSIX; elsewhere the in-process lock is all there is
     import fcntl
@@ -323,8 +322,8 @@ class TokenStore:
         if not raw.strip():
             return {}
         try:
-            cache = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            cache = loads(raw)
+        except DecodeError:
             raise ConfigError(
                 f"{self.path}: the token file is not valid JSON; fix or remove it and log in again"
             ) from None
@@ -347,7 +346,7 @@ class TokenStore:
         target = self.target
         assert target is not None
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write_bytes(target, orjson.dumps(cache, option=orjson.OPT_INDENT_2), mode=0o600)
+        atomic_write_bytes(target, dumps(cache, indent=True), mode=0o600)
 
     @property
     def _lock_path(self) -> Path | None:

@@ -33,7 +33,8 @@ from .vin import (
 )
 
 if TYPE_CHECKING:
-    from .api import Clock, Sleep, TeslaApi
+    from ..transport import Clock, Sleep
+    from .api import TeslaApi
     from .streaming import VehicleStream
 
 __all__ = [

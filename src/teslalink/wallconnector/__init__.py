@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .client import RetryPolicy, WallConnector, parse_host
+from .client import RetryPolicy, Timeouts, WallConnector, parse_host
 from .energy import GEN3_MAX_POWER_W, ChargingSession, LifetimeEnergy, RejectedJump, SessionMonitor
 from .models import EvseState, Lifetime, Version, Vitals, WifiStatus
 from .monitor import UnitMonitor, UnitReading
@@ -20,6 +20,7 @@ __all__ = [
     "RejectedJump",
     "RetryPolicy",
     "SessionMonitor",
+    "Timeouts",
     "UnitMonitor",
     "UnitReading",
     "Version",

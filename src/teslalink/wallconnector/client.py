@@ -13,54 +13,27 @@ How it treats the unit, and why:
 from __future__ import annotations
 
 import asyncio
-import random
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from yarl import URL
 
 from .. import errors
-from .._http import Response, Timeouts, Transport
+from .._http import Transport
 from .._json import decode_object
 from .._lan_http import MAX_BODY, LanTransport
+from ..transport import Clock, Closing, HttpTransport, RetryPolicy, Sleep, Timeouts
 from .models import Lifetime, Version, Vitals, WifiStatus
 from .power import ElectricalService, PowerCalculator, PowerReading
 
 if TYPE_CHECKING:
     import aiohttp  # only a caller's own session is one; the lean transport never imports it
 
-__all__ = ["RetryPolicy", "WallConnector", "parse_host"]
+__all__ = ["RetryPolicy", "Timeouts", "WallConnector", "parse_host"]
 
 _T = TypeVar("_T")
 ENDPOINTS = ("vitals", "lifetime", "version", "wifi_status")
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How often to try again after a transport failure, and how long to wait between tries.
-
-    Only connection failures and timeouts are retried (all four endpoints are idempotent GETs);
-    an answer that cannot be decoded is not, because asking again at once rarely helps.
-
-    All tries share one budget, that of a single try (`Timeouts.total_s`: connect, then read):
-    no try starts, and none runs, past it (our choice). So a unit that drops a connection is
-    asked again at once, while a unit that does not answer costs the budget once, not 1 + retries
-    times: with the CLI's `--timeout 1`, at most 3 tries and 4 s in all.
-    """
-
-    retries: int = 2
-    backoff_s: float = 0.5
-    max_backoff_s: float = 4.0
-
-    def delay(self, attempt: int) -> float:
-        """Exponential backoff with jitter, so many units polled together do not retry in step."""
-        base = min(self.max_backoff_s, self.backoff_s * (2.0**attempt))
-        return base * (0.5 + random.random() / 2)
-
-
-NO_RETRY = RetryPolicy(retries=0)
 
 
 def parse_host(host: str) -> URL:
@@ -87,7 +60,7 @@ def parse_host(host: str) -> URL:
     return url.with_path("/")
 
 
-class WallConnector:
+class WallConnector(Closing):
     """One Wall Connector Gen 3 on the LAN.
 
     Use as an async context manager, or call `close()`. Pass `session` to share your own
@@ -102,18 +75,22 @@ class WallConnector:
         service: ElectricalService | str = ElectricalService.AUTO,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.base_url = parse_host(host)
         self.host = self.base_url.authority
-        self._paths = {name: f"/api/1/{name}" for name in ENDPOINTS}
+        self._urls = {name: self.base_url.with_path(f"/api/1/{name}") for name in ENDPOINTS}
         # Our own lean keep-alive connection unless the caller shares an aiohttp session (or wants
         # https, which no unit speaks today): see teslalink._lan_http for why.
-        self._transport: LanTransport | Transport
+        self._transport: HttpTransport
         if session is None and self.base_url.scheme == "http":
             self._transport = LanTransport(self.base_url, timeouts=timeouts)
         else:
             self._transport = Transport(session, timeouts=timeouts, limit_per_host=1, max_body=MAX_BODY)
         self._retry = retry or RetryPolicy()
+        self._sleep = sleep  # the waits between retries and the clock of their budget (a test's own)
+        self._clock = clock
         self._one_at_a_time = asyncio.Lock()
         self.power_calculator = PowerCalculator(service)
 
@@ -139,59 +116,27 @@ class WallConnector:
 
     async def get_raw(self, endpoint: str) -> dict[str, Any]:
         """The decoded (repaired) answer of one endpoint as a plain dict."""
-        if endpoint not in self._paths:
+        if endpoint not in self._urls:
             raise errors.ConfigError(f"unknown endpoint {endpoint!r}; use one of: {', '.join(ENDPOINTS)}")
         return await self._get(endpoint, dict)
 
     async def _get(self, endpoint: str, build: Callable[[dict[str, Any]], _T]) -> _T:
-        path = self._paths[endpoint]
-        attempt = 0
-        loop = asyncio.get_running_loop()
+        url = self._urls[endpoint]
+        transport = self._transport
         async with self._one_at_a_time:
-            deadline = loop.time() + self._transport.timeouts.total_s  # see RetryPolicy
-            while True:
-                try:
-                    response = await self._attempt(path, deadline if attempt else None)
-                except (errors.ConnectionError, errors.TimeoutError):
-                    delay = self._retry.delay(attempt)
-                    if attempt >= self._retry.retries or loop.time() + delay >= deadline:
-                        raise
-                    await asyncio.sleep(delay)
-                    attempt += 1
-                    continue
-                if response.status != 200:
-                    raise errors.ApiError(response.status, f"{self.host} /api/1/{endpoint}")
-                try:
-                    return build(decode_object(response.body))
-                except errors.DecodeError as exc:
-                    raise errors.DecodeError(f"{self.host} /api/1/{endpoint}: {exc}", exc.raw) from None
-
-    async def _attempt(self, path: str, deadline: float | None) -> Response:
-        """One try; a retry is cut at the shared deadline (the first try is bounded by its own
-        budgets, which keeps a timer scope off the common path)."""
-        if deadline is None:
-            return await self._send(path)
+            response = await self._retry.run(
+                lambda: transport.request("GET", url),
+                budget_s=transport.timeouts.total_s,  # every try within one budget: see RetryPolicy
+                where=self.host,
+                sleep=self._sleep,
+                clock=self._clock,
+            )
+        if response.status != 200:
+            raise errors.ApiError(response.status, f"{self.host} /api/1/{endpoint}")
         try:
-            async with asyncio.timeout_at(deadline):
-                return await self._send(path)
-        except errors.TimeoutError:
-            raise
-        except TimeoutError:
-            total = self._transport.timeouts.total_s
-            raise errors.TimeoutError(f"{self.host}: no answer within {total:g} s in all") from None
-
-    async def _send(self, path: str) -> Response:
-        if isinstance(self._transport, LanTransport):
-            return await self._transport.get(path)
-        return await self._transport.request("GET", self.base_url.with_path(path))
+            return build(decode_object(response.body))
+        except errors.DecodeError as exc:
+            raise errors.DecodeError(f"{self.host} /api/1/{endpoint}: {exc}", exc.raw) from None
 
     async def close(self) -> None:
         await self._transport.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()

@@ -39,10 +39,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import orjson
-
 from .._files import atomic_write_bytes
-from ..errors import ConfigError
+from .._json import dumps, loads
+from ..errors import ConfigError, DecodeError
 from .models import Vitals
 from .power import PowerReading
 
@@ -148,7 +147,7 @@ class _Persistent(abc.ABC):
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the state atomically (owner-only): a crash mid-write leaves the previous file."""
-        atomic_write_bytes(path, orjson.dumps(self.to_state()))
+        atomic_write_bytes(path, dumps(self.to_state()))
 
     def load(self, path: str | os.PathLike[str]) -> bool:
         """Continue from a saved state. False if there is no file yet (the first run).
@@ -164,9 +163,9 @@ class _Persistent(abc.ABC):
         except OSError as exc:
             raise ConfigError(f"cannot read energy state file {os.fspath(path)!r}: {exc}") from None
         try:
-            state = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise ConfigError(f"energy state file {os.fspath(path)!r} is not valid JSON: {exc}") from None
+            state = loads(body)
+        except DecodeError as exc:
+            raise ConfigError(f"energy state file {os.fspath(path)!r}: {exc}") from None
         try:
             self.restore(state)
         except ConfigError as exc:

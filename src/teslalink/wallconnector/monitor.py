@@ -36,10 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-import orjson
-
 from .._files import atomic_write_bytes
-from ..errors import ConfigError, TeslalinkError
+from .._json import dumps, loads
+from ..errors import ConfigError, DecodeError, TeslalinkError
 from .client import WallConnector
 from .energy import ChargingSession, LifetimeEnergy, SessionMonitor
 from .models import Vitals
@@ -197,10 +196,10 @@ class UnitMonitor:
         """
         target = self._path(path)
         try:
-            self.restore(orjson.loads(target.read_bytes()))
+            self.restore(loads(target.read_bytes()))
         except (FileNotFoundError, NotADirectoryError):
             return False  # nothing to continue from; the first save says why the path cannot be used
-        except (OSError, orjson.JSONDecodeError, ConfigError) as exc:
+        except (OSError, DecodeError, ConfigError) as exc:
             raise ConfigError(
                 f"state file {os.fspath(target)!r} cannot be used ({_reason(exc)}); move it away"
             ) from None
@@ -210,7 +209,7 @@ class UnitMonitor:
         """Write the state atomically (default `state_path`); StateNotSaved keeps the previous file."""
         target = self._path(path)
         try:
-            atomic_write_bytes(target, orjson.dumps(self.to_state()))
+            atomic_write_bytes(target, dumps(self.to_state()))
         except (OSError, TypeError, ValueError) as exc:
             # TypeError: orjson refuses an absurd number (an int over 64 bits) that a device sent.
             raise StateNotSaved(
