@@ -1,4 +1,5 @@
-"""Shared test helpers: the copied real device responses."""
+"""Shared test helpers: the copied real device responses, the CLI pointed at a twin, and the guards
+(quiet tests, no shared config, loopback only)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from teslalink.simulator import ThreadedTwin
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -19,6 +24,28 @@ def _no_shared_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     or two tests, would share it. A test that wants a token file still names its own."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config-home")))
     monkeypatch.delenv("TESLALINK_TOKEN_FILE", raising=False)
+
+
+PointCli = Callable[["ThreadedTwin"], Path]
+
+
+@pytest.fixture
+def point_cli_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PointCli:
+    """`point_cli_at(twin)`: CLI commands in this test talk to `twin` (its SSO, Owner API and
+    streaming URLs through the environment) and keep their tokens in a file of the test's own,
+    whose path it returns."""
+
+    def point(twin: ThreadedTwin) -> Path:
+        urls = twin.urls
+        token_file = tmp_path / "tokens.json"
+        monkeypatch.setenv("TESLALINK_API_URL", urls.api)
+        monkeypatch.setenv("TESLALINK_SSO_URL", urls.sso)
+        monkeypatch.setenv("TESLALINK_STREAMING_URL", urls.streaming)
+        monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(token_file))
+        monkeypatch.delenv("TESLALINK_EMAIL", raising=False)
+        return token_file
+
+    return point
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import PointCli
 from teslalink.cli.main import cli
 from teslalink.cli.sim import DEFAULT_PORT
 from teslalink.simulator import ThreadedTwin, World
@@ -66,14 +67,11 @@ def test_the_wall_connector_twin_listens_where_the_readme_says() -> None:
 
 
 @pytest.fixture
-def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
+def cloud(point_cli_at: PointCli) -> Iterator[ThreadedTwin]:
     world = World(seed=7, speed=0.0)
     with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
         assert running.cloud is not None
-        monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
-        monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
-        monkeypatch.setenv("TESLALINK_STREAMING_URL", running.cloud.streaming)
-        monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(tmp_path / "tokens.json"))
+        point_cli_at(running)
         yield running
 
 

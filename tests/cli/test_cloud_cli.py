@@ -21,6 +21,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import PointCli
 from teslalink.cli.main import cli
 from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.demo import populate_demo
@@ -31,15 +32,11 @@ DEMO2 = "demo2@teslalink.test"
 
 
 @pytest.fixture
-def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
+def twin(point_cli_at: PointCli) -> Iterator[ThreadedTwin]:
     world = World(seed=5, speed=0.0)
     with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
         assert running.cloud is not None
-        monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
-        monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
-        monkeypatch.setenv("TESLALINK_STREAMING_URL", running.cloud.streaming)
-        monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(tmp_path / "tokens.json"))
-        monkeypatch.delenv("TESLALINK_EMAIL", raising=False)
+        point_cli_at(running)
         yield running
 
 

@@ -7,24 +7,21 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from test_cloud_cli import DEMO1, invoke
 
+from conftest import PointCli
 from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.demo import populate_demo
 
 
 @pytest.fixture
-def driving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
+def driving(point_cli_at: PointCli) -> Iterator[ThreadedTwin]:
     world = World(seed=6, speed=0.0)
     with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
         assert running.cloud is not None
-        monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
-        monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
-        monkeypatch.setenv("TESLALINK_STREAMING_URL", running.cloud.streaming)
-        monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(tmp_path / "tokens.json"))
+        point_cli_at(running)
         assert invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1").exit_code == 0
         car = running.accounts[0].vehicles[0]
         running.call(car.unplug)

@@ -10,7 +10,6 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
+from conftest import PointCli
 from pty_terminal import Terminal, run_until_exit
 from teslalink.cli import dashboard
 from teslalink.cli.dashboard_view import render
@@ -271,15 +271,9 @@ def test_show_renders_frames_without_a_terminal(twin: ThreadedTwin) -> None:
     assert "q quit" not in text
 
 
-def test_dashboard_command_with_a_logged_in_account(
-    twin: ThreadedTwin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_dashboard_command_with_a_logged_in_account(twin: ThreadedTwin, point_cli_at: PointCli) -> None:
     assert twin.cloud is not None
-    monkeypatch.setenv("TESLALINK_API_URL", twin.cloud.owner_api)
-    monkeypatch.setenv("TESLALINK_SSO_URL", twin.cloud.sso["na"])
-    monkeypatch.setenv("TESLALINK_STREAMING_URL", twin.cloud.streaming)
-    monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(tmp_path / "tokens.json"))
-    monkeypatch.delenv("TESLALINK_EMAIL", raising=False)
+    point_cli_at(twin)
     runner = CliRunner()
     login = runner.invoke(cli, ["login", "--email", EMAIL, "--password", "pw-dash"], catch_exceptions=False)
     assert login.exit_code == 0, login.output

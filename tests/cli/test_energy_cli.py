@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner, Result
 
+from conftest import PointCli
 from teslalink.cli.energy_view import flow, kw, percent
 from teslalink.cli.main import cli
 from teslalink.simulator import ThreadedTwin, World
@@ -41,7 +42,9 @@ def one_line_error(result: Result, exit_code: int = 1) -> str:
     return lines[0]
 
 
-def start_twin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, battery_site: bool) -> ThreadedTwin:
+def start_twin(
+    monkeypatch: pytest.MonkeyPatch, point_cli_at: PointCli, *, battery_site: bool
+) -> ThreadedTwin:
     world = World(seed=11, speed=0.0)
     account = world.add_account(EMAIL, PASSWORD)
     if battery_site:
@@ -51,10 +54,7 @@ def start_twin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, battery_site:
     running = ThreadedTwin(world)
     running.__enter__()
     assert running.cloud is not None
-    monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
-    monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
-    monkeypatch.setenv("TESLALINK_STREAMING_URL", running.cloud.streaming)
-    monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(tmp_path / "tokens.json"))
+    point_cli_at(running)
     monkeypatch.setenv("TESLALINK_EMAIL", EMAIL)
     result = invoke("login", "--password", PASSWORD)
     assert result.exit_code == 0, result.output
@@ -62,8 +62,8 @@ def start_twin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, battery_site:
 
 
 @pytest.fixture
-def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
-    running = start_twin(monkeypatch, tmp_path, battery_site=True)
+def twin(monkeypatch: pytest.MonkeyPatch, point_cli_at: PointCli) -> Iterator[ThreadedTwin]:
+    running = start_twin(monkeypatch, point_cli_at, battery_site=True)
     try:
         yield running
     finally:
@@ -142,9 +142,9 @@ def test_a_solar_only_site_is_named_selected_and_has_no_battery(twin: ThreadedTw
 
 
 def test_an_account_with_only_a_solar_site_shows_its_name(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch, point_cli_at: PointCli
 ) -> None:
-    running = start_twin(monkeypatch, tmp_path, battery_site=False)
+    running = start_twin(monkeypatch, point_cli_at, battery_site=False)
     try:
         result = invoke("energy", "status")
         assert result.exit_code == 0, result.output

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import PointCli
 from teslalink.cli.energy import energy
 from teslalink.cli.main import cli
 from teslalink.simulator import ThreadedTwin, World
@@ -34,7 +35,7 @@ def examples() -> list[str]:
 
 
 @pytest.fixture
-def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
+def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, point_cli_at: PointCli) -> Iterator[ThreadedTwin]:
     world = World(seed=23, speed=0.0)
     account = world.add_account(EMAIL, PASSWORD)
     world.add_energy_site(account, site_name="My Home")
@@ -42,10 +43,7 @@ def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTw
     world.advance(3600.0)
     with ThreadedTwin(world) as running:
         assert running.cloud is not None
-        monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
-        monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
-        monkeypatch.setenv("TESLALINK_STREAMING_URL", running.cloud.streaming)
-        monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(tmp_path / "tokens.json"))
+        point_cli_at(running)
         monkeypatch.setenv("TESLALINK_EMAIL", EMAIL)
         monkeypatch.chdir(tmp_path)  # examples that write a file write it here
         login = CliRunner().invoke(cli, ["login", "--password", PASSWORD], catch_exceptions=False)

@@ -13,6 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import PointCli
 from teslalink.cli.main import cli
 from teslalink.simulator import ThreadedTwin, World
 from teslalink.simulator.demo import populate_demo
@@ -72,15 +73,11 @@ EXAMPLES = help_examples() + doc_examples()
 
 
 @pytest.fixture
-def logged_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
+def logged_in(point_cli_at: PointCli) -> Iterator[ThreadedTwin]:
     world = World(seed=5, speed=0.0)
     with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
         assert running.cloud is not None
-        monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
-        monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
-        monkeypatch.setenv("TESLALINK_STREAMING_URL", running.cloud.streaming)
-        monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(tmp_path / "tokens.json"))
-        monkeypatch.delenv("TESLALINK_EMAIL", raising=False)
+        point_cli_at(running)
         assert invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1").exit_code == 0
         yield running
 

@@ -14,6 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import PointCli
 from teslalink._json import MAX_DEPTH
 from teslalink.cli import dashboard, live
 from teslalink.cli._common import echo_json, json_text, safe_console
@@ -201,15 +202,11 @@ def test_markup_and_escapes_in_a_live_view_are_shown_as_text(
 
 
 @pytest.fixture
-def logged_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedTwin]:
+def logged_in(point_cli_at: PointCli) -> Iterator[ThreadedTwin]:
     world = World(seed=5, speed=0.0)
     with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=1)) as running:
         assert running.cloud is not None
-        monkeypatch.setenv("TESLALINK_API_URL", running.cloud.owner_api)
-        monkeypatch.setenv("TESLALINK_SSO_URL", running.cloud.sso["na"])
-        monkeypatch.setenv("TESLALINK_STREAMING_URL", running.cloud.streaming)
-        monkeypatch.setenv("TESLALINK_TOKEN_FILE", str(tmp_path / "tokens.json"))
-        monkeypatch.delenv("TESLALINK_EMAIL", raising=False)
+        point_cli_at(running)
         login = invoke("login", "--email", "demo1@teslalink.test", "--password", "teslalink-demo-1")
         assert login.exit_code == 0, login.output
         yield running
