@@ -48,6 +48,34 @@ def point_cli_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PointCli:
     return point
 
 
+DEMO_EMAIL = "demo1@teslalink.test"
+DEMO_PASSWORD = "teslalink-demo-1"
+
+
+@pytest.fixture
+def demo_twin(point_cli_at: PointCli) -> Iterator[ThreadedTwin]:
+    """The demo world (`populate_demo`, two cars an account, the clock frozen) on its own thread,
+    with the CLI pointed at it."""
+    from teslalink.simulator import ThreadedTwin, World, populate_demo
+
+    world = World(seed=5, speed=0.0)
+    with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
+        point_cli_at(running)
+        yield running
+
+
+@pytest.fixture
+def demo_logged_in(demo_twin: ThreadedTwin) -> ThreadedTwin:
+    """`demo_twin` with demo1 logged in through `teslalink login`."""
+    from click.testing import CliRunner
+
+    from teslalink.cli.main import cli
+
+    login = CliRunner().invoke(cli, ["login", "--email", DEMO_EMAIL, "--password", DEMO_PASSWORD])
+    assert login.exit_code == 0, login.output
+    return demo_twin
+
+
 @pytest.fixture
 def wc_fixture():
     """Read a Wall Connector fixture as bytes by file name."""

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
-from conftest import PointCli
 from teslalink.cli.main import cli
 from teslalink.cli.sim import DEFAULT_PORT
-from teslalink.simulator import ThreadedTwin, World
-from teslalink.simulator.demo import populate_demo
+from teslalink.simulator import ThreadedTwin
 from teslalink.simulator.serve import ports_from_base
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -66,16 +62,7 @@ def test_the_wall_connector_twin_listens_where_the_readme_says() -> None:
         assert port == DEFAULT_PORT  # `sim wallconnector` without --port: the first unit's port
 
 
-@pytest.fixture
-def cloud(point_cli_at: PointCli) -> Iterator[ThreadedTwin]:
-    world = World(seed=7, speed=0.0)
-    with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
-        assert running.cloud is not None
-        point_cli_at(running)
-        yield running
-
-
-def test_the_login_walk_through_runs(cloud: ThreadedTwin) -> None:
+def test_the_login_walk_through_runs(demo_twin: ThreadedTwin) -> None:
     commands = [
         shlex.split(line.split("#")[0])[1:]
         for line in shell_lines()

@@ -11,7 +11,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -21,34 +20,16 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import PointCli
 from teslalink.cli.main import cli
-from teslalink.simulator import ThreadedTwin, World
-from teslalink.simulator.demo import populate_demo
+from teslalink.simulator import ThreadedTwin
 from teslalink.simulator.sso.totp import totp
 
 DEMO1 = "demo1@teslalink.test"
 DEMO2 = "demo2@teslalink.test"
 
 
-@pytest.fixture
-def twin(point_cli_at: PointCli) -> Iterator[ThreadedTwin]:
-    world = World(seed=5, speed=0.0)
-    with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
-        assert running.cloud is not None
-        point_cli_at(running)
-        yield running
-
-
 def invoke(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture
-def logged_in(twin: ThreadedTwin) -> ThreadedTwin:
-    result = invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1")
-    assert result.exit_code == 0, result.output
-    return twin
 
 
 def one_line_error(result: Result) -> str:
@@ -63,7 +44,7 @@ def one_line_error(result: Result) -> str:
 # --- login / logout -------------------------------------------------------------------------------
 
 
-def test_login_headless_plain(twin: ThreadedTwin, tmp_path: Path) -> None:
+def test_login_headless_plain(demo_twin: ThreadedTwin, tmp_path: Path) -> None:
     result = invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -76,36 +57,36 @@ def test_login_headless_plain(twin: ThreadedTwin, tmp_path: Path) -> None:
         assert secret not in result.output
 
 
-def test_login_with_mfa_passcode(twin: ThreadedTwin) -> None:
-    secret = twin.accounts[1].totp_secret
+def test_login_with_mfa_passcode(demo_twin: ThreadedTwin) -> None:
+    secret = demo_twin.accounts[1].totp_secret
     assert secret is not None
-    code = twin.call(lambda: totp(secret, twin.world.now()))
+    code = demo_twin.call(lambda: totp(secret, demo_twin.world.now()))
     result = invoke("login", "--email", DEMO2, "--password", "teslalink-demo-2", "--passcode", code)
     assert result.exit_code == 0, result.output
     assert f"Logged in as {DEMO2}" in result.stdout
     assert code not in result.output
 
 
-def test_login_mfa_without_passcode_and_no_terminal(twin: ThreadedTwin) -> None:
+def test_login_mfa_without_passcode_and_no_terminal(demo_twin: ThreadedTwin) -> None:
     result = invoke("login", "--email", DEMO2, "--password", "teslalink-demo-2")
     assert "--passcode" in one_line_error(result)
 
 
-def test_wrong_password_is_one_line_without_the_password(twin: ThreadedTwin) -> None:
+def test_wrong_password_is_one_line_without_the_password(demo_twin: ThreadedTwin) -> None:
     result = invoke("login", "--email", DEMO1, "--password", "not-the-password-42")
     one_line_error(result)
     assert "not-the-password-42" not in result.output
 
 
-def test_login_without_password_and_no_terminal_refuses(twin: ThreadedTwin) -> None:
+def test_login_without_password_and_no_terminal_refuses(demo_twin: ThreadedTwin) -> None:
     assert "--password" in one_line_error(invoke("login", "--email", DEMO1))
 
 
-def test_not_logged_in_is_one_line(twin: ThreadedTwin) -> None:
+def test_not_logged_in_is_one_line(demo_twin: ThreadedTwin) -> None:
     assert "teslalink login" in one_line_error(invoke("vehicles"))
 
 
-def test_logout_removes_the_identity(logged_in: ThreadedTwin, tmp_path: Path) -> None:
+def test_logout_removes_the_identity(demo_logged_in: ThreadedTwin, tmp_path: Path) -> None:
     result = invoke("logout", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"email": DEMO1, "logged_out": True}
@@ -118,8 +99,8 @@ def test_logout_removes_the_identity(logged_in: ThreadedTwin, tmp_path: Path) ->
 # --- vehicles -------------------------------------------------------------------------------------
 
 
-def test_vehicles_table_and_json(logged_in: ThreadedTwin) -> None:
-    first, second = logged_in.accounts[0].vehicles
+def test_vehicles_table_and_json(demo_logged_in: ThreadedTwin) -> None:
+    first, second = demo_logged_in.accounts[0].vehicles
     table = invoke("vehicles")
     assert table.exit_code == 0, table.output
     assert first.vin in table.stdout
@@ -131,7 +112,7 @@ def test_vehicles_table_and_json(logged_in: ThreadedTwin) -> None:
     ]
 
 
-def test_vehicle_data_json_with_endpoints(logged_in: ThreadedTwin) -> None:
+def test_vehicle_data_json_with_endpoints(demo_logged_in: ThreadedTwin) -> None:
     result = invoke("vehicle", "data", "--json", "--endpoints", "charge_state,climate_state")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -143,18 +124,18 @@ def test_vehicle_data_json_with_endpoints(logged_in: ThreadedTwin) -> None:
     assert "battery %" in table.stdout
 
 
-def test_unknown_vehicle_is_one_line(logged_in: ThreadedTwin) -> None:
+def test_unknown_vehicle_is_one_line(demo_logged_in: ThreadedTwin) -> None:
     assert "no car" in one_line_error(invoke("vehicle", "data", "--vehicle", "nope"))
 
 
-def test_a_sleeping_car_is_unavailable_then_woken_with_progress(logged_in: ThreadedTwin) -> None:
-    sleeper = logged_in.accounts[0].vehicles[1]
+def test_a_sleeping_car_is_unavailable_then_woken_with_progress(demo_logged_in: ThreadedTwin) -> None:
+    sleeper = demo_logged_in.accounts[0].vehicles[1]
     line = one_line_error(invoke("vehicle", "data", "--vehicle", sleeper.vin))
     assert line == (
         f"Error: {sleeper.display_name} is asleep or offline; "
         f"`teslalink wake --vehicle {sleeper.vin}` wakes it, then try again"
     )
-    with logged_in.advancing(3, 0.02):
+    with demo_logged_in.advancing(3, 0.02):
         result = invoke("wake", "--vehicle", sleeper.display_name, "--interval", "0.05", "--json")
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)
@@ -167,55 +148,55 @@ def test_a_sleeping_car_is_unavailable_then_woken_with_progress(logged_in: Threa
 # --- commands -------------------------------------------------------------------------------------
 
 
-def car_state(twin: ThreadedTwin) -> dict[str, Any]:
+def car_state(demo_twin: ThreadedTwin) -> dict[str, Any]:
     result = invoke("vehicle", "data", "--json")
     assert result.exit_code == 0, result.output
     data: dict[str, Any] = json.loads(result.stdout)
     return data
 
 
-def test_charge_limit_and_amps(logged_in: ThreadedTwin) -> None:
+def test_charge_limit_and_amps(demo_logged_in: ThreadedTwin) -> None:
     assert invoke("charge", "limit", "85").exit_code == 0
     result = invoke("charge", "amps", "16", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["result"] is True
-    charge = car_state(logged_in)["charge_state"]
+    charge = car_state(demo_logged_in)["charge_state"]
     assert charge["charge_limit_soc"] == 85
     assert charge["charge_current_request"] == 16
 
 
-def test_climate_on_and_lock(logged_in: ThreadedTwin) -> None:
+def test_climate_on_and_lock(demo_logged_in: ThreadedTwin) -> None:
     result = invoke("climate", "on")
     assert result.exit_code == 0, result.output
     assert "climate on done" in result.stdout
     assert invoke("lock").exit_code == 0
-    data = car_state(logged_in)
+    data = car_state(demo_logged_in)
     assert data["climate_state"]["is_climate_on"] is True
     assert data["vehicle_state"]["locked"] is True
 
 
-def test_unlock_needs_yes_without_a_terminal(logged_in: ThreadedTwin) -> None:
+def test_unlock_needs_yes_without_a_terminal(demo_logged_in: ThreadedTwin) -> None:
     assert invoke("lock").exit_code == 0
     assert "--yes" in one_line_error(invoke("unlock"))
-    assert car_state(logged_in)["vehicle_state"]["locked"] is True
+    assert car_state(demo_logged_in)["vehicle_state"]["locked"] is True
     assert invoke("unlock", "--yes").exit_code == 0
-    assert car_state(logged_in)["vehicle_state"]["locked"] is False
+    assert car_state(demo_logged_in)["vehicle_state"]["locked"] is False
 
 
-def test_speed_limit_sequence(logged_in: ThreadedTwin) -> None:
+def test_speed_limit_sequence(demo_logged_in: ThreadedTwin) -> None:
     for args in (("set", "65"), ("activate", "1234"), ("deactivate", "1234"), ("activate", "1234")):
         result = invoke("speed-limit", *args)
         assert result.exit_code == 0, (args, result.output)
         assert "1234" not in result.output
-    mode = car_state(logged_in)["vehicle_state"]["speed_limit_mode"]
+    mode = car_state(demo_logged_in)["vehicle_state"]["speed_limit_mode"]
     assert mode["active"] is True
     assert mode["current_limit_mph"] == 65
     assert invoke("speed-limit", "deactivate", "1234").exit_code == 0
     assert invoke("speed-limit", "clear-pin", "1234").exit_code == 0
-    assert car_state(logged_in)["vehicle_state"]["speed_limit_mode"]["pin_code_set"] is False
+    assert car_state(demo_logged_in)["vehicle_state"]["speed_limit_mode"]["pin_code_set"] is False
 
 
-def test_command_with_params_and_a_failing_reason(logged_in: ThreadedTwin) -> None:
+def test_command_with_params_and_a_failing_reason(demo_logged_in: ThreadedTwin) -> None:
     ok = invoke("command", "CHANGE_CHARGE_LIMIT", "percent=70", "--json")
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["command"] == "CHANGE_CHARGE_LIMIT"
@@ -230,7 +211,7 @@ def test_command_with_params_and_a_failing_reason(logged_in: ThreadedTwin) -> No
 
 
 @pytest.mark.parametrize("via", ["command", "api"])
-def test_risky_commands_ask_first_by_any_route(logged_in: ThreadedTwin, via: str) -> None:
+def test_risky_commands_ask_first_by_any_route(demo_logged_in: ThreadedTwin, via: str) -> None:
     for args in (
         ["UNLOCK"],
         ["REMOTE_START"],
@@ -240,18 +221,18 @@ def test_risky_commands_ask_first_by_any_route(logged_in: ThreadedTwin, via: str
         ["TRIGGER_HOMELINK", "lat=37.4", "lon=-122.1"],
     ):
         assert "--yes" in one_line_error(invoke(via, *args)), args
-    assert car_state(logged_in)["vehicle_state"]["locked"] is True
+    assert car_state(demo_logged_in)["vehicle_state"]["locked"] is True
     result = invoke(via, "UNLOCK", "--yes")
     assert result.exit_code == 0, result.output
-    assert car_state(logged_in)["vehicle_state"]["locked"] is False
+    assert car_state(demo_logged_in)["vehicle_state"]["locked"] is False
     assert invoke(via, "SET_VALET_MODE", "on=true", "password=4321").exit_code == 0  # turning it on: no ask
 
 
-def test_a_429_is_one_line_with_the_wait(logged_in: ThreadedTwin) -> None:
+def test_a_429_is_one_line_with_the_wait(demo_logged_in: ThreadedTwin) -> None:
     """In a real process: under pytest, its log capture would hide a library warning on stderr."""
-    assert logged_in.cloud is not None
-    faults = logged_in.cloud.faults
-    logged_in.call(lambda: faults.set("owner_api", "429=1,retry_after=30"))
+    assert demo_logged_in.cloud is not None
+    faults = demo_logged_in.cloud.faults
+    demo_logged_in.call(lambda: faults.set("owner_api", "429=1,retry_after=30"))
     try:
         done = subprocess.run(
             [sys.executable, "-m", "teslalink", "vehicles"],
@@ -261,28 +242,28 @@ def test_a_429_is_one_line_with_the_wait(logged_in: ThreadedTwin) -> None:
             check=False,
         )
     finally:
-        logged_in.call(faults.clear)
+        demo_logged_in.call(faults.clear)
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.splitlines() == ["Error: HTTP 429: GET /api/1/products: Retry in 30 seconds"]
 
 
-def test_a_429_cooldown_outlives_the_process(logged_in: ThreadedTwin, tmp_path: Path) -> None:
-    assert logged_in.cloud is not None
-    faults = logged_in.cloud.faults
-    logged_in.call(lambda: faults.set("owner_api", "429=1,retry_after=30"))
+def test_a_429_cooldown_outlives_the_process(demo_logged_in: ThreadedTwin, tmp_path: Path) -> None:
+    assert demo_logged_in.cloud is not None
+    faults = demo_logged_in.cloud.faults
+    demo_logged_in.call(lambda: faults.set("owner_api", "429=1,retry_after=30"))
     before = time.time()
     try:
         assert "429" in one_line_error(invoke("vehicles"))
     finally:
-        logged_in.call(faults.clear)
+        demo_logged_in.call(faults.clear)
     after = time.time()
-    billed = logged_in.call(lambda: sum(logged_in.world.accounting.totals.values()))
+    billed = demo_logged_in.call(lambda: sum(demo_logged_in.world.accounting.totals.values()))
     line = one_line_error(
         invoke("vehicles")
     )  # the next command: the twin would answer, but must not be asked
     assert "not sent, cooling down after a 429" in line
-    assert logged_in.call(lambda: sum(logged_in.world.accounting.totals.values())) == billed
+    assert demo_logged_in.call(lambda: sum(demo_logged_in.world.accounting.totals.values())) == billed
     cooldowns = tmp_path / "cooldowns.json"
     (until,) = json.loads(cooldowns.read_text()).values()
     assert before + 30 - 1 <= until <= after + 30 + 1  # 30 s from the answer, however slow the run
@@ -293,14 +274,14 @@ def test_a_429_cooldown_outlives_the_process(logged_in: ThreadedTwin, tmp_path: 
     assert invoke("vehicles").exit_code == 0
 
 
-def test_bad_argument_is_one_line(logged_in: ThreadedTwin) -> None:
+def test_bad_argument_is_one_line(demo_logged_in: ThreadedTwin) -> None:
     assert "percent" in one_line_error(invoke("command", "CHANGE_CHARGE_LIMIT", "percent"))
 
 
 # --- energy and api -------------------------------------------------------------------------------
 
 
-def test_energy_status_reserve_and_mode(logged_in: ThreadedTwin) -> None:
+def test_energy_status_reserve_and_mode(demo_logged_in: ThreadedTwin) -> None:
     assert invoke("energy", "reserve", "40").exit_code == 0
     result = invoke("energy", "mode", "backup", "--json")
     assert result.exit_code == 0, result.output
@@ -316,15 +297,15 @@ def test_energy_status_reserve_and_mode(logged_in: ThreadedTwin) -> None:
     assert "history" in json.loads(history.stdout)
 
 
-def test_energy_storm_grid_and_tariff(logged_in: ThreadedTwin, tmp_path: Path) -> None:
-    settings = logged_in.world.energy_sites[0].settings
+def test_energy_storm_grid_and_tariff(demo_logged_in: ThreadedTwin, tmp_path: Path) -> None:
+    settings = demo_logged_in.world.energy_sites[0].settings
     assert invoke("energy", "storm", "on").exit_code == 0
-    assert logged_in.call(lambda: settings.storm_mode_enabled) is True
+    assert demo_logged_in.call(lambda: settings.storm_mode_enabled) is True
     result = invoke("energy", "grid", "--export", "never", "--no-grid-charging", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["customer_preferred_export_rule"] == "never"
-    assert logged_in.call(lambda: settings.customer_preferred_export_rule) == "never"
-    assert logged_in.call(lambda: settings.disallow_charge_from_grid_with_solar_installed) is True
+    assert demo_logged_in.call(lambda: settings.customer_preferred_export_rule) == "never"
+    assert demo_logged_in.call(lambda: settings.disallow_charge_from_grid_with_solar_installed) is True
     assert "export never" in invoke("energy", "grid").stdout  # no option: the rules in force
     printed = json.loads(invoke("energy", "tariff", "--json").stdout)
     printed["tariff"]["name"] = "Night saver"
@@ -338,17 +319,17 @@ def test_energy_storm_grid_and_tariff(logged_in: ThreadedTwin, tmp_path: Path) -
     assert json.loads(invoke("energy", "tariff", "--json").stdout)["tariff"]["name"] == "Night saver"
 
 
-def test_api_name_with_params(logged_in: ThreadedTwin) -> None:
+def test_api_name_with_params(demo_logged_in: ThreadedTwin) -> None:
     result = invoke("api", "CHANGE_CHARGE_LIMIT", "percent=77")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["result"] is True
-    assert car_state(logged_in)["charge_state"]["charge_limit_soc"] == 77
+    assert car_state(demo_logged_in)["charge_state"]["charge_limit_soc"] == 77
     products = json.loads(invoke("api", "PRODUCT_LIST").stdout)
     assert any("energy_site_id" in p for p in products)
     assert "unknown endpoint" in one_line_error(invoke("api", "NO_SUCH_THING"))
 
 
-def test_login_with_a_refresh_token(logged_in: ThreadedTwin, tmp_path: Path) -> None:
+def test_login_with_a_refresh_token(demo_logged_in: ThreadedTwin, tmp_path: Path) -> None:
     path = tmp_path / "tokens.json"
     refresh = json.loads(path.read_text())[DEMO1]["sso"]["refresh_token"]
     path.unlink()
@@ -359,7 +340,7 @@ def test_login_with_a_refresh_token(logged_in: ThreadedTwin, tmp_path: Path) -> 
 
 
 def test_prompts_on_a_terminal_never_echo_the_password(
-    twin: ThreadedTwin, monkeypatch: pytest.MonkeyPatch
+    demo_twin: ThreadedTwin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("teslalink.cli.cloud_auth.is_interactive", lambda: True)
     result = CliRunner().invoke(cli, ["login"], input=f"{DEMO1}\nteslalink-demo-1\n")
@@ -393,14 +374,14 @@ class _CaptchaReader(io.RawIOBase):
 
 
 def test_a_captcha_is_shown_as_a_private_file_and_asked_for(
-    twin: ThreadedTwin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    demo_twin: ThreadedTwin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     folder = tmp_path / "tmp"
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     monkeypatch.setattr("teslalink.cli.cloud_auth.is_interactive", lambda: True)
-    logins = twin.world.auth.logins
-    twin.call(lambda: setattr(logins, "policy", type(logins.policy)(always_captcha=True)))
+    logins = demo_twin.world.auth.logins
+    demo_twin.call(lambda: setattr(logins, "policy", type(logins.policy)(always_captcha=True)))
     person = _CaptchaReader(folder)
     result = CliRunner().invoke(
         cli, ["login", "--email", DEMO1, "--password", "teslalink-demo-1"], input=io.BufferedReader(person)
@@ -414,25 +395,27 @@ def test_a_captcha_is_shown_as_a_private_file_and_asked_for(
     assert invoke("vehicles").exit_code == 0
 
 
-def test_a_captcha_without_a_terminal_is_one_clear_line(twin: ThreadedTwin) -> None:
-    logins = twin.world.auth.logins
-    twin.call(lambda: setattr(logins, "policy", type(logins.policy)(always_captcha=True)))
+def test_a_captcha_without_a_terminal_is_one_clear_line(demo_twin: ThreadedTwin) -> None:
+    logins = demo_twin.world.auth.logins
+    demo_twin.call(lambda: setattr(logins, "policy", type(logins.policy)(always_captcha=True)))
     message = one_line_error(invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1"))
     assert "captcha" in message
     assert "--browser" in message
 
 
 def test_email_from_env_and_several_accounts(
-    logged_in: ThreadedTwin, monkeypatch: pytest.MonkeyPatch
+    demo_logged_in: ThreadedTwin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code = logged_in.call(lambda: totp(logged_in.accounts[1].totp_secret or "", logged_in.world.now()))
+    code = demo_logged_in.call(
+        lambda: totp(demo_logged_in.accounts[1].totp_secret or "", demo_logged_in.world.now())
+    )
     assert (
         invoke("login", "--email", DEMO2, "--password", "teslalink-demo-2", "--passcode", code).exit_code == 0
     )
     assert "--email" in one_line_error(invoke("vehicles"))
     monkeypatch.setenv("TESLALINK_EMAIL", DEMO2)
     rows = json.loads(invoke("vehicles", "--json").stdout)
-    assert [r["vin"] for r in rows] == [v.vin for v in logged_in.accounts[1].vehicles]
+    assert [r["vin"] for r in rows] == [v.vin for v in demo_logged_in.accounts[1].vehicles]
 
 
 def _browser_sign_in(url: str, email: str, password: str) -> str:
@@ -459,7 +442,7 @@ def _browser_sign_in(url: str, email: str, password: str) -> str:
     return found[0]
 
 
-def test_browser_login_on_a_terminal(twin: ThreadedTwin, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_browser_login_on_a_terminal(demo_twin: ThreadedTwin, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("teslalink.cli.cloud_auth.is_interactive", lambda: True)
     shown: list[str] = []
 
@@ -482,5 +465,5 @@ def test_browser_login_on_a_terminal(twin: ThreadedTwin, monkeypatch: pytest.Mon
     assert invoke("vehicles").exit_code == 0
 
 
-def test_browser_login_needs_a_terminal(twin: ThreadedTwin) -> None:
+def test_browser_login_needs_a_terminal(demo_twin: ThreadedTwin) -> None:
     assert "terminal" in one_line_error(invoke("login", "--email", DEMO1, "--browser"))

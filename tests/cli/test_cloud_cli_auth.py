@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cloud_cli import DEMO1, DEMO2, invoke, logged_in, one_line_error, twin
+from test_cloud_cli import DEMO1, DEMO2, invoke, one_line_error
 
 from teslalink.simulator import ThreadedTwin
 from teslalink.simulator.sso.totp import totp
-
-__all__ = ["logged_in", "twin"]  # the fixtures, shared with test_cloud_cli
 
 
 def billed(cloud: ThreadedTwin) -> int:
@@ -34,10 +32,10 @@ def seconds_left(line: str) -> int:
 
 
 @pytest.fixture
-def handshakes(logged_in: ThreadedTwin) -> Iterator[list[int]]:
+def handshakes(demo_logged_in: ThreadedTwin) -> Iterator[list[int]]:
     """Count the streaming handshakes reaching the twin (each draws its fate once)."""
-    assert logged_in.cloud is not None
-    faults = logged_in.cloud.faults
+    assert demo_logged_in.cloud is not None
+    faults = demo_logged_in.cloud.faults
     original = faults.decide
     seen = [0]
 
@@ -56,34 +54,34 @@ def handshakes(logged_in: ThreadedTwin) -> Iterator[list[int]]:
 # --- H2: `stream` goes through the shared cooldown -------------------------------------------------
 
 
-def test_stream_records_and_honours_the_api_cooldown(logged_in: ThreadedTwin) -> None:
-    assert logged_in.cloud is not None
-    faults = logged_in.cloud.faults
-    logged_in.call(lambda: faults.set("owner_api", "429=1,retry_after=30"))
+def test_stream_records_and_honours_the_api_cooldown(demo_logged_in: ThreadedTwin) -> None:
+    assert demo_logged_in.cloud is not None
+    faults = demo_logged_in.cloud.faults
+    demo_logged_in.call(lambda: faults.set("owner_api", "429=1,retry_after=30"))
     try:
         assert "429" in one_line_error(invoke("stream", "--duration", "1"))
     finally:
-        logged_in.call(faults.clear)
-    before = billed(logged_in)
+        demo_logged_in.call(faults.clear)
+    before = billed(demo_logged_in)
     line = one_line_error(invoke("stream", "--duration", "1"))  # the twin would answer: not asked
     assert "not sent, cooling down after a 429" in line
     assert 25 <= seconds_left(line) <= 30
-    assert billed(logged_in) == before
+    assert billed(demo_logged_in) == before
     line = one_line_error(invoke("vehicles"))  # and every other command shares it
     assert 25 <= seconds_left(line) <= 30
-    assert billed(logged_in) == before
+    assert billed(demo_logged_in) == before
 
 
 def test_a_handshake_429_is_kept_for_the_next_stream(
-    logged_in: ThreadedTwin, handshakes: list[int], tmp_path: Path
+    demo_logged_in: ThreadedTwin, handshakes: list[int], tmp_path: Path
 ) -> None:
-    assert logged_in.cloud is not None
-    faults = logged_in.cloud.faults
-    logged_in.call(lambda: faults.set("streaming", "429=1,retry_after=30"))
+    assert demo_logged_in.cloud is not None
+    faults = demo_logged_in.cloud.faults
+    demo_logged_in.call(lambda: faults.set("streaming", "429=1,retry_after=30"))
     try:
         first = invoke("stream", "--duration", "1.5")
     finally:
-        logged_in.call(faults.clear)
+        demo_logged_in.call(faults.clear)
     assert first.exit_code == 1
     assert handshakes[0] == 1  # within the run, the retry waited for Retry-After
     assert "retry in 30 s" in first.stderr
@@ -98,14 +96,14 @@ def test_a_handshake_429_is_kept_for_the_next_stream(
     assert any(25 < until - time.time() <= 30 for until in stored.values())
 
 
-def test_a_handshake_429_in_a_run_with_a_duration_is_one_error_line(logged_in: ThreadedTwin) -> None:
-    assert logged_in.cloud is not None
-    faults = logged_in.cloud.faults
-    logged_in.call(lambda: faults.set("streaming", "429=1,retry_after=30"))
+def test_a_handshake_429_in_a_run_with_a_duration_is_one_error_line(demo_logged_in: ThreadedTwin) -> None:
+    assert demo_logged_in.cloud is not None
+    faults = demo_logged_in.cloud.faults
+    demo_logged_in.call(lambda: faults.set("streaming", "429=1,retry_after=30"))
     try:
         result = invoke("stream", "--duration", "1.5")
     finally:
-        logged_in.call(faults.clear)
+        demo_logged_in.call(faults.clear)
     assert result.exit_code == 1
     (line,) = result.stderr.strip().splitlines()  # the problem once, as the error the run ends with
     assert line.startswith("Error: no stream: ")
@@ -115,22 +113,24 @@ def test_a_handshake_429_in_a_run_with_a_duration_is_one_error_line(logged_in: T
 # --- M4: the SSO's cooldown outlives the process too ----------------------------------------------
 
 
-def test_an_sso_cooldown_left_by_another_command_is_honoured(twin: ThreadedTwin, tmp_path: Path) -> None:
-    assert twin.cloud is not None
-    host = twin.cloud.sso["na"].split("//")[1].rstrip("/")
+def test_an_sso_cooldown_left_by_another_command_is_honoured(demo_twin: ThreadedTwin, tmp_path: Path) -> None:
+    assert demo_twin.cloud is not None
+    host = demo_twin.cloud.sso["na"].split("//")[1].rstrip("/")
     (tmp_path / "cooldowns.json").write_text(json.dumps({host: time.time() + 40}))
     line = one_line_error(invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1"))
     assert "rate limited by Tesla's login server" in line
     assert 35 <= seconds_left(line) <= 40
     assert "log in again" not in line
-    assert twin.call(lambda: twin.world.auth.logins.failures(DEMO1)) == 0
+    assert demo_twin.call(lambda: demo_twin.world.auth.logins.failures(DEMO1)) == 0
 
 
 # --- L6: logout of an entry without a token ---------------------------------------------------------
 
 
 @pytest.mark.parametrize("access", [0, ""])
-def test_logout_of_an_entry_without_a_token_succeeds(twin: ThreadedTwin, tmp_path: Path, access: Any) -> None:
+def test_logout_of_an_entry_without_a_token_succeeds(
+    demo_twin: ThreadedTwin, tmp_path: Path, access: Any
+) -> None:
     tokens = tmp_path / "tokens.json"
     other = {"url": "https://auth.tesla.com/", "sso": {"access_token": "x", "refresh_token": "y"}}
     tokens.write_text(
@@ -150,20 +150,20 @@ def current_passcode(cloud: ThreadedTwin) -> str:
     return str(totp(secret, cloud.call(cloud.world.now)))
 
 
-def test_a_wrong_passcode_is_sent_once_and_the_next_login_works(twin: ThreadedTwin) -> None:
-    wrong = str((int(current_passcode(twin)) + 1) % 10**6).zfill(6)
+def test_a_wrong_passcode_is_sent_once_and_the_next_login_works(demo_twin: ThreadedTwin) -> None:
+    wrong = str((int(current_passcode(demo_twin)) + 1) % 10**6).zfill(6)
     line = one_line_error(
         invoke("login", "--email", DEMO2, "--password", "teslalink-demo-2", "--passcode", wrong)
     )
     assert line == "Error: the passcode was refused: pass the current one from your authenticator app"
-    assert twin.call(lambda: twin.world.auth.logins.failures(DEMO2)) == 1
-    right = current_passcode(twin)
+    assert demo_twin.call(lambda: demo_twin.world.auth.logins.failures(DEMO2)) == 1
+    right = current_passcode(demo_twin)
     result = invoke("login", "--email", DEMO2, "--password", "teslalink-demo-2", "--passcode", right)
     assert result.exit_code == 0, result.output  # no captcha in the way
 
 
-def test_a_reused_passcode_says_wait_for_the_next(twin: ThreadedTwin) -> None:
-    code = current_passcode(twin)
+def test_a_reused_passcode_says_wait_for_the_next(demo_twin: ThreadedTwin) -> None:
+    code = current_passcode(demo_twin)
     args = ("login", "--email", DEMO2, "--password", "teslalink-demo-2", "--passcode", code)
     assert invoke(*args).exit_code == 0
     line = one_line_error(invoke(*args))

@@ -6,28 +6,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import PointCli
 from teslalink.cli.main import cli
-from teslalink.simulator import ThreadedTwin, World
-from teslalink.simulator.demo import populate_demo
+from teslalink.simulator import ThreadedTwin
 
 DEMO1 = "demo1@teslalink.test"
-
-
-@pytest.fixture
-def logged_in(point_cli_at: PointCli) -> Iterator[ThreadedTwin]:
-    world = World(seed=5, speed=0.0)
-    with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
-        assert running.cloud is not None
-        point_cli_at(running)
-        assert invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1").exit_code == 0
-        yield running
 
 
 def invoke(*args: str) -> Result:
@@ -56,7 +43,7 @@ def charge_state() -> dict[str, Any]:
 # --- already so: exit 0, and a line that says so --------------------------------------------------
 
 
-def test_a_charge_limit_already_set_is_a_success_that_says_so(logged_in: ThreadedTwin) -> None:
+def test_a_charge_limit_already_set_is_a_success_that_says_so(demo_logged_in: ThreadedTwin) -> None:
     limit = charge_state()["charge_limit_soc"]
     assert ok("charge", "limit", str(limit)).strip().endswith(f"charge limit already {limit}%.")
     answer = json.loads(ok("charge", "limit", str(limit), "--json"))
@@ -65,7 +52,7 @@ def test_a_charge_limit_already_set_is_a_success_that_says_so(logged_in: Threade
     assert charge_state()["charge_limit_soc"] == 85
 
 
-def test_start_stop_when_already_so(logged_in: ThreadedTwin) -> None:
+def test_start_stop_when_already_so(demo_logged_in: ThreadedTwin) -> None:
     assert "already charging" in ok("charge", "start")  # the first car charges
     assert "charge stop done" in ok("charge", "stop")
     assert "not charging, nothing to stop" in ok("charge", "stop")
@@ -73,14 +60,14 @@ def test_start_stop_when_already_so(logged_in: ThreadedTwin) -> None:
     assert (answer["already"], answer["reason"]) == (True, "not_charging")
 
 
-def test_speed_limit_mode_already_active_or_inactive(logged_in: ThreadedTwin) -> None:
+def test_speed_limit_mode_already_active_or_inactive(demo_logged_in: ThreadedTwin) -> None:
     assert "already inactive" in ok("speed-limit", "deactivate", "1234")
     assert "activate done" in ok("speed-limit", "activate", "1234")
     assert "Speed Limit Mode already active" in ok("speed-limit", "activate", "1234")
     assert "incorrect_pin" in one_line_error(invoke("speed-limit", "deactivate", "4321"))
 
 
-def test_command_and_api_agree(logged_in: ThreadedTwin) -> None:
+def test_command_and_api_agree(demo_logged_in: ThreadedTwin) -> None:
     limit = str(charge_state()["charge_limit_soc"])
     assert "already so (the car says already_set)" in ok("command", "CHANGE_CHARGE_LIMIT", f"percent={limit}")
     again = invoke("api", "CHANGE_CHARGE_LIMIT", f"percent={limit}")
@@ -99,8 +86,8 @@ def test_command_and_api_agree(logged_in: ThreadedTwin) -> None:
 # --- words ----------------------------------------------------------------------------------------
 
 
-def test_a_sleeping_car_in_words(logged_in: ThreadedTwin) -> None:
-    sleeper = logged_in.accounts[0].vehicles[1]
+def test_a_sleeping_car_in_words(demo_logged_in: ThreadedTwin) -> None:
+    sleeper = demo_logged_in.accounts[0].vehicles[1]
     for args in (("vehicle", "data"), ("charge", "limit", "80"), ("api", "VEHICLE_DATA")):
         line = one_line_error(invoke(*args, "--vehicle", sleeper.vin))
         assert "{:error" not in line, line
@@ -109,8 +96,8 @@ def test_a_sleeping_car_in_words(logged_in: ThreadedTwin) -> None:
         assert f"`teslalink wake --vehicle {sleeper.vin}` wakes it" in line
 
 
-def test_a_wake_that_gives_up_does_not_advise_a_wake(logged_in: ThreadedTwin) -> None:
-    sleeper = logged_in.accounts[0].vehicles[1]  # the world stands still: it never wakes
+def test_a_wake_that_gives_up_does_not_advise_a_wake(demo_logged_in: ThreadedTwin) -> None:
+    sleeper = demo_logged_in.accounts[0].vehicles[1]  # the world stands still: it never wakes
     result = invoke("wake", "--vehicle", sleeper.vin, "--timeout", "1", "--interval", "0.05")
     assert result.exit_code == 1, result.output
     *progress, line = result.stderr.strip().splitlines()
@@ -133,18 +120,20 @@ def test_a_wake_that_gives_up_does_not_advise_a_wake(logged_in: ThreadedTwin) ->
         (("climate", "temp", "22C", "10C"), "Error: a cabin temperature is 15-28 °C, got 10C"),
     ],
 )
-def test_bad_values_in_the_users_words(logged_in: ThreadedTwin, args: tuple[str, ...], expected: str) -> None:
+def test_bad_values_in_the_users_words(
+    demo_logged_in: ThreadedTwin, args: tuple[str, ...], expected: str
+) -> None:
     assert one_line_error(invoke(*args)) == expected
 
 
-def test_climate_temp_in_the_unit_given(logged_in: ThreadedTwin) -> None:
+def test_climate_temp_in_the_unit_given(demo_logged_in: ThreadedTwin) -> None:
     assert "climate temp 72F/21.5C done" in ok("climate", "temp", "72F", "21.5C")
     climate = json.loads(ok("vehicle", "data", "--json", "--endpoints", "climate_state"))["climate_state"]
     assert (climate["driver_temp_setting"], climate["passenger_temp_setting"]) == (22.2, 21.5)
     assert "climate temp 20C done" in ok("climate", "temp", "20 °C")
 
 
-def test_vehicle_data_table_reads_right(logged_in: ThreadedTwin) -> None:
+def test_vehicle_data_table_reads_right(demo_logged_in: ThreadedTwin) -> None:
     table = ok("vehicle", "data")
     assert "True" not in table
     assert "False" not in table
@@ -158,7 +147,7 @@ def test_vehicle_data_table_reads_right(logged_in: ThreadedTwin) -> None:
     assert sorted(k for k in climate if k.endswith(("_state", "_settings"))) == ["climate_state"]
 
 
-def test_api_list_with_a_filter(logged_in: ThreadedTwin) -> None:
+def test_api_list_with_a_filter(demo_logged_in: ThreadedTwin) -> None:
     listed = ok("api", "--list", "charge_limit").splitlines()
     assert listed == ["CHANGE_CHARGE_LIMIT  POST   command  needs the car online"]
     everything = json.loads(ok("api", "--list", "--json"))
@@ -168,7 +157,7 @@ def test_api_list_with_a_filter(logged_in: ThreadedTwin) -> None:
     assert "--list" in one_line_error(invoke("api"))
 
 
-def test_a_refusal_names_the_cars_word_and_what_it_means(logged_in: ThreadedTwin) -> None:
+def test_a_refusal_names_the_cars_word_and_what_it_means(demo_logged_in: ThreadedTwin) -> None:
     line = one_line_error(invoke("command", "CHARGE_PORT_DOOR_CLOSE"))  # the first car is plugged in
     assert (
         line == "Error: CHARGE_PORT_DOOR_CLOSE: refused by the car: cable_connected"

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import PointCli
 from teslalink.cli.main import cli
-from teslalink.simulator import ThreadedTwin, World
-from teslalink.simulator.demo import populate_demo
+from teslalink.simulator import ThreadedTwin
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO1 = "demo1@teslalink.test"
@@ -72,16 +69,6 @@ def doc_examples() -> list[tuple[str, str]]:
 EXAMPLES = help_examples() + doc_examples()
 
 
-@pytest.fixture
-def logged_in(point_cli_at: PointCli) -> Iterator[ThreadedTwin]:
-    world = World(seed=5, speed=0.0)
-    with ThreadedTwin(world, accounts=populate_demo(world, cars_per_account=2)) as running:
-        assert running.cloud is not None
-        point_cli_at(running)
-        assert invoke("login", "--email", DEMO1, "--password", "teslalink-demo-1").exit_code == 0
-        yield running
-
-
 def test_the_examples_were_found() -> None:
     """Guards the extraction itself: a regex that finds nothing would pass every test below."""
     where = {w for w, _ in EXAMPLES}
@@ -91,7 +78,7 @@ def test_the_examples_were_found() -> None:
 
 
 @pytest.mark.parametrize(("where", "example"), EXAMPLES, ids=[f"{w}: {e}" for w, e in EXAMPLES])
-def test_every_example_runs(logged_in: ThreadedTwin, where: str, example: str) -> None:
+def test_every_example_runs(demo_logged_in: ThreadedTwin, where: str, example: str) -> None:
     words = shlex.split(example)
     assert words[0] == "teslalink"
     result = invoke(*words[1:])
