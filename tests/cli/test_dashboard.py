@@ -53,6 +53,22 @@ async def open_board(twin: ThreadedTwin, **options: Any) -> tuple[TeslaApi, dash
     return api, await dashboard.build(api, **options)
 
 
+def refreshed_once(twin: ThreadedTwin, **options: Any) -> dashboard.Dashboard:
+    """A dashboard of the twin's account (`options` as `dashboard.build` takes them) after one
+    refresh, closed again."""
+
+    async def go() -> dashboard.Dashboard:
+        api, board = await open_board(twin, **options)
+        try:
+            await board.refresh()
+        finally:
+            await dashboard.close(board)
+            await api.close()
+        return board
+
+    return asyncio.run(go())
+
+
 def car_named(twin: ThreadedTwin, name: str) -> Any:
     return next(car for car in twin.world.vehicles if car.display_name == name)
 
@@ -99,16 +115,7 @@ def test_charging_car_matches_the_twin_and_its_wall_connector(twin: ThreadedTwin
     unit_url = twin.cloud.wall_connectors[0].url
     charging = car_named(twin, "Charger")
 
-    async def go() -> dashboard.Dashboard:
-        api, board = await open_board(twin, vehicle_key="Charger", wallconnector=unit_url)
-        try:
-            await board.refresh()
-        finally:
-            await dashboard.close(board)
-            await api.close()
-        return board
-
-    board = asyncio.run(go())
+    board = refreshed_once(twin, vehicle_key="Charger", wallconnector=unit_url)
     (car,) = board.cars
     assert car.state == "online"
     assert car.data.charging_state == "Charging"
@@ -224,16 +231,7 @@ def test_wake_key_wakes_an_asleep_car_and_the_panel_shows_it_online(twin: Thread
 
 
 def test_energy_panel_shows_the_site_live_status(twin: ThreadedTwin) -> None:
-    async def go() -> dashboard.Dashboard:
-        api, board = await open_board(twin)
-        try:
-            await board.refresh()
-        finally:
-            await dashboard.close(board)
-            await api.close()
-        return board
-
-    board = asyncio.run(go())
+    board = refreshed_once(twin)
     site = board.site
     assert site is not None
     assert site.status is not None
@@ -478,17 +476,7 @@ def test_a_solar_only_site_is_shown_by_its_name() -> None:
     world.add_vehicle(account, display_name="Sleeper", asleep=True)
     world.add_energy_site(account, site_name="Barn", powerwalls=0)
     with ThreadedTwin(world) as running:
-
-        async def go() -> dashboard.Dashboard:
-            api, board = await open_board(running)
-            try:
-                await board.refresh()
-            finally:
-                await dashboard.close(board)
-                await api.close()
-            return board
-
-        board = asyncio.run(go())
+        board = refreshed_once(running)
     assert board.site is not None
     assert board.site.name == "Barn"
     assert "energy site: Barn" in draw(board)
