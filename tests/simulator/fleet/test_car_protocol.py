@@ -282,6 +282,22 @@ def test_charge_limit_hvac_port_door_and_ping(car: Car, client: Mirror) -> None:
     assert answer.ping.ping_id == 42
 
 
+def test_vcsec_opens_the_frunk_and_the_charge_port(car: Car, client: Mirror) -> None:
+    client.handshake(VCSEC)
+    frunk = vcsec_pb2.UnsignedMessage()
+    frunk.closureMoveRequest.frontTrunk = vcsec_pb2.CLOSURE_MOVE_TYPE_OPEN
+    assert client.command(VCSEC, frunk.SerializeToString()) == b""
+    port = vcsec_pb2.UnsignedMessage()
+    port.closureMoveRequest.chargePort = vcsec_pb2.CLOSURE_MOVE_TYPE_OPEN
+    assert client.command(VCSEC, port.SerializeToString()) == b""
+    data = car.vehicle_data(["vehicle_state", "charge_state"])
+    assert data["vehicle_state"]["ft"] != 0
+    assert data["charge_state"]["charge_port_door_open"] is True
+    tonneau = vcsec_pb2.UnsignedMessage()
+    tonneau.closureMoveRequest.tonneau = vcsec_pb2.CLOSURE_MOVE_TYPE_OPEN
+    assert fault_of(client.send(client.sign(VCSEC, tonneau.SerializeToString()))) == 9
+
+
 def test_the_aes_gcm_variant_is_verified_too(car: Car, client: Mirror) -> None:
     client.handshake(INFOTAINMENT)
     assert action_status(client.command(INFOTAINMENT, set_amps(9), gcm=True)).result == 0

@@ -140,15 +140,47 @@ _RKE: Final[dict[int, str]] = {
 }
 
 
+_MOVE, _OPEN, _CLOSE = (
+    vcsec_pb2.CLOSURE_MOVE_TYPE_MOVE,
+    vcsec_pb2.CLOSURE_MOVE_TYPE_OPEN,
+    vcsec_pb2.CLOSURE_MOVE_TYPE_CLOSE,
+)
+
+
+def _closure(move: vcsec_pb2.ClosureMoveRequest) -> AppAction | None:
+    """The trunks and the charge port, as the REST commands do them.
+
+    Our choice: the frunk opens (it cannot close remotely), the liftgate moves (REST's toggle),
+    the port door opens or closes; any other closure or move type is not implemented (fault 9).
+    """
+    d = DOMAIN_VCSEC
+    if move.frontTrunk in (_MOVE, _OPEN):
+        return AppAction(d, "actuate_trunk", {"which_trunk": "front"})
+    if move.rearTrunk == _MOVE:
+        return AppAction(d, "actuate_trunk", {"which_trunk": "rear"})
+    if move.chargePort in (_MOVE, _OPEN):
+        return AppAction(d, "charge_port_door_open")
+    if move.chargePort == _CLOSE:
+        return AppAction(d, "charge_port_door_close")
+    return None
+
+
+def _vcsec(message: vcsec_pb2.UnsignedMessage) -> AppAction | None:
+    which = message.WhichOneof("sub_message")
+    if which == "RKEAction":
+        name = _RKE.get(message.RKEAction)
+        return AppAction(DOMAIN_VCSEC, name) if name is not None else None
+    if which == "closureMoveRequest":
+        return _closure(message.closureMoveRequest)
+    return None
+
+
 def decode_action(domain: int, payload: bytes) -> AppAction | int:
     """The action in an authenticated plaintext, or the fault: 10 undecodable, 9 not implemented."""
     try:
         if domain == DOMAIN_VCSEC:
-            message = vcsec_pb2.UnsignedMessage.FromString(payload)
-            if message.WhichOneof("sub_message") != "RKEAction":
-                return FAULT_INVALID_COMMAND
-            name = _RKE.get(message.RKEAction)
-            return AppAction(domain, name) if name is not None else FAULT_INVALID_COMMAND
+            decoded_vcsec = _vcsec(vcsec_pb2.UnsignedMessage.FromString(payload))
+            return decoded_vcsec if decoded_vcsec is not None else FAULT_INVALID_COMMAND
         action = car_server_pb2.Action.FromString(payload)
     except DecodeError:
         return FAULT_DECODING
