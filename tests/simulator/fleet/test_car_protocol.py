@@ -24,7 +24,7 @@ from tesla_protocol.command import (
 )
 
 from teslalink.simulator import World
-from teslalink.simulator.fleet import CarSecurity, security_of
+from teslalink.simulator.fleet import CarSecurity, inspect_request, security_of
 from teslalink.simulator.vehicle.car import Car
 
 from ..helpers import START
@@ -458,3 +458,20 @@ def test_reachable_follows_the_car_without_waking_it(car: Car) -> None:
     assert security.reachable()
     car.go_offline()
     assert not security.reachable()
+
+
+def test_the_fleet_api_can_read_the_action_and_its_scopes_before_the_car(client: Mirror) -> None:
+    client.handshake(INFOTAINMENT)
+    client.handshake(VCSEC)
+    amps = inspect_request(client.sign(INFOTAINMENT, set_amps(8)).SerializeToString())
+    assert amps is not None
+    assert amps.action is not None
+    assert amps.action.name == "set_charging_amps"
+    assert amps.accepted_scopes == {"vehicle_cmds", "vehicle_charging_cmds"}
+    lock = inspect_request(client.sign(VCSEC, LOCK).SerializeToString())
+    assert lock is not None
+    assert lock.accepted_scopes == {"vehicle_cmds"}
+    gcm = inspect_request(client.sign(INFOTAINMENT, set_amps(8), gcm=True).SerializeToString())
+    assert gcm is not None
+    assert (gcm.aes_gcm, gcm.action) == (True, None)
+    assert inspect_request(b"\xff\xff") is None

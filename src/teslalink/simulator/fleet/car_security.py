@@ -31,9 +31,11 @@ from tesla_protocol.command import keys_pb2, signatures_pb2, universal_message_p
 
 from . import vcp_crypto as crypto
 from .car_actions import (
+    CHARGING_COMMANDS,
     DOMAIN_INFOTAINMENT,
     DOMAIN_VCSEC,
     FAULT_INSUFFICIENT_PRIVILEGES,
+    AppAction,
     decode_action,
     encode_message,
     role_allows,
@@ -45,7 +47,17 @@ if TYPE_CHECKING:
 
     from ..vehicle.car import Car
 
-__all__ = ["DOMAINS", "CarSecurity", "DomainSecurity", "KeyEntry", "security_of"]
+__all__ = [
+    "DOMAINS",
+    "SCOPE_CHARGING",
+    "SCOPE_COMMANDS",
+    "CarSecurity",
+    "DomainSecurity",
+    "KeyEntry",
+    "RequestView",
+    "inspect_request",
+    "security_of",
+]
 
 RoutableMessage = universal_message_pb2.RoutableMessage
 
@@ -463,6 +475,51 @@ def _bare_fault(code: int, request: RoutableMessage | None = None, domain: int |
     reply.signedMessageStatus.operation_status = universal_message_pb2.OPERATIONSTATUS_ERROR
     reply.signedMessageStatus.signed_message_fault = code  # type: ignore[assignment]
     return encode_message(reply)
+
+
+SCOPE_COMMANDS: Final = "vehicle_cmds"
+SCOPE_CHARGING: Final = "vehicle_charging_cmds"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """What the Fleet API can read of a request before the car sees it (research/fleet.md 7.10).
+
+    `action` is decoded from the plaintext of an HMAC command, unauthenticated (the car verifies
+    later); None for a handshake, an AES-GCM command (ciphertext) or a payload that is not one.
+    """
+
+    domain: int
+    handshake: bool
+    aes_gcm: bool
+    action: AppAction | None
+
+    @property
+    def accepted_scopes(self) -> frozenset[str]:
+        """Any one of these scopes lets the request through: charging actions take either scope.
+
+        Our choice: a handshake, and an undecodable payload (the car answers its fault), take
+        either scope too.
+        """
+        if self.action is not None and self.action.name not in CHARGING_COMMANDS:
+            return frozenset({SCOPE_COMMANDS})
+        return frozenset({SCOPE_COMMANDS, SCOPE_CHARGING})
+
+
+def inspect_request(routable_message: bytes) -> RequestView | None:
+    """The Fleet API's look at a request (domain, kind, action); None if it does not decode."""
+    try:
+        request = RoutableMessage.FromString(routable_message)
+    except DecodeError:
+        return None
+    domain = int(request.to_destination.domain)
+    handshake = request.WhichOneof("payload") == "session_info_request"
+    aes_gcm = request.signature_data.WhichOneof("sig_type") == "AES_GCM_Personalized_data"
+    action = None
+    if not handshake and not aes_gcm and domain in DOMAINS:
+        decoded = decode_action(domain, request.protobuf_message_as_bytes)
+        action = None if isinstance(decoded, int) else decoded
+    return RequestView(domain, handshake, aes_gcm, action)
 
 
 _SECURITY: weakref.WeakKeyDictionary[Car, CarSecurity] = weakref.WeakKeyDictionary()
