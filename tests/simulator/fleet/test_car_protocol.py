@@ -368,6 +368,13 @@ def test_infotainment_accepts_out_of_order_counters_and_vcsec_does_not(client: M
         assert fault_of(client.send(first)) == ok
 
 
+def test_an_out_of_order_counter_needs_a_short_lifetime(client: Mirror) -> None:
+    client.handshake(INFOTAINMENT)
+    late = client.sign(INFOTAINMENT, set_amps(8), lifetime=60)
+    assert fault_of(client.send(client.sign(INFOTAINMENT, set_amps(8)))) == 0
+    assert_signed_fault(client, late, client.send(late), 20, INFOTAINMENT)
+
+
 def test_an_expired_command_is_refused(car: Car, client: Mirror) -> None:
     client.handshake(INFOTAINMENT)
     request = client.sign(INFOTAINMENT, set_amps(8), lifetime=5)

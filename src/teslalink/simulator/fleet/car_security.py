@@ -119,7 +119,7 @@ class DomainSecurity:
     """One domain's key pair, epoch and clock, and the counter windows of the keys that used it."""
 
     domain: int
-    private_key: ec.EllipticCurvePrivateKey
+    private_key: ec.EllipticCurvePrivateKey = field(repr=False)
     epoch: bytes
     epoch_start: float
     windows: dict[bytes, CounterWindow] = field(default_factory=dict)
@@ -300,6 +300,8 @@ class CarSecurity:
         reply.signature_data.session_info_tag.tag = tag
 
     def _handshake(self, request: RoutableMessage, domain: DomainSecurity) -> bytes:
+        """Session info for any valid point; our choice: an inactive key still handshakes (status
+        OK: it is on the whitelist) and meets fault 4 at its first command."""
         key = request.session_info_request.public_key
         try:
             crypto.load_public(key)
