@@ -421,6 +421,19 @@ def test_an_unknown_key_gets_key_not_on_whitelist_then_fault_3(car: Car, client:
     assert fault_of(stranger.send(stranger.sign(INFOTAINMENT, set_amps(8)))) == 3
 
 
+def test_the_unknown_key_knobs(car: Car) -> None:
+    stranger = Mirror(car)
+    request = Msg(uuid=os.urandom(16))
+    request.to_destination.domain = VCSEC  # type: ignore[assignment]
+    request.session_info_request.public_key = stranger.public
+    security_of(car).unknown_key_public_key = True
+    info = signatures_pb2.SessionInfo.FromString(stranger.send(request).session_info)
+    assert info.publicKey == security_of(car).public_key(VCSEC)
+    security_of(car).unknown_key_fault = True
+    reply = stranger.send(request)
+    assert (fault_of(reply), reply.session_info, reply.request_uuid) == (3, b"", request.uuid)
+
+
 def test_an_unpaired_key_is_unknown_and_an_inactive_one_is_refused(car: Car, client: Mirror) -> None:
     client.handshake(INFOTAINMENT)
     security_of(car).set_active(client.public, False)

@@ -181,7 +181,9 @@ class CarSecurity:
 
     Knobs: `old_firmware` (before 2024.38: FLAG_ENCRYPT_RESPONSE is ignored, replies are plain);
     `unknown_key_public_key` (whether a handshake from an unknown key still carries our public key;
-    our choice: omitted by default, as tesla-fleet-api 1.18.1 says a real car does).
+    our choice: omitted by default, as tesla-fleet-api 1.18.1 says a real car does);
+    `unknown_key_fault` (answer such a handshake with fault 3 instead of the status, the other
+    answer research/fleet.md 7.12 allows).
     """
 
     def __init__(self, car: Car) -> None:
@@ -192,6 +194,7 @@ class CarSecurity:
         self.whitelist: dict[bytes, KeyEntry] = {}
         self.old_firmware = False
         self.unknown_key_public_key = False
+        self.unknown_key_fault = False
         now = car.world.now()
         # Our choice: the domains booted a seeded while before the twin first looks (0-24 h).
         uptime = random.Random(f"teslalink:vcp:{self._seed}:{self.vin}:uptime").uniform(600.0, 86_400.0)
@@ -307,6 +310,8 @@ class CarSecurity:
             crypto.load_public(key)
         except ValueError:
             return _bare_fault(FAULT_BAD_PARAMETER, request, domain.domain)
+        if self.unknown_key_fault and key not in self.whitelist:
+            return _bare_fault(FAULT_UNKNOWN_KEY_ID, request, domain.domain)
         reply = self._reply(request, domain)
         self._sign_session_info(reply, request, domain, key)
         return encode_message(reply)
