@@ -495,3 +495,13 @@ def test_the_fleet_api_can_read_the_action_and_its_scopes_before_the_car(client:
     assert gcm is not None
     assert (gcm.aes_gcm, gcm.action) == (True, None)
     assert inspect_request(b"\xff\xff") is None
+
+
+def test_pairing_refuses_what_is_not_a_p256_point(car: Car) -> None:
+    security = security_of(car)
+    with pytest.raises(ValueError, match="P-256"):
+        security.pair(b"\x04" + bytes(63))
+    with pytest.raises(ValueError, match="not on the curve"):
+        security.pair(b"\x04" + bytes(64))
+    assert security.whitelist == {}
+    assert security_of(car) is security

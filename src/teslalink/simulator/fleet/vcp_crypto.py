@@ -132,9 +132,13 @@ def encode_public(key: ec.EllipticCurvePublicKey) -> bytes:
 
 def load_public(point: bytes) -> ec.EllipticCurvePublicKey:
     """A peer's 65-byte point as a key; ValueError if it is not a point of P-256."""
+    problem = "a public key is a 65-byte uncompressed P-256 point"
     if len(point) != 65 or point[0] != 4:
-        raise ValueError("a public key is a 65-byte uncompressed P-256 point")
-    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+        raise ValueError(problem)
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        raise ValueError(f"{problem}; this one is not on the curve") from None
 
 
 def shared_key(private: ec.EllipticCurvePrivateKey, peer_point: bytes) -> bytes:
