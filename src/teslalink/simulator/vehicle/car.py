@@ -599,18 +599,24 @@ class Car(CarCore):
         return bool(response["result"]), str(response["reason"])
 
     def command_response(
-        self, name: str, params: Mapping[str, Any] | None = None, *, require_signed: bool = False
+        self,
+        name: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        require_signed: bool = False,
+        signed: bool = False,
     ) -> dict[str, Any]:
         """Like `command`, as the full `response` object (some commands add fields).
 
         `require_signed` is the cloud's world-level mode: refused as unsigned like a car whose
-        `signed_commands_required` is set.
+        `signed_commands_required` is set. `signed`: the command came verified through the
+        Vehicle Command Protocol (simulator.fleet), so it is never refused as unsigned.
         """
         handler = _commands.COMMANDS.get(name)
         if handler is None:
             raise UnknownCommand(name)
         t = self._sync()
-        self._reach(t, signed=require_signed or self.signed_commands_required)
+        self._reach(t, signed=not signed and (require_signed or self.signed_commands_required))
         if self.software.status == "installing":
             return {"result": False, "reason": UPDATE_IN_PROGRESS}
         ok, reason = handler(self, _commands.Call(t, params or {}))
