@@ -12,7 +12,7 @@ per-car set of paired public keys that the car's signed-command side reads too.
 from .demo import DEMO_APP, populate_fleet_demo
 from .pairing import pair, paired_keys, unpair
 from .regions import FLEET_BASE_URLS, FLEET_REGIONS, FleetRegion
-from .serve import FleetUrls, fleet_listing, fleet_surfaces
+from .serve import FleetUrls, fleet_listing, fleet_ready, fleet_surfaces
 from .state import FleetState, PartnerApp, fleet_state
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "FleetUrls",
     "PartnerApp",
     "fleet_listing",
+    "fleet_ready",
     "fleet_state",
     "fleet_surfaces",
     "pair",

@@ -11,6 +11,7 @@ regions' loopback URLs (it takes them as `audience`), so the regional sockets ar
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -18,15 +19,59 @@ from typing import TYPE_CHECKING, Any, Final
 from ..surface import AppSurface
 from .api_app import create_fleet_api_app
 from .auth_app import create_fleet_auth_app
+from .demo import DEMO_APP
 from .regions import AUTH_HOST, FLEET_BASE_URLS, FLEET_REGIONS, FleetRegion
-from .state import fleet_state
+from .state import authority_of, fleet_state
 
 if TYPE_CHECKING:
+    from ..accounts import Account
     from ..world import World
 
-__all__ = ["AUTH_SURFACE", "FleetUrls", "fleet_listing", "fleet_surfaces"]
+__all__ = [
+    "AUTH_SURFACE",
+    "FLEET_PORTS_OFFSET",
+    "FleetUrls",
+    "fleet_listing",
+    "fleet_ports",
+    "fleet_ready",
+    "fleet_surfaces",
+    "fleet_user_token",
+]
 
 AUTH_SURFACE: Final = "fleet_auth"
+FLEET_PORTS_OFFSET: Final = 4
+"""`teslalink sim all --port P`: fleet-auth on P+4, na P+5, eu P+6, cn P+7 (the extra apps' range)."""
+ALL_SCOPES: Final = (
+    "openid",
+    "offline_access",
+    "user_data",
+    "vehicle_device_data",
+    "vehicle_location",
+    "vehicle_cmds",
+    "vehicle_charging_cmds",
+    "energy_device_data",
+    "energy_cmds",
+)
+
+
+def fleet_ready() -> bool:
+    """Whether the `fleet` extra (cryptography) is installed: the Fleet twin needs it to sign."""
+    return importlib.util.find_spec("cryptography") is not None
+
+
+def fleet_ports(base: int) -> dict[str, int]:
+    """The fixed ports from `base` (0: ephemeral)."""
+    if base == 0:
+        return {}
+    names = [AUTH_SURFACE, *(_surface_name(region) for region in FLEET_REGIONS)]
+    return {name: base + FLEET_PORTS_OFFSET + i for i, name in enumerate(names)}
+
+
+def fleet_user_token(world: World, account: Account, client_id: str = DEMO_APP.client_id) -> str:
+    """A Fleet user access token of `account` for the demo app with every scope (no login dance)."""
+    return str(
+        authority_of(world).issue_user_token(account, client_id=client_id, scopes=ALL_SCOPES)["access_token"]
+    )
 
 
 def _surface_name(region: FleetRegion) -> str:
