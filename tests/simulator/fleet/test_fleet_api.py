@@ -261,3 +261,30 @@ async def test_billing_by_category(fleet: Fleet) -> None:
     assert added(BillingCategory.WAKE) == 1
     assert added(BillingCategory.COMMAND) == 1
     assert fleet.world.accounting.by_vehicle[car.id][BillingCategory.DATA] >= 2
+
+
+async def test_admin_endpoints_pair_know_a_domain_key_and_move_an_account(fleet: Fleet) -> None:
+    car = fleet.world.vehicles_of(fleet.account(1))[0]
+    _, point = _pem(ec.SECP256R1())
+    admin = fleet.urls.auth + "_twin/fleet/"
+    paired = await fleet.request("POST", admin + "pair", json={"vin": car.vin, "public_key": point.hex()})
+    assert paired.status == 200
+    assert point in paired_keys(fleet.world, car.vin)
+    short = await fleet.request("POST", admin + "pair", json={"vin": car.vin, "public_key": "04ab"})
+    assert short.status == 400
+    pem, _ = _pem(ec.SECP256R1())
+    known = await fleet.request(
+        "POST", admin + "domain_key", json={"domain": "Other.Example", "pem": pem.decode()}
+    )
+    assert known.status == 200
+    assert fleet_state(fleet.world).domain_keys["other.example"] == pem
+    moved = await fleet.request(
+        "POST", admin + "home_region", json={"email": fleet.account(1).email, "region": "eu"}
+    )
+    assert moved.status == 200
+    user = fleet.user_token(fleet.account(1))
+    assert (await fleet.call("GET", "na", "api/1/users/region", user)).status == 421
+    bad = await fleet.request(
+        "POST", admin + "home_region", json={"email": fleet.account(1).email, "region": "mars"}
+    )
+    assert bad.status == 400
