@@ -288,3 +288,11 @@ async def test_admin_endpoints_pair_know_a_domain_key_and_move_an_account(fleet:
         "POST", admin + "home_region", json={"email": fleet.account(1).email, "region": "mars"}
     )
     assert bad.status == 400
+
+
+async def test_an_expired_access_token_is_401_without_a_body(fleet: Fleet) -> None:
+    user = fleet.user_token(fleet.account(1))
+    assert (await fleet.call("GET", "na", "api/1/products", user)).status == 200
+    fleet.world.advance(28800)
+    expired = await fleet.call("GET", "na", "api/1/products", user)
+    assert (expired.status, expired.text) == (401, "")

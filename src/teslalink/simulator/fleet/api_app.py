@@ -93,6 +93,8 @@ class FleetRoute:
     scopes: frozenset[str] = frozenset()
     category: BillingCategory | None = None
     vehicle: bool = False
+    command: bool = False
+    """A REST command: its scopes depend on the command's name (`command_scopes`)."""
 
 
 @dataclass(eq=False)
@@ -139,8 +141,16 @@ def command_signing(car: Car) -> Literal["off", "allowed", "required"]:
     return "required"
 
 
+def command_scopes(name: str) -> frozenset[str]:
+    """The scopes (any one of) a REST command needs: charging commands also take vehicle_charging_cmds."""
+    if name in CHARGING_COMMANDS:
+        return frozenset({"vehicle_cmds", "vehicle_charging_cmds"})
+    return frozenset({"vehicle_cmds"})
+
+
 def fleet_summary(car: Car) -> dict[str, Any]:
     """The Owner API twin's vehicle object plus the Fleet API's `command_signing` and cached_data."""
+    # our choice: cached_data (a base64 protobuf on Tesla's side, dropped by clients) is empty
     return {**car.summary(), "cached_data": "", "command_signing": command_signing(car)}
 
 
@@ -343,7 +353,12 @@ ROUTES: list[tuple[str, str, Handler, FleetRoute]] = [
         wake_up,
         FleetRoute(scopes=_DEVICE, category=BillingCategory.WAKE, vehicle=True),
     ),
-    ("POST", _V + "/command/{name}", command, FleetRoute(category=BillingCategory.COMMAND, vehicle=True)),
+    (
+        "POST",
+        _V + "/command/{name}",
+        command,
+        FleetRoute(category=BillingCategory.COMMAND, vehicle=True, command=True),
+    ),
     *(
         (
             "GET",
@@ -461,12 +476,6 @@ def _check_user(host: FleetHost, token: FleetToken, request: web.Request, info: 
         raise _OutOfRegion(home)
     if host.state.registration(host.region, token.client_id) is None:
         raise NotRegistered(token.client_id, host.region)
-    needed = info.scopes
-    if request.match_info.get("name") is not None and "/command/" in request.path:
-        needed = (
-            frozenset({"vehicle_cmds", "vehicle_charging_cmds"})
-            if request.match_info["name"] in CHARGING_COMMANDS
-            else frozenset({"vehicle_cmds"})
-        )
+    needed = command_scopes(request.match_info["name"]) if info.command else info.scopes
     if needed and not needed & token.scopes:
         raise _MissingScopes(sorted(needed))
