@@ -296,3 +296,26 @@ async def test_an_expired_access_token_is_401_without_a_body(fleet: Fleet) -> No
     fleet.world.advance(28800)
     expired = await fleet.call("GET", "na", "api/1/products", user)
     assert (expired.status, expired.text) == (401, "")
+
+
+async def test_vehicles_pages_and_users_me_needs_user_data(fleet: Fleet) -> None:
+    account = fleet.account(1)
+    second = fleet.world.add_vehicle(account, model="Y")
+    user = fleet.user_token(account)
+    page2 = (
+        await fleet.call("GET", "na", "api/1/vehicles", user, params={"per_page": "1", "page": "2"})
+    ).json
+    assert [v["vin"] for v in page2["response"]] == [second.vin]
+    assert page2["pagination"] == {
+        "previous": 1,
+        "next": None,
+        "current": 2,
+        "per_page": 1,
+        "count": 2,
+        "pages": 2,
+    }
+    assert (await fleet.call("GET", "na", "api/1/vehicles", user, params={"page": "0"})).status == 400
+    me = await fleet.call("GET", "na", "api/1/users/me", user)
+    assert me.json["response"]["email"] == account.email
+    no_profile = fleet.user_token(account, "openid vehicle_device_data")
+    assert (await fleet.call("GET", "na", "api/1/users/me", no_profile)).status == 403
