@@ -8,7 +8,8 @@ flushes, and then serves until SIGINT or SIGTERM. Unit i listens on port P+i (P 
 ephemeral port).
 
 `all` serves the whole cloud of a demo world (SSO in both regions, Owner API with the twin's
-/_twin/ admin and scenario endpoints, streaming, Wall Connectors) and prints, before serving, every
+/_twin/ admin and scenario endpoints, streaming, Wall Connectors, and with the `fleet` extra the
+Fleet API: fleet-auth on P+4 and the na, eu, cn hosts on P+5..P+7) and prints, before serving, every
 URL (`admin`: the base URL of the admin endpoints, which answers with their list) and
 the demo accounts with their passwords, TOTP secrets and vehicle ids (with --print-tokens also a
 ready access token each): a demo twin, so printing them is the point; nowhere else does.
@@ -30,6 +31,15 @@ from ..errors import ConfigError
 from ..simulator import DEFAULT_FIRMWARE, Quirks, Wiring, World, serve_wall_connectors
 from ..simulator.demo import DemoAccount, populate_demo
 from ..simulator.faults import Faults
+from ..simulator.fleet import (
+    FleetUrls,
+    fleet_listing,
+    fleet_ready,
+    fleet_state,
+    fleet_surfaces,
+    populate_fleet_demo,
+)
+from ..simulator.fleet.serve import fleet_ports, fleet_user_token
 from ..simulator.owner_api import RateLimits
 from ..simulator.serve import WALL_CONNECTORS_OFFSET, Cloud, ports_from_base, serve_cloud
 from ..simulator.wall_connector.firmware import FirmwareProfile
@@ -233,7 +243,8 @@ _parse_rate_limits = _checked(RateLimits.parse)
     type=click.IntRange(0, 65535),
     default=DEFAULT_CLOUD_PORT,
     show_default=True,
-    help="Base port: SSO na P, cn P+1, Owner API P+2, streaming P+3, Wall Connectors from P+10. "
+    help="Base port: SSO na P, cn P+1, Owner API P+2, streaming P+3, Fleet API P+4..P+7, "
+    "Wall Connectors from P+10. "
     "0: ephemeral ports.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -300,6 +311,8 @@ def all_surfaces(
     demo = populate_demo(
         world, accounts=accounts, cars_per_account=cars_per_account, sites=sites, chargers=chargers
     )
+    if fleet_ready():
+        populate_fleet_demo(world)
     faults = Faults.parse(fault_spec, seed=seed)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
@@ -350,10 +363,16 @@ def _listing(world: World, cloud: Cloud, demo: list[DemoAccount], *, print_token
             ],
             "wall_connectors": [link.unit.serial for link in d.chargers],
         }
+        if fleet_ready():
+            entry["fleet_region"] = fleet_state(world).home_region(world.account(d.email))
         if print_tokens:
             entry["access_token"] = world.auth.issue(world.account(d.email))["access_token"]
+            if fleet_ready():  # for the demo app, every scope
+                entry["fleet_access_token"] = fleet_user_token(world, world.account(d.email))
         accounts.append(entry)
     listing["accounts"] = accounts
+    if fleet_ready():
+        listing["fleet"] = fleet_listing(world, FleetUrls.of(cloud.extra))
     listing["seed"], listing["speed"] = world.seed, world.speed
     listing["faults"] = cloud.faults.to_spec()
     listing["note"] = (
@@ -387,6 +406,7 @@ async def _serve_cloud(
             faults=faults,
             rate_limits=rate_limits,
             require_signed_commands=signed_commands,
+            surfaces=fleet_surfaces(world, host, fleet_ports(port)) if fleet_ready() else (),
         ) as cloud:
             listing = _listing(world, cloud, demo, print_tokens=print_tokens)
             if as_json:
@@ -421,6 +441,9 @@ def _human(listing: dict[str, Any]) -> str:
         lines += [f"  energy site {s['energy_site_id']}  {s['site_name']}" for s in account["energy_sites"]]
         if "access_token" in account:
             lines.append(f"  access token {account['access_token']}")
+    if "fleet" in listing:
+        lines.append(f"fleet auth {listing['fleet']['auth']}")
+        lines += [f"fleet {region}   {url}" for region, url in listing["fleet"]["api"].items()]
     return "\n".join(lines) + "\n"
 
 

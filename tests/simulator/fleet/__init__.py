@@ -1,0 +1,1 @@
+"""The Fleet API twin: the car's protocol side, auth server, regional hosts, registration, reads."""
