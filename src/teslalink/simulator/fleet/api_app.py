@@ -25,6 +25,8 @@ and users/region need only a user token (our choice), users/me `user_data`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -228,6 +230,61 @@ async def command(request: web.Request) -> web.StreamResponse:
     return ok(car.command_response(name, params, require_signed=required))
 
 
+class _NoSignedCommands(Refusal):
+    """422 for `signed_command` on a car that takes REST commands (pre-2021 S/X): use REST."""
+
+    status = 422
+    # Our choice of words: research/fleet.md 2.10 knows the status, not the body's text.
+    default_error = "vehicle does not support signed commands; send the REST command instead"
+
+
+class _BadRoutableMessage(Refusal):
+    status = 400
+    default_error = "routable_message must be a base64 RoutableMessage"  # our wording
+
+
+class _AesGcmRefused(Refusal):
+    # Unverified (research/fleet.md 7.10): the Fleet API refuses AES-GCM-signed commands, with a
+    # status and body no source shows; our choice: 400.
+    status = 400
+    default_error = "AES-GCM signed commands are for BLE; sign with HMAC over the Fleet API"
+
+
+async def signed_command(request: web.Request) -> web.StreamResponse:
+    """`{"routable_message": b64}` -> the car's answer, `{"response": b64}` (research/fleet.md 2.10).
+
+    200 means the car answered, not that the command succeeded. Before the car: 422 on a car
+    that takes REST commands, 400 on a body that is not a RoutableMessage or signs with AES-GCM,
+    403 when the token lacks the scope the (plaintext) action needs, 408 when the car is asleep
+    or offline (never woken). The car's own faults come back inside the 200.
+    """
+    from .car_security import inspect_request, security_of  # noqa: PLC0415 - the fleet extra
+
+    host, token = _host(request), request[TOKEN]
+    car = host.car(token, request.match_info["tag"])
+    if command_signing(car) == "off":
+        raise _NoSignedCommands()
+    body = await read_params(request)
+    encoded = body.get("routable_message")
+    try:
+        if not isinstance(encoded, str):
+            raise ValueError(encoded)
+        message = base64.b64decode(encoded, validate=True)
+    except (ValueError, binascii.Error):
+        raise _BadRoutableMessage() from None
+    view = inspect_request(message)
+    if view is None:
+        raise _BadRoutableMessage()
+    if view.aes_gcm:
+        raise _AesGcmRefused()
+    if not view.accepted_scopes & token.scopes:
+        raise _MissingScopes(sorted(view.accepted_scopes))
+    security = security_of(car)
+    if not security.reachable():
+        raise VehicleUnavailable(FLEET_UNAVAILABLE)
+    return ok(base64.b64encode(security.handle(message)).decode("ascii"))
+
+
 async def fleet_status(request: web.Request) -> web.StreamResponse:
     host, token = _host(request), request[TOKEN]
     body = await read_params(request)
@@ -358,6 +415,14 @@ ROUTES: list[tuple[str, str, Handler, FleetRoute]] = [
         _V + "/command/{name}",
         command,
         FleetRoute(category=BillingCategory.COMMAND, vehicle=True, command=True),
+    ),
+    # Handshakes are billed as commands too (research/fleet.md 1.9); the scope depends on the
+    # action inside, so the handler checks it.
+    (
+        "POST",
+        _V + "/signed_command",
+        signed_command,
+        FleetRoute(category=BillingCategory.COMMAND, vehicle=True),
     ),
     *(
         (

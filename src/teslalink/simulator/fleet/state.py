@@ -62,7 +62,6 @@ class FleetState:
     )
     home_regions: dict[str, FleetRegion] = field(default_factory=dict)
     consents: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
-    paired: dict[str, set[bytes]] = field(default_factory=dict, repr=False)
     _authority: FleetAuthority | None = field(default=None, repr=False)
 
     def add_app(self, app: PartnerApp) -> PartnerApp:
