@@ -116,9 +116,16 @@ class DomainSession:
 
     def new_request_uuid(self) -> bytes:
         """16 unpredictable bytes for a request's `uuid`, remembered so its reply can be checked."""
+        return self.remember_request_uuid(os.urandom(16))
+
+    def remember_request_uuid(self, uuid: bytes) -> bytes:
+        """Expect session info for `uuid` during the next REQUEST_UUID_WINDOW seconds.
+
+        `new_request_uuid` is the way to get one; this is public to replay a known exchange
+        (Tesla's test vectors).
+        """
         now = self._clock()
         self._forget_old_uuids(now)
-        uuid = os.urandom(16)
         self._pending[uuid] = now
         return uuid
 
