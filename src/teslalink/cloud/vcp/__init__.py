@@ -19,6 +19,24 @@ code. Both come with the `fleet` extra (`pip install teslalink[fleet]`); nothing
               the on-disk session cache; the per-VIN-per-domain asyncio lock
     messages  handshake and signed-command RoutableMessages; reply parsing into typed results
     faults    typed errors for the protocol's MessageFault_E codes
+    dispatch  one signed command over a caller's transport: handshake when needed, bounded
+              resync/busy retries, and "may have executed" when a reply is lost
 """
 
 from __future__ import annotations
+
+import importlib.util
+
+from teslalink.errors import ConfigError
+
+__all__ = ["MissingFleetExtra"]
+
+
+class MissingFleetExtra(ConfigError, ImportError):
+    """The `fleet` extra is not installed; an ImportError too, so optional-import code still works."""
+
+
+_NEEDED = ("cryptography", "tesla_protocol")
+_missing = [name for name in _NEEDED if importlib.util.find_spec(name) is None]
+if _missing:
+    raise MissingFleetExtra(f"signed commands need {' and '.join(_missing)}: pip install 'teslalink[fleet]'")
