@@ -30,7 +30,7 @@ from vcp_vectors import (
 
 from teslalink.cloud.vcp import crypto
 from teslalink.cloud.vcp.crypto import Domain, SignatureType
-from teslalink.cloud.vcp.faults import ResponseRejected, VcpError
+from teslalink.cloud.vcp.faults import MalformedReply, ResponseRejected, VcpError
 from teslalink.cloud.vcp.keys import PartnerKey
 
 
@@ -139,9 +139,9 @@ def test_response_metadata_always_has_flags_and_the_fault() -> None:
 
 
 def test_a_foreign_point_is_a_typed_error() -> None:
-    with pytest.raises(VcpError):
+    with pytest.raises(MalformedReply, match="not a point"):
         crypto.load_public_point(b"\x04" + bytes(64))
-    with pytest.raises(VcpError):
+    with pytest.raises(MalformedReply, match="33 bytes"):
         crypto.load_public_point(VEHICLE_POINT[:33])
 
 

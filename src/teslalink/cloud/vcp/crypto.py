@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from teslalink.cloud.vcp.faults import ResponseRejected, VcpError
+from teslalink.cloud.vcp.faults import MalformedReply, ResponseRejected, VcpError
 
 __all__ = [
     "Domain",
@@ -87,13 +87,15 @@ _VCSEC_REQUEST_HASH_BYTES = 17
 
 
 def load_public_point(point: bytes) -> ec.EllipticCurvePublicKey:
-    """A car's 65-byte uncompressed P-256 point as a key; anything else is a VcpError."""
+    """A car's 65-byte uncompressed P-256 point as a key; anything else is MalformedReply."""
     if len(point) != 65 or point[0] != 0x04:
-        raise VcpError(f"the car's public key is not a 65-byte uncompressed P-256 point ({len(point)} bytes)")
+        raise MalformedReply(
+            f"the car's public key is not a 65-byte uncompressed P-256 point ({len(point)} bytes)"
+        )
     try:
         return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     except ValueError:
-        raise VcpError("the car's public key is not a point on P-256") from None
+        raise MalformedReply("the car's public key is not a point on P-256") from None
 
 
 def shared_key(private: ec.EllipticCurvePrivateKey, peer_point: bytes) -> bytes:
