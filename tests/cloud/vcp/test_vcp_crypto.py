@@ -6,6 +6,8 @@ import hashlib
 import hmac
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from vcp_vectors import (
     CLIENT_KEY_PEM,
     COMMAND_KEY,
@@ -154,3 +156,46 @@ def test_our_enums_agree_with_the_bindings() -> None:
         assert signatures_pb2.SignatureType.Value(f"SIGNATURE_TYPE_{member.name}") == member
     for tag in crypto.Tag:
         assert signatures_pb2.Tag.Value(f"TAG_{tag.name}") == tag
+
+
+def _parse_tlv(encoded: bytes) -> list[tuple[int, bytes]]:
+    """The spec's reading of a metadata string, written independently of the encoder."""
+    items, at = [], 0
+    while encoded[at] != 0xFF:
+        tag, length = encoded[at], encoded[at + 1]
+        items.append((tag, encoded[at + 2 : at + 2 + length]))
+        at += 2 + length
+    assert at == len(encoded) - 1
+    return items
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.integers(0, 254), st.binary(max_size=255), max_size=12))
+def test_metadata_round_trips_through_the_spec_reading(items: dict[int, bytes]) -> None:
+    ordered = sorted(items.items())
+    assert _parse_tlv(crypto.encode_metadata(ordered)) == ordered
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.binary(max_size=300),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**30),
+    st.sampled_from([0, 1, 2, 3]),
+    st.sampled_from(list(Domain)),
+)
+def test_hmac_signing_matches_the_spec_for_any_payload(
+    payload: bytes, counter: int, expires_at: int, flags: int, domain: Domain
+) -> None:
+    metadata = crypto.command_metadata(
+        SignatureType.HMAC_PERSONALIZED, domain, VIN, SESSION_EPOCH, expires_at, counter, flags
+    )
+    expected_items = [(0, b"\x08"), (1, bytes((domain,))), (2, VIN.encode()), (3, SESSION_EPOCH)]
+    expected_items += [(4, expires_at.to_bytes(4, "big")), (5, counter.to_bytes(4, "big"))]
+    if flags:
+        expected_items.append((7, flags.to_bytes(4, "big")))
+    assert _parse_tlv(metadata) == expected_items
+    key = hmac.new(K, b"authenticated command", hashlib.sha256).digest()
+    assert (
+        crypto.hmac_sign(K, metadata, payload) == hmac.new(key, metadata + payload, hashlib.sha256).digest()
+    )
