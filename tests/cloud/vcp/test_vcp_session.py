@@ -23,11 +23,13 @@ from vcp_vectors import (
 )
 
 import teslalink._files
+import teslalink.cloud.vcp.session
 from teslalink.cloud.vcp import messages
 from teslalink.cloud.vcp.crypto import Domain
 from teslalink.cloud.vcp.faults import KeyNotPaired, SessionInfoRejected, VcpError
 from teslalink.cloud.vcp.keys import PartnerKey
 from teslalink.cloud.vcp.session import (
+    COUNTER_RESERVATION,
     REQUEST_UUID_WINDOW,
     DomainSession,
     SessionCache,
@@ -272,18 +274,37 @@ def test_a_failed_cache_write_keeps_the_old_file_and_the_command(
     assert "not written" in caplog.text
 
 
-def test_two_processes_on_one_cache_keep_the_higher_counter(client_key: PartnerKey, tmp_path: Path) -> None:
+def test_two_processes_on_one_cache_never_reuse_a_counter(client_key: PartnerKey, tmp_path: Path) -> None:
     path = tmp_path / "me.json"
     car = MirrorCar(VIN, Domain.INFOTAINMENT)
     a = Sessions(client_key, SessionCache(path)).session(VIN, Domain.INFOTAINMENT)
     _handshake(a, car)
-    b = Sessions(client_key, SessionCache(path)).session(VIN, Domain.INFOTAINMENT)  # loads counter 6
-    for _ in range(5):
-        a.next_counter()  # 11 on disk
-    b.next_counter()  # b writes 7: the file must keep 11
+    b = Sessions(client_key, SessionCache(path)).session(VIN, Domain.INFOTAINMENT)  # loaded before a's use
+    used = [a.next_counter() for _ in range(5)] + [b.next_counter()]  # b's stale write must not lower a's
     third = Sessions(client_key, SessionCache(path)).session(VIN, Domain.INFOTAINMENT)
-    assert third.state is not None
-    assert third.state.counter == 11
+    assert third.next_counter() > max(used)
+
+
+def test_counters_are_reserved_in_blocks_and_a_killed_process_is_never_reused(
+    client_key: PartnerKey, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "me.json"
+    session = Sessions(client_key, SessionCache(path)).session(VIN, Domain.INFOTAINMENT)
+    _handshake(session, MirrorCar(VIN, Domain.INFOTAINMENT))
+    writes: list[Path] = []
+    real_write = teslalink.cloud.vcp.session.atomic_write_bytes
+
+    def counting_write(target: Path, data: bytes, mode: int = 0o600) -> None:
+        writes.append(target)
+        real_write(target, data, mode)
+
+    monkeypatch.setattr(teslalink.cloud.vcp.session, "atomic_write_bytes", counting_write)
+    used = [session.next_counter() for _ in range(3 * COUNTER_RESERVATION)]
+    assert used == list(range(7, 7 + 3 * COUNTER_RESERVATION))
+    assert len(writes) == 3  # one per block, not one per command
+    # The process dies here, mid-block; the next one starts above everything it may have used.
+    successor = Sessions(client_key, SessionCache(path)).session(VIN, Domain.INFOTAINMENT)
+    assert successor.next_counter() > max(used)
 
 
 def test_the_default_cache_path_is_per_account_under_the_config_home(tmp_path: Path) -> None:

@@ -56,6 +56,11 @@ REQUEST_UUID_WINDOW = 30.0
 # our choice: how many outstanding request uuids one session remembers (bounds memory under a storm).
 _MAX_PENDING_UUIDS = 64
 _COUNTER_MAX = 0xFFFFFFFF
+# our choice: counters are reserved on disk in blocks of this many, so a command costs a cache write
+# only once per block (a write with fsync costs ten times the signing). A new process starts above the
+# reservation: it skips some counters, which the car allows (they must only increase), and never
+# reuses one.
+COUNTER_RESERVATION = 16
 _CACHE_FORMAT = 1
 _MAX_CACHE_FILE = 4 * 1024 * 1024
 
@@ -99,6 +104,7 @@ class DomainSession:
         self._app_domain = app_domain
         self._pending: dict[bytes, float] = {}
         self._shared: tuple[bytes, bytes] | None = None  # (vehicle key, K)
+        self._reserved = state.counter if state else 0  # counters up to this are on disk already
 
     def __repr__(self) -> str:
         have = "no session" if self._state is None else f"epoch {self._state.epoch.hex()[:8]}…"
@@ -170,15 +176,23 @@ class DomainSession:
         return self._require_state()
 
     def next_counter(self) -> int:
-        """Take the next anti-replay counter (saved at once, so another process never reuses it)."""
+        """Take the next anti-replay counter; reserved on disk first, so no process reuses it."""
         state = self._require_state()
         if state.counter >= _COUNTER_MAX:
             raise VcpError(
                 f"{self.vin} {self.domain.name}: the counter is exhausted; a new handshake is needed"
             )
         self._state = replace(state, counter=state.counter + 1)
-        self._changed()
+        if self._state.counter > self._reserved:
+            self._reserved = min(_COUNTER_MAX, self._state.counter + COUNTER_RESERVATION - 1)
+            self._changed()
         return self._state.counter
+
+    def persisted_state(self) -> SessionState | None:
+        """The state as the cache should keep it: the counter is the end of our reservation."""
+        if self._state is None:
+            return None
+        return replace(self._state, counter=max(self._state.counter, self._reserved))
 
     def car_clock(self) -> float:
         """Now, in the domain's clock (seconds since its epoch began)."""
@@ -192,6 +206,7 @@ class DomainSession:
         """Drop the session (the next command handshakes again)."""
         self._state = None
         self._shared = None
+        self._reserved = 0
         self._changed()
 
     def _adopt(self, new: SessionState, k: bytes) -> None:
@@ -202,6 +217,8 @@ class DomainSession:
                     f"{self.vin} {self.domain.name}: session info older than one already accepted; discarded"
                 )
             new = replace(new, counter=max(new.counter, old.counter))
+        else:
+            self._reserved = new.counter  # a new epoch: the old reservation means nothing
         self._state = new
         self._shared = (new.vehicle_public_key, k)
         self._changed()
@@ -378,4 +395,4 @@ class Sessions:
 
     def _save(self, session: DomainSession) -> None:
         if self.cache is not None:
-            self.cache.store(session.vin, session.domain, self.key.public_bytes(), session.state)
+            self.cache.store(session.vin, session.domain, self.key.public_bytes(), session.persisted_state())
