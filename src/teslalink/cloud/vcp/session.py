@@ -277,13 +277,15 @@ def default_session_cache_path(account: str, environ: Mapping[str, str] | None =
 
 
 class SessionCache:
-    """The sessions of one account on disk: JSON, owner-only, replaced atomically on every change.
+    """The sessions of one account on disk: JSON, owner-only, replaced atomically on each handshake,
+    resync and counter block (see COUNTER_RESERVATION).
 
     Entries are keyed by VIN and domain and bound to our public key (a session made with another
     key is useless). A corrupt or foreign file is a cache miss, logged, never an error: the recovery
     is a handshake, which the car's fault replies make as cheap as a cached session.
     our choice: no lock between processes; a write merges with the file on disk and keeps the higher
-    counter of the same epoch, so two processes lose at most a resync, never reuse a counter wholesale.
+    counter of the same epoch; two processes at once may still collide on a counter, which costs one
+    resync (the car refuses the replay and sends fresh session info), never a double execution.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
