@@ -1,0 +1,235 @@
+"""The protocol's cryptography, as pure functions over bytes (Tesla's protocol.md; fleet.md 2.3-2.4).
+
+- Key agreement: ECDH between our static key and one car domain's static key; the shared secret K
+  is the first 16 bytes of SHA-1 over the 32-byte big-endian x coordinate. Each domain (VCSEC,
+  infotainment) has its own key, so its own K.
+- Subkeys: HMAC-SHA256(K, "session info") authenticates the car's session info;
+  HMAC-SHA256(K, "authenticated command") signs our commands; K itself is the AES-128-GCM key.
+- Metadata: tag-length-value items in ascending tag order, then 0xFF. An HMAC covers
+  metadata || payload; AES-GCM takes SHA-256(metadata) as associated data.
+
+Nothing here keeps state; `session` and `messages` decide the values that go in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import struct
+from collections.abc import Iterable
+from enum import IntEnum
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from teslalink.cloud.vcp.faults import MalformedReply, ResponseRejected, VcpError
+
+__all__ = [
+    "Domain",
+    "SignatureType",
+    "Tag",
+    "aes_gcm_open",
+    "aes_gcm_seal",
+    "command_key",
+    "command_metadata",
+    "encode_metadata",
+    "hmac_sign",
+    "load_public_point",
+    "request_hash",
+    "response_metadata",
+    "session_info_key",
+    "session_info_metadata",
+    "session_info_tag",
+    "shared_key",
+]
+
+
+class Domain(IntEnum):
+    """UniversalMessage.Domain: which of the car's computers a message is for."""
+
+    VEHICLE_SECURITY = 2  # VCSEC: locks, trunks, keys
+    INFOTAINMENT = 3  # everything else: charging, climate, ...
+
+
+class SignatureType(IntEnum):
+    """Signatures.SignatureType values that appear in metadata."""
+
+    AES_GCM_PERSONALIZED = 5
+    HMAC = 6
+    HMAC_PERSONALIZED = 8
+    AES_GCM_RESPONSE = 9
+
+
+class Tag(IntEnum):
+    """Signatures.Tag: the metadata item types, in the order they must appear."""
+
+    SIGNATURE_TYPE = 0
+    DOMAIN = 1
+    PERSONALIZATION = 2
+    EPOCH = 3
+    EXPIRES_AT = 4
+    COUNTER = 5
+    CHALLENGE = 6
+    FLAGS = 7
+    REQUEST_HASH = 8
+    FAULT = 9
+    END = 255
+
+
+_SESSION_INFO_LABEL = b"session info"
+_COMMAND_LABEL = b"authenticated command"
+_GCM_NONCE_BYTES = 12
+_GCM_TAG_BYTES = 16
+# VCSEC replies bind only the first 16 bytes of an HMAC request's 32-byte tag (protocol.md "Request hash").
+_VCSEC_REQUEST_HASH_BYTES = 17
+
+
+def load_public_point(point: bytes) -> ec.EllipticCurvePublicKey:
+    """A car's 65-byte uncompressed P-256 point as a key; anything else is MalformedReply."""
+    if len(point) != 65 or point[0] != 0x04:
+        raise MalformedReply(
+            f"the car's public key is not a 65-byte uncompressed P-256 point ({len(point)} bytes)"
+        )
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        raise MalformedReply("the car's public key is not a point on P-256") from None
+
+
+def shared_key(private: ec.EllipticCurvePrivateKey, peer_point: bytes) -> bytes:
+    """K = SHA1(ECDH x coordinate)[:16], the 128-bit key shared with one car domain."""
+    shared_x = private.exchange(ec.ECDH(), load_public_point(peer_point))
+    return hashlib.sha1(shared_x).digest()[:16]  # the protocol's KDF, not a security choice of ours
+
+
+def session_info_key(k: bytes) -> bytes:
+    """HMAC-SHA256(K, "session info"): checks the tag on the car's session info."""
+    return hmac.new(k, _SESSION_INFO_LABEL, hashlib.sha256).digest()
+
+
+def command_key(k: bytes) -> bytes:
+    """HMAC-SHA256(K, "authenticated command"): signs HMAC-authenticated commands."""
+    return hmac.new(k, _COMMAND_LABEL, hashlib.sha256).digest()
+
+
+def u32(value: int) -> bytes:
+    """The protocol's integer encoding: 4 bytes, big-endian, unsigned."""
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise VcpError(f"{value} does not fit the protocol's 32-bit unsigned integers")
+    return struct.pack(">I", value)
+
+
+def encode_metadata(items: Iterable[tuple[int, bytes]]) -> bytes:
+    """Serialise (tag, value) items: tag || length || value each, ascending tags, then 0xFF.
+
+    The order is enforced, not sorted for the caller: a wrong order is a bug on our side that would
+    only show as INVALID_SIGNATURE at the car.
+    """
+    out = bytearray()
+    previous = -1
+    for tag, value in items:
+        if tag <= previous or tag >= Tag.END:
+            raise VcpError(f"metadata tag {tag} out of order (after {previous})")
+        if len(value) > 255:
+            raise VcpError(f"metadata item {tag} is {len(value)} bytes; the limit is 255")
+        out += bytes((tag, len(value))) + value
+        previous = tag
+    out.append(Tag.END)
+    return bytes(out)
+
+
+def session_info_metadata(vin: str, challenge: bytes) -> bytes:
+    """Metadata of a session-info tag: HMAC type, the VIN, and our request uuid as the challenge."""
+    return encode_metadata(
+        [
+            (Tag.SIGNATURE_TYPE, bytes((SignatureType.HMAC,))),
+            (Tag.PERSONALIZATION, vin.encode("ascii")),
+            (Tag.CHALLENGE, challenge),
+        ]
+    )
+
+
+def session_info_tag(k: bytes, vin: str, challenge: bytes, session_info: bytes) -> bytes:
+    """The 32-byte tag the car must have put on `session_info` (compare in constant time)."""
+    message = session_info_metadata(vin, challenge) + session_info
+    return hmac.new(session_info_key(k), message, hashlib.sha256).digest()
+
+
+def command_metadata(
+    signature_type: SignatureType,
+    domain: Domain,
+    vin: str,
+    epoch: bytes,
+    expires_at: int,
+    counter: int,
+    flags: int,
+) -> bytes:
+    """Metadata of a signed command (HMAC or AES-GCM personalised); FLAGS only when non-zero."""
+    items = [
+        (Tag.SIGNATURE_TYPE, bytes((signature_type,))),
+        (Tag.DOMAIN, bytes((domain,))),
+        (Tag.PERSONALIZATION, vin.encode("ascii")),
+        (Tag.EPOCH, epoch),
+        (Tag.EXPIRES_AT, u32(expires_at)),
+        (Tag.COUNTER, u32(counter)),
+    ]
+    if flags:
+        items.append((Tag.FLAGS, u32(flags)))
+    return encode_metadata(items)
+
+
+def hmac_sign(k: bytes, metadata: bytes, payload: bytes) -> bytes:
+    """HMAC-SHA256(HMAC(K, "authenticated command"), metadata || payload): the command's tag."""
+    return hmac.new(command_key(k), metadata + payload, hashlib.sha256).digest()
+
+
+def aes_gcm_seal(
+    k: bytes, metadata: bytes, plaintext: bytes, nonce: bytes | None = None
+) -> tuple[bytes, bytes, bytes]:
+    """Encrypt with K, AAD = SHA-256(metadata); returns (nonce, ciphertext, 16-byte tag).
+
+    `nonce` defaults to 12 fresh random bytes; pass one only to reproduce a known vector.
+    """
+    nonce = os.urandom(_GCM_NONCE_BYTES) if nonce is None else nonce
+    sealed = AESGCM(k).encrypt(nonce, plaintext, hashlib.sha256(metadata).digest())
+    return nonce, sealed[:-_GCM_TAG_BYTES], sealed[-_GCM_TAG_BYTES:]
+
+
+def aes_gcm_open(k: bytes, metadata: bytes, nonce: bytes, ciphertext: bytes, tag: bytes) -> bytes:
+    """Decrypt and authenticate; a wrong key, nonce, tag or metadata is ResponseRejected."""
+    if len(nonce) != _GCM_NONCE_BYTES or len(tag) != _GCM_TAG_BYTES:
+        raise ResponseRejected(f"AES-GCM nonce/tag of {len(nonce)}/{len(tag)} bytes; expected 12/16")
+    try:
+        return AESGCM(k).decrypt(nonce, ciphertext + tag, hashlib.sha256(metadata).digest())
+    except InvalidTag:
+        raise ResponseRejected(
+            "the encrypted response does not authenticate (altered, or not for us)"
+        ) from None
+
+
+def request_hash(signature_type: SignatureType, tag: bytes, domain: Domain) -> bytes:
+    """One byte of the request's signature type, then its tag; 17 bytes in all for VCSEC."""
+    digest = bytes((signature_type,)) + tag
+    if domain == Domain.VEHICLE_SECURITY:
+        return digest[:_VCSEC_REQUEST_HASH_BYTES]
+    return digest
+
+
+def response_metadata(
+    domain: Domain, vin: str, counter: int, flags: int, request_hash_bytes: bytes, fault: int
+) -> bytes:
+    """Metadata of an encrypted response: the reply's domain, counter and flags (always, even 0),
+    the request hash and the fault, all bound by the AES-GCM tag."""
+    return encode_metadata(
+        [
+            (Tag.SIGNATURE_TYPE, bytes((SignatureType.AES_GCM_RESPONSE,))),
+            (Tag.DOMAIN, bytes((domain,))),
+            (Tag.PERSONALIZATION, vin.encode("ascii")),
+            (Tag.COUNTER, u32(counter)),
+            (Tag.FLAGS, u32(flags)),
+            (Tag.REQUEST_HASH, request_hash_bytes),
+            (Tag.FAULT, u32(fault)),
+        ]
+    )

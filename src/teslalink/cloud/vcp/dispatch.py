@@ -1,0 +1,89 @@
+"""One signed command, start to finish, over whatever transport the caller gives (no HTTP here).
+
+`transport(message) -> reply` carries RoutableMessage bytes to one car and back; the Fleet API's
+`signed_command` POST is one such transport, a BLE link would be another. This module owns the
+protocol's control flow on top of it:
+
+- take the per-VIN-per-domain lock (VCSEC wants counters in order; a resync must not race a send);
+- handshake only when there is no session (a cached one is tried first: protocol.md says a stale
+  cache costs nothing, the car's fault reply resynchronises us);
+- on a resync fault (5, 6, 15, 17, 20) the car did NOT run the command: sign again with the session
+  info its reply carried, a bounded number of times; on busy (1, 2, 11, WAIT) wait, then the same;
+- a lost reply (the transport raised) means the command may have run: never resend it, raise
+  `OutcomeUnknown`. Retrying blindly could, e.g., start a charge the owner just stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from teslalink.cloud.vcp import messages
+from teslalink.cloud.vcp.faults import CarBusy, SessionOutOfSync, VcpError
+from teslalink.cloud.vcp.session import DomainSession
+from teslalink.errors import TeslalinkError
+
+__all__ = ["OutcomeUnknown", "Transport", "send_command"]
+
+Transport = Callable[[bytes], Awaitable[bytes]]
+
+# our choice: Go retries until its deadline, tesla-fleet-api 3 times; we allow 3 attempts in all
+# (every one is a billed Fleet API request), and 2 s between busy retries (tesla-fleet-api's pause).
+MAX_ATTEMPTS = 3
+BUSY_PAUSE = 2.0
+
+
+class OutcomeUnknown(VcpError):
+    """The command was sent but no reply came back: the car may have run it. It is not resent."""
+
+    def __init__(self, vin: str, command: str, cause: BaseException) -> None:
+        super().__init__(
+            f"{vin}: no answer to {command} ({cause}); the car may have run it, so it was not sent again"
+        )
+        self.vin = vin
+        self.command = command
+
+
+async def send_command(
+    session: DomainSession,
+    command: messages.Command,
+    transport: Transport,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+    busy_pause: float = BUSY_PAUSE,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> messages.CommandResult:
+    """Send `command` to the session's car domain and return the car's application-layer result.
+
+    Raises the faults of `teslalink.cloud.vcp.faults` once the attempts are spent (or at once for
+    faults that retrying cannot fix), `OutcomeUnknown` when a signed command's reply is lost, and
+    whatever the transport raises for the handshake (nothing ran then, the caller may retry).
+    """
+    async with session.lock:
+        if session.state is None:
+            await _handshake(session, transport)
+        for attempt in range(1, max_attempts + 1):
+            request = messages.command_request(session, command)
+            try:
+                reply = await transport(request.message)
+            except TeslalinkError as exc:
+                raise OutcomeUnknown(session.vin, command.name, exc) from exc
+            signed_with = session.state
+            try:
+                return messages.parse_command_reply(session, request, reply)
+            except SessionOutOfSync:
+                if attempt == max_attempts:
+                    raise
+                if session.state is signed_with:  # the fault reply carried no session info: ask for it
+                    await _handshake(session, transport)
+            except CarBusy:
+                if attempt == max_attempts:
+                    raise
+                await sleep(busy_pause)
+    raise VcpError("internal: no attempt was made")  # max_attempts < 1
+
+
+async def _handshake(session: DomainSession, transport: Transport) -> None:
+    request = messages.handshake_request(session)
+    reply = await transport(request.message)
+    messages.parse_handshake_reply(session, request, reply)

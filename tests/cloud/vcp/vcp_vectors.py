@@ -1,0 +1,66 @@
+"""Tesla's published test values (pkg/protocol/protocol.md in teslamotors/vehicle-command, Apache-2.0).
+
+The keys are published on purpose for debugging implementations; never pair them with a car.
+"""
+
+from __future__ import annotations
+
+VEHICLE_KEY_PEM = b"""-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIDRO5bRmp88e6xK29QMx2y5exYNO9fS+/P2MvlXCUo1woAoGCCqGSM49
+AwEHoUQDQgAEx6H0cThIaqRymXFJSHjTOxok45Vx90im4WxZVbPYd9OmqqDpVRZk
+dK9dMsQQ9DmiI0E3rRuwhf1OiBPJWPEdlw==
+-----END EC PRIVATE KEY-----
+"""
+VEHICLE_PUBLIC_PEM = """-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEx6H0cThIaqRymXFJSHjTOxok45Vx
+90im4WxZVbPYd9OmqqDpVRZkdK9dMsQQ9DmiI0E3rRuwhf1OiBPJWPEdlw==
+-----END PUBLIC KEY-----
+"""
+VEHICLE_POINT = bytes.fromhex(
+    "04c7a1f47138486aa4729971494878d33b1a24e39571f748a6e16c5955b3d877d3"
+    "a6aaa0e955166474af5d32c410f439a2234137ad1bb085fd4e8813c958f11d97"
+)
+CLIENT_KEY_PEM = b"""-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEICU4zcKal8GcHpmmN9bPT4yXDBGLVu3h5jI+bRYsSzDboAoGCCqGSM49
+AwEHoUQDQgAEsra8aMLaBmXOZWgVWUmWxiOU7di+qQX+eBp1T+aoRacUMwkC8iXp
+Jp1GbgWzSZgf2p2FzCPG+0RKpztikQXcbg==
+-----END EC PRIVATE KEY-----
+"""
+CLIENT_PUBLIC_PEM = """-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEsra8aMLaBmXOZWgVWUmWxiOU7di+
+qQX+eBp1T+aoRacUMwkC8iXpJp1GbgWzSZgf2p2FzCPG+0RKpztikQXcbg==
+-----END PUBLIC KEY-----
+"""
+CLIENT_POINT_HEX = (
+    "04b2b6bc68c2da0665ce656815594996c62394edd8bea905fe781a754fe6a845a7"
+    "14330902f225e9269d466e05b349981fda9d85cc23c6fb444aa73b629105dc6e"
+)
+VIN = "5YJ30123456789ABC"
+K = bytes.fromhex("1b2fce19967b79db696f909cff89ea9a")
+SESSION_INFO_KEY = bytes.fromhex("fceb679ee7bca756fcd441bf238bf2f338629b41d9eb9c67be1b32c9672ce300")
+# Not printed in protocol.md; fleet.md 2.12 computed it (HMAC-SHA256(K, "authenticated command")).
+COMMAND_KEY = bytes.fromhex("6d3a14d0b6d762e4f076739e2cf6edd291d2e56e3f25bc6a2af5cb26dc753b14")
+HANDSHAKE_UUID = bytes.fromhex("1588d5a30eabc6f8fc9a951b11f6fd11")
+ROUTING_ADDRESS = bytes.fromhex("2c907bd76c640d360b3027dc7404efde")
+SESSION_INFO_METADATA = bytes.fromhex(
+    "000106021135594a333031323334353637383941424306101588d5a30eabc6f8fc9a951b11f6fd11ff"
+)
+SESSION_INFO = bytes.fromhex(
+    "0806124104c7a1f47138486aa4729971494878d33b1a24e39571f748a6e16c5955b3d877d3a6aaa0e955166474af5d32"
+    "c410f439a2234137ad1bb085fd4e8813c958f11d971a104c463f9cc0d3d26906e982ed224adde6255a0a0000"
+)
+SESSION_COUNTER = 6
+SESSION_EPOCH = bytes.fromhex("4c463f9cc0d3d26906e982ed224adde6")
+SESSION_CLOCK_TIME = 2650
+SESSION_INFO_TAG = bytes.fromhex("996c1fe38331be138f8039c194b14db2198846ed7d8251e6749284d7b32ea002")
+# The "Turn HVAC on" AES-GCM example.
+HVAC_ON_PAYLOAD = bytes.fromhex("120452020801")
+HVAC_EXPIRES_AT = 2655
+HVAC_COUNTER = 7
+HVAC_METADATA = bytes.fromhex(
+    "000105010103021135594a333031323334353637383941424303104c463f9cc0d3d26906e982ed224adde6"
+    "040400000a5f050400000007ff"
+)
+HVAC_NONCE = bytes.fromhex("dbf79447fa156674dae1caed")
+HVAC_CIPHERTEXT = bytes.fromhex("38038e8c0f2e")
+HVAC_TAG = bytes.fromhex("8e128da165f162f4d7d2c8da866cf82a")
