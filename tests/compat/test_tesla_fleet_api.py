@@ -15,6 +15,7 @@ Exception: `pytest.raises` takes the exact type.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import TypeVar
@@ -22,13 +23,22 @@ from typing import TypeVar
 import aiohttp
 import pytest
 from tesla_fleet_api import TeslaFleetApi
-from tesla_fleet_api.exceptions import NotOnWhitelistFault
+from tesla_fleet_api.exceptions import (
+    Forbidden,
+    InvalidRegion,
+    InvalidResource,
+    NotOnWhitelistFault,
+    VehicleOffline,
+)
 
 from teslalink.simulator import World, populate_demo
+from teslalink.simulator.accounts import Account
 from teslalink.simulator.fleet import DEMO_APP, FleetUrls, fleet_surfaces, pair, populate_fleet_demo
+from teslalink.simulator.fleet.car_security import security_of
 from teslalink.simulator.fleet.state import authority_of
 from teslalink.simulator.serve import serve_cloud
 from teslalink.simulator.vehicle.car import Car
+from teslalink.simulator.vehicle.spec import make_vin, model_spec
 
 T = TypeVar("T")
 
@@ -64,16 +74,16 @@ class Twin:
         """demo1's first car: a Fleet-era car that takes signed commands, charging on its Wall Connector."""
         return self.world.vehicles_of(self.account)[0]
 
-    def user_token(self) -> str:
+    def user_token(self, account: Account | None = None) -> str:
         body = authority_of(self.world).issue_user_token(
-            self.account, client_id=DEMO_APP.client_id, scopes=SCOPES
+            account or self.account, client_id=DEMO_APP.client_id, scopes=SCOPES
         )
         return str(body["access_token"])
 
-    async def peer(self, key_file: Path) -> TeslaFleetApi:
+    async def peer(self, key_file: Path, account: Account | None = None) -> TeslaFleetApi:
         """The peer's client at the na host, with its own key (made by the peer in `key_file`)."""
         api = TeslaFleetApi(
-            self.session, access_token=self.user_token(), server=self.urls.api["na"].rstrip("/")
+            self.session, access_token=self.user_token(account), server=self.urls.api["na"].rstrip("/")
         )
         await bounded(api.get_private_key(str(key_file)))
         return api
@@ -144,3 +154,49 @@ async def test_an_unpaired_peer_key_gets_its_not_on_whitelist_fault(twin: Twin, 
     with pytest.raises(NotOnWhitelistFault):
         await bounded(vehicle.door_unlock())  # its lazy handshake meets the same answer
     assert car.closures.locked is locked_before
+
+
+async def test_a_car_that_rebooted_resyncs_the_peer_through_its_signed_fault(
+    twin: Twin, tmp_path: Path
+) -> None:
+    """A new epoch: the car answers fault 15 with fresh signed session info, and the peer's own retry
+    (re-sign with the updated session) gets the command through, once."""
+    api = await twin.peer(tmp_path / "private_key.pem")
+    car = twin.car
+    pair(twin.world, car.vin, peer_point(api))
+    vehicle = api.vehicles.createSigned(car.vin)
+    assert await bounded(vehicle.door_unlock()) == {"response": {"result": True, "reason": ""}}
+    security_of(car).reboot()
+    billed_before = sum(twin.world.accounting.totals.values())
+    assert await bounded(vehicle.door_lock()) == {"response": {"result": True, "reason": ""}}
+    assert car.closures.locked is True
+    assert sum(twin.world.accounting.totals.values()) - billed_before == 2  # the fault, then the retry
+
+
+async def test_the_fleet_apis_refusals_reach_the_peer_as_its_own_exceptions(
+    twin: Twin, tmp_path: Path
+) -> None:
+    api = await twin.peer(tmp_path / "private_key.pem")
+    car = twin.car
+    pair(twin.world, car.vin, peer_point(api))
+
+    with pytest.raises(Forbidden):  # a REST command to a car that needs signed commands
+        await bounded(api.vehicles.createFleet(car.vin).door_unlock())
+    assert car.closures.locked is True
+
+    old = twin.world.add_vehicle(
+        twin.account, model="S", vin=make_vin(model_spec("S"), 2019, random.Random(3))
+    )
+    with pytest.raises(InvalidResource):  # 422: this car takes REST commands, not signed ones
+        await bounded(api.vehicles.createSigned(old.vin).door_unlock())
+
+    car.go_offline()
+    with pytest.raises(VehicleOffline):  # 408, and no wake on the peer's behalf
+        await bounded(api.vehicles.createSigned(car.vin).door_unlock())
+    assert car.state == "offline"
+
+    eu_account = twin.world.account("demo2@teslalink.test")
+    eu_car = twin.world.vehicles_of(eu_account)[0]
+    eu = await twin.peer(tmp_path / "eu.pem", eu_account)
+    with pytest.raises(InvalidRegion):  # 421: an eu account at the na host
+        await bounded(eu.vehicles.createFleet(eu_car.vin).vehicle())
