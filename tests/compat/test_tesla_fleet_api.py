@@ -28,6 +28,7 @@ from tesla_fleet_api.exceptions import (
     InvalidRegion,
     InvalidResource,
     NotOnWhitelistFault,
+    TeslaFleetMessageFaultTimeExpired,
     VehicleOffline,
 )
 
@@ -200,3 +201,22 @@ async def test_the_fleet_apis_refusals_reach_the_peer_as_its_own_exceptions(
     eu = await twin.peer(tmp_path / "eu.pem", eu_account)
     with pytest.raises(InvalidRegion):  # 421: an eu account at the na host
         await bounded(eu.vehicles.createFleet(eu_car.vin).vehicle())
+
+
+async def test_a_car_clock_that_ran_ahead_expires_the_peers_command_and_resyncs_it(
+    twin: Twin, tmp_path: Path
+) -> None:
+    """The peer dates commands by the car's clock as of its last session info (+10 s). When the car's
+    clock moved on (here a minute, the world's), the car refuses with fault 17 and signs fresh session
+    info; the peer raises its own fault type (it does not retry that one) and its next command is good."""
+    api = await twin.peer(tmp_path / "private_key.pem")
+    car = twin.car
+    pair(twin.world, car.vin, peer_point(api))
+    vehicle = api.vehicles.createSigned(car.vin)
+    await bounded(vehicle.handshakeVehicleSecurity())
+    twin.world.advance(60.0)
+    with pytest.raises(TeslaFleetMessageFaultTimeExpired):
+        await bounded(vehicle.door_unlock())
+    assert car.closures.locked is True
+    assert await bounded(vehicle.door_unlock()) == {"response": {"result": True, "reason": ""}}
+    assert car.closures.locked is False
