@@ -1,6 +1,6 @@
 """Compat: tesla-fleet-api 1.5.0 (Teslemetry), used unchanged, against the twin's Fleet API on loopback.
 
-The peer is not modified, wrapped or patched. It is built as its README shows: `TeslaFleetApi` with
+The peer is not modified, wrapped or patched. It is used through its public API: `TeslaFleetApi` with
 `server=` (the twin's na regional host, plain http on 127.0.0.1) and a twin-minted user access token
 passed directly (its OAuth token URLs are hard-coded to Tesla's hosts, so its login is not exercised,
 research/fleet.md 3.2), its own `get_private_key(path)` making the P-256 key file in tmp_path, and
