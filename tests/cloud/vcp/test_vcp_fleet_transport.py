@@ -8,12 +8,14 @@ not be reported as "the car may have run it".
 
 from __future__ import annotations
 
+import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from teslalink import errors
 from teslalink._http import Transport as HttpTransport
@@ -185,31 +187,84 @@ async def test_a_rejected_token_is_renewed_once(fleet: Fleet) -> None:
 # --- what the twin's Fleet hosts do not inject (no fault layer there yet): a loopback stand-in -------
 
 
-@pytest.fixture
-async def misbehaving() -> AsyncIterator[tuple[list[web.Response | None], str]]:
-    """A loopback server answering each POST with the next queued response (None: hang up)."""
-    queued: list[web.Response | None] = []
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-    async def answer(request: web.Request) -> web.StreamResponse:
-        await request.read()
-        reply = queued.pop(0)
-        if reply is None:
-            assert request.transport is not None
-            request.transport.close()  # the request arrived; its answer is lost
-            return web.Response()
-        return reply
 
+@contextlib.asynccontextmanager
+async def serving(handler: Handler) -> AsyncIterator[str]:
+    """`handler` for every signed_command POST, on a loopback port; yields the base URL."""
     app = web.Application()
-    app.router.add_post("/api/1/vehicles/{vin}/signed_command", answer)
+    app.router.add_post("/api/1/vehicles/{vin}/signed_command", handler)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
     try:
-        yield queued, f"http://{host}:{port}/"
+        yield f"http://{host}:{port}/"
     finally:
         await runner.cleanup()
+
+
+def hang_up(request: web.Request) -> web.StreamResponse:
+    """Close the connection: the request arrived, its answer is lost."""
+    assert request.transport is not None
+    request.transport.close()
+    return web.Response()
+
+
+@pytest.fixture
+async def misbehaving() -> AsyncIterator[tuple[list[web.Response | None], str]]:
+    """A server answering each POST with the next queued response (None: hang up)."""
+    queued: list[web.Response | None] = []
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        reply = queued.pop(0)
+        return hang_up(request) if reply is None else reply
+
+    async with serving(answer) as base:
+        yield queued, base
+
+
+@dataclass
+class Relay:
+    """Forwards each POST to the twin's na host; with `lose_answers`, hangs up once the car answered."""
+
+    base_url: str
+    forwarded: int = 0
+    lose_answers: bool = False
+
+
+@pytest.fixture
+async def relay(fleet: Fleet) -> AsyncIterator[Relay]:
+    relay = Relay("")
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        upstream = URL(fleet.urls.api["na"]).join(URL(request.path.lstrip("/")))
+        headers = {"Authorization": request.headers["Authorization"], "Content-Type": "application/json"}
+        answer = await fleet.http.request("POST", upstream, headers=headers, data=await request.read())
+        relay.forwarded += 1
+        if relay.lose_answers:
+            return hang_up(request)
+        return web.Response(status=answer.status, body=answer.body, content_type="application/json")
+
+    async with serving(forward) as base:
+        relay.base_url = base
+        yield relay
+
+
+async def test_an_answer_lost_after_the_car_acted_is_not_sent_again(fleet: Fleet, relay: Relay) -> None:
+    car, key = paired_car(fleet)
+    transport = FleetTransport(fleet.http, relay.base_url, car.vin, fleet.token(fleet.owner(1)))
+    infotainment = fleet.session(car, key, Domain.INFOTAINMENT)
+    assert (await send_command(infotainment, messages.set_charging_amps(11), transport)).ok
+    relay.lose_answers = True
+    before = relay.forwarded
+    with pytest.raises(OutcomeUnknown, match="may have run"):
+        await send_command(infotainment, messages.set_charging_amps(7), transport)
+    assert relay.forwarded - before == 1  # sent once, never again
+    assert car.port.current_request == 7  # and the car did act on it
 
 
 async def test_rate_limits_server_errors_and_lost_answers(
