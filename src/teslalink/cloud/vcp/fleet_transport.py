@@ -43,6 +43,8 @@ __all__ = ["FleetTransport", "MissingScopes", "OutOfRegion", "SignedCommandsNotS
 _USER_AGENT = "teslalink"
 # research/fleet.md 1.8: Go's inet.go reads the host with this pattern; we keep the whole base URL.
 _BASE_URL_IN_BODY = re.compile(r"use base URL:\s*(https://[-A-Za-z0-9.:]+)")
+# research/fleet.md 1.8: Go's proxy also honours `Alt-Svc: h2=https://<host>` on a 421.
+_BASE_URL_IN_ALT_SVC = re.compile(r"h2=\"?(https://[-A-Za-z0-9.:]+)")
 
 
 class SignedCommandsNotSupported(errors.ApiError):
@@ -126,7 +128,9 @@ class FleetTransport:
         if status == 408:
             return errors.VehicleUnavailable(408, detail, description)
         if status == 421:
-            found = _BASE_URL_IN_BODY.search(error)
+            found = _BASE_URL_IN_BODY.search(error) or _BASE_URL_IN_ALT_SVC.search(
+                response.headers.get("Alt-Svc", "")
+            )
             return OutOfRegion(421, detail, description, found[1] if found else None)
         if status == 422:
             return SignedCommandsNotSupported(422, detail, description or "send the REST command instead")
@@ -136,5 +140,8 @@ class FleetTransport:
             wait = retry_after(response.headers)
             return errors.RateLimited(429, f"{self._where}: {error or 'rate limited'}", retry_after=wait)
         if status >= 500:
+            # our choice: a 503 "vehicle is not available" (research/fleet.md 1.8) stays a
+            # ServiceUnavailable too, which dispatch reports as OutcomeUnknown: a 504 or a 500
+            # may come after the car acted, and no source says which 5xx never reached it.
             return errors.ServiceUnavailable(status, detail, description)
         return errors.ApiError(status, detail, description)
