@@ -3,8 +3,8 @@
 Since 2024 nearly every car refuses unsigned REST commands; a command must travel as a signed
 `UniversalMessage.RoutableMessage` (Tesla's `pkg/protocol/protocol.md`, summarised in
 shared/research/fleet.md section 2). This package builds and checks those messages and keeps the
-per-car, per-domain session state. It does no HTTP: a caller posts the bytes to the Fleet API's
-`signed_command` (or any other transport) and hands the reply back.
+per-car, per-domain session state. Only `fleet_transport` does HTTP: it posts the bytes to the
+Fleet API's `signed_command` and hands the reply back (any other transport may stand in for it).
 
 Our own implementation, on `cryptography` (P-256, ECDH, AES-GCM) and the standard library (SHA-1,
 HMAC-SHA256). For the protobuf messages we depend on `tesla-protocol==4.0.1` rather than running
@@ -21,6 +21,8 @@ code. Both come with the `fleet` extra (`pip install teslalink[fleet]`); nothing
     faults    typed errors for the protocol's MessageFault_E codes
     dispatch  one signed command over a caller's transport: handshake when needed, bounded
               resync/busy retries, and "may have executed" when a reply is lost
+    fleet_transport  that transport over the Fleet API's `signed_command` (through teslalink._http),
+              its refusals typed: 408, 421 (with the base URL), 422 (use REST), 403, 429, 5xx
 """
 
 from __future__ import annotations

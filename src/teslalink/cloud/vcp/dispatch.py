@@ -10,7 +10,9 @@ protocol's control flow on top of it:
 - on a resync fault (5, 6, 15, 17, 20) the car did NOT run the command: sign again with the session
   info its reply carried, a bounded number of times; on busy (1, 2, 11, WAIT) wait, then the same;
 - a lost reply (the transport raised) means the command may have run: never resend it, raise
-  `OutcomeUnknown`. Retrying blindly could, e.g., start a charge the owner just stopped.
+  `OutcomeUnknown`. Retrying blindly could, e.g., start a charge the owner just stopped. A server
+  that turned the message away before the car (a 4xx `ApiError`: asleep, wrong region, missing
+  scope; or a rejected token) says nothing ran: that error is raised as it is.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from teslalink.cloud.vcp import messages
 from teslalink.cloud.vcp.faults import CarBusy, SessionOutOfSync, VcpError
 from teslalink.cloud.vcp.session import DomainSession
-from teslalink.errors import TeslalinkError
+from teslalink.errors import ApiError, AuthError, TeslalinkError
 
 __all__ = ["OutcomeUnknown", "Transport", "send_command"]
 
@@ -67,6 +69,8 @@ async def send_command(
             try:
                 reply = await transport(request.message)
             except TeslalinkError as exc:
+                if _refused_before_the_car(exc):
+                    raise
                 raise OutcomeUnknown(session.vin, command.name, exc) from exc
             signed_with = session.state
             try:
@@ -81,6 +85,11 @@ async def send_command(
                     raise
                 await sleep(busy_pause)
     raise VcpError("internal: no attempt was made")  # max_attempts < 1
+
+
+def _refused_before_the_car(exc: TeslalinkError) -> bool:
+    """A 4xx or a rejected token: the server answered for itself, so the car never saw the command."""
+    return isinstance(exc, AuthError) or (isinstance(exc, ApiError) and 400 <= exc.status < 500)
 
 
 async def _handshake(session: DomainSession, transport: Transport) -> None:

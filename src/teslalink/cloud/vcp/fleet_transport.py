@@ -1,0 +1,147 @@
+"""The Fleet API's `signed_command` as a `dispatch.Transport`: RoutableMessage bytes to one car and back.
+
+`FleetTransport(http, base_url, vin, tokens)` is called with the bytes `dispatch.send_command`
+built; it POSTs `{"routable_message": <std base64>}` to `{base_url}api/1/vehicles/{vin}/signed_command`
+and returns the bytes of the 200's `response` (research/fleet.md 2.10). A 200 means the car
+answered, not that it obeyed: its verdict is inside, for `messages` to read.
+
+Every other status is the Fleet API's own, given before the car saw anything (research/fleet.md
+1.8), and becomes a typed teslalink error:
+
+    401                 the token is reported to the `TokenProvider` and the POST sent once more
+                        (nothing ran); a second 401 is `TokenExpired`
+    403                 `MissingScopes` (the token lacks the action's scope), or `ApiError`
+    408                 `VehicleUnavailable`: asleep or offline; never woken here
+    421                 `OutOfRegion`, with the base URL the body names (`use base URL: https://...`)
+    422                 `SignedCommandsNotSupported`: the car takes REST commands (pre-2021 S/X)
+    429                 `RateLimited`, with the Retry-After
+    5xx                 `ServiceUnavailable`
+    other               `ApiError`
+
+`dispatch` lets the 4xx refusals through as they are (the command did not reach the car), and
+turns anything else a command's POST raises, a 5xx or a connection lost after sending included,
+into `OutcomeUnknown`: the car may have run it. Nothing here retries or wakes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from yarl import URL
+
+from teslalink import errors
+from teslalink._http import Transport as HttpTransport
+from teslalink._json import loads
+from teslalink.cloud.api import _error_fields
+from teslalink.cloud.provider import TokenProvider
+from teslalink.transport import Response, retry_after
+
+__all__ = ["FleetTransport", "MissingScopes", "OutOfRegion", "SignedCommandsNotSupported"]
+
+_USER_AGENT = "teslalink"
+# research/fleet.md 1.8: Go's inet.go reads the host with this pattern; we keep the whole base URL.
+_BASE_URL_IN_BODY = re.compile(r"use base URL:\s*(https://[-A-Za-z0-9.:]+)")
+# research/fleet.md 1.8: Go's proxy also honours `Alt-Svc: h2=https://<host>` on a 421.
+_BASE_URL_IN_ALT_SVC = re.compile(r"h2=\"?(https://[-A-Za-z0-9.:]+)")
+
+
+class SignedCommandsNotSupported(errors.ApiError):
+    """422: this car does not take signed commands (a pre-2021 Model S/X); send the REST command."""
+
+
+class OutOfRegion(errors.ApiError):
+    """421: the account lives in another region; `base_url` is the one Tesla named (None if unsaid).
+
+    Switching hosts is the caller's choice (our choice: this transport never follows it by itself,
+    so a command cannot end up at a host nobody configured).
+    """
+
+    def __init__(self, status: int, error: str, description: str, base_url: str | None) -> None:
+        super().__init__(status, error, description)
+        self.base_url = base_url
+
+
+class MissingScopes(errors.ApiError):
+    """403 `Unauthorized missing scopes`: the user did not grant the scope this action needs."""
+
+
+class FleetTransport:
+    """A `dispatch.Transport` for one car over the Fleet API's `signed_command` endpoint.
+
+    `http` is shared and owned by the caller (one aiohttp session for every car). The token
+    comes from `tokens` before each POST, as `TeslaApi` takes it; it never reaches an error or a
+    repr.
+    """
+
+    def __init__(self, http: HttpTransport, base_url: str | URL, vin: str, tokens: TokenProvider) -> None:
+        self.vin = vin
+        self.url = URL(str(base_url).rstrip("/") + "/").join(URL(f"api/1/vehicles/{vin}/signed_command"))
+        self._http = http
+        self._tokens = tokens
+
+    def __repr__(self) -> str:
+        return f"FleetTransport({str(self.url)!r})"
+
+    async def __call__(self, message: bytes) -> bytes:
+        """POST one RoutableMessage and return the car's answer; raise the typed errors above."""
+        body = {"routable_message": base64.b64encode(message).decode("ascii")}
+        token = await self._tokens.access_token()
+        response = await self._post(token, body)
+        if response.status == 401:  # nothing ran: safe to send once more with a renewed token
+            response = await self._post(await self._tokens.token_rejected(token), body)
+            if response.status == 401:
+                raise errors.TokenExpired(f"{self._where}: the renewed token was rejected too")
+        if response.status != 200:
+            raise self._error(response)
+        return self._car_answer(response)
+
+    @property
+    def _where(self) -> str:
+        return f"POST {self.url.path}"
+
+    async def _post(self, token: str, body: dict[str, str]) -> Response:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "User-Agent": _USER_AGENT,
+            "Accept": "application/json",
+        }
+        return await self._http.request("POST", self.url, headers=headers, json_body=body)
+
+    def _car_answer(self, response: Response) -> bytes:
+        """The bytes inside `{"response": b64}`; anything else is a DecodeError (the car may have acted)."""
+        try:
+            encoded = loads(response.body)["response"]
+            if not isinstance(encoded, str):
+                raise TypeError(encoded)
+            return base64.b64decode(encoded, validate=True)
+        except (errors.DecodeError, KeyError, TypeError, binascii.Error):
+            raise errors.DecodeError(
+                f"{self._where}: a 200 without a base64 `response`", response.body[:200]
+            ) from None
+
+    def _error(self, response: Response) -> errors.ApiError:
+        status = response.status
+        error, description = _error_fields(response.body)
+        detail = f"{self._where}: {error}" if error else self._where
+        if status == 408:
+            return errors.VehicleUnavailable(408, detail, description)
+        if status == 421:
+            found = _BASE_URL_IN_BODY.search(error) or _BASE_URL_IN_ALT_SVC.search(
+                response.headers.get("Alt-Svc", "")
+            )
+            return OutOfRegion(421, detail, description, found[1] if found else None)
+        if status == 422:
+            return SignedCommandsNotSupported(422, detail, description or "send the REST command instead")
+        if status == 403 and "missing scope" in error.lower():
+            return MissingScopes(403, detail, description)
+        if status == 429:
+            wait = retry_after(response.headers)
+            return errors.RateLimited(429, f"{self._where}: {error or 'rate limited'}", retry_after=wait)
+        if status >= 500:
+            # our choice: a 503 "vehicle is not available" (research/fleet.md 1.8) stays a
+            # ServiceUnavailable too, which dispatch reports as OutcomeUnknown: a 504 or a 500
+            # may come after the car acted, and no source says which 5xx never reached it.
+            return errors.ServiceUnavailable(status, detail, description)
+        return errors.ApiError(status, detail, description)
