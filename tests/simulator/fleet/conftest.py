@@ -12,14 +12,11 @@ import pytest
 
 from teslalink.simulator import World, populate_demo
 from teslalink.simulator.accounts import Account
-from teslalink.simulator.fleet import DEMO_APP, FleetUrls, fleet_surfaces, populate_fleet_demo
+from teslalink.simulator.fleet import DEMO_APP, FleetUrls, fleet_surfaces, populate_fleet_demo, regions
 from teslalink.simulator.fleet.state import authority_of
 from teslalink.simulator.serve import serve_cloud
 
-ALL_SCOPES = (
-    "openid offline_access user_data vehicle_device_data vehicle_location vehicle_cmds "
-    "vehicle_charging_cmds energy_device_data energy_cmds"
-)
+ALL_SCOPES = " ".join(regions.ALL_SCOPES)
 
 
 @dataclass

@@ -39,7 +39,7 @@ from ..refusal import NO_STORE, Refusal
 from ..sso.tokens import GrantError
 from ..sso.totp import verify as verify_totp
 from .pairing import pair
-from .regions import FLEET_REGIONS, ISSUER, FleetRegion, region_of_base_url
+from .regions import ALL_SCOPES, FLEET_REGIONS, ISSUER, FleetRegion, region_of_base_url
 from .state import authority_of, fleet_state
 from .tokens import scopes_of
 
@@ -208,7 +208,7 @@ class _Handlers:
                 "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
-                "scopes_supported": list(_SCOPES),
+                "scopes_supported": list(ALL_SCOPES),
                 "token_endpoint_auth_methods_supported": ["client_secret_post"],
             }
         )
@@ -263,19 +263,6 @@ class _Handlers:
             return refused
         body = await read_object(request)
         return body if body is not None else _json({"error": "expected a JSON object"}, 400)
-
-
-_SCOPES: Final = (
-    "openid",
-    "offline_access",
-    "user_data",
-    "vehicle_device_data",
-    "vehicle_location",
-    "vehicle_cmds",
-    "vehicle_charging_cmds",
-    "energy_device_data",
-    "energy_cmds",
-)
 
 
 async def _form(request: web.Request) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final, Literal
 
 __all__ = [
+    "ALL_SCOPES",
     "AUTH_HOST",
     "FLEET_BASE_URLS",
     "FLEET_REGIONS",
@@ -13,6 +14,20 @@ __all__ = [
     "FleetRegion",
     "region_of_base_url",
 ]
+
+ALL_SCOPES: Final = (
+    "openid",
+    "offline_access",
+    "user_data",
+    "vehicle_device_data",
+    "vehicle_location",
+    "vehicle_cmds",
+    "vehicle_charging_cmds",
+    "energy_device_data",
+    "energy_cmds",
+)
+"""Every scope a third-party app can ask for (research/fleet.md 1.2): the twin's discovery lists
+them, and its demo tokens hold them all."""
 
 FleetRegion = Literal["na", "eu", "cn"]
 FLEET_REGIONS: Final[tuple[FleetRegion, ...]] = ("na", "eu", "cn")

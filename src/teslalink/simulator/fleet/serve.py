@@ -20,7 +20,7 @@ from ..surface import AppSurface
 from .api_app import create_fleet_api_app
 from .auth_app import create_fleet_auth_app
 from .demo import DEMO_APP
-from .regions import AUTH_HOST, FLEET_BASE_URLS, FLEET_REGIONS, FleetRegion
+from .regions import ALL_SCOPES, AUTH_HOST, FLEET_BASE_URLS, FLEET_REGIONS, FleetRegion
 from .state import authority_of, fleet_state
 
 if TYPE_CHECKING:
@@ -41,17 +41,6 @@ __all__ = [
 AUTH_SURFACE: Final = "fleet_auth"
 FLEET_PORTS_OFFSET: Final = 4
 """`teslalink sim all --port P`: fleet-auth on P+4, na P+5, eu P+6, cn P+7 (the extra apps' range)."""
-ALL_SCOPES: Final = (
-    "openid",
-    "offline_access",
-    "user_data",
-    "vehicle_device_data",
-    "vehicle_location",
-    "vehicle_cmds",
-    "vehicle_charging_cmds",
-    "energy_device_data",
-    "energy_cmds",
-)
 
 
 def fleet_ready() -> bool:
