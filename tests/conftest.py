@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +48,31 @@ def point_cli_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PointCli:
         return token_file
 
     return point
+
+
+def counting_down(left: float, total: float, since: float) -> bool:
+    """Whether `left` seconds of a `total`-second wait started at `since` (time.time()) is right.
+
+    A cooldown counts down in real time: judged against the time actually elapsed (plus a second
+    for rounding), never against a fixed margin that a slow or busy machine would overrun.
+    """
+    elapsed = time.time() - since
+    return total - elapsed - 1.0 <= left <= total
+
+
+async def eventually(
+    condition: Callable[[], bool], step: Callable[[], None] | None = None, hang_guard_s: float = 30.0
+) -> None:
+    """Yield to the loop (running `step` first, e.g. advancing the world) until `condition()` holds.
+
+    Something that must happen, waited for: not a speed check. The hang guard only ends a wait
+    that would otherwise never end (asyncio.timeout, TimeoutError).
+    """
+    async with asyncio.timeout(hang_guard_s):
+        while not condition():
+            if step is not None:
+                step()
+            await asyncio.sleep(0.01)
 
 
 DEMO_EMAIL = "demo1@teslalink.test"
@@ -134,7 +161,6 @@ def run_probe(tmp_path: Path) -> Callable[[str], subprocess.CompletedProcess[str
 # Not covered, our choice: subprocesses a test starts (the `teslalink` CLI, TeslaPy) inherit nothing
 # from this process; they are pointed at the twin on 127.0.0.1 by their arguments and environment.
 
-import asyncio  # noqa: E402 - the guard's block keeps its own imports
 import ipaddress  # noqa: E402
 import socket  # noqa: E402
 import threading  # noqa: E402

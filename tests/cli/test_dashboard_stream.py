@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from rich.console import Console
 from test_dashboard import car_named, draw
 
+from conftest import eventually
 from teslalink.cli import dashboard
 from teslalink.cloud import StaticToken, TeslaApi
 from teslalink.cloud.streaming import StreamState, VehicleStream
@@ -53,14 +54,6 @@ def billed(twin: ThreadedTwin, name: str, category: BillingCategory) -> int:
     return int(twin.call(lambda: twin.world.accounting.by_vehicle.get(car.id, {}).get(category, 0)))
 
 
-async def until(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:  # a hang guard
-    """Wait (on the loop, so the stream's reader runs) until `condition()` holds."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.01)
-
-
 async def closed_cleanly(board: dashboard.Dashboard, api: TeslaApi, problems: list[Any]) -> None:
     """Close the board and the API; nothing may be left running and the loop saw no error."""
     await dashboard.close(board)
@@ -93,7 +86,7 @@ def test_the_driving_car_moves_with_its_stream_between_polls_and_the_stream_ends
             stream = board.stream
             assert isinstance(stream, VehicleStream)
             assert board.streamed is car
-            await until(lambda: board.is_live(car))
+            await eventually(lambda: board.is_live(car))
             data_calls = billed(twin, "Driver", BillingCategory.DATA)
 
             seen = []
@@ -108,7 +101,7 @@ def test_the_driving_car_moves_with_its_stream_between_polls_and_the_stream_ends
             # The clock is still; one more world second gives one update of this very instant.
             twin.call(lambda: twin.world.advance(1.0))
             truth = twin.call(driver.telemetry)
-            await until(lambda: car.live is not None and car.live.timestamp_ms == truth["timestamp"])
+            await eventually(lambda: car.live is not None and car.live.timestamp_ms == truth["timestamp"])
 
             assert billed(twin, "Driver", BillingCategory.DATA) == data_calls  # no poll meanwhile
             assert billed(twin, "Driver", BillingCategory.STREAMING_SIGNAL) > 0
@@ -131,8 +124,8 @@ def test_the_driving_car_moves_with_its_stream_between_polls_and_the_stream_ends
 
             twin.call(driver.park)
             twin.call(lambda: twin.world.advance(1.0))
-            await until(lambda: board.streamed is None)  # the P update ended the stream
-            await until(lambda: stream.stats.state is StreamState.STOPPED)
+            await eventually(lambda: board.streamed is None)  # the P update ended the stream
+            await eventually(lambda: stream.stats.state is StreamState.STOPPED)
             assert car.live is not None
             assert car.live.shift_state == "P"
             signals = billed(twin, "Driver", BillingCategory.STREAMING_SIGNAL)
@@ -173,12 +166,12 @@ def test_switching_car_closes_the_stream_and_a_parked_car_gets_none(twin: Thread
             first = board.stream
             assert first is not None
             assert board.streamed is driving
-            await until(lambda: board.is_live(driving))
+            await eventually(lambda: board.is_live(driving))
 
             assert board.key("n") is None  # to the parked car: the stream ends at once
             assert board.status == "selected Parked"
             assert board.streamed is None
-            await until(lambda: first.stats.state is StreamState.STOPPED)
+            await eventually(lambda: first.stats.state is StreamState.STOPPED)
             await board.refresh()
             assert parked.state == "online"
             assert parked.shift_state is None
@@ -194,7 +187,7 @@ def test_switching_car_closes_the_stream_and_a_parked_car_gets_none(twin: Thread
             assert second is not None
             assert second is not first
             with twin.advancing(1.0, 0.02):
-                await until(lambda: board.is_live(driving))
+                await eventually(lambda: board.is_live(driving))
             assert not board.is_live(parked)
             assert not board.is_live(sleeper)
             assert billed(twin, "Parked", BillingCategory.STREAMING_SIGNAL) == 0
@@ -217,12 +210,12 @@ def test_the_stream_ends_when_the_driving_car_goes_offline(twin: ThreadedTwin) -
             (car,) = board.cars
             stream = board.stream
             assert stream is not None
-            await until(lambda: board.is_live(car))
+            await eventually(lambda: board.is_live(car))
             twin.call(driver.go_offline)  # out of coverage, still driving
             await board.refresh()
             assert car.state == "offline"
             assert board.stream is None
-            await until(lambda: stream.stats.state is StreamState.STOPPED)
+            await eventually(lambda: stream.stats.state is StreamState.STOPPED)
             assert not board.is_live(car)
         finally:
             await closed_cleanly(board, api, problems)
@@ -266,7 +259,7 @@ def test_a_failing_stream_falls_back_to_polling_and_says_so(twin: ThreadedTwin) 
             (car,) = board.cars
             stream = board.stream
             assert stream is not None
-            await until(lambda: board.streamed is None)  # it gave up after two refusals
+            await eventually(lambda: board.streamed is None)  # it gave up after two refusals
             assert stream.stopped
             assert stream.stats.failures == 2
             assert stream.stats.connects == 0
@@ -297,7 +290,7 @@ def test_a_failing_stream_falls_back_to_polling_and_says_so(twin: ThreadedTwin) 
             await board.refresh()
             assert board.stream is not None
             with twin.advancing(1.0, 0.02):
-                await until(lambda: board.is_live(car))
+                await eventually(lambda: board.is_live(car))
             assert car.stream_error is None
         finally:
             await closed_cleanly(board, api, problems)

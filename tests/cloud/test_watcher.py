@@ -6,13 +6,12 @@ The world's clock is frozen (speed 0) and moved by the tests, and it is the watc
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 
+from conftest import eventually
 from teslalink.cloud import CloudUrls, StaticToken, TeslaApi, VehicleStream
 from teslalink.cloud.watcher import CarActivity, CarWatcher, FleetWatcher, StreamPolicy
 from teslalink.errors import ConfigError
@@ -66,15 +65,6 @@ async def watch_minutes(env: Env, car: CarWatcher, minutes: int) -> list[bool]:
         reads.append((await car.poll()).read_data)
         env.world.advance(60)
     return reads
-
-
-async def until(condition: Callable[[], bool], step: Callable[[], None], timeout_s: float = 30.0) -> None:
-    """Run `step` and yield to the loop until `condition()` holds (a hang guard bounds it)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        step()
-        await asyncio.sleep(0.02)
 
 
 async def test_an_idle_car_watched_for_40_minutes_falls_asleep_with_no_wake_up(env: Env) -> None:
@@ -161,13 +151,13 @@ async def test_a_driving_car_streams_and_the_stream_ends_when_it_parks(env: Env)
         assert car.wants_stream
         stream = car.stream
         assert isinstance(stream, VehicleStream)
-        await until(lambda: car.live is not None, lambda: env.world.advance(1.0))
+        await eventually(lambda: car.live is not None, lambda: env.world.advance(1.0))
         figures = car.drive()
         assert figures is not None
         assert figures.streamed
         assert figures.shift_state == "D"
         env.cars["Driver"].park()
-        await until(lambda: car.stream is None, lambda: env.world.advance(1.0))  # the P update ended it
+        await eventually(lambda: car.stream is None, lambda: env.world.advance(1.0))  # the P update ended it
         assert car.live is not None
         assert car.live.shift_state == "P"
         await car.poll()
@@ -189,7 +179,7 @@ async def test_a_failing_stream_falls_back_to_polling_and_waits_before_trying_ag
     try:
         await car.poll()
         assert car.stream is not None
-        await until(lambda: car.stream is None, lambda: None)
+        await eventually(lambda: car.stream is None)
         assert failures
         assert car.stream_error == failures[0]
         assert (await car.poll()).read_data  # polled as before
