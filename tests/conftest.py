@@ -7,10 +7,11 @@ import asyncio
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import pytest
 
@@ -73,6 +74,22 @@ async def eventually(
             if step is not None:
                 step()
             await asyncio.sleep(0.01)
+
+
+def readline_within(stream: IO[str] | None, hang_guard_s: float = 60.0) -> str:
+    """The next line a child process prints, or a failed test when none comes.
+
+    A plain `readline()` on a child's pipe waits forever if the child hangs before printing; a
+    reader thread with a join timeout turns that into a failure (a hang guard, not a speed check).
+    """
+    assert stream is not None
+    found: list[str] = []
+    reader = threading.Thread(target=lambda: found.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(hang_guard_s)
+    if not found:
+        pytest.fail(f"the child printed no line within {hang_guard_s:g} s")
+    return found[0]
 
 
 DEMO_EMAIL = "demo1@teslalink.test"
@@ -163,7 +180,6 @@ def run_probe(tmp_path: Path) -> Callable[[str], subprocess.CompletedProcess[str
 
 import ipaddress  # noqa: E402
 import socket  # noqa: E402
-import threading  # noqa: E402
 from typing import Any  # noqa: E402
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from conftest import readline_within
 from teslalink.cli.sim import sim
 
 _CMD = [sys.executable, "-m", "teslalink.cli.sim", "wallconnector"]
@@ -40,7 +41,7 @@ def test_json_listing_then_serves_then_exits_cleanly(stop_signal: signal.Signals
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()  # printed and flushed before serving
+        line = readline_within(proc.stdout)  # printed and flushed before serving
         listing = json.loads(line)
         units = listing["wall_connectors"]
         assert [u["wiring"] for u in units] == ["split_phase", "three_phase", "single_phase"]
@@ -66,7 +67,7 @@ def test_plain_listing_one_address_per_line() -> None:
     proc = _start("--port", "0", "--count", "2", "--quirks", "nan", "--seed", "5")
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        lines = [readline_within(proc.stdout), readline_within(proc.stdout)]
         urls = [line.split("\t")[0] for line in lines]
         assert all(url.startswith("http://127.0.0.1:") for url in urls)
         body = urllib.request.urlopen(urls[1] + "/api/1/lifetime", timeout=10).read()

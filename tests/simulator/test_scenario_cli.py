@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from conftest import readline_within
+
 README = Path(__file__).parents[2] / "README.md"
 TIMEOUT_S = 30  # a hang guard: each step takes milliseconds
 
@@ -27,7 +29,7 @@ def listing() -> Iterator[dict[str, Any]]:
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
-        yield json.loads(proc.stdout.readline())
+        yield json.loads(readline_within(proc.stdout))
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=TIMEOUT_S)

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from click.testing import CliRunner
 
+from conftest import readline_within
 from teslalink.cli.sim import sim
 from teslalink.simulator import World
 from teslalink.simulator.demo import DEMO_DOMAIN, populate_demo
@@ -141,7 +142,7 @@ def test_sim_all_json_listing_then_serves_then_exits_cleanly() -> None:
     )  # fmt: skip
     try:
         assert proc.stdout is not None
-        listing = json.loads(proc.stdout.readline())  # printed and flushed before serving
+        listing = json.loads(readline_within(proc.stdout))  # printed and flushed before serving
         accounts = listing["accounts"]
         assert [a["email"] for a in accounts] == [f"demo{i}@{DEMO_DOMAIN}" for i in (1, 2, 3)]
         assert accounts[1]["totp_secret"]
@@ -177,10 +178,10 @@ def test_sim_all_human_listing_and_sigint() -> None:
     proc = _start("--port", "0", "--accounts", "2", "--chargers", "0", "--sites", "0")
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(5)]
+        lines = [readline_within(proc.stdout) for _ in range(5)]
         assert lines[0].startswith("sso (na)   http://127.0.0.1:")
         assert lines[2].startswith("owner api  http://127.0.0.1:")
-        rest = [proc.stdout.readline() for _ in range(4)]
+        rest = [readline_within(proc.stdout) for _ in range(4)]
         assert rest[0].startswith(f"account demo1@{DEMO_DOMAIN}  password ")
         assert "totp secret" in rest[2]
     finally:

@@ -11,6 +11,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from conftest import readline_within
 from teslalink.simulator.fleet.serve import fleet_ports
 
 _CMD = [sys.executable, "-m", "teslalink.cli.sim", "all"]
@@ -41,7 +42,7 @@ def test_sim_all_json_has_the_fleet_api_the_auth_server_and_the_demo_app() -> No
     )
     try:
         assert proc.stdout is not None
-        listing = json.loads(proc.stdout.readline())
+        listing = json.loads(readline_within(proc.stdout))
         fleet = listing["fleet"]
         assert set(fleet["api"]) == {"na", "eu", "cn"}
         (app,) = fleet["apps"]
