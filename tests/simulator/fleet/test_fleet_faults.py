@@ -15,6 +15,8 @@ import pytest
 from tesla_protocol.command import car_server_pb2
 
 from teslalink.simulator.accounting import BillingCategory
+from teslalink.simulator.fleet.faults import faults_truth, inject_fault
+from teslalink.simulator.scenario import ScenarioError
 from teslalink.simulator.vehicle.car import Car
 from teslalink.simulator.vehicle.spec import make_vin, model_spec
 
@@ -291,3 +293,10 @@ async def test_a_route_typo_is_refused_with_the_known_routes(fleet: Fleet) -> No
     assert reply.status == 400
     assert "signed_command" in reply.json["error"]
     assert "vehicle_data" in reply.json["error"]
+
+
+@pytest.mark.parametrize("requests", [float("inf"), float("nan"), True, "3"])
+async def test_in_process_a_count_that_is_no_whole_number_is_refused(fleet: Fleet, requests: object) -> None:
+    with pytest.raises(ScenarioError, match="requests must be a whole number"):
+        inject_fault(fleet.world, "na", "drop", requests=requests)
+    assert faults_truth(fleet.world)["faults"] == []

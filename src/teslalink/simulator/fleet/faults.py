@@ -267,7 +267,12 @@ def _only_for(kind: str, allowed: str | tuple[str, ...], **given: object) -> Non
 
 
 def _whole(value: object, what: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value != int(value)
+    ):
         raise ScenarioError(f"{what} must be a whole number")
     if not low <= value <= high:
         raise ScenarioError(f"{what} must be between {low} and {high}")
