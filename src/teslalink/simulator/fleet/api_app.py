@@ -5,13 +5,19 @@ Layers, outermost first:
 1. answers and billing: a `Refusal` raised below renders itself (a car's 408 with the Fleet
    API's own text, fleet.md §1.7); every answer of a billed route is counted in
    `world.accounting` by category and car (5xx unbilled by the accounting; 401 not billed:
-   nobody was identified); every answer carries an `x-txid`;
+   nobody was identified; a dropped connection got no answer and is not billed); every answer
+   carries an `x-txid`;
 2. the guard: a Bearer token of fleet-auth (401 without a body otherwise, as seen); a partner
    token for partner routes, a user token for the others (403, our wording); for user tokens the
    region (421 when the account lives elsewhere), the app's registration in this region (412),
    then the route's scopes (403 ``Unauthorized missing scopes``, the missing ones in
    ``error_description``);
-3. the handler: look up, call the car / site model, format with the Owner API twin's bodies.
+3. the faults a scenario set on this host (.faults: 429 storms, 503 flakes, 5xx, drops, replies
+   lost after the car acted);
+4. the handler: look up, call the car / site model, format with the Owner API twin's bodies.
+
+The scenario controls (`/_twin/fleet/...`, .scenario_app) are served beside the API, unguarded,
+unfaulted and unbilled.
 
 Billing (fleet.md §1.9): vehicle_data "data", commands "command", wake_up "wake", energy reads
 "data" and energy commands "command". Lists, `vehicles/{tag}`, `fleet_status`, users and
@@ -36,15 +42,18 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from ..accounting import BillingCategory
+from ..faults import DROPPED
 from ..owner_api import energy
 from ..owner_api.bodies import json_response, ok
 from ..owner_api.context import ACCOUNT, OWNER_API, OwnerApi, read_params
 from ..refusal import NotFound, Refusal
 from ..vehicle.errors import VehicleUnavailable
 from ..vehicle.spec import year_code
-from .pairing import paired_keys
+from .faults import fleet_fault_middleware
 from .regions import FLEET_BASE_URLS, FleetRegion
 from .registration import NotRegistered, register
+from .scenario import listed_keys
+from .scenario_app import add_fleet_controls
 from .state import FleetState, authority_of, fleet_state
 from .tokens import FleetToken, InvalidFleetToken
 
@@ -302,7 +311,7 @@ async def fleet_status(request: web.Request) -> web.StreamResponse:
         car = cars.get(vin)
         if car is None:
             continue  # our choice: a VIN the account does not own is left out
-        keys = paired_keys(host.world, vin)
+        keys = listed_keys(host.world, vin)  # the pairing lag, .scenario
         (paired if own_key in keys else unpaired).append(vin)
         entry: dict[str, Any] = {
             "firmware_version": car.car_version.split()[0],
@@ -453,8 +462,15 @@ ROUTE_INFO: Final = web.AppKey("teslalink_fleet_routes", dict)
 def create_fleet_api_app(world: World, region: FleetRegion) -> web.Application:
     """The Fleet API host of `region` for `world`."""
     host = FleetHost(world, fleet_state(world), region)
-    app = web.Application(middlewares=[_answer_middleware(host), _guard_middleware(host)])
+    app = web.Application(
+        middlewares=[
+            _answer_middleware(host),
+            _guard_middleware(host),
+            fleet_fault_middleware(world, region),
+        ]
+    )
     app[FLEET_HOST] = host
+    add_fleet_controls(app, world, region)
     app[OWNER_API] = OwnerApi(world)  # the energy handlers' lookups
     routes: dict[str, FleetRoute] = {}
     for method, path, handler, info in ROUTES:
@@ -488,7 +504,8 @@ def _answer_middleware(host: FleetHost) -> Middleware:
             response = exc.response()
         response.headers["x-txid"] = f"{rng.getrandbits(128):032x}"
         info = _route(request)
-        if info is not None and info.category is not None and response.status != 401 and TOKEN in request:
+        billed = not request.get(DROPPED) and response.status != 401 and TOKEN in request
+        if info is not None and info.category is not None and billed:
             vehicle = None
             if info.vehicle:
                 try:

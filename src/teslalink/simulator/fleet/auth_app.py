@@ -10,6 +10,7 @@ Served paths::
     POST _twin/fleet/domain_key   {domain, pem}: the key https://<domain>/.well-known/... serves
     POST _twin/fleet/pair         {vin, public_key (hex of the point)}: "the owner tapped approve"
     POST _twin/fleet/home_region  {email, region}
+    _twin/fleet/faults, pairing_lag, vehicles/{car}/...: the scenario controls of .scenario_app
 
 Choices where fleet.md is silent (ours):
 
@@ -40,6 +41,7 @@ from ..sso.tokens import GrantError
 from ..sso.totp import verify as verify_totp
 from .pairing import pair
 from .regions import ALL_SCOPES, FLEET_REGIONS, ISSUER, FleetRegion, region_of_base_url
+from .scenario_app import add_fleet_controls
 from .state import authority_of, fleet_state
 from .tokens import scopes_of
 
@@ -80,6 +82,7 @@ def create_fleet_auth_app(world: World, served: Callable[[], dict[FleetRegion, s
     app.router.add_post("/_twin/fleet/domain_key", handlers.admin_domain_key)
     app.router.add_post("/_twin/fleet/pair", handlers.admin_pair)
     app.router.add_post("/_twin/fleet/home_region", handlers.admin_home_region)
+    add_fleet_controls(app, world, None)  # faults and car knobs, .scenario_app
     return app
 
 

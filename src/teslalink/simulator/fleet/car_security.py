@@ -91,6 +91,8 @@ class KeyEntry:
     role: int = keys_pb2.ROLE_FM
     form_factor: int = vcsec_pb2.KEY_FORM_FACTOR_CLOUD_KEY
     active: bool = True
+    paired_at: float = 0.0
+    """World time of the pairing (fleet_status lists the key only after the pairing lag)."""
 
 
 @dataclass(slots=True)
@@ -226,7 +228,7 @@ class CarSecurity:
     ) -> KeyEntry:
         """Add a 65-byte P-256 public key to the whitelist (ValueError if it is not one)."""
         crypto.load_public(public_key)
-        entry = KeyEntry(bytes(public_key), role, form_factor)
+        entry = KeyEntry(bytes(public_key), role, form_factor, paired_at=self.car.world.now())
         self.whitelist[entry.public_key] = entry
         return entry
 
