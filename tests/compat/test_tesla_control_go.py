@@ -1,30 +1,34 @@
-"""Compat: Tesla's own Go client, `tesla-control` of github.com/teslamotors/vehicle-command, unchanged.
+"""Compat: Tesla's own Go tools of github.com/teslamotors/vehicle-command, unchanged, against the twin.
 
-The binary is built from the module pinned in tools/go (go.mod + go.sum: vehicle-command v0.4.1)
-into a temporary directory, once per test session; Go's own caches make a rebuild take seconds.
+`tesla-control` (the CLI) and `tesla-http-proxy` (the REST-to-signed-command proxy an owner may
+run) are built from the module pinned in tools/go (go.mod + go.sum: vehicle-command v0.4.1) into
+a temporary directory, once per test session; Go's own caches make a rebuild take seconds.
 Why `go build` from a pinned module and not `go install ...@v0.4.1`: `go install pkg@version`
-also looks up the module's newest version to report a deprecation, and a proxy that refuses the
-version list (as this project's build machine's does) makes it fail; `go build` inside a module
-whose go.sum pins every byte needs only the pinned versions, and builds the same binary everywhere.
+also looks up the module's version list to report a deprecation, and a proxy that refuses that
+list (as this project's build machine's does) makes it fail; `go build` inside a module whose
+go.sum pins every module's hash needs only the pinned versions and builds the same binary everywhere.
 
-tesla-control reaches the twin without any change or flag of its own: it takes its host from the
+The tools reach the twin without any change or flag of their own: they take the host from the
 token's `aud`/`ou_code` claims (fleet-api.prd.na.vn.cloud.tesla.com for a na account), and Go's
-standard `HTTPS_PROXY` and `SSL_CERT_FILE` send it through the twin's CONNECT proxy to an HTTPS
+standard `HTTPS_PROXY` and `SSL_CERT_FILE` send them through the twin's CONNECT proxy to an HTTPS
 listener with the twin CA's certificate for that name (teslalink.simulator.fleet.tls). The
-proxy tunnels only the Fleet names, so nothing leaves loopback. Its environment is built from
+proxy tunnels only the Fleet names, so nothing leaves loopback. Their environment is built from
 nothing (HOME a temp dir), so neither a real keyring nor the caller's proxy settings leak in.
 
 Pairing is the owner's tap in the Tesla app; here `pair` whitelists the demo app's key, which the
-test writes as the key file tesla-control signs with. Without a Go toolchain on PATH the tests
-are reported as not run; on the CI machine and the build machine Go is present, so they run.
+test writes as the key file the tools sign with. Without a Go toolchain on PATH the tests are
+reported as not run; on the CI machine and the build machine Go is present, so they run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
@@ -32,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,18 +48,20 @@ from teslalink.simulator.fleet.car_actions import DOMAIN_INFOTAINMENT, DOMAIN_VC
 from teslalink.simulator.fleet.car_security import security_of
 from teslalink.simulator.fleet.demo import demo_private_key
 from teslalink.simulator.fleet.serve import fleet_user_token
-from teslalink.simulator.fleet.tls import TlsAccess, fleet_upstreams, serve_tls_access
+from teslalink.simulator.fleet.tls import TlsAccess, fleet_upstreams, issue_certificates, serve_tls_access
 from teslalink.simulator.serve import serve_cloud
 from teslalink.simulator.vehicle.car import Car
 
 TOOLS_GO: Final = Path(__file__).resolve().parents[2] / "tools" / "go"
 MODULE: Final = "github.com/teslamotors/vehicle-command"
-PACKAGE: Final = MODULE + "/cmd/tesla-control"
+PACKAGES: Final = (MODULE + "/cmd/tesla-control", MODULE + "/cmd/tesla-http-proxy")
 PINNED: Final = "v0.4.1"
 GO_DIRS: Final = ("GOPATH", "GOCACHE", "GOMODCACHE")
 BUILD_TIMEOUT_S: Final = 900.0  # a hang guard: a first build fetches ~25 modules and compiles them
 GO_ENV_TIMEOUT_S: Final = 60.0
 RUN_TIMEOUT_S: Final = 60.0  # a hang guard: one run is a few loopback round trips
+PROXY_POLL_S: Final = 0.1
+PROXY_POLLS: Final = 300  # with RUN_TIMEOUT_S: how long tesla-http-proxy may take to listen
 START: Final = 1_700_000_000.0
 
 
@@ -112,16 +119,24 @@ def built_version(go: str, binary: Path, env: dict[str, str]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class GoTools:
+    """The two binaries, built from the pinned module."""
+
+    tesla_control: Path
+    http_proxy: Path
+
+
 @pytest.fixture(scope="session")
-def tesla_control(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tesla-control built from tools/go (the committed pins; go.mod and go.sum are never edited)."""
+def go_tools(tmp_path_factory: pytest.TempPathFactory) -> GoTools:
+    """tesla-control and tesla-http-proxy built from tools/go (its go.mod and go.sum never edited)."""
     go = shutil.which("go")
     if go is None:
         pytest.skip("not run: no Go toolchain (`go` is not on PATH); needs Go 1.23+ and the Go module proxy")
-    binary = tmp_path_factory.mktemp("tesla-control") / "tesla-control"
+    out = tmp_path_factory.mktemp("go-tools")
     env = go_environment(go)
     build = subprocess.run(
-        [go, "build", "-mod=readonly", "-buildvcs=false", "-o", str(binary), PACKAGE],
+        [go, "build", "-mod=readonly", "-buildvcs=false", "-o", f"{out}{os.sep}", *PACKAGES],
         env=env,
         cwd=TOOLS_GO,
         capture_output=True,
@@ -130,9 +145,11 @@ def tesla_control(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,  # a failed build fails the tests with Go's own message
     )
     if build.returncode != 0:
-        pytest.fail(f"go build of tesla-control failed (exit {build.returncode}): {build.stderr[-2000:]}")
-    assert built_version(go, binary, env) == PINNED
-    return binary
+        pytest.fail(f"go build of Tesla's Go tools failed (exit {build.returncode}): {build.stderr[-2000:]}")
+    tools = GoTools(out / "tesla-control", out / "tesla-http-proxy")
+    for binary in (tools.tesla_control, tools.http_proxy):
+        assert built_version(go, binary, env) == PINNED
+    return tools
 
 
 # --- the twin --------------------------------------------------------------------------------
@@ -218,7 +235,7 @@ class Twin:
 
 
 @pytest.fixture
-async def twin(tesla_control: Path, tmp_path: Path) -> AsyncIterator[Twin]:
+async def twin(go_tools: GoTools, tmp_path: Path) -> AsyncIterator[Twin]:
     world = World(seed=11, speed=0.0, start=START)  # the clock stands still: nothing expires mid-test
     populate_demo(world)
     populate_fleet_demo(world)
@@ -235,7 +252,12 @@ async def twin(tesla_control: Path, tmp_path: Path) -> AsyncIterator[Twin]:
         serve_tls_access(fleet_upstreams(FleetUrls.of(cloud.extra)), tmp_path / "tls") as access,
     ):
         yield Twin(
-            world, access, home, tesla_control, write_key(tmp_path / "app-key.pem", app_key), token_file
+            world,
+            access,
+            home,
+            go_tools.tesla_control,
+            write_key(tmp_path / "app-key.pem", app_key),
+            token_file,
         )
 
 
@@ -275,3 +297,126 @@ async def test_an_account_in_another_region_follows_the_421_to_its_host(twin: Tw
 
     await twin.succeed("charging-set-amps", "9")
     assert twin.car.vehicle_data(["charge_state"])["charge_state"]["charge_current_request"] == 9
+
+
+# --- tesla-http-proxy ------------------------------------------------------------------------
+
+
+def free_loopback_port() -> int:
+    """A port free on loopback just now (tesla-http-proxy takes a port number, not a socket)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class HttpProxy:
+    """A running tesla-http-proxy and a client that trusts its TLS certificate."""
+
+    base_url: str
+    session: aiohttp.ClientSession
+    tls: ssl.SSLContext
+    token: str
+
+    async def call(self, method: str, path: str, body: dict[str, object] | None = None) -> tuple[int, object]:
+        async with (
+            asyncio.timeout(RUN_TIMEOUT_S),
+            self.session.request(
+                method,
+                self.base_url + path,
+                json=body,
+                ssl=self.tls,
+                headers={"Authorization": f"Bearer {self.token}"},
+            ) as response,
+        ):
+            return response.status, await response.json(content_type=None)
+
+
+async def wait_listening(base_url: str, session: aiohttp.ClientSession, tls: ssl.SSLContext) -> None:
+    """Until the proxy answers its health check (bounded in polls and in time)."""
+    async with asyncio.timeout(RUN_TIMEOUT_S):
+        for _ in range(PROXY_POLLS):
+            with contextlib.suppress(aiohttp.ClientConnectionError):
+                async with session.get(base_url + "health", ssl=tls) as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(PROXY_POLL_S)
+    pytest.fail("tesla-http-proxy never answered its health check")
+
+
+@pytest.fixture
+async def http_proxy(go_tools: GoTools, twin: Twin, tmp_path: Path) -> AsyncIterator[HttpProxy]:
+    """tesla-http-proxy on localhost (its own TLS certificate), signing with the app's key; it
+    reaches the twin the way tesla-control does."""
+    ca_file, cert_file, key_file = issue_certificates(["localhost"]).write(tmp_path / "proxy-tls")
+    port = free_loopback_port()
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(twin.home), **twin.access.environ()}
+    with (tmp_path / "http-proxy.log").open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            str(go_tools.http_proxy),
+            "-cert",
+            str(cert_file),
+            "-tls-key",
+            str(key_file),
+            "-key-file",
+            str(twin.key_file),
+            "-port",
+            str(port),
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        tls = ssl.create_default_context(cafile=ca_file)
+        async with aiohttp.ClientSession() as session:
+            base_url = f"https://localhost:{port}/"
+            await wait_listening(base_url, session, tls)
+            yield HttpProxy(base_url, session, tls, twin.token_file.read_text())
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                async with asyncio.timeout(RUN_TIMEOUT_S):
+                    await process.wait()
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+OK: Final = {"response": {"result": True, "reason": ""}}
+
+
+async def test_tesla_http_proxy_signs_rest_commands_for_the_twins_car(
+    twin: Twin, http_proxy: HttpProxy
+) -> None:
+    vin = twin.car.vin
+    assert twin.car.port.current_request != 10
+
+    reply = await http_proxy.call(
+        "POST", f"api/1/vehicles/{vin}/command/set_charging_amps", {"charging_amps": 10}
+    )
+    assert reply == (200, OK)
+    assert twin.car.vehicle_data(["charge_state"])["charge_state"]["charge_current_request"] == 10
+
+    assert await http_proxy.call("POST", f"api/1/vehicles/{vin}/command/door_unlock") == (200, OK)
+    assert twin.car.closures.locked is False
+    assert await http_proxy.call("POST", f"api/1/vehicles/{vin}/command/door_lock") == (200, OK)
+    assert twin.car.closures.locked is True
+    assert twin.counter(DOMAIN_INFOTAINMENT) >= 1
+    assert twin.counter(DOMAIN_VCSEC) >= 2
+
+
+async def test_tesla_http_proxy_forwards_reads_and_follows_the_alt_svc_of_a_421(
+    twin: Twin, http_proxy: HttpProxy
+) -> None:
+    status, body = await http_proxy.call("GET", "api/1/vehicles")
+    assert status == 200
+    assert twin.car.vin in json.dumps(body)
+
+    fleet_state(twin.world).set_home_region(twin.world.account("demo1@teslalink.test"), "eu")
+    status, body = await http_proxy.call("GET", f"api/1/vehicles/{twin.car.vin}")
+    assert status == 200  # the na host answered 421; the proxy went to the Alt-Svc host
+    assert isinstance(body, dict)
+    assert body["response"]["vin"] == twin.car.vin
