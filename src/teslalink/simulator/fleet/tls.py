@@ -68,6 +68,8 @@ HEAD_LIMIT: Final = 8192
 HEAD_TIMEOUT_S: Final = 10.0
 UPSTREAM_TIMEOUT_S: Final = 10.0
 RELAY_CHUNK: Final = 65536
+STOP_TIMEOUT_S: Final = 2.0
+"""How long a stopping listener waits for its connections to end after closing them."""
 
 
 # --- certificates ----------------------------------------------------------------------------
@@ -208,38 +210,47 @@ async def _relay(
 
 
 class _Listener:
-    """One asyncio server on loopback that closes its connections too when it stops."""
+    """One asyncio server on loopback that ends its connections too when it stops."""
 
     def __init__(self) -> None:
         self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
-    async def start(self, host: str, context: ssl.SSLContext | None = None) -> int:
+    async def start(self, host: str, context: ssl.SSLContext | None = None, limit: int = RELAY_CHUNK) -> int:
+        """Listen on an ephemeral port of `host` (TLS with `context`); the port."""
         sock = bind_listener(host, 0)
-        self._server = await asyncio.start_server(self._tracked, sock=sock, ssl=context)
+        self._server = await asyncio.start_server(self._tracked, sock=sock, ssl=context, limit=limit)
         port: int = sock.getsockname()[1]
         return port
 
     async def _tracked(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections[task] = writer
         try:
             await self.serve(reader, writer)
         except (ConnectionError, OSError, ssl.SSLError, asyncio.IncompleteReadError):
-            pass  # a client that went away mid-way: nothing to answer
+            pass  # a client that went away mid-way (or a timeout, an OSError): nothing to answer
         finally:
-            self._writers.discard(writer)
+            self._connections.pop(task, None)
             writer.close()
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raise NotImplementedError
 
     async def stop(self) -> None:
+        """Stop listening and end the live connections (Python 3.11's wait_closed waits for neither)."""
         server, self._server = self._server, None
         if server is None:
             return
         server.close()
-        for writer in list(self._writers):
-            writer.close()  # Python 3.11's wait_closed does not wait for (or end) live connections
+        tasks = list(self._connections)
+        for writer in self._connections.values():
+            writer.close()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+        for task in tasks:
+            task.cancel()  # any still running after the wait (a stuck TLS write, say)
         await server.wait_closed()
 
 
@@ -356,7 +367,7 @@ async def serve_tls_access(
             fronts[name] = await front.start(host, context)
         proxy = _ConnectProxy(host, fronts)
         listeners.append(proxy)
-        proxy_port = await proxy.start(host)
+        proxy_port = await proxy.start(host, limit=HEAD_LIMIT)
         yield TlsAccess(proxy_url=f"http://{url_host(host)}:{proxy_port}", ca_file=ca_file, https=fronts)
     finally:
         await asyncio.gather(*(listener.stop() for listener in listeners))
