@@ -200,17 +200,23 @@ class Twin:
         window = security_of(self.car).domains[domain].windows.get(point)
         return 0 if window is None else window.high
 
-    async def run(self, *command: str, key_file: Path | None = None) -> tuple[int, str]:
-        """tesla-control COMMAND against the twin: its exit code and its stderr."""
+    async def run(
+        self,
+        *command: str,
+        key_file: Path | None = None,
+        vin: str | None = None,
+        token_file: Path | None = None,
+    ) -> tuple[int, str]:
+        """tesla-control COMMAND against the twin (demo1's car by default): its exit code and stderr."""
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(self.home), **self.access.environ()}
         process = await asyncio.create_subprocess_exec(
             str(self.binary),
             "-vin",
-            self.car.vin,
+            vin or self.car.vin,
             "-key-file",
             str(key_file or self.key_file),
             "-token-file",
-            str(self.token_file),
+            str(token_file or self.token_file),
             "-session-cache",
             str(self.home / "tesla-cache.json"),
             *command,
@@ -269,6 +275,7 @@ async def test_tesla_control_sets_the_charging_amps_and_locks_the_car(twin: Twin
     assert charge.current_request != 12
 
     await twin.succeed("charging-set-amps", "12")
+    assert set(twin.access.tunnels) == {"fleet-api.prd.na.vn.cloud.tesla.com"}  # from the token's claims
     assert twin.car.vehicle_data(["charge_state"])["charge_state"]["charge_current_request"] == 12
     assert twin.commands_billed == 3  # a handshake with each domain, then the signed command
     assert twin.counter(DOMAIN_INFOTAINMENT) >= 1
@@ -291,12 +298,30 @@ async def test_an_unpaired_key_is_told_it_is_not_paired(twin: Twin, tmp_path: Pa
     assert twin.car.closures.locked is False
 
 
+async def test_a_cn_accounts_token_takes_tesla_control_to_the_cn_host(twin: Twin, tmp_path: Path) -> None:
+    account = twin.world.account("demo3@teslalink.test")  # ou_code CN: fleet-api.prd.cn.vn.cloud.tesla.cn
+    car = twin.world.vehicles_of(account)[0]
+    pair(twin.world, car.vin, point_of(demo_private_key(twin.world)))
+    token_file = tmp_path / "cn-token"
+    token_file.write_text(fleet_user_token(twin.world, account))
+    car.closures.locked = False
+
+    code, err = await twin.run("lock", vin=car.vin, token_file=token_file)
+    assert code == 0, err[-2000:]
+    assert car.closures.locked is True
+    assert set(twin.access.tunnels) == {"fleet-api.prd.cn.vn.cloud.tesla.cn"}  # straight there: no 421
+
+
 async def test_an_account_in_another_region_follows_the_421_to_its_host(twin: Twin) -> None:
     # The token says NA (tesla-control picks the na host from it); the account now lives in eu.
     fleet_state(twin.world).set_home_region(twin.world.account("demo1@teslalink.test"), "eu")
 
     await twin.succeed("charging-set-amps", "9")
     assert twin.car.vehicle_data(["charge_state"])["charge_state"]["charge_current_request"] == 9
+    assert set(twin.access.tunnels) == {
+        "fleet-api.prd.na.vn.cloud.tesla.com",
+        "fleet-api.prd.eu.vn.cloud.tesla.com",
+    }
 
 
 # --- tesla-http-proxy ------------------------------------------------------------------------

@@ -67,6 +67,7 @@ async def test_the_real_region_name_reaches_the_twin_through_the_proxy(
         assert response.status == 200
         body = await response.json()
     assert body["response"]["region"] == "na"
+    assert access.tunnels == {"fleet-api.prd.na.vn.cloud.tesla.com": 1}
 
 
 async def test_fleet_auth_is_reachable_by_its_real_name(fleet: Fleet, access: TlsAccess) -> None:
@@ -90,6 +91,7 @@ async def test_a_connect_to_any_other_host_is_refused(access: TlsAccess) -> None
     answer = await exchange(access, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 403 ")
     assert b"fleet-api.prd.na.vn.cloud.tesla.com" in answer  # says what it does tunnel
+    assert not access.tunnels
 
 
 async def test_a_fleet_name_on_another_port_is_refused(access: TlsAccess) -> None:

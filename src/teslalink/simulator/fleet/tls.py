@@ -32,6 +32,7 @@ import contextlib
 import datetime
 import os
 import ssl
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,10 +271,11 @@ class _HttpsFront(_Listener):
 class _ConnectProxy(_Listener):
     """``CONNECT name:443`` to that name's HTTPS listener; every other request refused."""
 
-    def __init__(self, host: str, fronts: Mapping[str, int]) -> None:
+    def __init__(self, host: str, fronts: Mapping[str, int], tunnels: Counter[str]) -> None:
         super().__init__()
         self.host = host
         self.fronts = dict(fronts)
+        self.tunnels = tunnels
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         front = await self._tunnel_port(reader, writer)
@@ -302,6 +304,8 @@ class _ConnectProxy(_Listener):
         if front is None:
             allowed = ", ".join(sorted(self.fronts))
             await _refuse(writer, 403, "Forbidden", f"the twin's proxy tunnels only {allowed} on 443")
+        else:
+            self.tunnels[name.lower()] += 1
         return front
 
 
@@ -328,6 +332,8 @@ class TlsAccess:
     """The twin CA's PEM (for ``SSL_CERT_FILE``)."""
     https: dict[str, int]
     """Each real name's HTTPS listener port on loopback."""
+    tunnels: Counter[str] = field(default_factory=Counter, compare=False)
+    """How many tunnels the proxy opened to each name so far: which hosts a client chose."""
 
     def environ(self) -> dict[str, str]:
         """The environment a Go (or curl, or Python) client needs: the proxy and the trusted root."""
@@ -365,9 +371,10 @@ async def serve_tls_access(
             front = _HttpsFront(address)
             listeners.append(front)
             fronts[name] = await front.start(host, context)
-        proxy = _ConnectProxy(host, fronts)
+        tunnels: Counter[str] = Counter()
+        proxy = _ConnectProxy(host, fronts, tunnels)
         listeners.append(proxy)
         proxy_port = await proxy.start(host, limit=HEAD_LIMIT)
-        yield TlsAccess(proxy_url=f"http://{url_host(host)}:{proxy_port}", ca_file=ca_file, https=fronts)
+        yield TlsAccess(f"http://{url_host(host)}:{proxy_port}", ca_file, fronts, tunnels)
     finally:
         await asyncio.gather(*(listener.stop() for listener in listeners))
