@@ -94,11 +94,11 @@ def go_environment(go: str) -> dict[str, str]:
         ).stdout
     )
     fallback = Path(tempfile.gettempdir()) / f"teslalink-go-{os.getuid()}"
-    for name in GO_DIRS:
-        if not _writable(str(reported.get(name, ""))):
-            env[name] = str(fallback / name.lower())
-    # The module cache stays deletable by the user (Go makes it read-only otherwise).
-    env["GOFLAGS"] = (env.get("GOFLAGS", "") + " -modcacherw").strip()
+    moved = [name for name in GO_DIRS if not _writable(str(reported.get(name, "")))]
+    for name in moved:
+        env[name] = str(fallback / name.lower())
+    if moved:  # a module cache in the temp dir stays deletable (Go makes it read-only otherwise)
+        env["GOFLAGS"] = (env.get("GOFLAGS", "") + " -modcacherw").strip()
     return env
 
 
