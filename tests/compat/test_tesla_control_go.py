@@ -271,8 +271,7 @@ async def twin(go_tools: GoTools, tmp_path: Path) -> AsyncIterator[Twin]:
 
 
 async def test_tesla_control_sets_the_charging_amps_and_locks_the_car(twin: Twin) -> None:
-    charge = twin.car.port
-    assert charge.current_request != 12
+    assert twin.car.port.current_request != 12
 
     await twin.succeed("charging-set-amps", "12")
     assert set(twin.access.tunnels) == {"fleet-api.prd.na.vn.cloud.tesla.com"}  # from the token's claims
