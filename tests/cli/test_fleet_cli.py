@@ -3,16 +3,20 @@ the user reads (one line per error, exit codes 0/1/2, no secrets), and what chan
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
 import os
 import sys
 import threading
+import types
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
@@ -352,3 +356,32 @@ def test_setup_asks_then_creates_the_key_and_registers(
     second = invoke("setup", "--interactive", input="y\nn\n")  # register now; do not wait
     assert "[done] registration: registered in na, eu, cn, with our key" in second.stdout
     assert "setup incomplete: pairing" in error_line(second)  # the own app's key is on no car
+
+
+# --- the group ---------------------------------------------------------------------------------
+
+
+def test_the_group_is_listed_and_takes_fleet_login_when_it_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    top = CliRunner().invoke(cli, ["--help"])
+    assert "fleet" in top.stdout
+    alone = invoke("--help")
+    assert alone.exit_code == 0
+    for name in ("key", "register", "pair", "setup"):
+        assert name in alone.stdout
+    if importlib.util.find_spec("teslalink.cli.fleet_login") is None:
+        assert "login" not in alone.stdout
+        assert error_line(invoke("login"), code=2) == "Error: No such command 'login'."
+
+    @click.command()
+    def login() -> None:
+        """Sign in (a stand-in for cli/fleet_login.py)."""
+        click.echo("fleet login ran")
+
+    module = types.ModuleType("teslalink.cli.fleet_login")
+    module.__spec__ = importlib.machinery.ModuleSpec("teslalink.cli.fleet_login", None)
+    module.login = login  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "teslalink.cli.fleet_login", module)
+    assert "login" in invoke("--help").stdout
+    assert invoke("login").stdout == "fleet login ran\n"
