@@ -385,3 +385,12 @@ def test_the_group_is_listed_and_takes_fleet_login_when_it_is_installed(
     monkeypatch.setitem(sys.modules, "teslalink.cli.fleet_login", module)
     assert "login" in invoke("--help").stdout
     assert invoke("login").stdout == "fleet login ran\n"
+
+
+def test_pair_refuses_a_car_of_another_account_at_once(
+    fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_demo_app(fleet_twin, monkeypatch)
+    other = fleet_twin.vin("demo3@teslalink.test")
+    line = error_line(invoke("pair", "--vehicle", other, "--timeout", "600"))
+    assert f"{other} is not a car of this account" in line

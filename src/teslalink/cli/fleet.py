@@ -364,7 +364,12 @@ async def _pair(domain: str, vin: str | None, token: str, region: str | None, wa
 
     async with _status(token, region, domain) as status:
         chosen = vin or _only_car(await status.vins())
-        if chosen in await status.paired([chosen]):
+        state = await status.pairing([chosen])
+        if chosen not in state:
+            raise click.ClickException(
+                f"{chosen} is not a car of this account (fleet_status does not list it)"
+            )
+        if state[chosen]:
             echo(f"{chosen} is already paired with the key of {domain}")
             return
         _show_link(pairing_link(domain, chosen, _pairing_base()))

@@ -131,12 +131,24 @@ class FleetStatus:
             return []
         return [str(car["vin"]) for car in listing if isinstance(car, dict) and car.get("vin")]
 
-    async def paired(self, vins: Sequence[str]) -> set[str]:
-        """The VINs of `vins` that `fleet_status` lists in `key_paired_vins`."""
+    async def pairing(self, vins: Sequence[str]) -> dict[str, bool]:
+        """`fleet_status` of `vins`: VIN -> paired (in `key_paired_vins`) or not (`unpaired_vins`).
+
+        A VIN it lists in neither is left out (the twin's answer for a car of another account;
+        unverified what Tesla does).
+        """
         body = await self._call("POST", "api/1/vehicles/fleet_status", {"vins": list(vins)})
         inner = body.get("response")
-        found = inner.get("key_paired_vins") if isinstance(inner, dict) else None
-        return {str(vin) for vin in found} if isinstance(found, list) else set()
+        inner = inner if isinstance(inner, dict) else {}
+        listed: dict[str, bool] = {}
+        for field_name, paired in (("unpaired_vins", False), ("key_paired_vins", True)):
+            found = inner.get(field_name)
+            listed.update({str(vin): paired for vin in found} if isinstance(found, list) else {})
+        return listed
+
+    async def paired(self, vins: Sequence[str]) -> set[str]:
+        """The VINs of `vins` that `fleet_status` lists in `key_paired_vins`."""
+        return {vin for vin, paired in (await self.pairing(vins)).items() if paired}
 
     async def _call(self, method: str, path: str, json_body: Any = None) -> dict[str, Any]:
         while True:
