@@ -211,7 +211,7 @@ def test_register_without_the_published_key_says_where_to_publish_it(
     assert invoke("key", "create").exit_code == 0
     result = invoke("register", "--json")
     line = error_line(result)
-    assert "not registered with our key in na, eu, cn" in line
+    assert "not registered with our key in na, eu, cn (see above); China needs its own app" in line
     reported = json.loads(result.stdout)
     assert [r["status"] for r in reported] == ["refused"] * 3
     assert all("https://own.example/.well-known/appspecific/" in r["detail"] for r in reported)

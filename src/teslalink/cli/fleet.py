@@ -294,7 +294,9 @@ def register(
             echo(("[done] " if result.ok else "[failed] ") + result.detail)
     failed = [r.region for r in results if not r.ok]
     if failed:
-        raise click.ClickException(f"not registered with our key in {', '.join(failed)} (see above)")
+        # research/fleet.md 1.1: China has its own developer.tesla.cn apps (and hosts)
+        china = "; China needs its own app at developer.tesla.cn" if "cn" in failed else ""
+        raise click.ClickException(f"not registered with our key in {', '.join(failed)} (see above){china}")
 
 
 async def _onboard(
