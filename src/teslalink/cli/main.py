@@ -37,6 +37,7 @@ COMMANDS = {
     "energy": ("teslalink.cli.energy:energy", "A Powerwall or solar site: status, history, reserve, mode."),
     "stream": ("teslalink.cli.stream:stream", "Follow a car's live stream (speed, power, position)."),
     "api": ("teslalink.cli.cloud_api:api", "Call any named Owner API endpoint (NAME key=value...)."),
+    "fleet": ("teslalink.cli.fleet:fleet", "Fleet API: the app's key, registration, pairing a car."),
 }
 
 

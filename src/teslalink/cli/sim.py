@@ -9,7 +9,8 @@ ephemeral port).
 
 `all` serves the whole cloud of a demo world (SSO in both regions, Owner API with the twin's
 /_twin/ admin and scenario endpoints, streaming, Wall Connectors, and with the `fleet` extra the
-Fleet API: fleet-auth on P+4 and the na, eu, cn hosts on P+5..P+7) and prints, before serving, every
+Fleet API: fleet-auth on P+4, the na, eu, cn hosts on P+5..P+7, tesla.com's /_ak pairing page on
+P+8) and prints, before serving, every
 URL (`admin`: the base URL of the admin endpoints, which answers with their list) and
 the demo accounts with their passwords, TOTP secrets and vehicle ids (with --print-tokens also a
 ready access token each): a demo twin, so printing them is the point; nowhere else does.
@@ -444,6 +445,7 @@ def _human(listing: dict[str, Any]) -> str:
     if "fleet" in listing:
         lines.append(f"fleet auth {listing['fleet']['auth']}")
         lines += [f"fleet {region}   {url}" for region, url in listing["fleet"]["api"].items()]
+        lines.append(f"fleet pairing {listing['fleet']['pairing_url']}")
     return "\n".join(lines) + "\n"
 
 

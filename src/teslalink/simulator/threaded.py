@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ..cloud.config import CloudUrls
     from .faults import Faults
     from .owner_api import RateLimits
+    from .surface import Surface
 
 __all__ = ["ThreadedTwin"]
 
@@ -74,6 +75,7 @@ class ThreadedTwin:
         rate_limits: RateLimits | None = None,
         require_signed_commands: bool = False,
         extra_apps: Mapping[str, web.Application] | None = None,
+        surfaces: Iterable[Surface] = (),
         timeout_s: float = 30.0,
     ) -> None:
         if world is None:
@@ -91,6 +93,7 @@ class ThreadedTwin:
             "rate_limits": rate_limits,
             "require_signed_commands": require_signed_commands,
             "extra_apps": extra_apps,
+            "surfaces": list(surfaces),
         }
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None

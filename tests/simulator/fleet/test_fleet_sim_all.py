@@ -27,7 +27,13 @@ def _request(url: str, *, token: str | None = None, form: dict[str, str] | None 
 
 
 def test_fixed_ports_sit_in_the_extra_apps_range() -> None:
-    assert fleet_ports(8300) == {"fleet_auth": 8304, "fleet_na": 8305, "fleet_eu": 8306, "fleet_cn": 8307}
+    assert fleet_ports(8300) == {
+        "fleet_auth": 8304,
+        "fleet_na": 8305,
+        "fleet_eu": 8306,
+        "fleet_cn": 8307,
+        "tesla_web": 8308,
+    }
     assert fleet_ports(0) == {}
 
 
@@ -45,6 +51,8 @@ def test_sim_all_json_has_the_fleet_api_the_auth_server_and_the_demo_app() -> No
         listing = json.loads(readline_within(proc.stdout))
         fleet = listing["fleet"]
         assert set(fleet["api"]) == {"na", "eu", "cn"}
+        assert fleet["pairing_url"].startswith("http://127.0.0.1:")
+        assert fleet["pairing_url"].endswith("/_ak/")
         (app,) = fleet["apps"]
         assert set(app) == {"client_id", "client_secret", "domain", "redirect_uri"}
         status, token = _request(

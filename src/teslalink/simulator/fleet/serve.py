@@ -5,7 +5,8 @@
         urls = FleetUrls.of(cloud.extra)
         urls.api["eu"], urls.auth                 # http://127.0.0.1:<port>/ each
 
-Surface names: "fleet_auth", "fleet_na", "fleet_eu", "fleet_cn". fleet-auth must know the
+Surface names: "fleet_auth", "fleet_na", "fleet_eu", "fleet_cn", and "tesla_web" (tesla.com's
+`/_ak/<domain>` page, where an owner approves an app's key: `ak_page`). fleet-auth must know the
 regions' loopback URLs (it takes them as `audience`), so the regional sockets are bound first.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from ..surface import AppSurface
+from .ak_page import AK_PATH, TESLA_WEB_HOST, create_tesla_web_app
 from .api_app import create_fleet_api_app
 from .auth_app import create_fleet_auth_app
 from .demo import DEMO_APP
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AUTH_SURFACE",
     "FLEET_PORTS_OFFSET",
+    "WEB_SURFACE",
     "FleetUrls",
     "fleet_listing",
     "fleet_ports",
@@ -39,8 +42,10 @@ __all__ = [
 ]
 
 AUTH_SURFACE: Final = "fleet_auth"
+WEB_SURFACE: Final = "tesla_web"
 FLEET_PORTS_OFFSET: Final = 4
-"""`teslalink sim all --port P`: fleet-auth on P+4, na P+5, eu P+6, cn P+7 (the extra apps' range)."""
+"""`teslalink sim all --port P`: fleet-auth on P+4, na P+5, eu P+6, cn P+7, tesla_web P+8 (the extra
+apps' range, below the Wall Connectors' P+10)."""
 
 
 def fleet_ready() -> bool:
@@ -52,7 +57,7 @@ def fleet_ports(base: int) -> dict[str, int]:
     """The fixed ports from `base` (0: ephemeral)."""
     if base == 0:
         return {}
-    names = [AUTH_SURFACE, *(_surface_name(region) for region in FLEET_REGIONS)]
+    names = [AUTH_SURFACE, *(_surface_name(region) for region in FLEET_REGIONS), WEB_SURFACE]
     return {name: base + FLEET_PORTS_OFFSET + i for i, name in enumerate(names)}
 
 
@@ -70,7 +75,8 @@ def _surface_name(region: FleetRegion) -> str:
 def fleet_surfaces(
     world: World, host: str = "127.0.0.1", ports: Mapping[str, int] | None = None
 ) -> list[AppSurface]:
-    """fleet-auth and the three regional hosts; `ports` by surface name (missing or 0: ephemeral)."""
+    """fleet-auth, the three regional hosts and tesla_web; `ports` by surface name (missing or 0:
+    ephemeral)."""
     chosen = dict(ports or {})
     regions = {
         region: AppSurface(
@@ -93,29 +99,46 @@ def fleet_surfaces(
         host=host,
         port=chosen.get(AUTH_SURFACE, 0),
     )
-    return [auth, *regions.values()]
+    web = AppSurface(
+        WEB_SURFACE,
+        TESLA_WEB_HOST,
+        lambda: create_tesla_web_app(world),
+        host=host,
+        port=chosen.get(WEB_SURFACE, 0),
+    )
+    return [auth, *regions.values(), web]
 
 
 @dataclass(frozen=True)
 class FleetUrls:
-    """The served Fleet URLs: fleet-auth's root and each region's base URL."""
+    """The served Fleet URLs: fleet-auth's root, each region's base URL, tesla_web's root ("" if
+    not served)."""
 
     auth: str
     api: dict[FleetRegion, str]
+    web: str = ""
 
     @classmethod
     def of(cls, urls: Mapping[str, str]) -> FleetUrls:
         """From `Cloud.extra` (or `serve_surfaces`' name -> URL)."""
-        return cls(urls[AUTH_SURFACE], {region: urls[_surface_name(region)] for region in FLEET_REGIONS})
+        api = {region: urls[_surface_name(region)] for region in FLEET_REGIONS}
+        return cls(urls[AUTH_SURFACE], api, urls.get(WEB_SURFACE, ""))
+
+    @property
+    def pairing_url(self) -> str:
+        """What stands for `https://tesla.com/_ak/`: a link is this + `<domain>?vin=<VIN>`."""
+        return self.web.rstrip("/") + AK_PATH if self.web else ""
 
 
 def fleet_listing(world: World, urls: FleetUrls) -> dict[str, Any]:
-    """The `fleet` entry of `teslalink sim all --json`: api, auth and the partner apps (with secrets)."""
+    """The `fleet` entry of `teslalink sim all --json`: api, auth, the pairing page's `pairing_url`
+    (for https://tesla.com/_ak/) and the partner apps (with secrets)."""
     return {
         "api": dict(urls.api),
         "auth": urls.auth,
         "token_url": urls.auth + "oauth2/v3/token",
         "authorize_url": urls.auth + "oauth2/v3/authorize",
+        "pairing_url": urls.pairing_url,
         "apps": [
             {
                 "client_id": app.client_id,
