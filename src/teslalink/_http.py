@@ -270,11 +270,11 @@ async def receive_callback(
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     try:
         try:
-            await web.TCPSite(runner, host, port, shutdown_timeout=1.0).start()
+            await web.TCPSite(runner, host, port).start()
         except OSError as exc:
             raise errors.ConfigError(
                 f"cannot listen on {host}:{port} for the sign-in callback ({exc.strerror or exc})"

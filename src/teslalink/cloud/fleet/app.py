@@ -170,7 +170,7 @@ class FleetApp:
 def _check_redirect_uri(uri: str) -> None:
     parts = urlsplit(uri)
     if not parts.scheme or not (parts.netloc or parts.path):
-        raise ConfigError(f"the redirect URI {uri!r} is not a URL")
+        raise ConfigError("the redirect URI is not a URL (http://127.0.0.1:PORT/path or the app's page)")
 
 
 def _hosts_beyond_teslas(hosts: FleetHosts) -> dict[str, Any]:
