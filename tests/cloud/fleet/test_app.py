@@ -90,7 +90,7 @@ def test_a_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
         (b'{"client_id": 5, "client_secret": "s", "redirect_uri": "http://x/"}', "'client_id' must be"),
         (b'{"client_id": "c", "client_secret": "s", "redirect_uri": "nothing"}', "is not a URL"),
         (b'{"client_id": "c", "client_secret": "s", "redirect_uri": "http://x/", "domain": 3}', "'domain'"),
-        (b'{"client_id": "c", "client_secret": "s", "redirect_uri": "http://x/", "key_path": 3}', "'key_path'"),
+        (b'{"client_id": "c", "client_secret": "s", "redirect_uri": "http://x/", "key_path": 3}', "key_path"),
         (b'{"client_id": "c", "client_secret": "s", "redirect_uri": "http://x/", "hosts": []}', "'hosts'"),
         (
             b'{"client_id": "c", "client_secret": "s", "redirect_uri": "http://x/", "hosts": {"auth": "ftp://x"}}',

@@ -97,5 +97,5 @@ def test_a_token_that_is_not_a_jwt_is_a_clear_error_without_the_token(token: str
 
 
 def test_read_payload_names_what_it_read() -> None:
-    with pytest.raises(AuthError, match="^the id token is not a JWT"):
+    with pytest.raises(AuthError, match=r"^the id token is not a JWT"):
         read_payload("x", "the id token")
