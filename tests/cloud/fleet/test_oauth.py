@@ -12,8 +12,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from oauth_twin import DEMO1, DEMO2, DEMO3, HANG_GUARD_S, Twin, query_of, served_twin
 
+from fleet_oauth_twin import DEMO1, DEMO2, DEMO3, HANG_GUARD_S, Twin, query_of, served_twin
 from teslalink.cloud.auth import Auth
 from teslalink.cloud.config import CloudUrls
 from teslalink.cloud.fleet.jwt import read_claims

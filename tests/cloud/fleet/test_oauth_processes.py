@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from oauth_twin import DEMO2, HANG_GUARD_S, Twin, served_twin
 
+from fleet_oauth_twin import DEMO2, HANG_GUARD_S, Twin, served_twin
 from teslalink.cloud.fleet.tokens import FleetToken
 from teslalink.cloud.tokens import TokenStore
 

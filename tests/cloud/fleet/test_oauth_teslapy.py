@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from oauth_twin import DEMO1, DEMO3, Twin, served_twin
 
+from fleet_oauth_twin import DEMO1, DEMO3, Twin, served_twin
 from teslalink.cloud.tokens import Token
 
 teslapy = pytest.importorskip("teslapy")
