@@ -19,6 +19,7 @@ from teslalink.cloud.config import CloudUrls
 from teslalink.cloud.fleet.jwt import read_claims
 from teslalink.cloud.fleet.oauth import DEFAULT_SCOPES, FleetAuth
 from teslalink.cloud.fleet.tokens import FleetToken
+from teslalink.cloud.provider import TokenProvider
 from teslalink.cloud.tokens import Token, TokenStore
 from teslalink.errors import AuthError, ConfigError, LoginRequired, TimeoutError, TokenExpired
 
@@ -339,6 +340,10 @@ async def test_set_region_is_remembered_in_the_file(twin: Twin) -> None:
     assert _stored(twin, DEMO1)["region"] == "eu"
     with pytest.raises(ConfigError, match="unknown Fleet API region"):
         await twin.auth(DEMO1).set_region("mars")
+
+
+def test_it_is_a_token_provider(twin: Twin) -> None:
+    assert isinstance(twin.auth(DEMO1), TokenProvider)
 
 
 def test_reprs_hold_no_secret(twin: Twin) -> None:

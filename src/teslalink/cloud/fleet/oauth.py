@@ -57,6 +57,7 @@ from ...errors import (
     LoginRequired,
     RateLimited,
     ServiceUnavailable,
+    TeslalinkError,
     TokenExpired,
 )
 from ...transport import Closing, Response, Timeouts, retry_after
@@ -448,12 +449,14 @@ class FleetAuth(Closing):
         return self.identity if self.identity is not None else self._stored_spelling(email)
 
     async def _users_me(self, token: FleetToken) -> str | None:
+        """users/me's email, or None: a failed lookup must not lose a login whose code is spent."""
         url = URL(self.app.hosts.base_url(token.region) + USERS_ME_PATH)
-        resp = await self._transport.request(
-            "GET",
-            url,
-            headers={"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"},
-        )
+        headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
+        try:
+            resp = await self._transport.request("GET", url, headers=headers)
+        except TeslalinkError as exc:
+            _log.debug("%s: users/me failed: %s", url.authority, type(exc).__name__)
+            return None
         body = _json(resp)
         answer = body.get("response") if isinstance(body, dict) else None
         email = answer.get("email") if isinstance(answer, dict) else None
