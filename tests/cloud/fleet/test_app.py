@@ -75,8 +75,32 @@ def test_hosts_are_saved_when_not_teslas_and_the_environment_wins(tmp_path: Path
 def test_a_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
     path = tmp_path / "fleet.json"
     with pytest.raises(ConfigError, match="teslalink fleet setup") as caught:
-        FleetApp.load(path)
-    assert str(path) in str(caught.value)
+        FleetApp.load(path, environ={"TESLALINK_FLEET_CLIENT_ID": "only-the-id"})
+    assert str(caught.value).startswith(str(path))
+    assert "TESLALINK_FLEET_CLIENT_SECRET" in str(caught.value)
+
+
+def test_the_environment_stands_in_for_the_file_and_wins_over_it(tmp_path: Path) -> None:
+    env = {
+        "TESLALINK_FLEET_CLIENT_ID": "env-client",
+        "TESLALINK_FLEET_CLIENT_SECRET": SECRET,
+        "TESLALINK_FLEET_REDIRECT_URI": "http://localhost:9999/cb",
+        "TESLALINK_FLEET_DOMAIN": "env.example.com",
+        "TESLALINK_FLEET_KEY_FILE": str(tmp_path / "env-key.pem"),
+    }
+    path = tmp_path / "fleet.json"
+    from_env = FleetApp.load(path, environ=env)  # no file at all
+    assert (from_env.client_id, from_env.client_secret, from_env.redirect_uri) == (
+        "env-client",
+        SECRET,
+        "http://localhost:9999/cb",
+    )
+    assert from_env.domain == "env.example.com"
+    assert from_env.key_path == tmp_path / "env-key.pem"
+    _app().save(path)
+    mixed = FleetApp.load(path, environ={"TESLALINK_FLEET_DOMAIN": "other.example.com"})
+    assert mixed.client_id == "client-1"  # from the file
+    assert mixed.domain == "other.example.com"  # the environment's
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,11 @@ atomically, because the client secret is in it::
      "domain": "app.example.com", "key_path": "/home/me/.config/teslalink/fleet-key.pem",
      "hosts": {"auth": "http://127.0.0.1:4004/", "api": {"na": "http://127.0.0.1:4005/"}}}
 
-`hosts` is written only where it differs from Tesla's; when loading, TESLALINK_FLEET_AUTH_URL and
-TESLALINK_FLEET_API_URL_NA / _EU / _CN win over the file (our choice: the environment is how a
-test or the twin's demo points a command elsewhere for one run), the file over Tesla's hosts.
+`hosts` is written only where it differs from Tesla's. When loading, the environment wins over the
+file (our choice: it is how a test, a script or the twin's demo points one run elsewhere), the file
+over the defaults: TESLALINK_FLEET_CLIENT_ID, _CLIENT_SECRET, _REDIRECT_URI, _DOMAIN, _KEY_FILE
+(`ENV_FIELDS`: the names `teslalink fleet` reads too), TESLALINK_FLEET_AUTH_URL and
+TESLALINK_FLEET_API_URL_NA / _EU / _CN; with the first three set no file is needed.
 A file that is not JSON, or lacks a field, is a `ConfigError` naming the file and the field; the
 secret is never in a message or a repr.
 """
@@ -33,13 +35,21 @@ from ...errors import ConfigError, DecodeError
 from ..tokens import read_regular_file, redact
 from .hosts import FLEET_API_URLS, FLEET_AUTH_URL, FleetHosts
 
-__all__ = ["APP_FILE", "FleetApp", "default_app_path", "default_key_path"]
+__all__ = ["APP_FILE", "ENV_FIELDS", "FleetApp", "default_app_path", "default_key_path"]
 
 APP_FILE: Final = "fleet.json"
 KEY_FILE: Final = "fleet-key.pem"
 _ENV_AUTH: Final = "TESLALINK_FLEET_AUTH_URL"  # as teslalink.cloud.fleet.hosts reads them
 _ENV_API: Final = "TESLALINK_FLEET_API_URL_"
 _REQUIRED: Final = ("client_id", "client_secret", "redirect_uri")
+ENV_FIELDS: Final = {
+    "client_id": "TESLALINK_FLEET_CLIENT_ID",
+    "client_secret": "TESLALINK_FLEET_CLIENT_SECRET",
+    "redirect_uri": "TESLALINK_FLEET_REDIRECT_URI",
+    "domain": "TESLALINK_FLEET_DOMAIN",
+    "key_path": "TESLALINK_FLEET_KEY_FILE",
+}
+"""The environment's word for each field; it wins over the file's (as for the hosts)."""
 
 
 def _config_dir(environ: Mapping[str, str] | None) -> Path:
@@ -119,21 +129,15 @@ class FleetApp:
     ) -> FleetApp:
         """Read the configuration; a missing, unreadable or malformed file is a `ConfigError` naming it."""
         source = Path(path).expanduser() if path is not None else default_app_path(environ)
-        try:
-            raw = read_regular_file(source, "the Fleet app configuration")
-        except FileNotFoundError:
+        env = os.environ if environ is None else environ
+        given = {name: env[variable] for name, variable in ENV_FIELDS.items() if env.get(variable)}
+        data = _read(source)
+        if data is None and not set(_REQUIRED) <= set(given):
             raise ConfigError(
-                f"{source}: no Fleet app is configured; run `teslalink fleet setup` (or save a FleetApp)"
-            ) from None
-        except OSError as exc:
-            raise ConfigError(f"{source}: cannot read the Fleet app configuration ({exc.strerror})") from None
-        try:
-            data = loads(raw)
-        except DecodeError:
-            raise ConfigError(f"{source}: the Fleet app configuration is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: the Fleet app configuration must be a JSON object")
-        return cls.from_dict(data, where=str(source), environ=environ)
+                f"{source}: no Fleet app is configured; run `teslalink fleet setup`, or set "
+                "TESLALINK_FLEET_CLIENT_ID, TESLALINK_FLEET_CLIENT_SECRET and TESLALINK_FLEET_REDIRECT_URI"
+            )
+        return cls.from_dict({**(data or {}), **given}, where=str(source), environ=environ)
 
     @classmethod
     def from_dict(
@@ -165,6 +169,23 @@ class FleetApp:
             key_path=Path(key_path) if key_path else default_key_path(environ),
             hosts=hosts,
         )
+
+
+def _read(source: Path) -> dict[str, Any] | None:
+    """The file's object, None if there is no file; a `ConfigError` naming it if it is not one."""
+    try:
+        raw = read_regular_file(source, "the Fleet app configuration")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the Fleet app configuration ({exc.strerror})") from None
+    try:
+        data = loads(raw)
+    except DecodeError:
+        raise ConfigError(f"{source}: the Fleet app configuration is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the Fleet app configuration must be a JSON object")
+    return data
 
 
 def _check_redirect_uri(uri: str) -> None:
