@@ -90,6 +90,25 @@ async def test_headless_json_with_the_password_from_the_environment(twin: Twin) 
     assert twin.password(DEMO1) not in result.output
 
 
+async def test_the_twins_demo_app_from_the_environment_alone(twin: Twin, tmp_path: Path) -> None:
+    """What `teslalink sim all --json` hands out: the app and the hosts as environment variables."""
+    env = {
+        "TESLALINK_FLEET_CLIENT_ID": twin.app.client_id,
+        "TESLALINK_FLEET_CLIENT_SECRET": twin.app.client_secret,
+        "TESLALINK_FLEET_REDIRECT_URI": twin.app.redirect_uri,
+        "TESLALINK_FLEET_AUTH_URL": twin.urls.auth,
+        **{f"TESLALINK_FLEET_API_URL_{region.upper()}": url for region, url in twin.urls.api.items()},
+        PASSWORD_ENV: twin.password(DEMO1),
+    }
+    args = ["--headless", "--email", DEMO1, "--app-file", str(tmp_path / "none.json")]
+    assert twin.store.path is not None
+    args += ["--token-file", str(twin.store.path)]
+    result = await asyncio.to_thread(CliRunner().invoke, fleet_login, args, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"as {DEMO1} (region na;" in result.stdout
+    assert twin.app.client_secret not in result.output
+
+
 async def test_a_wrong_password_is_one_line_without_it(twin: Twin) -> None:
     result = await invoke(twin, "--headless", "--email", DEMO1, "--password", "wrong-pass-4242")
     line = one_line_error(result)

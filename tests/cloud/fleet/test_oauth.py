@@ -17,10 +17,10 @@ from fleet_oauth_twin import DEMO1, DEMO2, DEMO3, HANG_GUARD_S, Twin, query_of, 
 from teslalink.cloud.auth import Auth
 from teslalink.cloud.config import CloudUrls
 from teslalink.cloud.fleet.jwt import read_claims
-from teslalink.cloud.fleet.oauth import DEFAULT_SCOPES, FleetAuth
+from teslalink.cloud.fleet.oauth import DEFAULT_SCOPES, FleetAuth, fleet_identity
 from teslalink.cloud.fleet.tokens import FleetToken
 from teslalink.cloud.provider import TokenProvider
-from teslalink.cloud.tokens import Token, TokenStore
+from teslalink.cloud.tokens import MemoryTokenStore, Token, TokenStore
 from teslalink.errors import AuthError, ConfigError, LoginRequired, TimeoutError, TokenExpired
 
 EIGHT_HOURS = 28800.0
@@ -114,6 +114,28 @@ async def test_a_callback_with_another_state_is_refused_and_nothing_is_stored(tw
     assert pages[0][0] == 400
     assert "does not belong" in pages[0][1]
     assert twin.store.section_identities("fleet") == []
+
+
+async def test_a_sign_in_tesla_refused_is_told_in_the_browser_and_here(twin: Twin) -> None:
+    pages: list[tuple[int, str]] = []
+
+    async def declined(url: str) -> None:  # the user pressed "cancel" on the consent page
+        query = {
+            "error": "access_denied",
+            "error_description": "the user declined",
+            "state": query_of(url)["state"],
+        }
+        async with twin.session.get(twin.app.redirect_uri, params=query) as reply:
+            pages.append((reply.status, await reply.text()))
+
+    def on_url(url: str) -> None:
+        asyncio.get_running_loop().create_task(declined(url))
+
+    async with twin.auth() as auth:
+        with pytest.raises(AuthError, match="the login was not completed: the user declined"):
+            await asyncio.wait_for(auth.login_callback(on_url), HANG_GUARD_S)
+    assert pages[0][0] == 400
+    assert "Sign-in not completed" in pages[0][1]
 
 
 async def test_no_browser_coming_back_is_a_timeout_and_the_port_is_freed(twin: Twin) -> None:
@@ -340,6 +362,25 @@ async def test_set_region_is_remembered_in_the_file(twin: Twin) -> None:
     assert _stored(twin, DEMO1)["region"] == "eu"
     with pytest.raises(ConfigError, match="unknown Fleet API region"):
         await twin.auth(DEMO1).set_region("mars")
+
+
+async def test_the_only_fleet_account_is_the_default_identity(twin: Twin) -> None:
+    with pytest.raises(ConfigError, match="run `teslalink fleet login` first"):
+        fleet_identity(twin.store)
+    await _logged_in(twin, DEMO1)
+    assert fleet_identity(twin.store) == DEMO1
+    await _logged_in(twin, DEMO3)
+    with pytest.raises(ConfigError, match="2 accounts are logged in to the Fleet API"):
+        fleet_identity(twin.store)
+    assert fleet_identity(twin.store, DEMO3) == DEMO3
+
+
+async def test_a_memory_store_holds_fleet_logins_too(twin: Twin) -> None:
+    store = MemoryTokenStore()
+    async with FleetAuth(twin.app, store, clock=twin.world.now) as auth:
+        token = await auth.login_headless(DEMO1, twin.password(DEMO1))
+        assert (await auth.refresh()).access_token != token.access_token
+    assert store.cache[DEMO1]["fleet"]["client_id"] == twin.app.client_id
 
 
 def test_it_is_a_token_provider(twin: Twin) -> None:

@@ -71,7 +71,16 @@ from .tokens import SECTION, FleetToken
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["AUTHORIZE_PATH", "DEFAULT_SCOPES", "TOKEN_PATH", "FleetAuth"]
+__all__ = [
+    "AUTHORIZE_PATH",
+    "DEFAULT_SCOPES",
+    "TOKEN_PATH",
+    "FleetAuth",
+    "fleet_identity",
+    "loopback_redirect",
+    "new_state",
+    "region_of_code",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -97,6 +106,20 @@ CALLBACK_TIMEOUT_S: Final = 300.0
 """How long `login_callback` waits for the browser (our choice: five minutes to sign in)."""
 _REGION_PREFIXES: Final = {"NA": "na", "EU": "eu", "CN": "cn"}
 _LOOPBACK_HOSTS: Final = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def fleet_identity(store: TokenStore, email: str | None = None) -> str:
+    """`email`, else the only account of `store` with a Fleet login (`ConfigError` otherwise)."""
+    if email and email.strip():
+        return email.strip()
+    known = sorted(store.section_identities(SECTION))
+    if len(known) == 1:
+        return known[0]
+    if not known:
+        raise ConfigError("no account is logged in to the Fleet API: run `teslalink fleet login` first")
+    raise ConfigError(
+        f"{len(known)} accounts are logged in to the Fleet API ({', '.join(known)}): pass --email"
+    )
 
 
 def new_state() -> str:
