@@ -65,6 +65,8 @@ __all__ = [
 ]
 
 DEFAULT_TOKEN_FILE_ENV: Final = "TESLALINK_TOKEN_FILE"
+KEPT_ON_DELETE: Final = ("fleet",)
+"""Parts of an entry that are logins of their own (`delete` keeps them)."""
 _LOCK_POLL_S: Final = 0.02
 
 Loader = Callable[[], Mapping[str, Any]]
@@ -276,12 +278,21 @@ class TokenStore:
             self._write(cache)
 
     def delete(self, identity: str) -> bool:
-        """Forget `identity`; True if it was there."""
+        """Forget `identity`'s Owner API token; True if there was something to forget.
+
+        The entry goes, but for its Fleet API login ("fleet"), which is another login of the
+        account: logging out of the Owner API must not log it out of the Fleet API.
+        """
         with self._exclusive():
             cache = self._read()
             if identity not in cache:
                 return False
-            del cache[identity]
+            entry = cache.pop(identity)
+            kept = {name: entry[name] for name in KEPT_ON_DELETE if isinstance(entry, dict) and name in entry}
+            if isinstance(entry, dict) and set(entry) == set(kept):
+                return False  # nothing but the kept logins: nothing to forget
+            if kept:
+                cache[identity] = kept
             self._write(cache)
             return True
 

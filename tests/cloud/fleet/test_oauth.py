@@ -212,6 +212,21 @@ async def test_headless_login_beside_the_owner_api_token_which_keeps_working(twi
     assert entry["fleet"]["access_token"] == token.access_token
 
 
+async def test_logging_out_of_the_owner_api_keeps_the_fleet_login(twin: Twin) -> None:
+    owner_urls = CloudUrls(api=twin.cloud.owner_api, sso=twin.cloud.sso["na"], streaming=twin.cloud.streaming)
+    async with Auth(DEMO1, urls=owner_urls, store=twin.store, clock=twin.world.now) as owner:
+        await owner.login_headless(twin.password(DEMO1))
+    fleet = await _logged_in(twin)
+    async with Auth(DEMO1, urls=owner_urls, store=twin.store, clock=twin.world.now) as owner:
+        assert await owner.logout() is True
+        assert owner.token is None
+        assert await owner.logout() is False  # logged out already: the Fleet login is not "it"
+    assert twin.store.identities() == []
+    assert twin.store.path is not None
+    assert json.loads(twin.store.path.read_text()) == {DEMO1: {"fleet": fleet.to_entry()}}
+    assert await twin.auth(DEMO1).access_token() == fleet.access_token
+
+
 async def test_headless_login_with_mfa_and_several_accounts_in_one_file(twin: Twin) -> None:
     from teslalink.simulator.sso.totp import totp
 
