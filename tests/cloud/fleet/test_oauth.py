@@ -372,11 +372,11 @@ async def test_no_login_and_another_apps_login(twin: Twin) -> None:
 async def test_set_region_is_remembered_in_the_file(twin: Twin) -> None:
     await _logged_in(twin)
     async with twin.auth(DEMO1) as auth:
-        await auth.set_region("eu")
+        auth.set_region("eu", twin.urls.api["eu"])  # FleetApi's on_region(region, base_url)
         assert auth.base_url == twin.urls.api["eu"]
     assert _stored(twin, DEMO1)["region"] == "eu"
     with pytest.raises(ConfigError, match="unknown Fleet API region"):
-        await twin.auth(DEMO1).set_region("mars")
+        twin.auth(DEMO1).set_region("mars")
 
 
 async def test_the_only_fleet_account_is_the_default_identity(twin: Twin) -> None:

@@ -198,13 +198,17 @@ class FleetAuth(Closing):
         """The Fleet API host of the account's region (NA before a login, as Tesla's Go client does)."""
         return self.app.hosts.base_url(self.region or "na")
 
-    async def set_region(self, region: str) -> None:
-        """Remember that the account lives in `region` (a 421 said so): stored with the login."""
+    def set_region(self, region: str, base_url: str | None = None) -> None:
+        """Remember that the account lives in `region` (a 421 said so), stored with the login.
+
+        The shape of `FleetApi`'s `on_region(region, base_url)` callback; `base_url` is not
+        stored (our `hosts` know each region's). A short synchronous read-modify-write of the
+        token file under its lock, like `TokenStore.save`.
+        """
         self.app.hosts.base_url(region)  # a region we know, or ConfigError
-        async with self._refreshing.lock, self.store.locked():
-            stored = self._load() or self._token
-            if stored is not None and stored.region != region.lower():
-                self._adopt(dataclasses.replace(stored, region=region.lower()), save=True)
+        stored = self._load() or self._token
+        if stored is not None and stored.region != region.lower():
+            self._adopt(dataclasses.replace(stored, region=region.lower()), save=True)
 
     def _load(self) -> FleetToken | None:
         if self.identity is None:
