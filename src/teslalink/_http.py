@@ -9,7 +9,7 @@ Assistant does); we never close a session we did not open. aiohttp is imported o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from yarl import URL
@@ -21,7 +21,7 @@ from .transport import Closing, Response, Timeouts, retry_after
 if TYPE_CHECKING:
     import aiohttp  # imported on first use: the Wall Connector's lean transport never needs it
 
-__all__ = ["MAX_BODY", "Response", "Timeouts", "Transport", "WebSocket", "retry_after"]
+__all__ = ["MAX_BODY", "Response", "Timeouts", "Transport", "WebSocket", "receive_callback", "retry_after"]
 
 # Our choice: the largest body any Tesla answer may have. The biggest real ones (a year of energy
 # history, a full vehicle_data) are a few hundred KB; the Wall Connector passes its own, smaller cap.
@@ -227,3 +227,66 @@ class WebSocket:
 
     async def close(self) -> None:
         await self._ws.close()
+
+
+# --- the one server: where a browser sign-in comes back -----------------------------------------
+
+CallbackAnswer = Callable[[Mapping[str, str]], tuple[int, str]]
+"""The query of the callback request -> (status, HTML page shown in the browser)."""
+
+
+async def receive_callback(
+    host: str,
+    port: int,
+    path: str,
+    answer: CallbackAnswer,
+    *,
+    timeout_s: float,
+    listening: Callable[[], object] | None = None,
+) -> dict[str, str]:
+    """Listen on `host:port` until one GET of `path` arrives; answer it and return its query.
+
+    Why here: an OAuth redirect to a loopback URI is the one time the client serves a request,
+    and aiohttp (with its errors) belongs to this module. Only the first request to `path` is
+    taken (each query key once, its first value); other paths (a browser's favicon) get a 404 and
+    the wait goes on. `errors.TimeoutError` after `timeout_s`; a port that cannot be bound is a
+    `ConfigError` saying so. `listening()` is called once the port is open (e.g. to show the
+    sign-in URL). The listener is closed on return, on error and on cancellation.
+    """
+    import asyncio  # noqa: PLC0415 - only the callback needs it here
+
+    from aiohttp import web  # noqa: PLC0415 - see the module's imports
+
+    arrived: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.method != "GET" or request.path != path or arrived.done():
+            return web.Response(status=404, text="Not found", headers={"Connection": "close"})
+        query = {key: request.query.getone(key) for key in request.query}
+        status, page = answer(query)
+        arrived.set_result(query)
+        headers = {"Cache-Control": "no-store", "Connection": "close"}
+        return web.Response(status=status, text=page, content_type="text/html", headers=headers)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            raise errors.ConfigError(
+                f"cannot listen on {host}:{port} for the sign-in callback ({exc.strerror or exc})"
+            ) from None
+        if listening is not None:
+            listening()
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await arrived
+        except TimeoutError:
+            raise errors.TimeoutError(
+                f"no sign-in came back to http://{host}:{port}{path} within {timeout_s:g} s"
+            ) from None
+    finally:
+        await runner.cleanup()

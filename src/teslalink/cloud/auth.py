@@ -56,10 +56,10 @@ from ..errors import (
     MfaRequired,
     RateLimited,
     ServiceUnavailable,
-    TeslalinkError,
     TokenExpired,
 )
 from ..transport import Closing, Response, Timeouts, retry_after
+from ._refresh import SharedRefresh
 from .config import CloudUrls
 from .tokens import Token, TokenStore, redact
 
@@ -225,6 +225,20 @@ def rate_limited_message(where: str, seconds: float) -> str:
     return f"{where}: rate limited by Tesla's login server, retry in {math.ceil(seconds)} s"
 
 
+def code_from_redirect(redirect_url: str, state: str) -> str:
+    """The authorization code in the URL the browser ended on (or its query), checked against `state`."""
+    query = urlsplit(redirect_url.strip()).query if "?" in redirect_url else redirect_url.strip()
+    params = {k: v[0] for k, v in parse_qs(query).items()}
+    if "error" in params:
+        detail = params.get("error_description") or params["error"]
+        raise AuthError(f"the login was not completed: {detail}")
+    if "code" not in params:
+        raise AuthError("the redirect URL carries no authorization code")
+    if params.get("state") != state:
+        raise AuthError("the state in the redirect URL does not match this login; start again")
+    return params["code"]
+
+
 def _json(resp: Response) -> Any:
     try:
         return loads(resp.body)
@@ -267,9 +281,8 @@ class Auth(Closing):
         self._transport = Transport(session, timeouts=self._timeouts)
         self._token: Token | None = None
         self._loaded = False
-        self._refresh_lock = asyncio.Lock()
-        self._refreshes_done = 0  # refresh attempts finished, failed or not
-        self._last_failure: tuple[str, TeslalinkError] | None = None  # (held access token, error)
+        self._refreshing: SharedRefresh[Token] = SharedRefresh()
+        self._refresh_lock = self._refreshing.lock
         self._sso_cooldown_until: dict[str, float] = {}  # SSO host -> self.clock() time
         self._pending: StagedLogin | None = None
         self.refreshes = 0
@@ -363,20 +376,14 @@ class Auth(Closing):
 
     async def _refresh_from(self, held: Token, *, force: bool) -> Token:
         """One refresh at a time; a failure is the answer of every caller that waited for it."""
-        started = self._refreshes_done
-        async with self._refresh_lock:
-            if self._token is not None and self._token.access_token != held.access_token:
-                return self._token  # another task refreshed while we waited
-            failed = self._last_failure
-            if failed is not None and self._refreshes_done > started and failed[0] == held.access_token:
-                raise failed[1]  # the refresh we waited for failed: its error is ours, no new grant
-            try:
-                return await self._refresh_locked(held, force=force)
-            except TeslalinkError as exc:
-                self._last_failure = (held.access_token, exc)
-                raise
-            finally:
-                self._refreshes_done += 1
+
+        def replaced() -> Token | None:  # another task refreshed while we waited
+            token = self._token
+            return token if token is not None and token.access_token != held.access_token else None
+
+        return await self._refreshing.run(
+            held.access_token, replaced, lambda: self._refresh_locked(held, force=force)
+        )
 
     async def _refresh_locked(self, held: Token, *, force: bool) -> Token:
         """Under the task lock: the file lock, adopt what another process stored, else a grant."""
@@ -518,16 +525,7 @@ class Auth(Closing):
         return sso
 
     def _code_from(self, redirect_url: str, state: str) -> str:
-        query = urlsplit(redirect_url.strip()).query if "?" in redirect_url else redirect_url.strip()
-        params = {k: v[0] for k, v in parse_qs(query).items()}
-        if "error" in params:
-            detail = params.get("error_description") or params["error"]
-            raise AuthError(f"the login was not completed: {detail}")
-        if "code" not in params:
-            raise AuthError("the redirect URL carries no authorization code")
-        if params.get("state") != state:
-            raise AuthError("the state in the redirect URL does not match this login; start again")
-        return params["code"]
+        return code_from_redirect(redirect_url, state)
 
     async def _exchange(self, code: str, sso: str, verifier: str, redirect_uri: str) -> Token:
         resp = await self._sso_request(

@@ -5,7 +5,11 @@ teslalink at that file works as is, and TeslaPy can read ours::
 
     {"<email>": {"url": "<SSO base URL>",
                  "sso": {"access_token": ..., "refresh_token": ..., "id_token": ...,
-                         "expires_in": ..., "expires_at": ..., "token_type": "Bearer"}}}
+                         "expires_in": ..., "expires_at": ..., "token_type": "Bearer"},
+                 "fleet": {...}}}
+
+``"fleet"`` is the account's Fleet API login (`teslalink.cloud.fleet.tokens`), kept beside the
+Owner API token through `load_section` / `save_section`; TeslaPy ignores it.
 
 Why the lock: refresh tokens rotate (each refresh retires the one used), so two processes that
 refresh the same identity at once would fork the chain and one of them would log the user out.
@@ -61,6 +65,8 @@ __all__ = [
 ]
 
 DEFAULT_TOKEN_FILE_ENV: Final = "TESLALINK_TOKEN_FILE"
+KEPT_ON_DELETE: Final = ("fleet",)
+"""Parts of an entry that are logins of their own (`delete` keeps them)."""
 _LOCK_POLL_S: Final = 0.02
 
 Loader = Callable[[], Mapping[str, Any]]
@@ -272,12 +278,21 @@ class TokenStore:
             self._write(cache)
 
     def delete(self, identity: str) -> bool:
-        """Forget `identity`; True if it was there."""
+        """Forget `identity`'s Owner API token; True if there was something to forget.
+
+        The entry goes, but for its Fleet API login ("fleet"), which is another login of the
+        account: logging out of the Owner API must not log it out of the Fleet API.
+        """
         with self._exclusive():
             cache = self._read()
             if identity not in cache:
                 return False
-            del cache[identity]
+            entry = cache.pop(identity)
+            kept = {name: entry[name] for name in KEPT_ON_DELETE if isinstance(entry, dict) and name in entry}
+            if isinstance(entry, dict) and set(entry) == set(kept):
+                return False  # nothing but the kept logins: nothing to forget
+            if kept:
+                cache[identity] = kept
             self._write(cache)
             return True
 
@@ -289,6 +304,45 @@ class TokenStore:
             for name, entry in cache.items()
             if Token.from_cache_entry(entry, where=self._where, identity=name) is not None
         ]
+
+    # --- other clients' parts of an entry (the Fleet API's "fleet", beside TeslaPy's "sso") ----
+
+    def load_section(self, identity: str, name: str) -> dict[str, Any] | None:
+        """The `name` part of `identity`'s entry as stored (None if there is none).
+
+        Why parts: one account's Owner API token ("sso", which TeslaPy reads) and its Fleet API
+        login ("fleet", `teslalink.cloud.fleet.tokens`) live side by side in one entry, so both
+        keep working and TeslaPy still reads the file (it ignores keys it does not know).
+        """
+        _own_keys_refused(name)
+        entry = self._read().get(identity)
+        section = entry.get(name) if isinstance(entry, dict) else None
+        if section is None:
+            return None
+        if not isinstance(section, dict):
+            raise ConfigError(f"{self._where}: the {name!r} part of {identity!r} is not an object")
+        return section
+
+    def save_section(self, identity: str, name: str, section: Mapping[str, Any] | None) -> None:
+        """Replace (None: remove) the `name` part of `identity`'s entry, keeping everything else."""
+        _own_keys_refused(name)
+        with self._exclusive():
+            cache = self._read()
+            entry = dict(cache.get(identity) or {})
+            if section is None:
+                entry.pop(name, None)
+            else:
+                entry[name] = dict(section)
+            if entry:
+                cache[identity] = entry
+            else:
+                cache.pop(identity, None)
+            self._write(cache)
+
+    def section_identities(self, name: str) -> list[str]:
+        """Every identity whose entry has a `name` part."""
+        _own_keys_refused(name)
+        return [who for who, entry in self._read().items() if isinstance(entry, dict) and entry.get(name)]
 
     @contextlib.asynccontextmanager
     async def locked(self) -> AsyncIterator[None]:
@@ -424,6 +478,11 @@ class TokenStore:
             yield
         finally:
             self._release_file_lock(fd)
+
+
+def _own_keys_refused(name: str) -> None:
+    if name in ("sso", "url"):
+        raise ValueError(f"{name!r} is the Owner API token's own key: use load/save")
 
 
 class MemoryTokenStore(TokenStore):
