@@ -86,13 +86,17 @@ class SignerTwin:
         cars = self.world.vehicles_of(self.owner(n))
         return next(car for car in cars if model is None or car.spec.letter == model)
 
-    def token(
-        self, account: Account | None = None, scopes: tuple[str, ...] = regions.ALL_SCOPES
-    ) -> StaticToken:
+    def bearer(self, account: Account | None = None, scopes: tuple[str, ...] = regions.ALL_SCOPES) -> str:
+        """A Fleet user access token of the demo app (all scopes by default)."""
         body = authority_of(self.world).issue_user_token(
             account or self.owner(1), client_id=DEMO_APP.client_id, scopes=scopes
         )
-        return StaticToken(str(body["access_token"]))
+        return str(body["access_token"])
+
+    def token(
+        self, account: Account | None = None, scopes: tuple[str, ...] = regions.ALL_SCOPES
+    ) -> StaticToken:
+        return StaticToken(self.bearer(account, scopes))
 
     def paired_key(self, *cars: Car) -> PartnerKey:
         """A fresh key the owner approved on each car (the twin's "owner tapped approve")."""
