@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp import web
 from yarl import URL
 
 from teslalink._http import Transport as HttpTransport
@@ -139,3 +140,42 @@ class SignerTwin:
 async def served(world: World) -> AsyncIterator[SignerTwin]:
     async with serve_cloud(world, surfaces=fleet_surfaces(world)) as cloud, HttpTransport() as http:
         yield SignerTwin(world, FleetUrls.of(cloud.extra), http)
+
+
+@dataclass
+class Relay:
+    """A loopback hop in front of the twin's na host; with `lose_answers`, it hangs up once the car
+    has answered (the Fleet API ran the command, its reply never reaches us)."""
+
+    base_url: str = ""
+    forwarded: int = 0
+    lose_answers: bool = False
+
+
+@asynccontextmanager
+async def relay_to(twin: SignerTwin) -> AsyncIterator[Relay]:
+    relay = Relay()
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        upstream = URL(twin.urls.api["na"]).join(URL(request.path.lstrip("/")))
+        headers = {"Authorization": request.headers["Authorization"], "Content-Type": "application/json"}
+        answer = await twin.http.request("POST", upstream, headers=headers, data=await request.read())
+        relay.forwarded += 1
+        if relay.lose_answers:
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
+        return web.Response(status=answer.status, body=answer.body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/api/1/vehicles/{vin}/signed_command", forward)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    relay.base_url = f"http://{host}:{port}/"
+    try:
+        yield relay
+    finally:
+        await runner.cleanup()
