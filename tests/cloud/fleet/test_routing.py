@@ -8,6 +8,8 @@ which way went by what the twin's car did and by who sent what.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -260,3 +262,16 @@ async def test_a_signed_command_needs_the_fleet_link(twin: SignerTwin) -> None:
             rest=Rest(twin, twin.link(), car)("LOCK", {}),
             follow_region=lambda base_url: base_url,
         )
+
+
+def test_routing_loads_no_part_of_the_fleet_extra() -> None:
+    """FleetApi imports routing on its REST path too: it must not pull in cryptography or protobuf."""
+    code = (
+        "import sys, teslalink.cloud.fleet.routing\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'cryptography', 'tesla_protocol', 'google'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
