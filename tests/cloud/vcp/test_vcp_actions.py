@@ -68,6 +68,7 @@ def test_commands_without_a_protocol_message_stay_rest() -> None:
         ("ACTUATE_TRUNK", {"which_trunk": "side"}),
         ("CHANGE_SUNROOF_STATE", {"state": "ajar"}),
         ("REMOTE_SEAT_HEATER_REQUEST", {"heater": 9, "level": 1}),
+        ("CHARGING_AMPS", {"charging_amps": 2**40}),
     ],
 )
 def test_a_value_the_message_cannot_hold_is_one_clear_error(name: str, params: dict[str, object]) -> None:

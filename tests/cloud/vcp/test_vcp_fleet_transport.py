@@ -176,7 +176,8 @@ async def test_a_rejected_token_is_renewed_once(fleet: Fleet) -> None:
             return self.fresh
 
     tokens = Renewing(await fleet.token(fleet.owner(1)).access_token())
-    transport = FleetTransport(fleet.http, fleet.urls.api["na"], car.vin, tokens)
+    statuses: list[int] = []
+    transport = FleetTransport(fleet.http, fleet.urls.api["na"], car.vin, tokens, on_status=statuses.append)
     assert (
         await send_command(
             fleet.session(car, key, Domain.INFOTAINMENT),
@@ -186,6 +187,7 @@ async def test_a_rejected_token_is_renewed_once(fleet: Fleet) -> None:
     ).ok
     assert car.vehicle_data(["charge_state"])["charge_state"]["charge_current_request"] == 9
     assert tokens.rejected == ["not-a-token", "not-a-token"]  # the handshake's POST, then the command's
+    assert statuses == [401, 200, 401, 200]  # every POST is heard (the ledger decides what is billed)
 
 
 # --- what the twin's Fleet hosts do not inject (no fault layer there yet): a loopback stand-in -------

@@ -46,7 +46,7 @@ Field = Callable[[Params], Any]
 """One field of a message, read from the REST parameters."""
 
 
-def _read(key: str, convert: Callable[[Any], Any], default: Any) -> Field:
+def _read(key: str, convert: Callable[[Any], Any], default: Any, what: str) -> Field:
     def read(p: Params) -> Any:
         value = p.get(key)
         if value is None:
@@ -54,7 +54,7 @@ def _read(key: str, convert: Callable[[Any], Any], default: Any) -> Field:
         try:
             return convert(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{key} must be a {convert.__name__}, not {value!r}") from None
+            raise ConfigError(f"{key} must be {what}, not {value!r}") from None
 
     return read
 
@@ -68,19 +68,19 @@ def _boolean(value: Any) -> bool:
 
 
 def integer(key: str, default: int = 0) -> Field:
-    return _read(key, int, default)
+    return _read(key, int, default, "a whole number")
 
 
 def number(key: str, default: float = 0.0) -> Field:
-    return _read(key, float, default)
+    return _read(key, float, default, "a number")
 
 
 def text(key: str) -> Field:
-    return _read(key, str, "")
+    return _read(key, str, "", "text")
 
 
 def flag(key: str) -> Field:
-    return _read(key, _boolean, False)
+    return _read(key, _boolean, False, "true or false")
 
 
 def const(value: Any) -> Field:
@@ -96,7 +96,10 @@ _VOID: Final = common_pb2.Void()
 def _vehicle_action(member: str, fields: Mapping[str, Any]) -> Payload:
     """An Infotainment `CarServer.Action{vehicleAction{<member>{fields}}}`."""
     kind = type(getattr(cs.VehicleAction(), member))  # the member's message class
-    action = cs.VehicleAction(**{member: kind(**fields)})
+    try:
+        action = cs.VehicleAction(**{member: kind(**fields)})
+    except (TypeError, ValueError) as exc:  # protobuf's range checks (an int32 too large...)
+        raise ConfigError(f"{member}: a value does not fit the message ({exc})") from None
     return Domain.INFOTAINMENT, bytes(cs.Action(vehicleAction=action).SerializeToString())
 
 
