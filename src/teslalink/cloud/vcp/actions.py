@@ -286,3 +286,45 @@ def build(name: str, params: Params | None = None) -> Command:
         raise ConfigError(f"{name} cannot be sent as a signed command: {why}")
     domain, payload = make(params or {})
     return Command(endpoint(key).path.rsplit("/", 1)[-1], domain, payload)
+
+
+# --- the named builders of earlier code (messages.set_charging_amps...), now rows of the table ------
+
+
+def set_charging_amps(amps: int) -> Command:
+    return build("CHARGING_AMPS", {"charging_amps": amps})
+
+
+def set_charge_limit(percent: int) -> Command:
+    return build("CHANGE_CHARGE_LIMIT", {"percent": percent})
+
+
+def charge_start() -> Command:
+    return build("START_CHARGE")
+
+
+def charge_stop() -> Command:
+    return build("STOP_CHARGE")
+
+
+def hvac_auto(on: bool) -> Command:
+    return build("CLIMATE_ON" if on else "CLIMATE_OFF")
+
+
+def door_lock() -> Command:
+    return build("LOCK")
+
+
+def door_unlock() -> Command:
+    return build("UNLOCK")
+
+
+NAMED_BUILDERS: Final = (
+    "charge_start",
+    "charge_stop",
+    "door_lock",
+    "door_unlock",
+    "hvac_auto",
+    "set_charge_limit",
+    "set_charging_amps",
+)
