@@ -41,18 +41,23 @@ from teslalink.errors import ConfigError, TeslalinkError
 __all__ = ["NotPaired", "VcpSigner"]
 
 
-class NotPaired(TeslalinkError):
-    """The car does not know this app's key; its owner pairs it by opening `link` in the Tesla app.
+try:  # helper fleet-api adds NotPaired to teslalink.errors; until that merge, a stand-in here
+    from teslalink.errors import NotPaired  # type: ignore[attr-defined,unused-ignore]
+except ImportError:
 
-    A stand-in with the API of `teslalink.errors.NotPaired` (helper fleet-api adds it there): at the
-    merge this class becomes `from teslalink.errors import NotPaired`.
-    """
+    class NotPaired(TeslalinkError):  # type: ignore[no-redef,unused-ignore]
+        """The car does not know this app's key; its owner pairs it by opening `link` in the Tesla app.
 
-    def __init__(self, vin: str, link: str, detail: str = "") -> None:
-        where = f"{detail}: " if detail else ""
-        super().__init__(f"{where}{vin} is not paired with this app's key; open {link} on the owner's phone")
-        self.vin = vin
-        self.link = link
+        The API of `teslalink.errors.NotPaired`, which replaces this class once it exists.
+        """
+
+        def __init__(self, vin: str, link: str, detail: str = "") -> None:
+            where = f"{detail}: " if detail else ""
+            super().__init__(
+                f"{where}{vin} is not paired with this app's key; open {link} on the owner's phone"
+            )
+            self.vin = vin
+            self.link = link
 
 
 class VcpSigner:
