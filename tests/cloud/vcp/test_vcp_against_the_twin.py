@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from teslalink.cloud.vcp import messages
+from teslalink.cloud.vcp.actions import build
 from teslalink.cloud.vcp.crypto import Domain
 from teslalink.cloud.vcp.dispatch import Transport, send_command
 from teslalink.cloud.vcp.faults import KeyNotPaired
@@ -48,19 +48,19 @@ async def test_our_client_sets_the_amps_locks_and_resyncs_after_a_reboot(car: Ca
     transport = to_the_car(car, sent)
     infotainment, vcsec = session(car, key, Domain.INFOTAINMENT), session(car, key, Domain.VEHICLE_SECURITY)
 
-    result = await send_command(infotainment, messages.set_charging_amps(13), transport)
+    result = await send_command(infotainment, build("CHARGING_AMPS", {"charging_amps": 13}), transport)
     assert result.ok, result.reason
     assert car.vehicle_data(["charge_state"])["charge_state"]["charge_current_request"] == 13
     assert len(sent) == 2  # the handshake, then the command
 
-    assert (await send_command(vcsec, messages.door_unlock(), transport)).ok
+    assert (await send_command(vcsec, build("UNLOCK"), transport)).ok
     assert car.closures.locked is False
-    assert (await send_command(vcsec, messages.door_lock(), transport)).ok
+    assert (await send_command(vcsec, build("LOCK"), transport)).ok
     assert car.closures.locked is True
 
     security_of(car).reboot()  # new epochs: our session is stale, the car's fault resyncs it
     before = len(sent)
-    assert (await send_command(infotainment, messages.set_charge_limit(90), transport)).ok
+    assert (await send_command(infotainment, build("CHANGE_CHARGE_LIMIT", {"percent": 90}), transport)).ok
     assert car.vehicle_data(["charge_state"])["charge_state"]["charge_limit_soc"] == 90
     assert len(sent) - before == 2  # refused with fresh session info, then signed again: no handshake
 
@@ -69,7 +69,7 @@ async def test_a_refusal_reads_the_twins_reason(car: Car) -> None:
     key = PartnerKey.generate()
     security_of(car).pair(key.public_bytes())
     infotainment = session(car, key, Domain.INFOTAINMENT)
-    result = await send_command(infotainment, messages.charge_stop(), to_the_car(car, []))
+    result = await send_command(infotainment, build("STOP_CHARGE"), to_the_car(car, []))
     assert not result.ok
     assert result.reason == "not_charging"  # the REST twin's reason (unverified on the signed path)
 
@@ -78,6 +78,8 @@ async def test_an_unpaired_key_is_told_to_pair(car: Car) -> None:
     stranger = PartnerKey.generate()
     with pytest.raises(KeyNotPaired) as caught:
         await send_command(
-            session(car, stranger, Domain.INFOTAINMENT), messages.set_charging_amps(10), to_the_car(car, [])
+            session(car, stranger, Domain.INFOTAINMENT),
+            build("CHARGING_AMPS", {"charging_amps": 10}),
+            to_the_car(car, []),
         )
     assert f"tesla.com/_ak/teslalink.example?vin={car.vin}" in str(caught.value)

@@ -9,7 +9,7 @@ from tesla_protocol.command import car_server_pb2, universal_message_pb2
 from vcp_car_mirror import MirrorCar
 from vcp_vectors import CLIENT_KEY_PEM, VIN
 
-from teslalink.cloud.vcp import messages
+from teslalink.cloud.vcp.actions import build
 from teslalink.cloud.vcp.crypto import Domain
 from teslalink.cloud.vcp.dispatch import OutcomeUnknown, send_command
 from teslalink.cloud.vcp.faults import CarBusy, KeyNotPaired, SessionOutOfSync
@@ -57,20 +57,20 @@ async def test_one_handshake_then_commands_and_none_in_a_new_process(tmp_path: P
     link = CarLink(MirrorCar(VIN, Domain.INFOTAINMENT))
     session = _sessions(tmp_path / "s.json").session(VIN, Domain.INFOTAINMENT)
     for amps in (8, 16, 32):
-        assert (await send_command(session, messages.set_charging_amps(amps), link)).ok
+        assert (await send_command(session, build("CHARGING_AMPS", {"charging_amps": amps}), link)).ok
     again = _sessions(tmp_path / "s.json").session(VIN, Domain.INFOTAINMENT)
-    assert (await send_command(again, messages.charge_start(), link)).ok
+    assert (await send_command(again, build("START_CHARGE"), link)).ok
     assert (link.handshakes, link.commands) == (1, 4)
 
 
 async def test_a_rebooted_car_costs_one_more_request_not_a_handshake() -> None:
     link = CarLink(MirrorCar(VIN, Domain.VEHICLE_SECURITY))
     session = _sessions().session(VIN, Domain.VEHICLE_SECURITY)
-    assert (await send_command(session, messages.door_lock(), link)).ok
+    assert (await send_command(session, build("LOCK"), link)).ok
     link.car.reboot()
-    assert (await send_command(session, messages.door_unlock(), link)).ok
+    assert (await send_command(session, build("UNLOCK"), link)).ok
     assert (link.handshakes, link.commands) == (1, 3)
-    assert link.car.executed == [messages.door_lock().payload, messages.door_unlock().payload]
+    assert link.car.executed == [build("LOCK").payload, build("UNLOCK").payload]
 
 
 async def test_resync_faults_are_retried_a_bounded_number_of_times() -> None:
@@ -78,7 +78,7 @@ async def test_resync_faults_are_retried_a_bounded_number_of_times() -> None:
     session = _sessions().session(VIN, Domain.INFOTAINMENT)
     link.faults = [6] * 10
     with pytest.raises(SessionOutOfSync):
-        await send_command(session, messages.charge_stop(), link, sleep=_no_sleep)
+        await send_command(session, build("STOP_CHARGE"), link, sleep=_no_sleep)
     assert link.commands == 3
     assert link.car.executed == []
 
@@ -92,11 +92,11 @@ async def test_busy_is_retried_after_a_pause_then_succeeds() -> None:
         pauses.append(seconds)
 
     link.faults = [1]
-    assert (await send_command(session, messages.charge_start(), link, sleep=sleep)).ok
+    assert (await send_command(session, build("START_CHARGE"), link, sleep=sleep)).ok
     assert pauses == [2.0]
     link.faults = [11] * 5
     with pytest.raises(CarBusy):
-        await send_command(session, messages.charge_start(), link, sleep=sleep)
+        await send_command(session, build("START_CHARGE"), link, sleep=sleep)
 
 
 async def test_not_paired_is_raised_at_once() -> None:
@@ -104,7 +104,7 @@ async def test_not_paired_is_raised_at_once() -> None:
     session = _sessions().session(VIN, Domain.INFOTAINMENT)
     link.faults = [3]
     with pytest.raises(KeyNotPaired, match=r"tesla\.com/_ak/example\.com"):
-        await send_command(session, messages.charge_start(), link, sleep=_no_sleep)
+        await send_command(session, build("START_CHARGE"), link, sleep=_no_sleep)
     assert link.commands == 1
 
 
@@ -113,6 +113,6 @@ async def test_a_lost_reply_is_never_resent() -> None:
     session = _sessions().session(VIN, Domain.INFOTAINMENT)
     link.lose_reply = True
     with pytest.raises(OutcomeUnknown, match="may have run"):
-        await send_command(session, messages.charge_start(), link, sleep=_no_sleep)
+        await send_command(session, build("START_CHARGE"), link, sleep=_no_sleep)
     assert link.commands == 1
-    assert link.car.executed == [messages.charge_start().payload]  # it did run
+    assert link.car.executed == [build("START_CHARGE").payload]  # it did run

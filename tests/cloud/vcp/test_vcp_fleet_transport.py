@@ -20,7 +20,7 @@ from yarl import URL
 from teslalink import errors
 from teslalink._http import Transport as HttpTransport
 from teslalink.cloud.provider import StaticToken
-from teslalink.cloud.vcp import messages
+from teslalink.cloud.vcp.actions import build
 from teslalink.cloud.vcp.crypto import Domain
 from teslalink.cloud.vcp.dispatch import OutcomeUnknown, send_command
 from teslalink.cloud.vcp.fleet_transport import (
@@ -97,11 +97,11 @@ async def test_signed_commands_over_the_fleet_api_change_the_car(fleet: Fleet) -
     vcsec = fleet.session(car, key, Domain.VEHICLE_SECURITY)
     billed_before = sum(fleet.world.accounting.totals.values())
 
-    assert (await send_command(infotainment, messages.set_charging_amps(13), transport)).ok
+    assert (await send_command(infotainment, build("CHARGING_AMPS", {"charging_amps": 13}), transport)).ok
     assert car.vehicle_data(["charge_state"])["charge_state"]["charge_current_request"] == 13
-    assert (await send_command(vcsec, messages.door_unlock(), transport)).ok
+    assert (await send_command(vcsec, build("UNLOCK"), transport)).ok
     assert car.closures.locked is False
-    assert (await send_command(vcsec, messages.door_lock(), transport)).ok
+    assert (await send_command(vcsec, build("LOCK"), transport)).ok
     assert car.closures.locked is True
     # two handshakes and three commands, each a billed POST (research/fleet.md 1.9)
     assert sum(fleet.world.accounting.totals.values()) - billed_before == 5
@@ -114,7 +114,7 @@ async def test_a_car_that_takes_rest_commands_is_told_to_use_rest(fleet: Fleet) 
     session = fleet.session(old, key, Domain.INFOTAINMENT)
     with pytest.raises(SignedCommandsNotSupported) as caught:
         await send_command(
-            session, messages.set_charging_amps(10), fleet.transport(old, fleet.token(account))
+            session, build("CHARGING_AMPS", {"charging_amps": 10}), fleet.transport(old, fleet.token(account))
         )
     assert caught.value.status == 422
 
@@ -123,10 +123,10 @@ async def test_an_offline_car_is_unavailable_and_stays_offline(fleet: Fleet) -> 
     car, key = paired_car(fleet)
     transport = fleet.transport(car, fleet.token(fleet.owner(1)))
     infotainment = fleet.session(car, key, Domain.INFOTAINMENT)
-    assert (await send_command(infotainment, messages.set_charging_amps(12), transport)).ok
+    assert (await send_command(infotainment, build("CHARGING_AMPS", {"charging_amps": 12}), transport)).ok
     car.go_offline()
     with pytest.raises(errors.VehicleUnavailable, match="offline or asleep") as caught:
-        await send_command(infotainment, messages.set_charging_amps(10), transport)
+        await send_command(infotainment, build("CHARGING_AMPS", {"charging_amps": 10}), transport)
     assert not isinstance(caught.value, OutcomeUnknown)  # a 408: the command never reached the car
     assert car.state == "offline"  # never woken
     assert car.port.current_request == 12  # read without reaching the car (it is offline)
@@ -139,7 +139,7 @@ async def test_a_token_without_the_scope_is_refused_and_the_car_unchanged(fleet:
     vcsec = fleet.session(car, key, Domain.VEHICLE_SECURITY)
     locked = car.closures.locked
     with pytest.raises(MissingScopes) as caught:
-        await send_command(vcsec, messages.door_unlock() if locked else messages.door_lock(), transport)
+        await send_command(vcsec, build("UNLOCK") if locked else build("LOCK"), transport)
     assert caught.value.status == 403
     assert "vehicle_cmds" in str(caught.value)
     assert car.closures.locked is locked
@@ -153,7 +153,9 @@ async def test_another_regions_account_is_told_its_base_url(fleet: Fleet) -> Non
     transport = fleet.transport(car, fleet.token(fleet.owner(2)), region="na")
     with pytest.raises(OutOfRegion) as caught:
         await send_command(
-            fleet.session(car, key, Domain.INFOTAINMENT), messages.set_charging_amps(8), transport
+            fleet.session(car, key, Domain.INFOTAINMENT),
+            build("CHARGING_AMPS", {"charging_amps": 8}),
+            transport,
         )
     assert caught.value.base_url == FLEET_BASE_URLS["eu"]
 
@@ -174,14 +176,18 @@ async def test_a_rejected_token_is_renewed_once(fleet: Fleet) -> None:
             return self.fresh
 
     tokens = Renewing(await fleet.token(fleet.owner(1)).access_token())
-    transport = FleetTransport(fleet.http, fleet.urls.api["na"], car.vin, tokens)
+    statuses: list[int] = []
+    transport = FleetTransport(fleet.http, fleet.urls.api["na"], car.vin, tokens, on_status=statuses.append)
     assert (
         await send_command(
-            fleet.session(car, key, Domain.INFOTAINMENT), messages.set_charging_amps(9), transport
+            fleet.session(car, key, Domain.INFOTAINMENT),
+            build("CHARGING_AMPS", {"charging_amps": 9}),
+            transport,
         )
     ).ok
     assert car.vehicle_data(["charge_state"])["charge_state"]["charge_current_request"] == 9
     assert tokens.rejected == ["not-a-token", "not-a-token"]  # the handshake's POST, then the command's
+    assert statuses == [401, 200, 401, 200]  # every POST is heard (the ledger decides what is billed)
 
 
 # --- what the twin's Fleet hosts do not inject (no fault layer there yet): a loopback stand-in -------
@@ -258,11 +264,11 @@ async def test_an_answer_lost_after_the_car_acted_is_not_sent_again(fleet: Fleet
     car, key = paired_car(fleet)
     transport = FleetTransport(fleet.http, relay.base_url, car.vin, fleet.token(fleet.owner(1)))
     infotainment = fleet.session(car, key, Domain.INFOTAINMENT)
-    assert (await send_command(infotainment, messages.set_charging_amps(11), transport)).ok
+    assert (await send_command(infotainment, build("CHARGING_AMPS", {"charging_amps": 11}), transport)).ok
     relay.lose_answers = True
     before = relay.forwarded
     with pytest.raises(OutcomeUnknown, match="may have run"):
-        await send_command(infotainment, messages.set_charging_amps(7), transport)
+        await send_command(infotainment, build("CHARGING_AMPS", {"charging_amps": 7}), transport)
     assert relay.forwarded - before == 1  # sent once, never again
     assert car.port.current_request == 7  # and the car did act on it
 

@@ -25,6 +25,7 @@ from vcp_vectors import (
 import teslalink._files
 import teslalink.cloud.vcp.session
 from teslalink.cloud.vcp import messages
+from teslalink.cloud.vcp.actions import build
 from teslalink.cloud.vcp.crypto import Domain
 from teslalink.cloud.vcp.faults import KeyNotPaired, SessionInfoRejected, VcpError
 from teslalink.cloud.vcp.keys import PartnerKey
@@ -192,7 +193,7 @@ def test_a_new_process_signs_from_the_cache_without_a_handshake(
     car = MirrorCar(VIN, Domain.INFOTAINMENT)
     first = Sessions(client_key, SessionCache(path), clock=clock).session(VIN, Domain.INFOTAINMENT)
     _handshake(first, car)
-    first_request = messages.command_request(first, messages.set_charging_amps(16))
+    first_request = messages.command_request(first, build("CHARGING_AMPS", {"charging_amps": 16}))
     assert car.verify(first_request.message)[2] == 0
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["me.json"]
@@ -202,7 +203,7 @@ def test_a_new_process_signs_from_the_cache_without_a_handshake(
     car.clock_time += 60
     second = Sessions(client_key, SessionCache(path), clock=clock).session(VIN, Domain.INFOTAINMENT)
     assert second.state is not None
-    request = messages.command_request(second, messages.set_charging_amps(20))
+    request = messages.command_request(second, build("CHARGING_AMPS", {"charging_amps": 20}))
     assert car.verify(request.message)[2] == 0  # accepted: right counter, epoch and expiry
 
 

@@ -454,7 +454,7 @@ def test_wrong_vin_mobile_access_role_and_unknown_action(world: World, car: Car,
     monitor.handshake(INFOTAINMENT)
     assert fault_of(monitor.send(monitor.sign(INFOTAINMENT, set_amps(8)))) == 7
     unknown = car_server_pb2.Action()
-    unknown.vehicleAction.mediaNextTrack.SetInParent()
+    unknown.vehicleAction.setLowPowerModeAction.SetInParent()  # not implemented by the twin
     assert fault_of(client.send(client.sign(INFOTAINMENT, unknown.SerializeToString()))) == 9
 
 

@@ -18,11 +18,14 @@ code. Both come with the `fleet` extra (`pip install teslalink[fleet]`); nothing
     session   one session per (VIN, domain): epoch, counter, clock offset; the session-info check;
               the on-disk session cache; the per-VIN-per-domain asyncio lock
     messages  handshake and signed-command RoutableMessages; reply parsing into typed results
+    actions   every vehicle command (catalogue name + REST parameters) -> its signed payload;
+              `supports(name)` is False for the REST-only ones
     faults    typed errors for the protocol's MessageFault_E codes
     dispatch  one signed command over a caller's transport: handshake when needed, bounded
               resync/busy retries, and "may have executed" when a reply is lost
     fleet_transport  that transport over the Fleet API's `signed_command` (through teslalink._http),
-              its refusals typed: 408, 421 (with the base URL), 422 (use REST), 403, 429, 5xx
+              its refusals typed: 408, 421 (with the base URL), 422 (use REST), 403, 429, 5xx;
+              `on_status` hears every POST's status (handshakes too) for the budget ledger
 """
 
 from __future__ import annotations

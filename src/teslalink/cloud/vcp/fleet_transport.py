@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 
 from yarl import URL
 
@@ -72,14 +73,24 @@ class FleetTransport:
 
     `http` is shared and owned by the caller (one aiohttp session for every car). The token
     comes from `tokens` before each POST, as `TeslaApi` takes it; it never reaches an error or a
-    repr.
+    repr. `on_status(status)` hears the status of every POST that got an answer, handshakes and
+    the retry after a 401 included, so a ledger can count what Tesla bills (research/fleet.md 1.9).
     """
 
-    def __init__(self, http: HttpTransport, base_url: str | URL, vin: str, tokens: TokenProvider) -> None:
+    def __init__(
+        self,
+        http: HttpTransport,
+        base_url: str | URL,
+        vin: str,
+        tokens: TokenProvider,
+        *,
+        on_status: Callable[[int], object] | None = None,
+    ) -> None:
         self.vin = vin
         self.url = URL(str(base_url).rstrip("/") + "/").join(URL(f"api/1/vehicles/{vin}/signed_command"))
         self._http = http
         self._tokens = tokens
+        self._on_status = on_status
 
     def __repr__(self) -> str:
         return f"FleetTransport({str(self.url)!r})"
@@ -107,7 +118,10 @@ class FleetTransport:
             "User-Agent": _USER_AGENT,
             "Accept": "application/json",
         }
-        return await self._http.request("POST", self.url, headers=headers, json_body=body)
+        response = await self._http.request("POST", self.url, headers=headers, json_body=body)
+        if self._on_status is not None:
+            self._on_status(response.status)
+        return response
 
     def _car_answer(self, response: Response) -> bytes:
         """The bytes inside `{"response": b64}`; anything else is a DecodeError (the car may have acted)."""

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from tesla_protocol.command import (
     car_server_pb2,
-    common_pb2,
     errors_pb2,
     signatures_pb2,
     universal_message_pb2,
@@ -29,24 +29,17 @@ from teslalink.cloud.vcp import crypto
 from teslalink.cloud.vcp.crypto import Domain, SignatureType
 from teslalink.cloud.vcp.faults import CarBusy, MalformedReply, ResponseRejected, VcpError, fault_error
 from teslalink.cloud.vcp.session import DomainSession, SessionState
-from teslalink.errors import CommandFailed, ConfigError
+from teslalink.errors import CommandFailed
 
 __all__ = [
     "FLAG_ENCRYPT_RESPONSE",
     "Command",
     "CommandResult",
     "Request",
-    "charge_start",
-    "charge_stop",
     "command_request",
-    "door_lock",
-    "door_unlock",
     "handshake_request",
-    "hvac_auto",
     "parse_command_reply",
     "parse_handshake_reply",
-    "set_charge_limit",
-    "set_charging_amps",
 ]
 
 # Flags is a bit-position enum; the wire field is the mask. FLAG_ENCRYPT_RESPONSE = bit 1, mask 2.
@@ -91,64 +84,6 @@ class Request:
     message: bytes
     request_hash: bytes = b""
     seen_response_counters: set[int] = field(default_factory=set)
-
-
-def _infotainment(name: str, action: car_server_pb2.VehicleAction) -> Command:
-    payload = car_server_pb2.Action(vehicleAction=action).SerializeToString()
-    return Command(name, Domain.INFOTAINMENT, bytes(payload))
-
-
-def set_charging_amps(amps: int) -> Command:
-    """Set the charging current (amps), VehicleAction field 43."""
-    if not 0 <= amps <= 80:
-        raise ConfigError(f"charging amps must be between 0 and 80, not {amps}")
-    action = car_server_pb2.VehicleAction(
-        setChargingAmpsAction=car_server_pb2.SetChargingAmpsAction(charging_amps=amps)
-    )
-    return _infotainment("set_charging_amps", action)
-
-
-def set_charge_limit(percent: int) -> Command:
-    """Set the charge limit (percent of the battery), VehicleAction field 5."""
-    if not 50 <= percent <= 100:
-        raise ConfigError(f"the charge limit must be between 50 and 100 percent, not {percent}")
-    action = car_server_pb2.VehicleAction(
-        chargingSetLimitAction=car_server_pb2.ChargingSetLimitAction(percent=percent)
-    )
-    return _infotainment("set_charge_limit", action)
-
-
-def charge_start() -> Command:
-    """Start charging, ChargingStartStopAction.start."""
-    start = car_server_pb2.ChargingStartStopAction(start=common_pb2.Void())
-    return _infotainment("charge_start", car_server_pb2.VehicleAction(chargingStartStopAction=start))
-
-
-def charge_stop() -> Command:
-    """Stop charging, ChargingStartStopAction.stop."""
-    stop = car_server_pb2.ChargingStartStopAction(stop=common_pb2.Void())
-    return _infotainment("charge_stop", car_server_pb2.VehicleAction(chargingStartStopAction=stop))
-
-
-def hvac_auto(on: bool) -> Command:
-    """Climate on (auto) or off, HvacAutoAction."""
-    action = car_server_pb2.VehicleAction(hvacAutoAction=car_server_pb2.HvacAutoAction(power_on=on))
-    return _infotainment("auto_conditioning_start" if on else "auto_conditioning_stop", action)
-
-
-def _rke(name: str, action: int) -> Command:
-    payload = vcsec_pb2.UnsignedMessage(RKEAction=action).SerializeToString()  # type: ignore[arg-type]
-    return Command(name, Domain.VEHICLE_SECURITY, bytes(payload))
-
-
-def door_lock() -> Command:
-    """Lock the car, VCSEC RKE_ACTION_LOCK."""
-    return _rke("door_lock", vcsec_pb2.RKE_ACTION_LOCK)
-
-
-def door_unlock() -> Command:
-    """Unlock the car, VCSEC RKE_ACTION_UNLOCK (0: the oneof member is sent even though it is 0)."""
-    return _rke("door_unlock", vcsec_pb2.RKE_ACTION_UNLOCK)
 
 
 def _routing_address() -> bytes:
@@ -347,3 +282,13 @@ def _generic_error_name(code: int) -> str:
     except ValueError:
         return f"error {code}"
     return name.removeprefix("GENERICERROR_").lower()
+
+
+def __getattr__(name: str) -> Any:
+    """The named command builders (`set_charging_amps`, `door_lock`...) live in `actions` now, as
+    rows of its table; reached here too so that earlier callers keep working."""
+    from teslalink.cloud.vcp import actions  # noqa: PLC0415 - actions imports this module
+
+    if name in actions.NAMED_BUILDERS:
+        return getattr(actions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
