@@ -12,12 +12,18 @@ asyncio timeouts) are translated at the transport seam (`teslalink._http`) and t
     │   ├── MfaRequired          the account needs a second factor and no passcode getter was given
     │   ├── CaptchaRequired      the SSO asks for a captcha and no solver was given
     │   └── TokenExpired         the token is expired or revoked and could not be refreshed
+    │       └── LoginRequired    401 login_required: the Fleet refresh token is retired; log in again
     ├── ApiError                 the server answered with an error: `.status`, `.error`, `.description`
     │   ├── VehicleUnavailable   408: the car is asleep or offline
     │   ├── RateLimited          429: `.retry_after` seconds
     │   ├── ServiceUnavailable   5xx: the service failed for now; worth trying again later
     │   ├── CommandFailed        the command ran and answered result false: `.reason`
-    │   └── CommandSigningRequired  403: the car wants signed commands (Vehicle Command Protocol)
+    │   ├── CommandSigningRequired  403: the car wants signed commands (Vehicle Command Protocol)
+    │   ├── MissingScopes        403 missing scopes: the user did not grant them; `.missing` names them
+    │   ├── NotRegistered        412: the partner app is not registered in this Fleet region
+    │   ├── OutOfRegion          421: the account lives in another Fleet region; `.base_url` is Tesla's word
+    │   └── SignedCommandsNotSupported  422: the car takes REST commands only (a pre-2021 Model S/X)
+    ├── NotPaired                the car does not know our key: `.link` is the tesla.com/_ak page, `.vin`
     └── ConfigError              bad user input (a malformed host, an unknown option value)
 
 Every message names the host or endpoint involved and never carries a secret.
@@ -36,9 +42,15 @@ __all__ = [
     "ConfigError",
     "ConnectionError",
     "DecodeError",
+    "LoginRequired",
     "MfaRequired",
+    "MissingScopes",
+    "NotPaired",
+    "NotRegistered",
+    "OutOfRegion",
     "RateLimited",
     "ServiceUnavailable",
+    "SignedCommandsNotSupported",
     "TeslalinkError",
     "TimeoutError",
     "TokenExpired",
@@ -89,6 +101,30 @@ class TokenExpired(AuthError):
     """The access token is expired or revoked and could not be refreshed."""
 
 
+class LoginRequired(TokenExpired):
+    """401 `login_required`: the Fleet refresh token expired, was used up or the password changed.
+
+    Nothing but a new login helps: `teslalink fleet login`.
+    """
+
+    def __init__(self, detail: str = "") -> None:
+        where = f"{detail}: " if detail else ""
+        super().__init__(f"{where}the Fleet login has lapsed; run `teslalink fleet login` to log in again")
+
+
+class NotPaired(TeslalinkError):
+    """The car does not know this app's key; its owner pairs it by opening `link` in the Tesla app.
+
+    `link` is `https://tesla.com/_ak/<domain>?vin=<VIN>`; pairing is done once per car.
+    """
+
+    def __init__(self, vin: str, link: str, detail: str = "") -> None:
+        where = f"{detail}: " if detail else ""
+        super().__init__(f"{where}{vin} is not paired with this app's key; open {link} on the owner's phone")
+        self.vin = vin
+        self.link = link
+
+
 class ApiError(TeslalinkError):
     """The server answered with an error status or an error body."""
 
@@ -131,3 +167,43 @@ class CommandFailed(ApiError):
 
 class CommandSigningRequired(ApiError):
     """403: the car accepts only commands signed with the Vehicle Command Protocol."""
+
+
+class MissingScopes(ApiError):
+    """403 `Unauthorized missing scopes`: the user did not grant what this call needs.
+
+    `missing` holds the scopes Tesla (or we) named, e.g. ("vehicle_location",); empty if unsaid.
+    A new login that asks for them fixes it (Tesla adds scopes only with `prompt_missing_scopes`).
+    """
+
+    def __init__(
+        self, status: int = 403, error: str = "", description: str = "", missing: tuple[str, ...] = ()
+    ) -> None:
+        if missing and not description:
+            description = "the login lacks the scope " + ", ".join(missing)
+        super().__init__(status, error or "missing scopes", description)
+        self.missing = missing
+
+
+class NotRegistered(ApiError):
+    """412: the partner app is not registered in this Fleet region; `teslalink fleet register` does it.
+
+    Tesla wants the app registered in every region it serves (research/fleet.md 1.4).
+    """
+
+    def __init__(self, status: int = 412, error: str = "", description: str = "") -> None:
+        fix = "register the app in this region: run `teslalink fleet register --domain <your domain>`"
+        detail = f"{description}; {fix}" if description else fix
+        super().__init__(status, error or "app not registered", detail)
+
+
+class OutOfRegion(ApiError):
+    """421: the account lives in another region; `base_url` is the one Tesla named (None if unsaid)."""
+
+    def __init__(self, status: int, error: str, description: str, base_url: str | None) -> None:
+        super().__init__(status, error, description)
+        self.base_url = base_url
+
+
+class SignedCommandsNotSupported(ApiError):
+    """422: this car does not take signed commands (a pre-2021 Model S/X); send the REST command."""

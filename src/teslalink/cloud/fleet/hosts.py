@@ -48,9 +48,7 @@ class FleetHosts:
     auth: str = FLEET_AUTH_URL
 
     def __post_init__(self) -> None:
-        api = {
-            region.lower(): _normalised(f"Fleet API {region}", url) for region, url in self.api.items()
-        }
+        api = {region.lower(): _normalised(f"Fleet API {region}", url) for region, url in self.api.items()}
         object.__setattr__(self, "api", MappingProxyType(api))
         object.__setattr__(self, "auth", _normalised("Fleet auth", self.auth))
 
@@ -72,10 +70,7 @@ class FleetHosts:
         urls: dict[str, str] = {}
         for region, default in FLEET_API_URLS.items():
             urls[region] = (
-                given[region]
-                or (api or {}).get(region)
-                or env.get(_ENV_API + region.upper())
-                or default
+                given[region] or (api or {}).get(region) or env.get(_ENV_API + region.upper()) or default
             )
         for region, url in (api or {}).items():  # a region of the caller's beyond the three
             urls.setdefault(region.lower(), url)
