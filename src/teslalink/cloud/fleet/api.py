@@ -353,13 +353,12 @@ class FleetApi(TeslaApi):
         """
         if self.signer is None:
             return await self._rest_command(vehicle, name, params)
+        where = f"POST api/1/vehicles/{vehicle.vin}/signed_command"
+        self._check_cooldown(where, self.base_url.authority)
         try:  # the fleet extra, on the first signed command
             from .routing import route_command  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
         except ImportError as exc:
             raise errors.ConfigError(f"signed commands need teslalink.cloud.fleet.routing: {exc}") from None
-
-        where = f"POST api/1/vehicles/{vehicle.vin}/signed_command"
-        self._check_cooldown(where, self.base_url.authority)
         try:
             answer = await route_command(
                 vin=vehicle.vin,
