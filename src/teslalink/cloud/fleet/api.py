@@ -368,6 +368,7 @@ class FleetApi(TeslaApi):
                 signer=self.signer,
                 rest=lambda: self._rest_command(vehicle, name, params),
                 follow_region=self.follow_region,
+                fleet=self,  # http, base_url, tokens and count_billable: re-read after a switch
             )
         except errors.RateLimited as exc:
             self.cool_down(DEFAULT_COOLDOWN_S if exc.retry_after is None else exc.retry_after)
