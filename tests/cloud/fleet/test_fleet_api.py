@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from fleet_api_twin import FleetTwin, first_car, old_model_s
 
 from teslalink import errors
 from teslalink.cloud.energy import LiveStatus
@@ -21,25 +21,10 @@ from teslalink.cloud.fleet.hosts import FleetHosts
 from teslalink.cloud.provider import StaticToken
 from teslalink.cloud.vehicle import Vehicle, VehicleData
 from teslalink.simulator.fleet import PartnerApp, fleet_state
-from teslalink.simulator.vehicle.car import Car
-from teslalink.simulator.vehicle.spec import make_vin, model_spec
 from teslalink.sync import Fleet as BlockingFleet
-
-from .conftest import FleetTwin
 
 TESLA_EU = "https://fleet-api.prd.eu.vn.cloud.tesla.com"
 NEW_APP = PartnerApp("new-app", "ta-secret.new", "new.example", ("http://127.0.0.1:9/cb",))
-
-
-def first_car(twin: FleetTwin, n: int = 1) -> Car:
-    return twin.world.vehicles_of(twin.account(n))[0]
-
-
-def old_model_s(twin: FleetTwin, n: int = 1) -> Car:
-    """A 2019 Model S: `command_signing` off, REST commands accepted (research/fleet.md 2.11)."""
-    return twin.world.add_vehicle(
-        twin.account(n), model="S", vin=make_vin(model_spec("S"), 2019, random.Random(3))
-    )
 
 
 class Sent:

@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from fleet_api_twin import FleetTwin, first_car
 
 from teslalink import errors
 from teslalink.simulator.surface import AppSurface, Surface
-
-from .conftest import FleetTwin
-from .test_fleet_api import first_car
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

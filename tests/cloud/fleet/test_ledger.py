@@ -9,13 +9,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from fleet_api_twin import FleetTwin, first_car, old_model_s
 
 from teslalink import errors
 from teslalink.cloud.fleet.ledger import LEDGER_FILE_NAME, BudgetLedger, MonthUsage
 from teslalink.simulator.fleet import fleet_state
-
-from .conftest import FleetTwin
-from .test_fleet_api import first_car, old_model_s
 
 ME = "me@example.com"
 
