@@ -56,6 +56,22 @@ async def test_discovery_follows_the_421_to_the_accounts_region_and_says_so(flee
     assert len(told) == 1  # nothing changed: not told again
 
 
+async def test_an_upper_case_region_is_taken_too(fleet_twin: FleetTwin) -> None:
+    """One third-party sample shows `"region": "NA"` (research/fleet.md 1.6); the twin says "eu"."""
+
+    async def users_region(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"response": {"region": "EU"}})  # the region alone decides
+
+    app = web.Application()
+    app.router.add_get("/api/1/users/region", users_region)
+    async with served(app) as url:
+        hosts = FleetHosts(api={"na": url, "eu": fleet_twin.urls.api["eu"]}, auth=fleet_twin.urls.auth)
+        api = fleet_twin.api(2, hosts=hosts)
+        assert await api.discover_region() == "eu"
+        assert str(api.base_url) == fleet_twin.urls.api["eu"]
+        assert [v.vin for v in await api.vehicles()] == [first_car(fleet_twin, 2).vin]
+
+
 async def test_a_421_switches_host_once_and_is_remembered(fleet_twin: FleetTwin) -> None:
     car = first_car(fleet_twin)
     told: list[str] = []
@@ -279,6 +295,19 @@ async def test_energy_site_reads_and_a_setting_over_fleet(fleet_twin: FleetTwin)
 
 
 @contextlib.asynccontextmanager
+async def served(app: web.Application) -> AsyncIterator[str]:
+    """`app` on a loopback port, its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
 async def forwarding_proxy(target: str, seen: list[str]) -> AsyncIterator[str]:
     """A stand-in for a user's tesla-http-proxy: forwards each request to `target` as it came."""
 
@@ -303,14 +332,8 @@ async def forwarding_proxy(target: str, seen: list[str]) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", forward)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    finally:
-        await runner.cleanup()
+    async with served(app) as url:
+        yield url
 
 
 async def test_rest_commands_go_to_the_command_proxy_and_reads_to_tesla(fleet_twin: FleetTwin) -> None:
