@@ -227,6 +227,18 @@ async def test_products_vehicles_and_one_vehicle_by_vin_or_id_are_the_owner_api_
     assert fleet_twin.billed().get("data", 0) == 1  # the list and the summaries are free
 
 
+async def test_vehicles_reads_every_page(fleet_twin: FleetTwin) -> None:
+    account = fleet_twin.account(1)
+    for _ in range(100):
+        fleet_twin.world.add_vehicle(account, model="3", asleep=True)
+    api = fleet_twin.api(1, region="na")
+    sent = Sent(api)
+    cars = await api.vehicles()
+    assert [v.vin for v in cars] == [car.vin for car in fleet_twin.world.vehicles_of(account)]
+    assert len(cars) == 101
+    assert [params["page"] for _, path, params in sent.calls if path.endswith("vehicles")] == [1, 2]
+
+
 async def test_wake_up_wakes_an_asleep_car_once_and_polls_only_the_free_summary(
     fleet_twin: FleetTwin,
 ) -> None:
