@@ -12,7 +12,14 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from fleet_api_twin import FleetTwin, first_car, old_model_s
+from fleet_api_twin import (  # noqa: F401 - fixtures
+    FleetTwin,
+    demo_fleet_world_fixture,
+    first_car,
+    fleet_surfaces_of_fixture,
+    fleet_twin_fixture,
+    old_model_s,
+)
 
 from teslalink import errors
 from teslalink.cloud.energy import LiveStatus

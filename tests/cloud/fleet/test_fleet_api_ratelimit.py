@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from fleet_api_twin import FleetTwin, first_car
+from fleet_api_twin import (  # noqa: F401 - fixtures
+    FleetTwin,
+    demo_fleet_world_fixture,
+    first_car,
+    fleet_surfaces_of_fixture,
+    fleet_twin_fixture,
+)
 
 from teslalink import errors
 from teslalink.simulator.surface import AppSurface, Surface
