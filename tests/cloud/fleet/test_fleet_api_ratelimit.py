@@ -24,6 +24,7 @@ from fleet_api_twin import (  # noqa: F401 - fixtures
 )
 
 from teslalink import errors
+from teslalink.cloud.api import DEFAULT_COOLDOWN_S
 from teslalink.simulator.surface import AppSurface, Surface
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -122,3 +123,16 @@ async def test_the_cooldown_holds_the_signed_path_and_only_its_host(
     eu.cool_down(api.cooldown_remaining(), api.base_url.authority)  # na's cooldown, as Cooldowns hands it on
     assert await eu.products()  # keyed by host: eu's calls are not held back
     assert set(api.cooldowns()) == {api.base_url.authority}
+
+
+@pytest.mark.parametrize("reset", ["inf", "nan", "soon"])
+async def test_a_rate_limit_reset_that_is_no_number_of_seconds_gives_the_default_cooldown(
+    reset: str, storm: Storm, fleet_twin: FleetTwin
+) -> None:
+    _, clock = fake_clock()
+    api = fleet_twin.api(1, region="na", clock=clock)
+    storm.strikes, storm.headers = 1, {"RateLimit-Reset": reset}
+    with pytest.raises(errors.RateLimited) as raised:
+        await api.products()
+    assert raised.value.retry_after is None
+    assert api.cooldown_remaining() == DEFAULT_COOLDOWN_S

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from collections import Counter
@@ -272,11 +273,11 @@ class FleetApi(TeslaApi):
         wait = retry_after(headers)
         if wait is not None:
             return wait
-        reset = headers.get("RateLimit-Reset")
         try:
-            return None if reset is None else max(0.0, float(reset.strip()))
+            reset = float(headers.get("RateLimit-Reset", "").strip())
         except ValueError:
             return None
+        return max(0.0, reset) if math.isfinite(reset) else None  # "inf" must not cool us for ever
 
     def _error(self, where: str, response: Response, host: str | None = None) -> errors.ApiError:
         status = response.status
