@@ -180,7 +180,8 @@ class MissingScopes(ApiError):
         self, status: int = 403, error: str = "", description: str = "", missing: tuple[str, ...] = ()
     ) -> None:
         if missing and not description:
-            description = "the login lacks the scope " + ", ".join(missing)
+            named = ", ".join(missing)
+            description = f"the login lacks {named}; log in again granting it (`teslalink fleet login`)"
         super().__init__(status, error or "missing scopes", description)
         self.missing = missing
 

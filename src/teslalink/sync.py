@@ -14,6 +14,10 @@ method of their async twin as a blocking call (`car.speed_limit_set_limit(65)`,
         car = tesla.vehicle_list()[0]
         car.wake_up()
         print(car.vehicle_data().battery_level)
+
+    from teslalink.sync import Fleet                  # the Fleet API, with a Fleet token provider
+    with Fleet(tokens) as fleet:
+        print(fleet.discover_region(), fleet.fleet_status([car.vin]).paired)
 """
 
 from __future__ import annotations
@@ -27,11 +31,14 @@ from typing import Any, Self
 
 from . import cloud as _cloud
 from ._sync import LoopThread
+from .cloud.fleet import api as _fleet_api
+from .cloud.fleet import hosts as _fleet_hosts
+from .cloud.fleet.status import FleetStatus
 from .wallconnector import client as _async_client
 from .wallconnector.models import Lifetime, Version, Vitals, WifiStatus
 from .wallconnector.power import PowerReading
 
-__all__ = ["EnergySite", "Tesla", "Vehicle", "WallConnector"]
+__all__ = ["EnergySite", "Fleet", "Tesla", "Vehicle", "WallConnector"]
 
 
 class _ClosesOnExit:
@@ -250,7 +257,32 @@ class EnergySite(_Forwards):
         self._loop.run(self.async_site.set_operation(mode))
 
 
-class Tesla(_ClosesOnExit):
+class _Account(_ClosesOnExit):
+    """What the blocking accounts share: the cars and sites of one `TeslaApi` (or `FleetApi`)."""
+
+    _loop: LoopThread
+    _api: _cloud.TeslaApi
+
+    def vehicle_list(self) -> list[Vehicle]:
+        return [Vehicle(self._loop, v) for v in self._loop.run(self._api.vehicles())]
+
+    def vehicle(self, name_or_vin_or_id: str | None = None) -> Vehicle:
+        """One car by display name, VIN, id or vehicle_id (None: the first); see `TeslaApi.vehicle`."""
+        return Vehicle(self._loop, self._loop.run(self._api.vehicle(name_or_vin_or_id)))
+
+    def battery_list(self) -> list[EnergySite]:
+        return [EnergySite(self._loop, s) for s in self._loop.run(self._api.energy_sites())]
+
+    energy_sites = battery_list
+
+    def products(self) -> list[dict[str, Any]]:
+        return self._loop.run(self._api.products())
+
+    def api(self, name: str, path_vars: Mapping[str, object] | None = None, **params: Any) -> Any:
+        return self._loop.run(self._api.api(name, path_vars=path_vars, **params))
+
+
+class Tesla(_Account):
     """A Tesla account for scripts, TeslaPy style: `with Tesla(email) as tesla: tesla.vehicle_list()`.
 
     Tokens come from the token store (`store`, default the token file); `login()` signs in when
@@ -293,24 +325,6 @@ class Tesla(_ClosesOnExit):
         """Sign in from a refresh token obtained elsewhere."""
         self._loop.run(self._auth.login_with_refresh_token(refresh_token))
 
-    def vehicle_list(self) -> list[Vehicle]:
-        return [Vehicle(self._loop, v) for v in self._loop.run(self._api.vehicles())]
-
-    def vehicle(self, name_or_vin_or_id: str | None = None) -> Vehicle:
-        """One car by display name, VIN, id or vehicle_id (None: the first); see `TeslaApi.vehicle`."""
-        return Vehicle(self._loop, self._loop.run(self._api.vehicle(name_or_vin_or_id)))
-
-    def battery_list(self) -> list[EnergySite]:
-        return [EnergySite(self._loop, s) for s in self._loop.run(self._api.energy_sites())]
-
-    energy_sites = battery_list
-
-    def products(self) -> list[dict[str, Any]]:
-        return self._loop.run(self._api.products())
-
-    def api(self, name: str, path_vars: Mapping[str, object] | None = None, **params: Any) -> Any:
-        return self._loop.run(self._api.api(name, path_vars=path_vars, **params))
-
     def logout(self, *, revoke: bool = True) -> bool:
         """Forget the account's tokens (and end them at Tesla); False if there were none."""
         return self._loop.run(self._auth.logout(revoke=revoke))
@@ -319,5 +333,58 @@ class Tesla(_ClosesOnExit):
         try:
             self._loop.run(self._api.close())
             self._loop.run(self._auth.close())
+        finally:
+            self._loop.close()
+
+
+class Fleet(_Account):
+    """A Fleet API account for scripts: `with Fleet(tokens) as fleet: fleet.vehicle_list()`.
+
+    `tokens`: a `TokenProvider` of a Fleet user login. `hosts`: the regional hosts (default: the
+    environment, else Tesla's). `options` go to `FleetApi` (region, ledger and account,
+    command_proxy, on_region...). The same cars and sites as `Tesla`, plus the Fleet reads.
+    """
+
+    def __init__(
+        self,
+        tokens: _cloud.TokenProvider,
+        *,
+        hosts: _fleet_hosts.FleetHosts | None = None,
+        **options: Any,
+    ) -> None:
+        self._loop = LoopThread()
+        chosen = hosts or _fleet_hosts.FleetHosts.from_env()
+        try:
+            self._api: _fleet_api.FleetApi = self._loop.run(self._open(chosen, tokens, options))
+        except BaseException:
+            self._loop.close()
+            raise
+
+    @staticmethod
+    async def _open(
+        hosts: _fleet_hosts.FleetHosts, tokens: _cloud.TokenProvider, options: dict[str, Any]
+    ) -> _fleet_api.FleetApi:
+        return _fleet_api.FleetApi(hosts, tokens, **options)  # on the loop thread, like its session
+
+    def __repr__(self) -> str:
+        return f"Fleet({self._api!r})"
+
+    @property
+    def region(self) -> str | None:
+        return self._api.region
+
+    @property
+    def base_url(self) -> str:
+        return str(self._api.base_url)
+
+    def discover_region(self) -> str:
+        return self._loop.run(self._api.discover_region())
+
+    def fleet_status(self, vins: list[str] | tuple[str, ...]) -> FleetStatus:
+        return self._loop.run(self._api.fleet_status(vins))
+
+    def close(self) -> None:
+        try:
+            self._loop.run(self._api.close())
         finally:
             self._loop.close()

@@ -86,6 +86,10 @@ class TeslaApi:
     `sleep` and `clock` are the waits and the monotonic clock (injectable for tests).
     """
 
+    location_by_default: bool = True
+    """Whether `Vehicle.vehicle_data()` without `endpoints` asks for `location_data` too (the
+    Owner API: yes, as it always did; the Fleet API: no, see `FleetApi`)."""
+
     def __init__(
         self,
         urls: CloudUrls,
@@ -143,13 +147,16 @@ class TeslaApi:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         idempotent: bool,
+        base: URL | str | None = None,
     ) -> Any:
         """Send one call and return the unwrapped `response` (the body itself if not wrapped).
 
         `idempotent` allows retries on transport failures and 5xx; it only counts for GET.
+        `base`: send it there instead of the API's base URL (a user's tesla-http-proxy); the
+        cooldowns follow the host the call goes to.
         """
         method = method.upper()
-        url = self.base_url.join(URL(path.lstrip("/")))
+        url = (self.base_url if base is None else URL(str(base))).join(URL(path.lstrip("/")))
         if params:
             url = url.with_query({k: _query_value(v) for k, v in params.items() if v is not None})
         where = f"{method} {url.path}"
@@ -172,14 +179,14 @@ class TeslaApi:
 
         response = await policy.run(attempt, again=_server_failed, sleep=self.sleep, clock=self.clock)
         if response.status >= 400 or response.status < 200:
-            raise self._error(where, response)
+            raise self._error(where, response, url.authority)
         return self._unwrap(where, response)
 
     async def _send_unless_cooling(
         self, where: str, method: str, url: URL, token: str, json: Any
     ) -> Response:
         """Nothing is sent while the host cools down after a 429 (`RateLimited` at once)."""
-        self._check_cooldown(where)
+        self._check_cooldown(where, url.authority)
         response = await self._send(method, url, token, json)
         _LOG.debug("%s -> %s", where, response.status)
         return response
@@ -192,8 +199,8 @@ class TeslaApi:
         }
         return await self._transport.request(method, url, headers=headers, json_body=json)
 
-    def _check_cooldown(self, where: str) -> None:
-        remaining = self.cooldown_remaining()
+    def _check_cooldown(self, where: str, host: str | None = None) -> None:
+        remaining = self.cooldown_remaining(host)
         if remaining > 0:
             raise errors.RateLimited(
                 429,
@@ -201,13 +208,18 @@ class TeslaApi:
                 retry_after=remaining,
             )
 
-    def _error(self, where: str, response: Response) -> errors.ApiError:
+    def _rate_limit_wait(self, headers: Mapping[str, str]) -> float | None:
+        """How long a 429 asked us to stay away (None: unsaid); the Fleet API reads more headers."""
+        return retry_after(headers)
+
+    def _error(self, where: str, response: Response, host: str | None = None) -> errors.ApiError:
+        """The typed error for an answer that is not a success; a 429 starts `host`'s cooldown."""
         status = response.status
         error, description = _error_fields(response.body)
         if status == 429:
-            wait = retry_after(response.headers)
+            wait = self._rate_limit_wait(response.headers)
             cooldown = DEFAULT_COOLDOWN_S if wait is None else wait
-            self._cooldown_until[self.base_url.authority] = self.clock() + cooldown
+            self._cooldown_until[host or self.base_url.authority] = self.clock() + cooldown
             _LOG.warning("%s: rate limited; staying away for %.0f s", where, cooldown)
             return errors.RateLimited(429, f"{where}: {error or 'rate limited'}", retry_after=wait)
         detail = f"{where}: {error}" if error else where
@@ -245,6 +257,18 @@ class TeslaApi:
             return await self.request("GET", path, params=params or None, idempotent=found.idempotent)
         body = {k: v for k, v in params.items() if v is not None}
         return await self.request(found.method, path, json=body or None, idempotent=found.idempotent)
+
+    async def vehicle_command(
+        self, vehicle: Vehicle, name: str, params: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        """Send the command `name` (a catalogue name: "CHARGING_AMPS") to `vehicle` as a REST call.
+
+        The seam every `Vehicle` command goes through, so another API (`FleetApi`: signed
+        commands, a tesla-http-proxy) can carry it; the answer is REST-shaped,
+        `{"result": bool, "reason": str}`. Never retried (see the module docstring).
+        """
+        found = await self.api(name, path_vars={"vehicle_id": vehicle.id_s}, **params)
+        return found if isinstance(found, Mapping) else {}
 
     # --- account level ---------------------------------------------------------------------------
 

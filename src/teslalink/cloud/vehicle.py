@@ -240,7 +240,8 @@ class Vehicle:
         return self.raw
 
     async def vehicle_data(self, endpoints: Iterable[str] | str | None = None) -> VehicleData:
-        """GET vehicle_data for these blocks (default: all, location included).
+        """GET vehicle_data for these blocks (default: all; location too unless the API says no:
+        the Fleet API asks for `location_data` only when it is named).
 
         `endpoints`: names, or one string of them separated by `;` or `,` (TeslaPy's form).
         Needs the car online: VehicleUnavailable (408) otherwise; it never wakes the car.
@@ -248,7 +249,9 @@ class Vehicle:
         """
         if isinstance(endpoints, str):
             endpoints = [e.strip() for e in endpoints.replace(",", ";").split(";") if e.strip()]
-        chosen = list(ALL_ENDPOINTS if endpoints is None else endpoints)
+        if endpoints is None:
+            endpoints = [e for e in ALL_ENDPOINTS if self.api.location_by_default or e != "location_data"]
+        chosen = list(endpoints)
         unknown = [e for e in chosen if e not in ALL_ENDPOINTS]
         if unknown:
             raise ConfigError(f"unknown vehicle_data endpoints: {', '.join(unknown)}")
@@ -337,8 +340,7 @@ class Vehicle:
         A refusal that means the car is already as asked (`is_already`) is no failure: the
         result says `already` and keeps the car's reason.
         """
-        found = await self._call(name, **params)
-        answer: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        answer = await self.api.vehicle_command(self, name, params)
         if answer.get("result") is True:
             return CommandResult(name, answer)
         reason = str(answer.get("reason") or "")

@@ -37,6 +37,7 @@ from teslalink._http import Transport as HttpTransport
 from teslalink._json import loads
 from teslalink.cloud.api import _error_fields
 from teslalink.cloud.provider import TokenProvider
+from teslalink.errors import MissingScopes, OutOfRegion, SignedCommandsNotSupported
 from teslalink.transport import Response, retry_after
 
 __all__ = ["FleetTransport", "MissingScopes", "OutOfRegion", "SignedCommandsNotSupported"]
@@ -46,26 +47,6 @@ _USER_AGENT = "teslalink"
 _BASE_URL_IN_BODY = re.compile(r"use base URL:\s*(https://[-A-Za-z0-9.:]+)")
 # research/fleet.md 1.8: Go's proxy also honours `Alt-Svc: h2=https://<host>` on a 421.
 _BASE_URL_IN_ALT_SVC = re.compile(r"h2=\"?(https://[-A-Za-z0-9.:]+)")
-
-
-class SignedCommandsNotSupported(errors.ApiError):
-    """422: this car does not take signed commands (a pre-2021 Model S/X); send the REST command."""
-
-
-class OutOfRegion(errors.ApiError):
-    """421: the account lives in another region; `base_url` is the one Tesla named (None if unsaid).
-
-    Switching hosts is the caller's choice (our choice: this transport never follows it by itself,
-    so a command cannot end up at a host nobody configured).
-    """
-
-    def __init__(self, status: int, error: str, description: str, base_url: str | None) -> None:
-        super().__init__(status, error, description)
-        self.base_url = base_url
-
-
-class MissingScopes(errors.ApiError):
-    """403 `Unauthorized missing scopes`: the user did not grant the scope this action needs."""
 
 
 class FleetTransport:
