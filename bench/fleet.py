@@ -1,6 +1,6 @@
 """Signed commands over the Fleet API: teslalink.cloud.vcp against tesla-fleet-api 1.5.0, same twin.
 
-    python bench/fleet.py [--cars 100] [--commands 300] [--rounds 3] [--processes 10]
+    python bench/fleet.py [--cars 100] [--commands 500] [--rounds 5] [--processes 10]
                           [--per-process 10] [--json]
 
 The twin (`serve`, below: `serve_cloud` of a world at speed 1 with `fleet_surfaces`: fleet-auth
@@ -17,6 +17,9 @@ Ours: `teslalink.cloud.vcp` as the Vehicle methods will use it: `Sessions(key, S
 bench may go through it instead; it wraps these same calls.) The peer: `TeslaFleetApi(session,
 access_token=..., server=<na host>)`, `get_private_key(path)` and `vehicles.createSigned(vin)`,
 unchanged, on one aiohttp session of its own. Both ask for encrypted responses (FLAG_ENCRYPT_RESPONSE).
+(1) and (2) also run ours without the session cache ("ours without the session cache" rows), to
+show what its writes cost (the whole file, rewritten with two fsyncs on each handshake and each
+block of 16 counters, in the event loop).
 
 (1) client CPU per signed command: one car, its sessions made first (outside the window), then
     `--commands` commands one after the other, half `set_charging_amps` (infotainment), half
@@ -25,7 +28,10 @@ unchanged, on one aiohttp session of its own. Both ask for encrypted responses (
     encoding the message, the HTTP POST and the answer through aiohttp and the event loop, the
     reply's verification and decryption, and for ours the session cache's writes (one per 16
     counters, COUNTER_RESERVATION). The twin's CPU is in its own process and is not counted.
-    `--rounds` rounds alternating ours/peer, each in a fresh process; the median round is shown.
+    `--rounds` rounds, the clients in turn (the order reversed every other round), each in a
+    fresh process; the median round is shown. For reference, the same loop of bare aiohttp POSTs
+    (`BareHttp`: a body of random bytes the size of a signed command, answered 400 before any
+    car): what the HTTP client alone costs per request, under both clients.
 (2) one signed command (`set_charging_amps`) per car to all `--cars` cars, wall time, from a
     fresh process with no session: one handshake per car, then the command. Both concurrent:
     `asyncio.gather` over the cars (ours over one HTTP session; the peer's API is async too, one
@@ -50,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -75,6 +82,7 @@ CALL_BUDGET_S = 30.0  # a hang guard for one command (the peer's calls have no d
 TARGET_CPU_RATIO = 2.0
 PEER = "tesla-fleet-api 1.5.0"
 NEVER_SLEEP_S = 30 * 86_400.0
+BARE_BODY_BYTES = 200  # about a signed set_charging_amps RoutableMessage
 
 
 # --- the twin: `python bench/fleet.py serve --keys A.pem B.pem ...` -------------------------------
@@ -282,7 +290,34 @@ class Peer:
             await self._session.close()
 
 
+class BareHttp:
+    """For reference: a bare aiohttp POST of a same-size body and its answer, no protocol at all.
+
+    The body is random bytes in base64 (about a signed command's size), so the twin answers 400
+    before any car: what the HTTP client alone costs per request, the floor of both clients.
+    """
+
+    def __init__(self, listing: dict[str, Any]) -> None:
+        import aiohttp
+
+        self._session = aiohttp.ClientSession()
+        self._headers = {"Authorization": f"Bearer {listing['token']}"}
+        self._api = listing["api"]
+        self._body = {"routable_message": base64.b64encode(os.urandom(BARE_BODY_BYTES)).decode()}
+
+    async def send(self, vin: str, command: tuple[str, int]) -> bool:
+        url = f"{self._api}api/1/vehicles/{vin}/signed_command"
+        async with self._session.post(url, json=self._body, headers=self._headers) as response:
+            await response.read()
+            return response.status == 400
+
+    async def close(self) -> None:
+        await self._session.close()
+
+
 async def make_client(which: str, listing: dict[str, Any], key_file: str, cache_file: str | None) -> Any:
+    if which == "aiohttp":
+        return BareHttp(listing)
     if which == "ours":
         return Ours(listing, key_file, cache_file)
     peer = Peer(listing)
@@ -413,9 +448,10 @@ class Driver:
         self.work = listing_file.parent
 
     def child(self, phase: str, which: str, *options: str, cache: str = "") -> dict[str, Any]:
-        client = "peer" if which == "peer" else "ours"
+        client = "ours" if which == "ours_nocache" else which
+        key = self.keys["peer" if which == "peer" else "ours"]
         cmd = [sys.executable, str(Path(__file__).resolve()), phase, client, str(self.listing_file),
-               str(self.keys[client]), "--cpu", str(self.cpu), "--cache", cache, *options]  # fmt: skip
+               str(key), "--cpu", str(self.cpu), "--cache", cache, *options]  # fmt: skip
         return run_json_child(cmd, CLIENT_TIMEOUT_S, f"{phase} {which}")
 
     def fresh_cache(self, which: str) -> str:
@@ -453,22 +489,23 @@ def main(args: argparse.Namespace) -> None:
     print(json.dumps(results) if args.json else report(results, args))
 
 
-def alternating(rounds: int) -> Iterator[str]:
+def alternating(rounds: int, clients: tuple[str, ...] = CLIENTS) -> Iterator[str]:
     """The clients in turn, the order reversed every other round (so drift hits all alike)."""
     for i in range(rounds):
-        yield from CLIENTS if i % 2 == 0 else reversed(CLIENTS)
+        yield from clients if i % 2 == 0 else reversed(clients)
 
 
 def run_phases(driver: Driver, args: argparse.Namespace) -> dict[str, Any]:
-    cpu: dict[str, list[dict[str, Any]]] = {which: [] for which in CLIENTS}
-    for which in alternating(args.rounds):
+    cpu: dict[str, list[dict[str, Any]]] = {which: [] for which in (*CLIENTS, "aiohttp")}
+    for which in alternating(args.rounds, (*CLIENTS, "aiohttp")):
         cpu[which].append(driver.counted_run("cpu", which, "--commands", str(args.commands)))
     fleet: dict[str, list[dict[str, Any]]] = {which: [] for which in CLIENTS}
     for which in alternating(args.rounds):
         fleet[which].append(driver.counted_run("fleet", which))
     out: dict[str, Any] = {}
+    for which, rounds in cpu.items():
+        out[f"cpu_{which}"] = {"rounds": rounds, "median": median_by(rounds, "cpu_us_per_command")}
     for which in CLIENTS:
-        out[f"cpu_{which}"] = {"rounds": cpu[which], "median": median_by(cpu[which], "cpu_us_per_command")}
         out[f"fleet_{which}"] = {"rounds": fleet[which], "median": median_by(fleet[which], "cold_wall_ms")}
     for which in ("ours", "peer"):  # (3): ours with one cache shared by the processes, the peer without
         cache = driver.fresh_cache(which)
@@ -504,6 +541,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     fleet = {w: results[f"fleet_{w}"]["median"] for w in CLIENTS}
     spread = {w: results[f"spread_{w}"] for w in ("ours", "peer")}
     ratio = cpu["peer"]["cpu_us_per_command"] / cpu["ours"]["cpu_us_per_command"]
+    floor = results["cpu_aiohttp"]["median"]["cpu_us_per_command"]
     cars, n = fleet["ours"]["cars"], cpu["ours"]["commands"]
     spread_n = spread["ours"]["commands"]
 
@@ -531,6 +569,8 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
             "cpu_us_per_command",
             cpu,
         ),
+        f"| (1) for reference: a bare aiohttp POST of a {BARE_BODY_BYTES}-byte body in base64 and its "
+        f"answer, no signing (the floor under both) | {floor:,.0f} | {floor:,.0f} | - |",
         row(
             "(1) wall ms per command",
             cpu["ours"]["wall_ms_per_command"],
@@ -591,8 +631,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
     parser.add_argument("--cars", type=int, default=100)
-    parser.add_argument("--commands", type=int, default=300, help="Commands timed in each (1) round.")
-    parser.add_argument("--rounds", type=int, default=3, help="Rounds of (1) and (2), alternating ours/peer.")
+    parser.add_argument("--commands", type=int, default=500, help="Commands timed in each (1) round.")
+    parser.add_argument("--rounds", type=int, default=5, help="Rounds of (1) and (2), alternating ours/peer.")
     parser.add_argument("--processes", type=int, default=10, help="Fresh processes in (3).")
     parser.add_argument(
         "--per-process", type=int, default=10, help="Commands (one per car) per process in (3)."
@@ -607,12 +647,12 @@ def parse_args() -> argparse.Namespace:
 
     for name in ("cpu", "fleet", "spread"):
         child = sub.add_parser(name, help=f"(internal) one client's ({name}) phase")
-        child.add_argument("client", choices=["ours", "peer"])
+        child.add_argument("client", choices=["ours", "peer", "aiohttp"])
         child.add_argument("listing")
         child.add_argument("key")
         child.add_argument("--cpu", type=int)
         child.add_argument("--cache", default="")
-        child.add_argument("--commands", type=int, default=300)
+        child.add_argument("--commands", type=int, default=500)
         child.add_argument("--per-process", type=int, default=10)
         child.add_argument("--index", type=int, default=0)
     return parser.parse_args()
