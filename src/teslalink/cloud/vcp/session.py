@@ -320,7 +320,9 @@ class SessionCache:
                 with contextlib.suppress(TypeError, ValueError):
                     entry["counter"] = max(state.counter, int(on_disk.get("counter", 0)))
             sessions[name] = entry
-        data = json.dumps({"format": _CACHE_FORMAT, "sessions": sessions}, indent=1, sort_keys=True).encode()
+        # Compact, not indented: only then does json use its C encoder (the whole file is rewritten
+        # here, in the event loop, on every handshake and counter block; bench/fleet.py).
+        data = json.dumps({"format": _CACHE_FORMAT, "sessions": sessions}, sort_keys=True).encode()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(self.path, data, mode=0o600)
