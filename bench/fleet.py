@@ -217,19 +217,23 @@ def counted(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 # --- the clients: one `send(vin, step)` each, over one HTTP session -------------------------------
 
 
+_CATALOGUE = {"set_charging_amps": "CHARGING_AMPS", "door_lock": "LOCK", "door_unlock": "UNLOCK"}
+"""The bench's command names, as the catalogue names them."""
+
+
 class Ours:
     """teslalink.cloud.vcp: Sessions (+ on-disk cache), send_command, FleetTransport, one Transport."""
 
     def __init__(self, listing: dict[str, Any], key_file: str, cache_file: str | None) -> None:
         from teslalink._http import Transport
         from teslalink.cloud.provider import StaticToken
-        from teslalink.cloud.vcp import messages
+        from teslalink.cloud.vcp.actions import build
         from teslalink.cloud.vcp.dispatch import send_command
         from teslalink.cloud.vcp.fleet_transport import FleetTransport
         from teslalink.cloud.vcp.keys import PartnerKey
         from teslalink.cloud.vcp.session import SessionCache, Sessions
 
-        self._messages, self._send_command = messages, send_command
+        self._build, self._send_command = build, send_command
         self._http = Transport()
         cache = SessionCache(cache_file) if cache_file else None
         self._sessions = Sessions(PartnerKey.load(key_file), cache)
@@ -239,17 +243,9 @@ class Ours:
         }
 
     async def send(self, vin: str, command: tuple[str, int]) -> bool:
-        from teslalink.cloud.vcp.crypto import Domain
-
         name, value = command
-        m = self._messages
-        if name == "set_charging_amps":
-            payload, domain = m.set_charging_amps(value), Domain.INFOTAINMENT
-        else:
-            payload, domain = (
-                (m.door_lock() if name == "door_lock" else m.door_unlock()),
-                Domain.VEHICLE_SECURITY,
-            )
+        payload = self._build(_CATALOGUE[name], {"charging_amps": value})
+        domain = payload.domain
         result = await self._send_command(self._sessions.session(vin, domain), payload, self._transports[vin])
         return result.ok
 

@@ -75,13 +75,3 @@ def test_a_value_the_message_cannot_hold_is_one_clear_error(name: str, params: d
     with pytest.raises(ConfigError) as caught:
         build(name, params)
     assert "\n" not in str(caught.value)
-
-
-def test_the_earlier_named_builders_are_rows_of_the_table() -> None:
-    from teslalink.cloud.vcp import messages
-
-    assert messages.set_charging_amps(16) == build("CHARGING_AMPS", {"charging_amps": 16})
-    assert messages.set_charge_limit(80) == build("CHANGE_CHARGE_LIMIT", {"percent": 80})
-    assert messages.hvac_auto(False) == build("CLIMATE_OFF")
-    assert (messages.charge_start(), messages.charge_stop()) == (build("START_CHARGE"), build("STOP_CHARGE"))
-    assert (messages.door_lock(), messages.door_unlock()) == (build("LOCK"), build("UNLOCK"))

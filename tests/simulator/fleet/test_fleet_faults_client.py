@@ -13,7 +13,7 @@ import pytest
 from teslalink import errors
 from teslalink._http import Transport as HttpTransport
 from teslalink.cloud.provider import StaticToken
-from teslalink.cloud.vcp import messages
+from teslalink.cloud.vcp.actions import build
 from teslalink.cloud.vcp.crypto import Domain
 from teslalink.cloud.vcp.dispatch import OutcomeUnknown, send_command
 from teslalink.cloud.vcp.fleet_transport import FleetTransport
@@ -64,23 +64,25 @@ async def test_a_429_storm_is_rate_limited_with_its_wait_and_reaches_no_car(sign
     locked = signed.car.closures.locked
 
     with pytest.raises(errors.RateLimited) as limited:
-        await send_command(vcsec, messages.door_unlock(), signed.transport)
+        await send_command(vcsec, build("UNLOCK"), signed.transport)
     assert not isinstance(limited.value, OutcomeUnknown)
     assert limited.value.retry_after == 45.0
     assert signed.car.closures.locked is locked
     assert faults_truth(signed.world)["injected"] == {"na.rate_limit": 1}  # no retry hammered it
 
     signed.world.advance(45)
-    assert (await send_command(vcsec, messages.door_unlock(), signed.transport)).ok
+    assert (await send_command(vcsec, build("UNLOCK"), signed.transport)).ok
     assert signed.car.closures.locked is False
 
 
 async def test_a_reply_lost_after_the_car_acted_is_outcome_unknown_and_not_sent_again(signed: Signed) -> None:
     infotainment = signed.session(paired(signed), Domain.INFOTAINMENT)
-    assert (await send_command(infotainment, messages.set_charging_amps(11), signed.transport)).ok
+    assert (
+        await send_command(infotainment, build("CHARGING_AMPS", {"charging_amps": 11}), signed.transport)
+    ).ok
     inject_fault(signed.world, "na", "lost_reply", status=504)  # until cleared: every reply lost
 
     with pytest.raises(OutcomeUnknown, match="may have run"):
-        await send_command(infotainment, messages.set_charging_amps(7), signed.transport)
+        await send_command(infotainment, build("CHARGING_AMPS", {"charging_amps": 7}), signed.transport)
     assert signed.car.port.current_request == 7  # the car did act on it
     assert faults_truth(signed.world)["faults"][0]["struck"] == 1  # sent once, never again

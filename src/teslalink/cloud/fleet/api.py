@@ -356,10 +356,8 @@ class FleetApi(TeslaApi):
             return await self._rest_command(vehicle, name, params)
         where = f"POST api/1/vehicles/{vehicle.vin}/signed_command"
         self._check_cooldown(where, self.base_url.authority)
-        try:  # the fleet extra, on the first signed command
-            from .routing import route_command  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
-        except ImportError as exc:
-            raise errors.ConfigError(f"signed commands need teslalink.cloud.fleet.routing: {exc}") from None
+        from .routing import route_command  # noqa: PLC0415 - lean itself; only a signed path needs it
+
         try:
             answer = await route_command(
                 vin=vehicle.vin,

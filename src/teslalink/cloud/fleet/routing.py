@@ -28,7 +28,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from teslalink.errors import ApiError, ConfigError
+from teslalink.errors import ConfigError, OutOfRegion, SignedCommandsNotSupported
 
 if TYPE_CHECKING:
     from yarl import URL
@@ -101,9 +101,8 @@ async def route_command(
 
     try:
         return await _once_more_out_of_region(signed, follow_region)
-    except ApiError as exc:
-        if exc.status != 422:  # SignedCommandsNotSupported (teslalink.errors after the merge)
-            raise
+    except SignedCommandsNotSupported:
+        pass
     _REST_ONLY_VINS.add(vin)
     return await rest()
 
@@ -114,15 +113,14 @@ async def _once_more_out_of_region(
     """`send()`; after a 421 that names a host: `follow_region(it)`, then `send()` once more.
 
     A 421 means the account's region refused the request before any car saw it, so sending it
-    again elsewhere cannot run a command twice. Our choice: matched by status and `base_url`
-    (OutOfRegion lives in fleet_transport before the merge, in teslalink.errors after it).
+    again elsewhere cannot run a command twice. A 421 that names no host is raised as it is.
     """
     try:
         return await send()
-    except ApiError as exc:
-        base_url = getattr(exc, "base_url", None)
-        if exc.status != 421 or not base_url:
+    except OutOfRegion as exc:
+        if not exc.base_url:
             raise
+        base_url = exc.base_url
     switched = follow_region(base_url)
     if inspect.isawaitable(switched):
         await switched

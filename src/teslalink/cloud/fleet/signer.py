@@ -36,28 +36,9 @@ from teslalink.cloud.vcp.faults import KeyNotPaired, pairing_link
 from teslalink.cloud.vcp.fleet_transport import FleetTransport
 from teslalink.cloud.vcp.keys import PartnerKey
 from teslalink.cloud.vcp.session import SessionCache, Sessions, default_session_cache_path
-from teslalink.errors import ConfigError, TeslalinkError
+from teslalink.errors import ConfigError, NotPaired
 
 __all__ = ["NotPaired", "VcpSigner"]
-
-
-try:  # helper fleet-api adds NotPaired to teslalink.errors; until that merge, a stand-in here
-    from teslalink.errors import NotPaired  # type: ignore[attr-defined,unused-ignore]
-except ImportError:
-
-    class NotPaired(TeslalinkError):  # type: ignore[no-redef,unused-ignore]
-        """The car does not know this app's key; its owner pairs it by opening `link` in the Tesla app.
-
-        The API of `teslalink.errors.NotPaired`, which replaces this class once it exists.
-        """
-
-        def __init__(self, vin: str, link: str, detail: str = "") -> None:
-            where = f"{detail}: " if detail else ""
-            super().__init__(
-                f"{where}{vin} is not paired with this app's key; open {link} on the owner's phone"
-            )
-            self.vin = vin
-            self.link = link
 
 
 class VcpSigner:

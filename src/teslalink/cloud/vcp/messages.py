@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 from tesla_protocol.command import (
     car_server_pb2,
@@ -282,13 +281,3 @@ def _generic_error_name(code: int) -> str:
     except ValueError:
         return f"error {code}"
     return name.removeprefix("GENERICERROR_").lower()
-
-
-def __getattr__(name: str) -> Any:
-    """The named command builders (`set_charging_amps`, `door_lock`...) live in `actions` now, as
-    rows of its table; reached here too so that earlier callers keep working."""
-    from teslalink.cloud.vcp import actions  # noqa: PLC0415 - actions imports this module
-
-    if name in actions.NAMED_BUILDERS:
-        return getattr(actions, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
