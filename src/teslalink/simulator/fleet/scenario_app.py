@@ -30,8 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from .. import scenario
-from ..owner_api.admin import read_object, refuse_remote
-from ..owner_api.bodies import json_response
+from ..owner_api.scenario_app import scenario_endpoint
 from . import faults
 from . import scenario as knobs
 
@@ -56,28 +55,8 @@ _HOST: Final = web.AppKey("teslalink_fleet_controls", _Host)
 
 
 def _endpoint(*fields: str) -> Callable[[Action], Handler]:
-    """Wrap an action (host, path parts, body) -> dict into a loopback-only JSON handler."""
-
-    def wrap(action: Action) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            if (refused := refuse_remote(request)) is not None:
-                return refused
-            body = await read_object(request)
-            try:
-                if body is None:
-                    raise scenario.ScenarioError("the body must be a JSON object")
-                unknown = sorted(set(body) - set(fields))
-                if unknown:
-                    expected = ", ".join(fields) if fields else "no fields"
-                    raise scenario.ScenarioError(f"unknown field {', '.join(unknown)}; expected {expected}")
-                return json_response(action(request.app[_HOST], request.match_info, body))
-            except scenario.ScenarioError as exc:
-                return exc.response()
-
-        handler.__doc__ = action.__doc__
-        return handler
-
-    return wrap
+    """A Fleet control: the action gets the host it was asked on."""
+    return scenario_endpoint(lambda request: request.app[_HOST], *fields)
 
 
 def _required(body: dict[str, Any], name: str) -> Any:

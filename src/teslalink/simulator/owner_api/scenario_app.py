@@ -12,7 +12,7 @@ The table of endpoints is `ROUTES`; the README shows it with a curl example.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from aiohttp import web
 
@@ -24,7 +24,7 @@ from .context import OWNER_API
 if TYPE_CHECKING:
     from ..world import World
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "scenario_endpoint"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Action = Callable[["World", Mapping[str, str], dict[str, Any]], dict[str, Any]]
@@ -32,10 +32,19 @@ Action = Callable[["World", Mapping[str, str], dict[str, Any]], dict[str, Any]]
 _MISSING: Final = object()
 
 
-def _endpoint(*fields: str) -> Callable[[Action], Handler]:
-    """Wrap an action (world, path parts, body) -> dict into a guarded JSON handler."""
+C = TypeVar("C")
 
-    def wrap(action: Action) -> Handler:
+
+def scenario_endpoint(
+    context: Callable[[web.Request], C], *fields: str
+) -> Callable[[Callable[[C, Mapping[str, str], dict[str, Any]], dict[str, Any]]], Handler]:
+    """Wrap an action (context, path parts, body) -> dict into a loopback-only JSON handler.
+
+    `context` picks what the action works on from the request (the Owner API's world, a Fleet
+    host); `fields` are the body's allowed keys. Shared by every twin's `/_twin/` controls.
+    """
+
+    def wrap(action: Callable[[C, Mapping[str, str], dict[str, Any]], dict[str, Any]]) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
             if (refused := refuse_remote(request)) is not None:
                 return refused
@@ -47,7 +56,7 @@ def _endpoint(*fields: str) -> Callable[[Action], Handler]:
                 if unknown:
                     expected = ", ".join(fields) if fields else "no fields"
                     raise scenario.ScenarioError(f"unknown field {', '.join(unknown)}; expected {expected}")
-                return json_response(action(request.app[OWNER_API].world, request.match_info, body))
+                return json_response(action(context(request), request.match_info, body))
             except scenario.ScenarioError as exc:
                 return exc.response()
 
@@ -55,6 +64,11 @@ def _endpoint(*fields: str) -> Callable[[Action], Handler]:
         return handler
 
     return wrap
+
+
+def _endpoint(*fields: str) -> Callable[[Action], Handler]:
+    """An Owner API control: the action gets the world."""
+    return scenario_endpoint(lambda request: request.app[OWNER_API].world, *fields)
 
 
 def _required(body: dict[str, Any], name: str) -> Any:
