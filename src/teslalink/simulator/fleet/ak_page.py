@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
-from ..sso.totp import verify as verify_totp
+from .auth_app import signed_in
 from .pairing import pair, paired_keys
 from .registration import public_point, well_known_url
 from .state import fleet_state
@@ -99,16 +99,7 @@ class _AkPage:
         return _done(message)
 
     def _sign_in(self, form: dict[str, str]) -> Account | None:
-        try:
-            account = self.world.account(form.get("identity", ""))
-        except KeyError:
-            return None
-        if form.get("credential", "") != account.password:
-            return None
-        secret = account.mfa_secret
-        if secret is not None and verify_totp(secret, form.get("passcode", ""), self.world.now()) is None:
-            return None
-        return account
+        return signed_in(self.world, form)
 
     def _owners_car(self, account: Account, vin: str) -> Car:
         """The car to add the key to: the VIN given, which must be this account's own."""

@@ -46,12 +46,12 @@ from .state import authority_of, fleet_state
 from .tokens import scopes_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from ..accounts import Account
     from ..world import World
 
-__all__ = ["create_fleet_auth_app"]
+__all__ = ["create_fleet_auth_app", "signed_in"]
 
 _NO_STORE: Final = dict(NO_STORE)
 _AUTHORIZE_FIELDS: Final[tuple[str, ...]] = (
@@ -186,16 +186,7 @@ class _Handlers:
         return None
 
     def _login(self, form: dict[str, str]) -> Account | None:
-        try:
-            account = self.world.account(form.get("identity", ""))
-        except KeyError:
-            return None
-        if form.get("credential", "") != account.password:
-            return None
-        secret, passcode = account.mfa_secret, form.get("passcode", "")
-        if secret is not None and verify_totp(secret, passcode, self.world.now()) is None:
-            return None
-        return account
+        return signed_in(self.world, form)
 
     # --- discovery -----------------------------------------------------------------------------
 
@@ -266,6 +257,23 @@ class _Handlers:
             return refused
         body = await read_object(request)
         return body if body is not None else _json({"error": "expected a JSON object"}, 400)
+
+
+def signed_in(world: World, form: Mapping[str, str]) -> Account | None:
+    """The account a sign-in form names, if its password (and passcode, with MFA) are right.
+
+    The twin's Tesla sign-in, shared by the authorize page and tesla.com's pairing page.
+    """
+    try:
+        account = world.account(form.get("identity", ""))
+    except KeyError:
+        return None
+    if form.get("credential", "") != account.password:
+        return None
+    secret, passcode = account.mfa_secret, form.get("passcode", "")
+    if secret is not None and verify_totp(secret, passcode, world.now()) is None:
+        return None
+    return account
 
 
 async def _form(request: web.Request) -> dict[str, str]:
