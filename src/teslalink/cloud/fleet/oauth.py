@@ -63,7 +63,7 @@ from ...errors import (
 from ...transport import Closing, Response, Timeouts, retry_after
 from .._refresh import SharedRefresh
 from ..auth import _parse_page, code_from_redirect  # the Owner API login's page reader, shared
-from ..tokens import TokenStore
+from ..tokens import Token, TokenStore
 from .app import FleetApp
 from .jwt import read_claims, read_payload
 from .tokens import SECTION, FleetToken
@@ -427,33 +427,27 @@ class FleetAuth(Closing):
         self, body: Mapping[str, Any], *, previous: FleetToken | None = None, region_hint: str | None = None
     ) -> FleetToken:
         """A token answer as a `FleetToken`: region and scopes from the JWT's claims (see jwt.py)."""
-        access = body.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise AuthError(f"{self.app.hosts.auth}: the token answer carries no access token")
-        claims = read_claims(access)
-        refresh = body.get("refresh_token")
-        if not isinstance(refresh, str) or not refresh:
-            refresh = previous.refresh_token if previous is not None else None
-        id_token = body.get("id_token")
-        if not isinstance(id_token, str) or not id_token:
-            id_token = previous.id_token if previous is not None else None
-        expires_in = body.get("expires_in")
-        if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
-            expires_at = self.clock() + float(expires_in)
-        else:
-            expires_at = claims.expires_at or self.clock() + 28800.0
+        known = None
+        if previous is not None:
+            known = Token(
+                previous.access_token, previous.refresh_token, previous.id_token, previous.expires_at
+            )
+        base = Token.from_response(body, now=self.clock(), sso_url=self.app.hosts.auth, previous=known)
+        claims = read_claims(base.access_token)
+        # without expires_in, the JWT's own exp says more than a default lifetime
+        expires_at = base.expires_at if "expires_in" in body else claims.expires_at or base.expires_at
         scope_field = body.get("scope")
         scopes = claims.scopes or (tuple(scope_field.split()) if isinstance(scope_field, str) else ())
         # our choice: a token without ou_code keeps the region we knew (or the code's prefix, or NA)
         region = claims.region or (previous.region if previous else None) or region_hint or "na"
         return FleetToken(
-            access_token=access,
-            refresh_token=refresh,
+            access_token=base.access_token,
+            refresh_token=base.refresh_token,
             expires_at=expires_at,
             region=region,
             scopes=scopes or (previous.scopes if previous else ()),
             client_id=self.app.client_id,
-            id_token=id_token,
+            id_token=base.id_token,
             subject=claims.subject,
         )
 
