@@ -90,6 +90,9 @@ class TeslaApi:
     """Whether `Vehicle.vehicle_data()` without `endpoints` asks for `location_data` too (the
     Owner API: yes, as it always did; the Fleet API: no, see `FleetApi`)."""
 
+    streaming_refused: str | None = None
+    """Why `Vehicle.stream()` cannot work with this API's tokens (None: it can)."""
+
     def __init__(
         self,
         urls: CloudUrls,

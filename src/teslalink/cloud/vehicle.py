@@ -225,6 +225,8 @@ class Vehicle:
         """
         from .streaming import VehicleStream  # noqa: PLC0415 - aiohttp's websocket only when streaming
 
+        if self.api.streaming_refused is not None:
+            raise ConfigError(f"{self.display_name or self.vin}: cannot stream: {self.api.streaming_refused}")
         if self.vehicle_id is None:
             raise ConfigError(f"{self.display_name or self.vin or self.id_s} has no vehicle_id to stream")
         options.setdefault("cooldowns", self.api)  # a handshake 429 is kept with the API's cooldowns

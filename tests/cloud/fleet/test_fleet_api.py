@@ -404,3 +404,10 @@ def test_billing_categories_of_the_fleet_routes() -> None:
         ("POST", "/api/1/partner_accounts"),
     ):
         assert billing_category(method, path) is None, path
+
+
+async def test_a_fleet_login_cannot_stream_and_says_why_before_connecting(fleet_twin: FleetTwin) -> None:
+    api = fleet_twin.api(1)
+    car = await api.vehicle(first_car(fleet_twin).vin)
+    with pytest.raises(errors.ConfigError, match=r"cannot stream: Tesla.s streaming server"):
+        car.stream()

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
     from ..vehicle import Vehicle
     from .ledger import BudgetLedger
+    from .signer import VcpSigner
 
 __all__ = ["BILLING_CATEGORIES", "FleetApi", "billing_category"]
 
@@ -111,6 +112,12 @@ class FleetApi(TeslaApi):
     location_by_default = False
     """Fleet: `location_data` only when named (it needs the vehicle_location scope; fleet.md 1.7)."""
 
+    streaming_refused = (
+        "Tesla's streaming server does not take Fleet API tokens (Fleet Telemetry replaces it, "
+        "and teslalink does not support it yet); stream with an Owner API login"
+    )
+    """research/fleet.md 1.10: the legacy websocket rejects Fleet tokens."""
+
     def __init__(
         self,
         hosts: FleetHosts,
@@ -119,7 +126,7 @@ class FleetApi(TeslaApi):
         region: str | None = None,
         ledger: BudgetLedger | None = None,
         account: str | None = None,
-        signer: Any = None,
+        signer: VcpSigner | None = None,
         command_proxy: str | None = None,
         on_region: RegionCallback | None = None,
         session: aiohttp.ClientSession | None = None,
