@@ -72,7 +72,11 @@ class Served:
     key_file: Path
     heard: Counter[str]
     """Requests the regional Fleet hosts received, by the path's last word (`signed_command`,
-    `wake_up`, a VIN...; every REST command/{name} is `command`)."""
+    `wake_up`, a VIN...; every REST command/{name} is `command`), and by host (`@na`, `@eu`...)."""
+
+    def sent(self) -> int:
+        """How many requests reached any regional Fleet host."""
+        return sum(n for name, n in self.heard.items() if name.startswith("@"))
 
     @property
     def world(self) -> World:
@@ -150,13 +154,15 @@ class Served:
 SEED = 23
 
 
-def _recorder(heard: Counter[str]) -> Any:
-    """Outermost middleware: count every request by its route name, faults and 429s included."""
+def _recorder(heard: Counter[str], region: str) -> Any:
+    """Outermost middleware: count every request by its route name (and its host, `@region`),
+    faults and 429s included."""
 
     @web.middleware
     async def record(request: web.Request, handler: Any) -> web.StreamResponse:
         parts = request.path.rstrip("/").split("/")
         heard["command" if len(parts) > 2 and parts[-2] == "command" else parts[-1]] += 1
+        heard[f"@{region}"] += 1
         return await handler(request)
 
     return record
@@ -182,7 +188,7 @@ def serving(
         if surface.name in ("fleet_na", "fleet_eu", "fleet_cn") and isinstance(surface, AppSurface):
             app = surface._source  # the regional app itself, before it is served
             assert isinstance(app, web.Application)
-            app.middlewares.insert(0, _recorder(heard))
+            app.middlewares.insert(0, _recorder(heard, surface.name.removeprefix("fleet_")))
     with ThreadedTwin(world, accounts=accounts, surfaces=surfaces) as twin:
         point_cli_at(twin)
         folder.mkdir(parents=True, exist_ok=True)

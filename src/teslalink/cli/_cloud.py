@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from ..cloud.config import CloudUrls
     from ..cloud.fleet.api import FleetApi
     from ..cloud.tokens import TokenStore
+    from ..errors import RateLimited
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,12 +118,17 @@ class CloudTarget:
         knock again before Retry-After has passed, any more than one process may. Every command
         goes through here, `stream` included (its handshake keeps its cooldown in this session).
         """
-        if self.uses_fleet(self.store()):
-            async with self.fleet_api() as fleet:
-                yield fleet
-            return
-        async with self.owner_api() as owner:
-            yield owner
+        from ..errors import RateLimited  # noqa: PLC0415
+
+        try:
+            if self.uses_fleet(self.store()):
+                async with self.fleet_api() as fleet:
+                    yield fleet
+                return
+            async with self.owner_api() as owner:
+                yield owner
+        except RateLimited as exc:
+            raise click.ClickException(with_the_wait(exc)) from None
 
     @contextlib.asynccontextmanager
     async def fleet_api(self) -> AsyncIterator[FleetApi]:
@@ -145,6 +152,14 @@ class CloudTarget:
             Cooldowns.beside(auth.store.target).kept(api),
         ):
             yield api
+
+
+def with_the_wait(exc: RateLimited) -> str:
+    """A 429 in one line that always says how long to wait (Tesla's body does not always)."""
+    line = str(exc)
+    if exc.retry_after is None or "retry in" in line.lower():
+        return line
+    return f"{line}; retry in {math.ceil(exc.retry_after)} s"
 
 
 def cloud_options(command: F) -> F:

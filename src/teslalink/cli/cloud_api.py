@@ -27,7 +27,7 @@ from ._cloud import (
     yes_option,
 )
 from ._common import echo_json, run
-from .vehicles import not_online, refused, signing_needed
+from .vehicles import not_online, refused, scopes_missing, signing_needed
 
 if TYPE_CHECKING:
     from ..cloud.endpoints import Endpoint
@@ -82,7 +82,7 @@ def api(
     async def go() -> tuple[Endpoint, Any]:
         from ..cloud.endpoints import endpoint  # noqa: PLC0415 - keep `--help` fast
         from ..cloud.energy import select_site  # noqa: PLC0415
-        from ..errors import CommandSigningRequired, VehicleUnavailable  # noqa: PLC0415
+        from ..errors import CommandSigningRequired, MissingScopes, VehicleUnavailable  # noqa: PLC0415
 
         found = endpoint(name)
         async with target.api() as session:
@@ -104,6 +104,8 @@ def api(
                 raise click.ClickException(not_online(car)) from None
             except CommandSigningRequired:
                 raise click.ClickException(signing_needed(session, found.name)) from None
+            except MissingScopes as exc:
+                raise click.ClickException(scopes_missing(exc)) from None
 
     found, answer = run(go())
     echo_json(answer)

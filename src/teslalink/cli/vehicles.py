@@ -4,7 +4,8 @@
 Every command opens one session for the chosen account (the Fleet API for a Fleet login, else
 the Owner API: `--api`), picks the car (`--vehicle`, default the first), and does one thing; a
 refused command is one line with the car's reason and exit code 1. A refusal that means the car
-is already as asked (`already_set`...) is a success: exit code 0 and a line that says so. Nothing here wakes a car except `wake`.
+is already as asked (`already_set`...) is a success: exit code 0 and a line that says so.
+Nothing here wakes a car except `wake`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ._common import echo, echo_json, run, safe_console
 if TYPE_CHECKING:
     from ..cloud import CommandResult, Vehicle, VehicleData
     from ..cloud.api import TeslaApi
+    from ..errors import MissingScopes
 
 _T = TypeVar("_T")
 
@@ -117,7 +119,12 @@ def _on_vehicle(
 ) -> tuple[Row, _T]:
     """Run `action(vehicle)` on the chosen car; returns (the car's row, what action returned)."""
 
-    from ..errors import CommandFailed, CommandSigningRequired, VehicleUnavailable  # noqa: PLC0415
+    from ..errors import (  # noqa: PLC0415 - keep `--help` fast
+        CommandFailed,
+        CommandSigningRequired,
+        MissingScopes,
+        VehicleUnavailable,
+    )
 
     async def go() -> tuple[Row, _T]:
         async with target.api() as api:
@@ -130,6 +137,8 @@ def _on_vehicle(
                 raise click.ClickException(refused(exc.command, exc.reason)) from None
             except CommandSigningRequired:
                 raise click.ClickException(signing_needed(api, vehicle.display_name or vehicle.vin)) from None
+            except MissingScopes as exc:
+                raise click.ClickException(scopes_missing(exc)) from None
             return _vehicle_row(vehicle), result
 
     return run(go())
@@ -179,6 +188,13 @@ def signing_needed(api: TeslaApi, what: str) -> str:
             "`teslalink fleet register`, then `teslalink fleet pair`"
         )
     return f"{base}, which the Owner API cannot send: set up the Fleet API (`teslalink fleet setup`)"
+
+
+def scopes_missing(exc: MissingScopes) -> str:
+    """A 403 missing scopes with the way out (the signed path's error names the scopes only)."""
+    fix = "teslalink fleet login"
+    line = str(exc)
+    return line if fix in line else f"{line}; log in again granting them: `{fix}`"
 
 
 @click.group("vehicle")
