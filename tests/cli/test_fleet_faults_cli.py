@@ -256,15 +256,15 @@ def test_a_killed_charge_amps_leaves_valid_files(served: Served) -> None:
     still read, and the next command works."""
     paired(served)
     env = {**os.environ, "PYTHONPATH": str(Path(teslalink.__file__).parents[1])}
-    for _ in range(3):  # killed at different points of its run
+    for wait_s in (0.3, 0.4, 0.5, 0.6):  # killed at different points of its run (about 0.6 s)
         child = subprocess.Popen(
-            [sys.executable, "-m", "teslalink.cli.main", *AMPS],
+            [sys.executable, "-m", "teslalink", *AMPS],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
-            child.wait(timeout=0.4)
+            child.wait(timeout=wait_s)
         except subprocess.TimeoutExpired:
             child.send_signal(signal.SIGKILL)
             child.wait(timeout=30)
