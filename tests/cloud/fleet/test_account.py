@@ -233,3 +233,20 @@ async def proxy() -> AsyncIterator[tuple[str, list[str]]]:
         yield f"http://{host}:{port}/", heard
     finally:
         await runner.cleanup()
+
+
+async def test_which_login_needs_saying_when_there_are_several_or_none(account: Account) -> None:
+    with pytest.raises(errors.ConfigError, match="teslalink fleet login"):
+        async with account.open():
+            pass
+    account.log_in(DEMO1)
+    account.log_in(DEMO2)
+    with pytest.raises(errors.ConfigError, match="pass --email"):
+        async with account.open():
+            pass
+    with pytest.raises(errors.TokenExpired, match="teslalink fleet login"):
+        async with account.open("nobody@teslalink.test"):
+            pass
+    async with account.open(DEMO2) as api:
+        assert api.region == "eu"
+        assert api.account == DEMO2
