@@ -1,14 +1,20 @@
 """What every cloud command shares: where the cloud is, whose tokens, which car, k=v arguments.
 
-Why one place: `--email`, the three URLs and `--token-file` mean the same on every command, and
-the account and the car are chosen the same way (the only one, or the one named), so a script
-can rely on one set of rules.
+Why one place: `--email`, the three URLs, `--token-file` and `--api` mean the same on every
+command, and the account and the car are chosen the same way (the only one, or the one named), so
+a script can rely on one set of rules.
+
+Which API (`--api`, env TESLALINK_API_MODE): `fleet` or `owner` forces one; `auto` (the default) uses
+the Fleet API for an account with a Fleet login in the token file (`teslalink fleet login`), else
+the Owner API. Our choice: a Fleet login wins in `auto`, because since 2024 only pre-2021 Model
+S/X take the Owner API's commands, and an owner who set up the Fleet API did it for that.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -25,11 +31,18 @@ if TYPE_CHECKING:
     from ..cloud.api import TeslaApi
     from ..cloud.auth import Auth
     from ..cloud.config import CloudUrls
+    from ..cloud.fleet.api import FleetApi
     from ..cloud.tokens import TokenStore
+    from ..errors import RateLimited
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+API_MODES = ("auto", "fleet", "owner")
+API_MODE_ENV = "TESLALINK_API_MODE"
+"""Our choice of name: the environment's word for `--api` (a shell that always wants one API)."""
+FLEET_SECTION = "fleet"  # the Fleet login's part of an account's entry (cloud.fleet.tokens.SECTION)
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,7 @@ class CloudTarget:
     sso_url: str | None
     streaming_url: str | None
     token_file: Path | None
+    api_mode: str = "auto"
 
     def urls(self) -> CloudUrls:
         from ..cloud.config import CloudUrls  # noqa: PLC0415 - keep `--help` fast
@@ -53,15 +67,29 @@ class CloudTarget:
         return TokenStore(self.token_file)
 
     def identity(self, store: TokenStore) -> str:
-        """--email (or TESLALINK_EMAIL), else the only account in the token store."""
+        """--email (or TESLALINK_EMAIL), else the only account in the token store.
+
+        An account counts if it has an Owner API token or (unless `--api owner`) a Fleet login.
+        """
         if self.email:
             return self.email
         known = store.identities()
+        if self.api_mode != "owner":
+            known = sorted({*known, *store.section_identities(FLEET_SECTION)})
         if len(known) == 1:
             return known[0]
         if not known:
-            raise ConfigError("no account is logged in: run `teslalink login --email EMAIL` first")
+            how = "teslalink fleet login" if self.api_mode == "fleet" else "teslalink login --email EMAIL"
+            raise ConfigError(f"no account is logged in: run `{how}` first")
         raise ConfigError(f"{len(known)} accounts are logged in ({', '.join(known)}): pass --email")
+
+    def uses_fleet(self, store: TokenStore) -> bool:
+        """Whether this invocation talks to the Fleet API (`--api`; auto: the account has a Fleet login)."""
+        if self.api_mode == "owner":
+            return False
+        if self.api_mode == "fleet":
+            return True
+        return store.load_section(self.identity(store), FLEET_SECTION) is not None
 
     @contextlib.asynccontextmanager
     async def auth(self) -> AsyncIterator[Auth]:
@@ -72,6 +100,10 @@ class CloudTarget:
         from ..cloud.auth import Auth  # noqa: PLC0415
         from ..cloud.cooldowns import Cooldowns  # noqa: PLC0415
 
+        if self.api_mode == "fleet":
+            raise ConfigError(
+                "login and logout are the Owner API's; the Fleet API's login is `teslalink fleet login`"
+            )
         store = self.store()
         auth = Auth(self.identity(store), urls=self.urls(), store=store)
         async with auth, Cooldowns.beside(store.target).kept(auth):
@@ -79,12 +111,38 @@ class CloudTarget:
 
     @contextlib.asynccontextmanager
     async def api(self) -> AsyncIterator[TeslaApi]:
-        """An Owner API session for the chosen account (Auth and TeslaApi closed afterwards).
+        """A session for the chosen account (closed afterwards): a `FleetApi` over a Fleet login
+        (`fleet_api`), else the Owner API's `TeslaApi`.
 
         A 429's cooldown outlives the process (`Cooldowns`): a shell loop of commands must not
         knock again before Retry-After has passed, any more than one process may. Every command
         goes through here, `stream` included (its handshake keeps its cooldown in this session).
         """
+        from ..errors import RateLimited  # noqa: PLC0415
+
+        try:
+            if self.uses_fleet(self.store()):
+                async with self.fleet_api() as fleet:
+                    yield fleet
+                return
+            async with self.owner_api() as owner:
+                yield owner
+        except RateLimited as exc:
+            raise click.ClickException(with_the_wait(exc)) from None
+
+    @contextlib.asynccontextmanager
+    async def fleet_api(self) -> AsyncIterator[FleetApi]:
+        """The account's Fleet API session (`cloud.fleet.account.open_fleet`: the stored login, its
+        region, the app's key for signed commands, the ledger and the cooldowns beside the token file)."""
+        from ..cloud.fleet.account import open_fleet  # noqa: PLC0415
+
+        store = self.store()
+        async with open_fleet(store, self.identity(store)) as fleet:
+            yield fleet
+
+    @contextlib.asynccontextmanager
+    async def owner_api(self) -> AsyncIterator[TeslaApi]:
+        """An Owner API session for the chosen account (Auth and TeslaApi closed afterwards)."""
         from ..cloud.api import TeslaApi  # noqa: PLC0415
         from ..cloud.cooldowns import Cooldowns  # noqa: PLC0415
 
@@ -96,8 +154,16 @@ class CloudTarget:
             yield api
 
 
+def with_the_wait(exc: RateLimited) -> str:
+    """A 429 in one line that always says how long to wait (Tesla's body does not always)."""
+    line = str(exc)
+    if exc.retry_after is None or "retry in" in line.lower():
+        return line
+    return f"{line}; retry in {math.ceil(exc.retry_after)} s"
+
+
 def cloud_options(command: F) -> F:
-    """--email, --api-url/--sso-url/--streaming-url and --token-file, gathered into `target`."""
+    """--email, --api-url/--sso-url/--streaming-url, --token-file and --api, gathered into `target`."""
 
     options = [
         click.option("--email", envvar="TESLALINK_EMAIL", default=None,
@@ -107,6 +173,9 @@ def cloud_options(command: F) -> F:
         click.option("--streaming-url", default=None, help="Streaming URL (env TESLALINK_STREAMING_URL)."),
         click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Token file (env TESLALINK_TOKEN_FILE; default ~/.config/teslalink/tokens.json)."),
+        click.option("--api", "api_mode", type=click.Choice(API_MODES), envvar=API_MODE_ENV, default="auto",
+                     show_default=True,
+                     help="fleet or owner (env TESLALINK_API_MODE); auto: the Fleet API for a Fleet login."),
     ]  # fmt: skip
 
     @functools.wraps(command)
@@ -117,6 +186,7 @@ def cloud_options(command: F) -> F:
             sso_url=kwargs.pop("sso_url"),
             streaming_url=kwargs.pop("streaming_url"),
             token_file=kwargs.pop("token_file"),
+            api_mode=kwargs.pop("api_mode"),
         )
         return command(**kwargs)
 

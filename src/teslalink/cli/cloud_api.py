@@ -6,6 +6,8 @@ as on `teslalink command` (unless the car is already as asked: `is_already`).
 The path's `{vehicle_id}` is the chosen car (`--vehicle`), `{site_id}` the chosen site (`--site`);
 nothing else is added, so an `online` endpoint on a sleeping car is an error, never a wake.
 Risky commands (unlock, remote start, valet off...) ask first here too, unless --yes.
+A car's command goes through the session's command seam (`vehicle_command`), so over the Fleet
+API it is signed where the car needs it, as on `teslalink command`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ._cloud import (
     yes_option,
 )
 from ._common import echo_json, run
-from .vehicles import not_online, refused
+from .vehicles import not_online, refused, scopes_missing, signing_needed
 
 if TYPE_CHECKING:
     from ..cloud.endpoints import Endpoint
@@ -80,7 +82,7 @@ def api(
     async def go() -> tuple[Endpoint, Any]:
         from ..cloud.endpoints import endpoint  # noqa: PLC0415 - keep `--help` fast
         from ..cloud.energy import select_site  # noqa: PLC0415
-        from ..errors import VehicleUnavailable  # noqa: PLC0415
+        from ..errors import CommandSigningRequired, MissingScopes, VehicleUnavailable  # noqa: PLC0415
 
         found = endpoint(name)
         async with target.api() as session:
@@ -93,11 +95,17 @@ def api(
                 site = await select_site(await session.energy_sites(), site_key)
                 path_vars["site_id"] = site.energy_site_id
             try:
+                if car is not None and found.kind == "command":
+                    return found, dict(await session.vehicle_command(car, found.name, values))
                 return found, await session.api(found.name, path_vars=path_vars, **values)
             except VehicleUnavailable:
                 if car is None:
                     raise
                 raise click.ClickException(not_online(car)) from None
+            except CommandSigningRequired:
+                raise click.ClickException(signing_needed(session, found.name)) from None
+            except MissingScopes as exc:
+                raise click.ClickException(scopes_missing(exc)) from None
 
     found, answer = run(go())
     echo_json(answer)

@@ -105,7 +105,9 @@ def login(
         if not is_interactive():
             raise _need("the account's email", "--email or set TESLALINK_EMAIL")
         email = click.prompt("Email")
-    target = CloudTarget(email, target.api_url, target.sso_url, target.streaming_url, target.token_file)
+    target = CloudTarget(
+        email, target.api_url, target.sso_url, target.streaming_url, target.token_file, target.api_mode
+    )
     if not browser and refresh_token is None and password is None:
         if not is_interactive():
             raise _need("the password", "--password, --browser or --refresh-token")

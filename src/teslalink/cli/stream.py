@@ -80,7 +80,8 @@ def _table(title: str, row: dict[str, Any] | None, count: int, stats: StreamStat
 def stream(
     target: CloudTarget, as_json: bool, count: int | None, duration: float | None, vehicle_key: str | None
 ) -> None:
-    """Follow a car's live stream: speed, power, charge, position."""
+    """Follow a car's live stream: speed, power, charge, position (Owner API logins only)."""
+    _refuse_a_fleet_login(target)
     live = None if as_json or not is_interactive() else _start_live()
 
     async def go() -> int:
@@ -149,6 +150,25 @@ def stream(
     finally:
         if live is not None:
             live.stop()
+
+
+FLEET_REFUSAL = (
+    "stream needs an Owner API login: Tesla's streaming server does not take Fleet API tokens, "
+    "and Fleet Telemetry is not supported yet (`teslalink login`, then `--api owner`)"
+)
+"""research/fleet.md 1.10: the legacy streaming websocket authenticates Owner API tokens only."""
+
+
+def _refuse_a_fleet_login(target: CloudTarget) -> None:
+    """One line and exit 1 before anything is sent, when this run would use the Fleet API."""
+    from ..errors import TeslalinkError  # noqa: PLC0415 - keep `--help` fast
+
+    try:
+        fleet = target.uses_fleet(target.store())
+    except TeslalinkError as exc:
+        raise click.ClickException(str(exc)) from None
+    if fleet:
+        raise click.ClickException(FLEET_REFUSAL)
 
 
 async def _every(seconds: float, tick: Callable[[], None]) -> None:

@@ -1,10 +1,11 @@
 """The car commands: `vehicles`, `vehicle data`, `wake`, `command NAME k=v` and the friendly groups
 (`charge`, `climate`, `lock`, `unlock`, `speed-limit`).
 
-Every command opens one Owner API session for the chosen account, picks the car (`--vehicle`,
-default the first), and does one thing; a refused command is one line with the car's reason and
-exit code 1. A refusal that means the car is already as asked (`already_set`...) is a success:
-exit code 0 and a line that says so. Nothing here wakes a car except `wake`.
+Every command opens one session for the chosen account (the Fleet API for a Fleet login, else
+the Owner API: `--api`), picks the car (`--vehicle`, default the first), and does one thing; a
+refused command is one line with the car's reason and exit code 1. A refusal that means the car
+is already as asked (`already_set`...) is a success: exit code 0 and a line that says so.
+Nothing here wakes a car except `wake`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from ._common import echo, echo_json, run, safe_console
 
 if TYPE_CHECKING:
     from ..cloud import CommandResult, Vehicle, VehicleData
+    from ..cloud.api import TeslaApi
+    from ..errors import MissingScopes
 
 _T = TypeVar("_T")
 
@@ -116,7 +119,12 @@ def _on_vehicle(
 ) -> tuple[Row, _T]:
     """Run `action(vehicle)` on the chosen car; returns (the car's row, what action returned)."""
 
-    from ..errors import CommandFailed, VehicleUnavailable  # noqa: PLC0415 - keep `--help` fast
+    from ..errors import (  # noqa: PLC0415 - keep `--help` fast
+        CommandFailed,
+        CommandSigningRequired,
+        MissingScopes,
+        VehicleUnavailable,
+    )
 
     async def go() -> tuple[Row, _T]:
         async with target.api() as api:
@@ -127,6 +135,10 @@ def _on_vehicle(
                 raise click.ClickException(not_online(vehicle)) from None
             except CommandFailed as exc:
                 raise click.ClickException(refused(exc.command, exc.reason)) from None
+            except CommandSigningRequired:
+                raise click.ClickException(signing_needed(api, vehicle.display_name or vehicle.vin)) from None
+            except MissingScopes as exc:
+                raise click.ClickException(scopes_missing(exc)) from None
             return _vehicle_row(vehicle), result
 
     return run(go())
@@ -161,6 +173,28 @@ def not_online(vehicle: Vehicle) -> str:
     name = vehicle.display_name or vehicle.vin or vehicle.id_s
     key = vehicle.display_name if re.fullmatch(r"[\w.-]+", vehicle.display_name or "") else vehicle.vin
     return f"{name} is asleep or offline; `teslalink wake --vehicle {key}` wakes it, then try again"
+
+
+def signing_needed(api: TeslaApi, what: str) -> str:
+    """Tesla's 403 "Vehicle Command Protocol required" in words, with the way to signed commands."""
+    from ..cloud.fleet.api import FleetApi  # noqa: PLC0415
+
+    base = f"{what}: this car takes signed commands only (Tesla's Vehicle Command Protocol)"
+    if isinstance(api, FleetApi):
+        if api.command_proxy is not None:
+            return f"{base}: the command proxy ({api.command_proxy}) sent it unsigned"
+        return (
+            f"{base}, and the app has no key to sign with: `teslalink fleet key create`, "
+            "`teslalink fleet register`, then `teslalink fleet pair`"
+        )
+    return f"{base}, which the Owner API cannot send: set up the Fleet API (`teslalink fleet setup`)"
+
+
+def scopes_missing(exc: MissingScopes) -> str:
+    """A 403 missing scopes with the way out (the signed path's error names the scopes only)."""
+    fix = "teslalink fleet login"
+    line = str(exc)
+    return line if fix in line else f"{line}; log in again granting them: `{fix}`"
 
 
 @click.group("vehicle")
