@@ -480,3 +480,14 @@ def test_a_solar_only_site_is_shown_by_its_name() -> None:
     assert board.site is not None
     assert board.site.name == "Barn"
     assert "energy site: Barn" in draw(board)
+
+
+def test_a_fleet_login_refreshes_every_minute_unless_told_because_each_read_is_billed() -> None:
+    from teslalink.cloud.fleet.api import FleetApi
+    from teslalink.cloud.fleet.hosts import FleetHosts
+
+    owner = TeslaApi(CloudUrls(), StaticToken("t"))
+    fleet = FleetApi(FleetHosts.from_env({}), StaticToken("t"))
+    assert dashboard.refresh_interval(owner, None) == 5.0
+    assert dashboard.refresh_interval(fleet, None) == 60.0
+    assert dashboard.refresh_interval(fleet, 2.0) == 2.0

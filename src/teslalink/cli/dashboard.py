@@ -469,12 +469,27 @@ async def show(
             await asyncio.gather(poller, return_exceptions=True)
 
 
+OWNER_API_INTERVAL_S = 5.0
+FLEET_API_INTERVAL_S = 60.0
+"""Our choice: over the Fleet API every vehicle_data read of an online car is billed ($0.002,
+research/fleet.md 1.9): every 5 s that is $1.44 an hour per car, every 60 s $0.12."""
+
+
+def refresh_interval(api: TeslaApi, given: float | None) -> float:
+    """The --interval given, else the default for the API the account uses."""
+    if given is not None:
+        return given
+    from ..cloud.fleet.api import FleetApi  # noqa: PLC0415 - lean: no extra needed
+
+    return FLEET_API_INTERVAL_S if isinstance(api, FleetApi) else OWNER_API_INTERVAL_S
+
+
 @click.command("dashboard")
 @vehicle_option
 @click.option("--wallconnector", "wallconnector", metavar="HOST", default=None,
               help="A Wall Connector to show beside the car (host or URL).")  # fmt: skip
-@click.option("--interval", type=click.FloatRange(min=0.2), default=5.0, show_default=True,
-              help="Seconds between refreshes.")  # fmt: skip
+@click.option("--interval", type=click.FloatRange(min=0.2), default=None,
+              help="Seconds between refreshes (default 5; Fleet API 60: reads are billed).")  # fmt: skip
 @click.option("--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
 @click.option("--let-sleep-after", "let_sleep_after", type=click.FloatRange(min=0), metavar="MINUTES",
               default=LET_SLEEP_AFTER_S / 60, show_default=True,
@@ -484,7 +499,7 @@ def dashboard(
     target: CloudTarget,
     vehicle_key: str | None,
     wallconnector: str | None,
-    interval: float,
+    interval: float | None,
     duration: float | None,
     let_sleep_after: float,
 ) -> None:
@@ -508,7 +523,7 @@ def dashboard(
             board = await build(api, vehicle_key=vehicle_key, wallconnector=wallconnector)
             board.let_sleep_after_s = let_sleep_after * 60
             try:
-                await show(board, interval_s=interval, duration_s=duration)
+                await show(board, interval_s=refresh_interval(api, interval), duration_s=duration)
             finally:
                 await close(board)
 
