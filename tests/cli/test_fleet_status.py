@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-
 from fleet_cli_twin import (  # noqa: F401 - fixtures
     DEMO1,
     FleetTwin,
@@ -20,6 +19,7 @@ from fleet_cli_twin import (  # noqa: F401 - fixtures
     use_demo_app,
     use_demo_app_with_a_login,
 )
+
 from teslalink.cloud.fleet.ledger import BudgetLedger
 from teslalink.cloud.tokens import default_token_path
 from teslalink.cloud.vcp.keys import PartnerKey
@@ -247,7 +247,8 @@ def test_an_app_not_registered_in_the_accounts_region(
     line = error_line(result)
     assert "the cars' pairing" in line
     assert "the app's registration with our key in na" in line
-    hint = "the app is not registered in na: register the app in na: teslalink fleet register --domain app.teslalink.test"
+    hint = "the app is not registered in na: register the app in na: teslalink fleet register --domain "
+    hint += DEMO_APP.domain
     assert f"cars: cannot be read: {hint}" in result.stdout
     assert (
         "  registration na: app.teslalink.test is not registered; run `teslalink fleet register`"
