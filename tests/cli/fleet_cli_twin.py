@@ -4,6 +4,7 @@ app (registered everywhere) and an app of our own (registered nowhere), a stored
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from teslalink.simulator.fleet import (
     populate_fleet_demo,
 )
 from teslalink.simulator.fleet.demo import demo_private_key
+from teslalink.simulator.fleet.registration import register
 from teslalink.simulator.fleet.serve import fleet_user_token
 from teslalink.simulator.fleet.state import PartnerApp
 
@@ -36,6 +38,8 @@ OWN_APP = PartnerApp(
     name="own app",
 )
 DEMO1 = "demo1@teslalink.test"
+HANG_GUARD_S = 30.0
+"""Seconds: a bound on waits that only guards against a hang (each takes milliseconds)."""
 
 
 def invoke(*args: str, input: str | None = None) -> Result:
@@ -86,11 +90,50 @@ class FleetTwin:
             args += ["--passcode", self.twin.call(lambda: totp(account.mfa_secret, self.world.now()))]
         return args + [arg for scope in scopes for arg in ("--scope", scope)]
 
-    def approve(self, vin: str, email: str = DEMO1, password: str = "teslalink-demo-1") -> int:
-        """The owner taps Approve on the twin's tesla.com/_ak page."""
-        form = urllib.parse.urlencode({"identity": email, "credential": password, "vin": vin}).encode()
-        request = urllib.request.Request(self.urls.pairing_url + DEMO_APP.domain, data=form)
-        with urllib.request.urlopen(request, timeout=10) as response:
+    def browse_and_sign_in(self, authorize_url: str, email: str) -> None:
+        """A person in a browser: the twin's sign-in page, the form sent, and the redirect followed
+        to the app's callback (urllib follows the 302 with a GET)."""
+        with urllib.request.urlopen(authorize_url, timeout=HANG_GUARD_S) as page:
+            html = page.read().decode()
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+        account = self.twin.call(self.world.account, email)
+        form = {**hidden, "identity": email, "credential": account.password}
+        request = urllib.request.Request(
+            self.urls.auth + "oauth2/v3/authorize", data=urllib.parse.urlencode(form).encode()
+        )
+        with urllib.request.urlopen(request, timeout=HANG_GUARD_S) as landed:
+            assert landed.status == 200
+
+    def app_with_a_callback(self, port: int) -> PartnerApp:
+        """The demo app's twin (its domain, so its key) with a redirect URI on `port`, registered
+        everywhere: a callback port of the test's own."""
+        app = PartnerApp(
+            client_id="cli-callback-app",
+            client_secret="cli-callback-secret-never-printed",
+            domain=DEMO_APP.domain,
+            redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+            name="callback app",
+        )
+
+        def add() -> None:
+            state = fleet_state(self.world)
+            state.add_app(app)
+            for region in ("na", "eu", "cn"):
+                register(state, region, app.client_id, app.domain)
+
+        self.twin.call(add)
+        return app
+
+    def approve(self, vin: str, email: str = DEMO1) -> int:
+        """The owner taps Approve on the twin's tesla.com/_ak page (signed in, a passcode with MFA)."""
+        fields = dict(zip(*[iter(self.sign_in_args(email))] * 2, strict=True))
+        form = {"identity": email, "credential": fields["--password"], "vin": vin}
+        if "--passcode" in fields:
+            form["passcode"] = fields["--passcode"]
+        request = urllib.request.Request(
+            self.urls.pairing_url + DEMO_APP.domain, data=urllib.parse.urlencode(form).encode()
+        )
+        with urllib.request.urlopen(request, timeout=HANG_GUARD_S) as response:
             return int(response.status)
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import threading
+import webbrowser
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fleet_cli_twin import (  # noqa: F401 - fixtures
     DEMO1,
+    HANG_GUARD_S,
     OWN_APP,
     FleetTwin,
     error_line,
@@ -25,7 +27,9 @@ from fleet_cli_twin import (  # noqa: F401 - fixtures
     use_own_app,
 )
 
+from fleet_oauth_twin import free_port
 from teslalink.cli.main import cli
+from teslalink.cloud.tokens import default_token_path
 from teslalink.cloud.vcp.keys import PartnerKey
 from teslalink.simulator.fleet import DEMO_APP, fleet_state
 
@@ -311,6 +315,55 @@ def test_setup_without_a_login_says_to_log_in(fleet_twin: FleetTwin, monkeypatch
         in result.stdout
     )
     assert error_line(result) == "Error: setup incomplete: login, pairing"
+
+
+def test_setup_on_a_terminal_logs_in_with_fleet_logins_flow(
+    fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No login stored: setup offers to log in and runs `fleet login`'s browser flow (the local
+    callback); the person in the browser is played by a thread when the browser is opened."""
+    use_demo_app(fleet_twin, monkeypatch)  # its key and domain
+    monkeypatch.delenv("TESLALINK_FLEET_ACCESS_TOKEN")
+    app = fleet_twin.app_with_a_callback(free_port())
+    monkeypatch.setenv("TESLALINK_FLEET_CLIENT_ID", app.client_id)
+    monkeypatch.setenv("TESLALINK_FLEET_CLIENT_SECRET", app.client_secret)
+    monkeypatch.setenv("TESLALINK_FLEET_REDIRECT_URI", app.redirect_uris[0])
+    browsers: list[threading.Thread] = []
+
+    def open_browser(url: str) -> bool:
+        browser = threading.Thread(target=fleet_twin.browse_and_sign_in, args=(url, DEMO1))
+        browsers.append(browser)
+        browser.start()
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", open_browser)
+    try:
+        result = invoke("setup", "--interactive", input="n\ny\nn\n")  # no fleet.json; log in; do not wait
+    finally:
+        for browser in browsers:
+            browser.join(HANG_GUARD_S)
+    assert len(browsers) == 1
+    assert f"[done] login: {DEMO1}, region na, scopes: openid, offline_access," in result.stdout
+    assert error_line(result) == "Error: setup incomplete: pairing"
+    assert f"{fleet_twin.urls.pairing_url}{DEMO_APP.domain}?vin={fleet_twin.vin()}" in result.stdout
+    assert invoke("status", "--json").exit_code == 1  # the stored login serves the next commands
+
+
+def test_pair_uses_the_stored_login_and_keeps_the_region_a_421_names(
+    fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_demo_app_with_a_login(fleet_twin, monkeypatch, "demo2@teslalink.test")  # eu
+    token_file = default_token_path()
+    stored = json.loads(token_file.read_text())
+    stored["demo2@teslalink.test"]["fleet"]["region"] = "na"  # as if it were wrong
+    token_file.write_text(json.dumps(stored))
+    vin = fleet_twin.vin("demo2@teslalink.test")
+    result = invoke("pair", "--timeout", "0")
+    assert f"{vin} is not paired after 0 s" in error_line(result)
+    assert f"pairing link: {fleet_twin.urls.pairing_url}{DEMO_APP.domain}?vin={vin}" in result.stdout
+    assert json.loads(token_file.read_text())["demo2@teslalink.test"]["fleet"]["region"] == "eu"
+    assert fleet_twin.approve(vin, "demo2@teslalink.test") == 200
+    assert "is already paired" in invoke("pair", "--timeout", "0").stdout
 
 
 # --- the group ---------------------------------------------------------------------------------
