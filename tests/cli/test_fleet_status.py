@@ -20,6 +20,7 @@ from fleet_cli_twin import (  # noqa: F401 - fixtures
     use_demo_app_with_a_login,
 )
 
+from teslalink.cloud.fleet.app import default_app_path
 from teslalink.cloud.fleet.ledger import BudgetLedger
 from teslalink.cloud.tokens import default_token_path
 from teslalink.cloud.vcp.keys import PartnerKey
@@ -65,7 +66,7 @@ def test_a_paired_car_and_everything_in_place_is_exit_0(
     assert "  client secret: set" in out
     assert f"  domain: {DEMO_APP.domain}" in out
     assert f"  key file: {fleet_twin.key_file} (public key {key_hex})" in out
-    assert "(not there (the settings come from the environment))" in out
+    assert f"  fleet.json: {default_app_path()} (not there: the settings come from the environment)" in out
     assert f"  your region: na at {fleet_twin.urls.api['na']} (users/region)" in out
     for region in ("na", "eu", "cn"):
         assert f"  registration {region}: registered {DEMO_APP.domain}; Tesla holds our key" in out

@@ -193,7 +193,7 @@ def _app_part(settings: AppSettings, part: Part) -> str | None:
     if not settings.domain:
         part.missing.append("the app's domain")
     public_hex = _key_line(settings, part)
-    there = "there" if settings.app_file.exists() else "not there (the settings come from the environment)"
+    there = "there" if settings.app_file.exists() else "not there: the settings come from the environment"
     if settings.app_file.exists() and settings.problem:
         there = f"there, but {settings.problem}"
     part.line("fleet.json", f"{settings.app_file} ({there})")
