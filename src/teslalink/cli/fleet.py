@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import importlib
 import io
 import os
@@ -32,7 +33,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import click
 
@@ -250,6 +251,32 @@ _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.
 def _login(email: str | None, token_file: Path | None, access_token: str | None = None,
            region: str | None = None) -> LoginSettings:  # fmt: skip
     return LoginSettings(email or None, token_file, (access_token or "").strip(), region)
+
+
+def app_options(command: F) -> F:
+    """--client-id, --client-secret, --domain, --key-file and --app-file, gathered into `settings`
+    (`_settings`: the options, else the environment, else fleet.json)."""
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        names = ("client_id", "client_secret", "domain", "key_file", "app_file")
+        kwargs["settings"] = _settings(*(kwargs.pop(name) for name in names))
+        return command(**kwargs)
+
+    options = [*_credential_options, _domain_option, _key_file_option, _app_file_option]
+    return _with(options)(cast(F, wrapper))
+
+
+def login_options(command: F) -> F:
+    """--email, --token-file, --access-token and --region, gathered into `login`."""
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        names = ("email", "token_file", "access_token", "region")
+        kwargs["login"] = _login(*(kwargs.pop(name) for name in names))
+        return command(**kwargs)
+
+    return _with(_token_options)(cast(F, wrapper))
 
 
 def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
@@ -472,24 +499,12 @@ def key_show(
 
 
 @fleet.command()
-@_with(_credential_options)
-@_domain_option
-@_key_file_option
-@_app_file_option
+@app_options
 @click.option("--region", "regions", type=click.Choice(REGIONS), multiple=True,
               help="Only this region (repeatable; default: every region).")  # fmt: skip
 @_json_option
-def register(
-    client_id: str | None,
-    client_secret: str | None,
-    domain: str | None,
-    key_file: Path | None,
-    app_file: Path | None,
-    regions: tuple[str, ...],
-    as_json: bool,
-) -> None:
+def register(settings: AppSettings, regions: tuple[str, ...], as_json: bool) -> None:
     """Register the app's domain in every region and check Tesla holds our key in each."""
-    settings = _settings(client_id, client_secret, domain, key_file, app_file)
     settings.need_credentials()
     wanted = settings.need_domain()
     partner_key = _keys()
@@ -661,28 +676,16 @@ def logout(email: str | None, token_file: Path | None, as_json: bool) -> None:
 
 @fleet.command()
 @click.option("--vehicle", "vin", default=None, help="The car's VIN (default: the account's only car).")
-@_domain_option
-@_app_file_option
-@_with(_token_options)
+@app_options
+@login_options
 @click.option("--timeout", type=click.FloatRange(min=0), default=600.0, show_default=True,
               help="Seconds to wait for the owner's approval (0: check once).")  # fmt: skip
-def pair(
-    vin: str | None,
-    domain: str | None,
-    app_file: Path | None,
-    email: str | None,
-    token_file: Path | None,
-    access_token: str | None,
-    region: str | None,
-    timeout: float,
-) -> None:
+def pair(vin: str | None, settings: AppSettings, login: LoginSettings, timeout: float) -> None:
     """Print the tesla.com/_ak link (and a QR code) and wait until Tesla lists the car as paired.
 
     Uses the account's Fleet login (`teslalink fleet login`), or --access-token.
     """
-    settings = _settings(None, None, domain, None, app_file)
-    wanted = settings.need_domain()
-    run(_pair(settings, _login(email, token_file, access_token, region), wanted, vin, timeout))
+    run(_pair(settings, login, settings.need_domain(), vin, timeout))
 
 
 async def _pair(
@@ -780,34 +783,16 @@ class _Setup:
 
 
 @fleet.command()
-@_with(_credential_options)
-@_domain_option
-@_key_file_option
-@_app_file_option
-@_with(_token_options)
+@app_options
+@login_options
 @click.option("--interactive/--no-interactive", default=None,
               help="Ask for what is missing and before creating the key, writing fleet.json, "
                    "registering, logging in, waiting for the pairing (default: on a terminal).")  # fmt: skip
-def setup(
-    client_id: str | None,
-    client_secret: str | None,
-    domain: str | None,
-    key_file: Path | None,
-    app_file: Path | None,
-    email: str | None,
-    token_file: Path | None,
-    access_token: str | None,
-    region: str | None,
-    interactive: bool | None,
-) -> None:
+def setup(settings: AppSettings, login: LoginSettings, interactive: bool | None) -> None:
     """The checklist from zero to a paired car; each step says what it did and what is missing."""
     if interactive is None:
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    state = _Setup(
-        _settings(client_id, client_secret, domain, key_file, app_file),
-        _login(email, token_file, access_token, region),
-        interactive,
-    )
+    state = _Setup(settings, login, interactive)
     credentials = _step_credentials(state)
     has_domain = _step_domain(state)
     _offer_app_file(state)

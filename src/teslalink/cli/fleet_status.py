@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -39,20 +38,14 @@ from .fleet import (
     AppSettings,
     LoginSettings,
     LoginView,
-    _app_file_option,
-    _credential_options,
-    _domain_option,
     _json_option,
-    _key_file_option,
     _keys,
-    _login,
     _pairing_link,
-    _settings,
-    _token_options,
-    _with,
     account_vins,
+    app_options,
     expiry_words,
     fleet_session,
+    login_options,
     login_view,
     missing_scopes,
     registration_check,
@@ -114,32 +107,17 @@ class Report:
 
 
 @click.command("status")
-@_with(_credential_options)
-@_domain_option
-@_key_file_option
-@_app_file_option
-@_with(_token_options)
+@app_options
+@login_options
 @_json_option
-def status(
-    client_id: str | None,
-    client_secret: str | None,
-    domain: str | None,
-    key_file: Path | None,
-    app_file: Path | None,
-    email: str | None,
-    token_file: Path | None,
-    access_token: str | None,
-    region: str | None,
-    as_json: bool,
-) -> None:
+def status(settings: AppSettings, login: LoginSettings, as_json: bool) -> None:
     """The app, the regions, the login, the paired cars and this month's billable calls.
 
     Exit status: 0 when everything signed commands need is in place (the app's client id, domain
     and key; a login for the app, not lapsed, with vehicle_cmds; the app registered with our key
     in the account's region; every car paired); 1 otherwise, naming what is missing.
     """
-    settings = _settings(client_id, client_secret, domain, key_file, app_file)
-    report = run(_gather(settings, _login(email, token_file, access_token, region)))
+    report = run(_gather(settings, login))
     missing = report.missing
     if as_json:
         echo_json({"ready": not missing, "missing": missing, **{p.name: p.json() for p in report.parts}})
