@@ -162,7 +162,7 @@ def test_without_the_secret_the_registration_is_not_checked(
     assert fleet_twin.approve(fleet_twin.vin()) == 200
     result = status()
     assert result.exit_code == 0, result.output
-    assert "  client secret: not set (only partner calls need it)" in result.stdout
+    assert "  client secret: not set (partner calls and the login need it)" in result.stdout
     assert (
         "  registration: not checked: the client secret is not set (a partner token needs it)"
         in result.stdout

@@ -135,6 +135,7 @@ async def _gather(settings: AppSettings, login: LoginSettings) -> Report:
     public_hex = _app_part(settings, report.app)
     view = _read_login(login, report.login)
     if view is None:
+        report.regions.data.update(user_region=None, user_host=None, user_region_from=None)
         report.regions.line("your region", "unknown without a Fleet login")
         report.cars.failed("needs a Fleet login", None)
     else:
@@ -165,7 +166,9 @@ def _app_part(settings: AppSettings, part: Part) -> str | None:
     part.line("client id", settings.client_id or "not set (TESLALINK_FLEET_CLIENT_ID, or fleet setup)")
     if not settings.client_id:
         part.missing.append("the app's client id")
-    part.line("client secret", "set" if settings.client_secret else "not set (only partner calls need it)")
+    part.line(
+        "client secret", "set" if settings.client_secret else "not set (partner calls and the login need it)"
+    )
     part.line("redirect URI", settings.redirect_uri or "not set (fleet login needs it)")
     part.line("domain", settings.domain or "not set (TESLALINK_FLEET_DOMAIN, or fleet setup)")
     if not settings.domain:
