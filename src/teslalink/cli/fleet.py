@@ -343,12 +343,15 @@ async def fleet_session(settings: AppSettings, login: LoginSettings) -> AsyncIte
         try:
             yield api
         except NotRegistered:
-            from ..cloud.fleet.partner import not_registered_hint  # noqa: PLC0415
+            raise click.ClickException(not_registered_line(api, settings.domain)) from None
 
-            region = api.region or "na"
-            raise click.ClickException(
-                f"the app is not registered in {region}: {not_registered_hint(region, settings.domain)}"
-            ) from None
+
+def not_registered_line(api: FleetApi, domain: str) -> str:
+    """What a 412 at the account's host means, and the command that fixes it."""
+    from ..cloud.fleet.partner import not_registered_hint  # noqa: PLC0415
+
+    region = api.region or "na"
+    return f"the app is not registered in {region}: {not_registered_hint(region, domain)}"
 
 
 @contextlib.asynccontextmanager

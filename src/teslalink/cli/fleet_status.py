@@ -48,6 +48,7 @@ from .fleet import (
     login_options,
     login_view,
     missing_scopes,
+    not_registered_line,
     registration_check,
 )
 
@@ -305,12 +306,7 @@ def _car_words(paired: bool, listed: bool, link: str | None, firmware: str | Non
 
 def _why(exc: TeslalinkError, api: FleetApi, settings: AppSettings) -> str:
     """One line for a failed call; a 412 names the region and the command that registers the app."""
-    if isinstance(exc, NotRegistered):
-        from ..cloud.fleet.partner import not_registered_hint  # noqa: PLC0415
-
-        region = api.region or "na"
-        return f"the app is not registered in {region}: {not_registered_hint(region, settings.domain)}"
-    return str(exc)
+    return not_registered_line(api, settings.domain) if isinstance(exc, NotRegistered) else str(exc)
 
 
 async def _registration_part(settings: AppSettings, public_hex: str | None, part: Part) -> None:
