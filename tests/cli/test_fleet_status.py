@@ -287,3 +287,15 @@ def test_logout_forgets_the_fleet_login_only(fleet_twin: FleetTwin, monkeypatch:
     assert "no account is logged in to the Fleet API" in error_line(invoke("logout"))
     assert "has no Fleet login here" in error_line(invoke("logout", "--email", DEMO1, "--json"))
     assert "login: cannot be read: no account is logged in to the Fleet API" in status().stdout
+
+
+def test_a_given_token_that_is_not_a_jwt_is_one_line_without_it(
+    fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_demo_app(fleet_twin, monkeypatch)
+    monkeypatch.setenv("TESLALINK_FLEET_ACCESS_TOKEN", "not-a-jwt-but-secret-4242")
+    result = status()
+    assert "login: cannot be read: the Fleet access token is not a JWT" in result.stdout
+    assert "cars: cannot be read: needs a Fleet login" in result.stdout
+    assert error_line(result) == "Error: not ready for signed commands: a Fleet login"
+    assert "not-a-jwt-but-secret-4242" not in result.output
