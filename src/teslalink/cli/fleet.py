@@ -330,7 +330,8 @@ def _well_known(domain: str) -> str:
 
 @contextlib.asynccontextmanager
 async def fleet_session(settings: AppSettings, login: LoginSettings) -> AsyncIterator[FleetApi]:
-    """A `FleetApi` for the login: the stored Fleet login (refreshed as needed), or --access-token.
+    """A `FleetApi` for the login: the stored Fleet login (`open_fleet`: refreshed as needed, its
+    region kept, the account's ledger and cooldowns), or --access-token.
 
     A 412 on the way (the app is not registered in the account's region) is one line naming the
     region and the command that fixes it.
@@ -338,7 +339,10 @@ async def fleet_session(settings: AppSettings, login: LoginSettings) -> AsyncIte
     if login.access_token:
         session = _token_session(settings, login)
     else:
-        session = _stored_session(settings.fleet_app(), login.store(), login.email)
+        from ..cloud.fleet.account import open_fleet  # noqa: PLC0415
+
+        # REST: pairing and status send no vehicle command (status shows a bad key file itself)
+        session = open_fleet(login.store(), login.email, app=settings.fleet_app(), api="rest")
     async with session as api:
         try:
             yield api
@@ -365,42 +369,6 @@ async def _token_session(settings: AppSettings, login: LoginSettings) -> AsyncIt
         region = login.region or read_claims(login.access_token).region
     async with FleetApi(settings.fleet_hosts(), StaticToken(login.access_token), region=region) as api:
         yield api
-
-
-@contextlib.asynccontextmanager
-async def _stored_session(app: FleetApp, store: TokenStore, identity: str | None) -> AsyncIterator[FleetApi]:
-    """The stored Fleet login of `identity` as a FleetApi.
-
-    Our stand-in for `teslalink.cloud.fleet.account.open_fleet` (helper fleet-mode's, the same
-    contract) until it is on main: FleetAuth from the token file, the stored region (a 421's move
-    stored back), the account's BudgetLedger beside the token file, the cooldowns kept across
-    processes. REST only (no signer): pairing and status send no vehicle command.
-    """
-    from ..cloud.cooldowns import Cooldowns  # noqa: PLC0415
-    from ..cloud.fleet.api import FleetApi  # noqa: PLC0415
-    from ..cloud.fleet.ledger import BudgetLedger  # noqa: PLC0415
-    from ..cloud.fleet.oauth import FleetAuth, fleet_identity  # noqa: PLC0415
-
-    with _one_line():
-        account = fleet_identity(store, identity)
-    async with FleetAuth(app, store, account) as auth:
-        with _one_line():
-            stored = auth.token
-        if stored is None:
-            raise click.ClickException(f"{account} has no Fleet login: run `teslalink fleet login`")
-        ledger = BudgetLedger.beside(store.target) if store.target is not None else None
-        async with (
-            FleetApi(
-                app.hosts,
-                auth,
-                region=stored.region,
-                ledger=ledger,
-                account=account if ledger is not None else None,
-                on_region=auth.set_region,
-            ) as api,
-            Cooldowns.beside(store.target).kept(api),
-        ):
-            yield api
 
 
 async def account_vins(api: FleetApi) -> list[str]:
