@@ -267,6 +267,8 @@ async def _user_region(api: FleetApi, settings: AppSettings, view: LoginView, pa
 async def _cars_part(api: FleetApi, settings: AppSettings, part: Part) -> None:
     try:
         vins = await account_vins(api)
+        # our choice: one fleet_status call for every car (unbilled); Tesla advises one VIN a call
+        # only for `discounted_device_data`, which status does not show
         state = await api.fleet_status(vins) if vins else None
     except TeslalinkError as exc:
         part.failed(_why(exc, api, settings), "the cars' pairing")
