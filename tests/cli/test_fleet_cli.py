@@ -3,131 +3,35 @@ the user reads (one line per error, exit codes 0/1/2, no secrets), and what chan
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 import os
 import sys
 import threading
-import types
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+import webbrowser
 from pathlib import Path
 
-import click
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from fleet_cli_twin import (  # noqa: F401 - fixtures
+    DEMO1,
+    HANG_GUARD_S,
+    OWN_APP,
+    FleetTwin,
+    error_line,
+    fleet_twin_fixture,
+    invoke,
+    use_demo_app,
+    use_demo_app_with_a_login,
+    use_own_app,
+)
 
+from fleet_oauth_twin import free_port
 from teslalink.cli.main import cli
+from teslalink.cloud.tokens import default_token_path
 from teslalink.cloud.vcp.keys import PartnerKey
-from teslalink.simulator import ThreadedTwin, World, populate_demo
-from teslalink.simulator.fleet import (
-    DEMO_APP,
-    FleetUrls,
-    fleet_state,
-    fleet_surfaces,
-    paired_keys,
-    populate_fleet_demo,
-)
-from teslalink.simulator.fleet.demo import demo_private_key
-from teslalink.simulator.fleet.serve import fleet_user_token
-from teslalink.simulator.fleet.state import PartnerApp
-
-OWN_APP = PartnerApp(
-    client_id="cli-own-app",
-    client_secret="cli-own-secret-never-printed",
-    domain="own.example",
-    redirect_uris=("http://127.0.0.1:8765/callback",),
-    name="own app",
-)
-DEMO1 = "demo1@teslalink.test"
-
-
-def invoke(*args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(cli, ["fleet", *args], catch_exceptions=False, input=input)
-
-
-def error_line(result: Result, code: int = 1) -> str:
-    """The one `Error: ...` line of a failed command (and no traceback)."""
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert lines, result.output
-    assert lines[0].startswith("Error: ")
-    assert len(lines) == (2 if code == 2 else 1), result.stderr  # usage errors add the help hint
-    return lines[0]
-
-
-@dataclass
-class FleetTwin:
-    twin: ThreadedTwin
-    urls: FleetUrls
-    key_file: Path
-
-    @property
-    def world(self) -> World:
-        return self.twin.world
-
-    def vin(self, email: str = DEMO1) -> str:
-        return self.twin.call(lambda: self.world.vehicles_of(self.world.account(email))[0].vin)
-
-    def token(self, email: str = DEMO1, client_id: str = DEMO_APP.client_id) -> str:
-        return self.twin.call(lambda: fleet_user_token(self.world, self.world.account(email), client_id))
-
-    def publish(self, pem: str | bytes, domain: str = OWN_APP.domain) -> None:
-        """What serving the PEM at https://<domain>/.well-known/... does for the twin."""
-        self.twin.call(fleet_state(self.world).know_domain_key, domain, pem)
-
-    def paired(self, vin: str) -> set[bytes]:
-        return self.twin.call(paired_keys, self.world, vin)
-
-    def approve(self, vin: str, email: str = DEMO1, password: str = "teslalink-demo-1") -> int:
-        """The owner taps Approve on the twin's tesla.com/_ak page."""
-        form = urllib.parse.urlencode({"identity": email, "credential": password, "vin": vin}).encode()
-        request = urllib.request.Request(self.urls.pairing_url + DEMO_APP.domain, data=form)
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-
-
-@pytest.fixture
-def fleet_twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FleetTwin]:
-    """The demo world with the Fleet twin (the demo app registered everywhere, an app of our own
-    registered nowhere), served on a thread; the fleet commands pointed at it through the env."""
-    world = World(seed=3, speed=0.0)
-    populate_demo(world)
-    populate_fleet_demo(world)
-    fleet_state(world).add_app(OWN_APP)
-    with ThreadedTwin(world, surfaces=fleet_surfaces(world)) as twin:
-        urls = FleetUrls.of(twin.cloud.extra)
-        monkeypatch.setenv("TESLALINK_FLEET_AUTH_URL", urls.auth)
-        for region, url in urls.api.items():
-            monkeypatch.setenv(f"TESLALINK_FLEET_API_URL_{region.upper()}", url)
-        monkeypatch.setenv("TESLALINK_FLEET_PAIRING_URL", urls.pairing_url)
-        for name in ("CLIENT_ID", "CLIENT_SECRET", "DOMAIN", "ACCESS_TOKEN", "KEY_FILE"):
-            monkeypatch.delenv(f"TESLALINK_FLEET_{name}", raising=False)
-        key_file = tmp_path / "keys" / "fleet-key.pem"
-        monkeypatch.setenv("TESLALINK_FLEET_KEY_FILE", str(key_file))
-        yield FleetTwin(twin, urls, key_file)
-
-
-def use_own_app(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TESLALINK_FLEET_CLIENT_ID", OWN_APP.client_id)
-    monkeypatch.setenv("TESLALINK_FLEET_CLIENT_SECRET", OWN_APP.client_secret)
-    monkeypatch.setenv("TESLALINK_FLEET_DOMAIN", OWN_APP.domain)
-
-
-def use_demo_app(fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The demo app, its (registered) key in the key file, and demo1's Fleet token."""
-    monkeypatch.setenv("TESLALINK_FLEET_CLIENT_ID", DEMO_APP.client_id)
-    monkeypatch.setenv("TESLALINK_FLEET_CLIENT_SECRET", DEMO_APP.client_secret)
-    monkeypatch.setenv("TESLALINK_FLEET_DOMAIN", DEMO_APP.domain)
-    monkeypatch.setenv("TESLALINK_FLEET_ACCESS_TOKEN", fleet_twin.token())
-    PartnerKey(fleet_twin.twin.call(demo_private_key, fleet_twin.world)).save(fleet_twin.key_file)
-
+from teslalink.simulator.fleet import DEMO_APP, fleet_state
 
 # --- key -------------------------------------------------------------------------------------------
 
@@ -283,7 +187,7 @@ def test_pair_waits_until_the_owner_approves(fleet_twin: FleetTwin, monkeypatch:
     assert "pairing link" not in again.stdout
 
 
-def test_pair_explains_a_412_and_a_missing_token(
+def test_pair_explains_a_412_a_missing_app_and_a_missing_login(
     fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_demo_app(fleet_twin, monkeypatch)
@@ -292,7 +196,9 @@ def test_pair_explains_a_412_and_a_missing_token(
     line = error_line(invoke("pair", "--timeout", "0"))
     assert "register the app in na: teslalink fleet register --domain app.teslalink.test" in line
     monkeypatch.delenv("TESLALINK_FLEET_ACCESS_TOKEN")
-    assert "TESLALINK_FLEET_ACCESS_TOKEN" in error_line(invoke("pair"))
+    assert "TESLALINK_FLEET_REDIRECT_URI" in error_line(invoke("pair"))  # no login without a whole app
+    monkeypatch.setenv("TESLALINK_FLEET_REDIRECT_URI", DEMO_APP.redirect_uris[0])
+    assert "run `teslalink fleet login`" in error_line(invoke("pair"))  # and no login stored
 
 
 def test_pair_follows_the_accounts_region_and_says_how_to_get_a_qr_code(
@@ -347,44 +253,133 @@ def test_setup_asks_then_creates_the_key_and_registers(
     fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_own_app(monkeypatch)
+    monkeypatch.setenv("TESLALINK_FLEET_REDIRECT_URI", OWN_APP.redirect_uris[0])
     monkeypatch.setenv("TESLALINK_FLEET_ACCESS_TOKEN", fleet_twin.token(client_id=OWN_APP.client_id))
-    first = invoke("setup", "--interactive", input="y\nn\n")  # create the key; do not register yet
+    # no fleet.json; create the key; do not register yet
+    first = invoke("setup", "--interactive", input="n\ny\nn\n")
     assert "[done] key: created" in first.stdout
     assert fleet_twin.key_file.stat().st_mode & 0o777 == 0o600
     assert "setup incomplete: registration, pairing" in error_line(first)
     fleet_twin.publish(invoke("key", "show", "--pem").stdout)
-    second = invoke("setup", "--interactive", input="y\nn\n")  # register now; do not wait
+    second = invoke("setup", "--interactive", input="n\ny\nn\n")  # register now; do not wait
     assert "[done] registration: registered in na, eu, cn, with our key" in second.stdout
     assert "setup incomplete: pairing" in error_line(second)  # the own app's key is on no car
+
+
+def test_setup_asks_for_the_apps_settings_and_writes_fleet_json(
+    fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    app_file = tmp_path / "config" / "fleet.json"
+    answers = [OWN_APP.client_id, OWN_APP.client_secret, "", OWN_APP.domain, "y", "n", "n"]
+    result = invoke("setup", "--interactive", "--app-file", str(app_file), input="\n".join(answers) + "\n")
+    assert f"wrote {app_file} (owner-only, 0600" in result.stdout
+    assert "[done] app credentials: client id cli-own-app and its secret are set" in result.stdout
+    assert "setup incomplete: key, registration, login, pairing" in error_line(result)
+    assert OWN_APP.client_secret not in result.stdout  # typed hidden, never echoed
+    assert app_file.stat().st_mode & 0o777 == 0o600
+    assert os.listdir(app_file.parent) == ["fleet.json"]  # written atomically: no temporary file left
+    saved = json.loads(app_file.read_text())
+    assert saved["client_id"] == OWN_APP.client_id
+    assert saved["client_secret"] == OWN_APP.client_secret
+    assert saved["redirect_uri"] == "http://127.0.0.1:8765/callback"  # the offered default
+    assert saved["domain"] == OWN_APP.domain
+    assert saved["key_path"] == str(fleet_twin.key_file)
+    # the next commands read the app from fleet.json alone
+    monkeypatch.delenv("TESLALINK_FLEET_KEY_FILE")
+    assert invoke("key", "create", "--app-file", str(app_file)).exit_code == 0
+    assert fleet_twin.key_file.exists()
+    shown = invoke("key", "show", "--app-file", str(app_file))
+    assert f"# serve this at https://{OWN_APP.domain}/.well-known/" in shown.stdout
+    fleet_twin.publish(invoke("key", "show", "--pem", "--app-file", str(app_file)).stdout)
+    registered = invoke("register", "--app-file", str(app_file))
+    assert registered.exit_code == 0, registered.output
+    assert registered.stdout.count("[done]") == 3
+
+
+def test_setup_uses_the_stored_login(fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_demo_app_with_a_login(fleet_twin, monkeypatch)
+    result = invoke("setup", "--no-interactive")
+    assert f"[done] login: {DEMO1}, region na, scopes: openid, offline_access," in result.stdout
+    assert error_line(result) == "Error: setup incomplete: pairing"
+    assert fleet_twin.approve(fleet_twin.vin()) == 200
+    assert invoke("setup", "--no-interactive").exit_code == 0
+
+
+def test_setup_without_a_login_says_to_log_in(fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_demo_app(fleet_twin, monkeypatch)
+    monkeypatch.delenv("TESLALINK_FLEET_ACCESS_TOKEN")
+    monkeypatch.setenv("TESLALINK_FLEET_REDIRECT_URI", DEMO_APP.redirect_uris[0])
+    result = invoke("setup", "--no-interactive")
+    assert (
+        "[missing] login: no account is logged in to the Fleet API: run `teslalink fleet login`"
+        in result.stdout
+    )
+    assert error_line(result) == "Error: setup incomplete: login, pairing"
+
+
+def test_setup_on_a_terminal_logs_in_with_fleet_logins_flow(
+    fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No login stored: setup offers to log in and runs `fleet login`'s browser flow (the local
+    callback); the person in the browser is played by a thread when the browser is opened."""
+    use_demo_app(fleet_twin, monkeypatch)  # its key and domain
+    monkeypatch.delenv("TESLALINK_FLEET_ACCESS_TOKEN")
+    app = fleet_twin.app_with_a_callback(free_port())
+    monkeypatch.setenv("TESLALINK_FLEET_CLIENT_ID", app.client_id)
+    monkeypatch.setenv("TESLALINK_FLEET_CLIENT_SECRET", app.client_secret)
+    monkeypatch.setenv("TESLALINK_FLEET_REDIRECT_URI", app.redirect_uris[0])
+    browsers: list[threading.Thread] = []
+
+    def open_browser(url: str) -> bool:
+        browser = threading.Thread(target=fleet_twin.browse_and_sign_in, args=(url, DEMO1))
+        browsers.append(browser)
+        browser.start()
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", open_browser)
+    try:
+        result = invoke("setup", "--interactive", input="n\ny\nn\n")  # no fleet.json; log in; do not wait
+    finally:
+        for browser in browsers:
+            browser.join(HANG_GUARD_S)
+    assert len(browsers) == 1
+    assert f"[done] login: {DEMO1}, region na, scopes: openid, offline_access," in result.stdout
+    assert error_line(result) == "Error: setup incomplete: pairing"
+    assert f"{fleet_twin.urls.pairing_url}{DEMO_APP.domain}?vin={fleet_twin.vin()}" in result.stdout
+    assert invoke("status", "--json").exit_code == 1  # the stored login serves the next commands
+
+
+def test_pair_uses_the_stored_login_and_keeps_the_region_a_421_names(
+    fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_demo_app_with_a_login(fleet_twin, monkeypatch, "demo2@teslalink.test")  # eu
+    token_file = default_token_path()
+    stored = json.loads(token_file.read_text())
+    stored["demo2@teslalink.test"]["fleet"]["region"] = "na"  # as if it were wrong
+    token_file.write_text(json.dumps(stored))
+    vin = fleet_twin.vin("demo2@teslalink.test")
+    result = invoke("pair", "--timeout", "0")
+    assert f"{vin} is not paired after 0 s" in error_line(result)
+    assert f"pairing link: {fleet_twin.urls.pairing_url}{DEMO_APP.domain}?vin={vin}" in result.stdout
+    assert json.loads(token_file.read_text())["demo2@teslalink.test"]["fleet"]["region"] == "eu"
+    assert fleet_twin.approve(vin, "demo2@teslalink.test") == 200
+    assert "is already paired" in invoke("pair", "--timeout", "0").stdout
 
 
 # --- the group ---------------------------------------------------------------------------------
 
 
-def test_the_group_is_listed_and_takes_fleet_login_when_it_is_installed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_group_lists_every_command_and_imports_login_and_status_when_named() -> None:
     top = CliRunner().invoke(cli, ["--help"])
     assert "fleet" in top.stdout
     alone = invoke("--help")
     assert alone.exit_code == 0
-    for name in ("key", "register", "pair", "setup"):
-        assert name in alone.stdout
-    if importlib.util.find_spec("teslalink.cli.fleet_login") is None:
-        assert "login" not in alone.stdout
-        assert error_line(invoke("login"), code=2) == "Error: No such command 'login'."
-
-    @click.command()
-    def login() -> None:
-        """Sign in (a stand-in for cli/fleet_login.py)."""
-        click.echo("fleet login ran")
-
-    module = types.ModuleType("teslalink.cli.fleet_login")
-    module.__spec__ = importlib.machinery.ModuleSpec("teslalink.cli.fleet_login", None)
-    module.login = login  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "teslalink.cli.fleet_login", module)
-    assert "login" in invoke("--help").stdout
-    assert invoke("login").stdout == "fleet login ran\n"
+    for name in ("key", "register", "login", "logout", "pair", "status", "setup"):
+        assert f"  {name} " in alone.stdout
+    assert (
+        "Exit status: 0 when everything signed commands need is in place" in invoke("status", "--help").stdout
+    )
+    assert error_line(invoke("nothing"), code=2) == "Error: No such command 'nothing'."
 
 
 def test_pair_refuses_a_car_of_another_account_at_once(

@@ -33,10 +33,12 @@ from ._cloud import is_interactive, json_option
 from ._common import echo, echo_json, run
 
 if TYPE_CHECKING:
+    from ..cloud.fleet.app import FleetApp
     from ..cloud.fleet.oauth import FleetAuth
     from ..cloud.fleet.tokens import FleetToken
+    from ..cloud.tokens import TokenStore
 
-__all__ = ["fleet_login"]
+__all__ = ["fleet_login", "sign_in"]
 
 PASSWORD_ENV = "TESLALINK_FLEET_PASSWORD"
 
@@ -167,6 +169,16 @@ async def _fleet_auth(
     app = FleetApp.load(app_file)
     async with FleetAuth(app, TokenStore(token_file), email, scopes=scopes or DEFAULT_SCOPES) as auth:
         yield auth
+
+
+async def sign_in(app: FleetApp, store: TokenStore, email: str | None = None) -> str:
+    """This command's browser flow on a terminal (callback, else paste) for `app`, every scope;
+    the account signed in (`teslalink fleet setup`'s login step)."""
+    from ..cloud.fleet.oauth import CALLBACK_TIMEOUT_S, FleetAuth  # noqa: PLC0415
+
+    async with FleetAuth(app, store, email) as auth:
+        await _browser(auth, paste=False, open_browser=True, timeout_s=CALLBACK_TIMEOUT_S)
+        return str(auth.identity)
 
 
 def _code_in(redirect_url: str) -> str:

@@ -1,18 +1,8 @@
-"""The pairing helpers: the tesla.com/_ak link, the token's region, and a wait that backs off and ends."""
+"""The pairing helpers: the tesla.com/_ak link, and a wait that backs off and ends."""
 
 from __future__ import annotations
 
-import base64
-import json
-
-from teslalink.cloud.fleet.pairing import PAIRING_URL, pairing_link, token_region, wait_until_paired
-
-
-def jwt_with(claims: dict[str, object]) -> str:
-    def part(data: dict[str, object]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'RS256'})}.{part(claims)}.c2lnbmF0dXJl"
+from teslalink.cloud.fleet.pairing import PAIRING_URL, pairing_link, wait_until_paired
 
 
 def test_the_link_is_teslas_ak_page_with_the_vin() -> None:
@@ -25,13 +15,6 @@ def test_the_link_is_teslas_ak_page_with_the_vin() -> None:
         pairing_link("d.example", "V", base="http://127.0.0.1:9/_ak")
         == "http://127.0.0.1:9/_ak/d.example?vin=V"
     )
-
-
-def test_the_region_comes_from_the_tokens_ou_code() -> None:
-    assert token_region(jwt_with({"ou_code": "EU"})) == "eu"
-    assert token_region(jwt_with({"sub": "x"})) is None
-    assert token_region("not-a-jwt") is None
-    assert token_region("a.!!!.c") is None
 
 
 class FakeTime:

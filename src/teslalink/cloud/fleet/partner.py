@@ -254,6 +254,14 @@ class PartnerClient:
         wanted = public_key_hex.strip().lower()
         return [await self._onboard_one(region, domain, wanted) for region in (regions or self.hosts.api)]
 
+    async def check(
+        self, domain: str, public_key_hex: str | None, regions: Iterable[str] | None = None
+    ) -> list[RegionResult]:
+        """What every region (or those named) holds for `domain`, read only: registered with our
+        key, with another, or not at all. Without `public_key_hex` any key held counts as ours."""
+        wanted = public_key_hex.strip().lower() if public_key_hex else None
+        return [await self._check_one(region, domain, wanted) for region in (regions or self.hosts.api)]
+
     async def _onboard_one(self, region: str, domain: str, wanted: str) -> RegionResult:
         base_url = self.hosts.base_url(region)
         try:
@@ -263,18 +271,22 @@ class PartnerClient:
             return RegionResult(region, base_url, RegistrationStatus.REFUSED, str(exc))
         except errors.TeslalinkError as exc:
             return RegionResult(region, base_url, RegistrationStatus.FAILED, f"{region}: {exc}")
-        held = held or taken
-        if held is None:
+        found = held or taken
+        if found is None:
             detail = f"{region}: registered, but Tesla shows no key for {domain}; register again later"
             return RegionResult(region, base_url, RegistrationStatus.FAILED, detail)
-        if held.lower() != wanted:
-            detail = (
-                f"{region}: registered, but Tesla holds the key {_short(held)}, not ours ({_short(wanted)}): "
-                f"publish ours at {well_known_url(domain)} and register again"
-            )
-            return RegionResult(region, base_url, RegistrationStatus.KEY_MISMATCH, detail, held.lower())
-        detail = f"{region}: registered {domain}; Tesla holds our key {_short(wanted)}"
-        return RegionResult(region, base_url, RegistrationStatus.REGISTERED, detail, held.lower())
+        return _held(region, base_url, domain, found, wanted)
+
+    async def _check_one(self, region: str, domain: str, wanted: str | None) -> RegionResult:
+        base_url = self.hosts.base_url(region)
+        try:
+            held = await self.registered_key(region, domain)
+        except errors.TeslalinkError as exc:
+            return RegionResult(region, base_url, RegistrationStatus.FAILED, f"{region}: {exc}")
+        if held is None:
+            detail = f"{region}: {domain} is not registered; run `teslalink fleet register`"
+            return RegionResult(region, base_url, RegistrationStatus.FAILED, detail)
+        return _held(region, base_url, domain, held, wanted)
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -299,6 +311,20 @@ class PartnerClient:
             raise _api_error(response, label)
         inner = _object(response, label).get("response")
         return inner if isinstance(inner, dict) else {}
+
+
+def _held(region: str, base_url: str, domain: str, held: str, wanted: str | None) -> RegionResult:
+    """A region that holds `held` for the domain: ours (`wanted`; None: not compared) or another."""
+    held = held.lower()
+    if wanted is not None and held != wanted:
+        detail = (
+            f"{region}: registered, but Tesla holds the key {_short(held)}, not ours ({_short(wanted)}): "
+            f"publish ours at {well_known_url(domain)} and register again"
+        )
+        return RegionResult(region, base_url, RegistrationStatus.KEY_MISMATCH, detail, held)
+    whose = "our key" if wanted is not None else "the key"
+    detail = f"{region}: registered {domain}; Tesla holds {whose} {_short(held)}"
+    return RegionResult(region, base_url, RegistrationStatus.REGISTERED, detail, held)
 
 
 def _short(point_hex: str) -> str:
