@@ -91,6 +91,12 @@ def _routing_address() -> bytes:
     return os.urandom(16)
 
 
+def _fresh_uuid_and_address(session: DomainSession) -> tuple[bytes, bytes]:
+    """A request uuid (remembered by the session) and a routing address, from one urandom call."""
+    fresh = os.urandom(32)
+    return session.remember_request_uuid(fresh[:16]), fresh[16:]
+
+
 def handshake_request(session: DomainSession) -> Request:
     """The unsigned session-info request carrying our public key (no flags, as Go sends it)."""
     uuid = session.new_request_uuid()
@@ -120,16 +126,14 @@ def command_request(
         raise VcpError(f"{command.name} is a {command.domain.name} command, not for {session.domain.name}")
     if session.state is None:
         raise VcpError(f"{session.vin} {session.domain.name}: no session yet; handshake first")
-    k = session.shared_key()
     epoch = session.state.epoch
+    prefix = session.metadata_prefix(signature_type)
     counter = session.next_counter()
     expires_at = session.expires_at(lifetime)
-    metadata = crypto.command_metadata(
-        signature_type, session.domain, session.vin, epoch, expires_at, counter, flags
-    )
+    metadata = prefix + crypto.command_metadata_tail(expires_at, counter, flags)
     signer = signatures_pb2.KeyIdentity(public_key=session.key.public_bytes())
     if signature_type == SignatureType.HMAC_PERSONALIZED:
-        tag = crypto.hmac_sign(k, metadata, command.payload)
+        tag = crypto.hmac_tag(session.command_subkey(), metadata, command.payload)
         body = command.payload
         signature = signatures_pb2.SignatureData(
             signer_identity=signer,
@@ -138,7 +142,7 @@ def command_request(
             ),
         )
     elif signature_type == SignatureType.AES_GCM_PERSONALIZED:
-        nonce, body, tag = crypto.aes_gcm_seal(k, metadata, command.payload)
+        nonce, body, tag = crypto.aes_gcm_seal(session.shared_key(), metadata, command.payload)
         signature = signatures_pb2.SignatureData(
             signer_identity=signer,
             AES_GCM_Personalized_data=signatures_pb2.AES_GCM_Personalized_Signature_Data(
@@ -147,8 +151,7 @@ def command_request(
         )
     else:
         raise VcpError(f"commands are signed with HMAC or AES-GCM, not {signature_type.name}")
-    uuid = session.new_request_uuid()
-    address = _routing_address()
+    uuid, address = _fresh_uuid_and_address(session)
     message = universal_message_pb2.RoutableMessage(
         to_destination=universal_message_pb2.Destination(domain=session.domain),  # type: ignore[arg-type]
         from_destination=universal_message_pb2.Destination(routing_address=address),
@@ -229,16 +232,14 @@ def _payload(session: DomainSession, request: Request, reply: universal_message_
     counter = int(sealed.counter)
     if counter in request.seen_response_counters:
         raise ResponseRejected(f"{request.vin} {request.domain.name}: a response repeats counter {counter}")
-    metadata = crypto.response_metadata(
-        request.domain,
-        request.vin,
+    metadata = session.response_metadata_prefix() + crypto.response_metadata_tail(
         counter,
         int(reply.flags),
         request.request_hash,
         int(reply.signedMessageStatus.signed_message_fault),
     )
     plaintext = crypto.aes_gcm_open(
-        session.shared_key(), metadata, bytes(sealed.nonce), body, bytes(sealed.tag)
+        session.response_cipher(), metadata, bytes(sealed.nonce), body, bytes(sealed.tag)
     )
     request.seen_response_counters.add(counter)
     return plaintext
