@@ -22,7 +22,7 @@ from yarl import URL
 from . import errors
 from .transport import Closing, Response, Timeouts
 
-__all__ = ["LanTransport"]
+__all__ = ["AnswerReader", "LanTransport"]
 
 # What one answer may be, as bytes from the device. A Wall Connector answer is 1-2 KB; these caps
 # (our choice) leave room for any firmware while keeping a hostile device from growing our memory.
@@ -129,103 +129,36 @@ class _TooBig(Exception):
     """The device sent more than MAX_ANSWER bytes for one answer."""
 
 
-class LanTransport(Closing):
-    """One kept-alive HTTP/1.1 connection to one device; GET only, one request at a time.
+class AnswerReader:
+    """Reads one HTTP/1.1 answer from an `_Answer` connection, within the caps above.
 
-    The caller serialises requests (the Wall Connector client holds a lock); this class assumes it.
+    Shared by `LanTransport` and `teslalink._pool_http.PoolTransport`: the same framing rules, the
+    same caps and the same errors for a device on the LAN and for a cloud host. `_where` names the
+    host in errors; `_peer` says who sent what was refused ("the device", "the server").
     """
 
-    def __init__(self, base_url: URL, *, timeouts: Timeouts | None = None) -> None:
-        if base_url.scheme != "http":
-            raise errors.ConfigError(f"{base_url}: the lean LAN transport speaks plain http only")
-        self.timeouts = timeouts or Timeouts()
-        self._where = base_url.authority
-        self._host = base_url.raw_host or ""
-        self._port = base_url.port or 80
-        self._host_header = base_url.raw_authority.encode("ascii")
-        self._conn: _Answer | None = None
-        self._requests: dict[URL, bytes] = {}  # the bytes of each request, built once per URL
+    _where = ""
+    _peer = "the device"
+    timeouts: Timeouts
 
-    def _request_bytes(self, method: str, url: URL) -> bytes:
-        if method != "GET":
-            raise errors.ConfigError(f"{self._where}: the lean LAN transport sends GET only, not {method}")
-        if url.raw_authority != self._host_header.decode("ascii"):
-            raise errors.ConfigError(f"{url}: the lean LAN transport speaks to {self._where} only")
-        return b"GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n\r\n" % (
-            url.raw_path_qs.encode("ascii"),
-            self._host_header,
-        )
+    async def _round_trip(self, conn: _Answer, request: bytes, deadline: float) -> tuple[Response, bool]:
+        """Send `request` and read its answer before `deadline` (loop time); (answer, keep-alive).
 
-    async def request(self, method: str, url: URL) -> Response:
-        """GET `url` (on this device); reconnects once at once if a kept-alive connection turned out dead."""
-        request = self._requests.get(url)
-        if request is None or method != "GET":
-            request = self._requests[url] = self._request_bytes(method, url)
-        reused = self._conn is not None and not self._conn.closed
-        try:
-            return await self._exchange(request)
-        except _Closed as closed:
-            if not reused:
-                raise errors.ConnectionError(
-                    f"{self._where}: the connection was closed before an answer"
-                ) from None
-            deadline = closed.deadline
-        # The unit dropped the idle connection between polls: that is no failure, ask again, but
-        # within the same read deadline (one attempt never takes more than its budgets).
-        try:
-            return await self._exchange(request, deadline)
-        except _Closed:
-            raise errors.ConnectionError(
-                f"{self._where}: the connection was closed before an answer"
-            ) from None
-
-    async def _exchange(self, request: bytes, deadline: float | None = None) -> Response:
-        conn = await self._connection()
+        `_Closed` (the peer closed before answering) is raised as it is, for the caller to decide;
+        on any error the connection is in an unknown state and the caller must drop it.
+        """
         assert conn.transport is not None
-        loop = asyncio.get_running_loop()
-        if deadline is None:
-            deadline = loop.time() + self.timeouts.read_s
-        timer = loop.call_at(deadline, conn.expire)
+        timer = asyncio.get_running_loop().call_at(deadline, conn.expire)
         try:
             conn.start()
             conn.transport.write(request)
-            response, keep_alive = await self._read_response(conn)
+            return await self._read_response(conn)
         except _Expired:
-            self._drop()
             raise errors.TimeoutError(f"{self._where}: no answer within {self.timeouts.read_s:g} s") from None
         except _TooBig:
-            self._drop()
             raise self._bad(f"an answer over {MAX_ANSWER // 2**20} MiB") from None
-        except _Closed as closed:
-            self._drop()
-            closed.deadline = deadline
-            raise
-        except BaseException:
-            self._drop()  # a half-read answer (an error, a cancelled call) must not meet the next request
-            raise
         finally:
             timer.cancel()
-        if not keep_alive:
-            self._drop()
-        return response
-
-    async def _connection(self) -> _Answer:
-        if self._conn is not None and not self._conn.closed:
-            return self._conn
-        self._drop()
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.timeouts.connect_s):
-                _, conn = await loop.create_connection(_Answer, self._host, self._port)
-        except TimeoutError:
-            raise errors.TimeoutError(
-                f"{self._where}: no connection within {self.timeouts.connect_s:g} s"
-            ) from None
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise errors.ConnectionError(f"{self._where}: cannot connect ({reason})") from None
-        self._conn = conn
-        return conn
 
     async def _read_response(self, conn: _Answer) -> tuple[Response, bool]:
         buffer = conn.buffer
@@ -325,7 +258,93 @@ class LanTransport(Closing):
         return line
 
     def _bad(self, what: str) -> errors.ConnectionError:
-        return errors.ConnectionError(f"{self._where}: the device sent {what}")
+        return errors.ConnectionError(f"{self._where}: {self._peer} sent {what}")
+
+
+class LanTransport(AnswerReader, Closing):
+    """One kept-alive HTTP/1.1 connection to one device; GET only, one request at a time.
+
+    The caller serialises requests (the Wall Connector client holds a lock); this class assumes it.
+    """
+
+    def __init__(self, base_url: URL, *, timeouts: Timeouts | None = None) -> None:
+        if base_url.scheme != "http":
+            raise errors.ConfigError(f"{base_url}: the lean LAN transport speaks plain http only")
+        self.timeouts = timeouts or Timeouts()
+        self._where = base_url.authority
+        self._host = base_url.raw_host or ""
+        self._port = base_url.port or 80
+        self._host_header = base_url.raw_authority.encode("ascii")
+        self._conn: _Answer | None = None
+        self._requests: dict[URL, bytes] = {}  # the bytes of each request, built once per URL
+
+    def _request_bytes(self, method: str, url: URL) -> bytes:
+        if method != "GET":
+            raise errors.ConfigError(f"{self._where}: the lean LAN transport sends GET only, not {method}")
+        if url.raw_authority != self._host_header.decode("ascii"):
+            raise errors.ConfigError(f"{url}: the lean LAN transport speaks to {self._where} only")
+        return b"GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n\r\n" % (
+            url.raw_path_qs.encode("ascii"),
+            self._host_header,
+        )
+
+    async def request(self, method: str, url: URL) -> Response:
+        """GET `url` (on this device); reconnects once at once if a kept-alive connection turned out dead."""
+        request = self._requests.get(url)
+        if request is None or method != "GET":
+            request = self._requests[url] = self._request_bytes(method, url)
+        reused = self._conn is not None and not self._conn.closed
+        try:
+            return await self._exchange(request)
+        except _Closed as closed:
+            if not reused:
+                raise errors.ConnectionError(
+                    f"{self._where}: the connection was closed before an answer"
+                ) from None
+            deadline = closed.deadline
+        # The unit dropped the idle connection between polls: that is no failure, ask again, but
+        # within the same read deadline (one attempt never takes more than its budgets).
+        try:
+            return await self._exchange(request, deadline)
+        except _Closed:
+            raise errors.ConnectionError(
+                f"{self._where}: the connection was closed before an answer"
+            ) from None
+
+    async def _exchange(self, request: bytes, deadline: float | None = None) -> Response:
+        conn = await self._connection()
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + self.timeouts.read_s
+        try:
+            response, keep_alive = await self._round_trip(conn, request, deadline)
+        except _Closed as closed:
+            self._drop()
+            closed.deadline = deadline
+            raise
+        except BaseException:
+            self._drop()  # a half-read answer (an error, a cancelled call) must not meet the next request
+            raise
+        if not keep_alive:
+            self._drop()
+        return response
+
+    async def _connection(self) -> _Answer:
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        self._drop()
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.timeouts.connect_s):
+                _, conn = await loop.create_connection(_Answer, self._host, self._port)
+        except TimeoutError:
+            raise errors.TimeoutError(
+                f"{self._where}: no connection within {self.timeouts.connect_s:g} s"
+            ) from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise errors.ConnectionError(f"{self._where}: cannot connect ({reason})") from None
+        self._conn = conn
+        return conn
 
     def _drop(self) -> None:
         if self._conn is not None:
