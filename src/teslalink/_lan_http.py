@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+from multidict import CIMultiDict
 from yarl import URL
 
 from . import errors
@@ -178,11 +179,12 @@ class AnswerReader:
             raise self._bad(f"not an HTTP answer ({status_line[:40]!r})")
         if len(header_lines) > MAX_HEADERS:
             raise self._bad(f"more than {MAX_HEADERS} headers")
-        headers: dict[str, str] = {}
+        # case-insensitive, as aiohttp's: callers ask for "Retry-After" or "retry-after" alike
+        headers: CIMultiDict[str] = CIMultiDict()
         for line in header_lines:
             name, sep, value = line.partition(":")
             if sep:
-                headers[name.strip().lower()] = value.strip()
+                headers[name.strip()] = value.strip()  # the last of a repeated header wins
         connection = headers.get("connection", "").lower()
         keep_alive = "close" not in connection and (status[1] != "0" or "keep-alive" in connection)
         if "chunked" in headers.get("transfer-encoding", "").lower():

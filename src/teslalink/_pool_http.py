@@ -47,6 +47,7 @@ _PROXY_VARIABLES = {
     "http": ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"),
 }
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_METHODS = {m: m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
 
 
 def proxied(url: URL | str, environ: Mapping[str, str] | None = None) -> bool:
@@ -103,7 +104,8 @@ class PoolTransport(Closing):
         self._max_per_host = max_per_host
         self._ssl = ssl_context
         self._origins: dict[tuple[str, str, int | None], _Origin] = {}
-        self._user_agent = _header_value("User-Agent", user_agent)
+        _check_headers(["", f"User-Agent: {user_agent}\r\n"], {"user-agent"})
+        self._user_agent = user_agent
 
     def __repr__(self) -> str:
         return f"PoolTransport({len(self._origins)} hosts)"
@@ -168,26 +170,30 @@ class PoolTransport(Closing):
         json_body: Any,
         data: bytes | None,
     ) -> bytes:
-        if not method.isascii() or not method.isalpha():
-            raise errors.ConfigError(f"{origin.authority}: {method[:20]!r} is not an HTTP method")
-        lines = [f"{method.upper()} {url.raw_path_qs or '/'} HTTP/1.1", f"Host: {origin.authority}"]
+        verb = _METHODS.get(method) or _method(method, origin)
+        lines = [f"{verb} {url.raw_path_qs or '/'} HTTP/1.1\r\nHost: {origin.authority}\r\n"]
         names = set()
         for name, value in (headers or {}).items():
-            lines.append(f"{_header_name(name)}: {_header_value(name, value)}")
+            lines.append(f"{name}: {value}\r\n")
             names.add(name.lower())
+        _check_headers(lines, names)
         if "user-agent" not in names:
-            lines.append(f"User-Agent: {self._user_agent}")
+            lines.append(f"User-Agent: {self._user_agent}\r\n")
         body = b""
         if json_body is not None:
             body = dumps(json_body)
             if "content-type" not in names:
-                lines.append("Content-Type: application/json")
+                lines.append("Content-Type: application/json\r\n")
         elif data is not None:
             body = bytes(data)
-        if body or method.upper() in ("POST", "PUT", "PATCH"):
-            lines.append(f"Content-Length: {len(body)}")
-        head = "\r\n".join(lines) + "\r\n\r\n"
-        return head.encode("latin-1") + body
+        if body or verb in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}\r\n")
+        lines.append("\r\n")
+        try:
+            head = "".join(lines).encode("latin-1")
+        except UnicodeEncodeError:
+            raise errors.ConfigError(f"{origin.authority}: a request header is not latin-1") from None
+        return head + body
 
     async def _connection(self, origin: _Origin, *, fresh: bool = False) -> tuple[_Answer, bool]:
         """An idle kept-alive connection (the newest that is still open and young), else a new one."""
@@ -243,19 +249,23 @@ def _close(conn: _Answer) -> None:
         conn.transport.close()
 
 
-def _header_name(name: str) -> str:
-    if not name or not name.isascii() or any(c in name for c in ":\r\n \t"):
-        raise errors.ConfigError(f"{name[:40]!r} is not an HTTP header name")
-    return name
+def _method(method: str, origin: _Origin) -> str:
+    if not method.isascii() or not method.isalpha():
+        raise errors.ConfigError(f"{origin.authority}: {method[:20]!r} is not an HTTP method")
+    return method.upper()
 
 
-def _header_value(name: str, value: str) -> str:
-    """A header value as sent; CR, LF or NUL would split the request (the value is never shown:
-    it may be a token)."""
-    if any(c in value for c in "\r\n\0"):
-        raise errors.ConfigError(f"the value of header {name} holds a line break")
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        raise errors.ConfigError(f"the value of header {name} is not latin-1") from None
-    return value
+def _check_headers(lines: list[str], names: set[str]) -> None:
+    """Refuse a header that would split or bend the request: a CR, LF or NUL anywhere, a name
+    with a colon or white space (values are never shown: one may be a token).
+
+    One pass over the joined text (each line must hold exactly its own CRLF), not one per header:
+    this runs for every signed command.
+    """
+    text = "".join(lines[1:])
+    count = len(lines) - 1
+    if text.count("\n") != count or text.count("\r") != count or "\0" in text:
+        raise errors.ConfigError("a request header holds a line break")
+    for name in names:
+        if not name or ":" in name or " " in name or "\t" in name:
+            raise errors.ConfigError(f"{name[:40]!r} is not an HTTP header name")

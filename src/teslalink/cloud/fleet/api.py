@@ -152,6 +152,7 @@ class FleetApi(TeslaApi):
         self.command_proxy = None if command_proxy is None else URL(_proxy_url(command_proxy))
         self.on_region = on_region
         self._pool: PoolTransport | None = None
+        self._signed_http: tuple[URL, Transport | PoolTransport] | None = None
         self.billed: Counter[str] = Counter()
         """Billable answers of this session by category (the ledger keeps them across sessions)."""
 
@@ -166,6 +167,12 @@ class FleetApi(TeslaApi):
         aiohttp's CPU, bench/fleet.py), unless the caller gave an aiohttp session (its settings
         are the caller's) or the environment names a proxy for the host (then aiohttp).
         """
+        if self._signed_http is None or self._signed_http[0] != self.base_url:
+            self._signed_http = (self.base_url, self._choose_signed_http())
+        return self._signed_http[1]
+
+    def _choose_signed_http(self) -> Transport | PoolTransport:
+        """Decided once per host (our choice: the environment is read when the host is first used)."""
         from ..._pool_http import PoolTransport, proxied  # noqa: PLC0415 - only signed commands need it
 
         if self._transport.borrowed or proxied(self.base_url):

@@ -465,6 +465,9 @@ class Sessions:
 
     def session(self, vin: str, domain: Domain) -> DomainSession:
         """The session for this car's domain, loaded from the cache the first time it is asked for."""
+        known = self._sessions.get((vin, domain))  # an int domain finds its Domain's slot: they hash alike
+        if known is not None:
+            return known
         if not (vin.isascii() and vin.isalnum() and 0 < len(vin) <= 32):
             raise ConfigError(f"{vin!r} is not a VIN")
         slot = (vin, Domain(domain))
