@@ -53,6 +53,9 @@ class _Answer(asyncio.Protocol):
         self.expired = False
         self.received = 0
         self.overflow = False
+        self.deadline = 0.0  # loop time by which the answer in progress must be whole
+        self.reading = False  # an answer is in progress (the deadline applies)
+        self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -82,7 +85,36 @@ class _Answer(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._wake()
+
+    def arm(self, deadline: float) -> None:
+        """The read budget of a new answer: `expire()` at `deadline` (loop time) unless `disarm()`ed.
+
+        One timer per connection, moved on lazily (our choice): a timer that fires before the
+        current deadline (set for an earlier answer) re-schedules itself, so a busy connection
+        costs one timer per budget period, not a schedule and a cancel per request.
+        """
+        self.deadline = deadline
+        self.reading = True
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_at(deadline, self._due)
+
+    def disarm(self) -> None:
+        """The answer is complete (or abandoned): the deadline no longer applies."""
+        self.reading = False
+
+    def _due(self) -> None:
+        self._timer = None
+        if not self.reading or self.closed:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < self.deadline:
+            self._timer = loop.call_at(self.deadline, self._due)
+        else:
+            self.expire()
 
     def _wake(self) -> None:
         if self.waiter is not None and not self.waiter.done():
@@ -149,9 +181,9 @@ class AnswerReader:
         on any error the connection is in an unknown state and the caller must drop it.
         """
         assert conn.transport is not None
-        timer = asyncio.get_running_loop().call_at(deadline, conn.expire)
+        conn.start()
+        conn.arm(deadline)
         try:
-            conn.start()
             conn.transport.write(request)
             return await self._read_response(conn)
         except _Expired:
@@ -159,7 +191,7 @@ class AnswerReader:
         except _TooBig:
             raise self._bad(f"an answer over {MAX_ANSWER // 2**20} MiB") from None
         finally:
-            timer.cancel()
+            conn.disarm()
 
     async def _read_response(self, conn: _Answer) -> tuple[Response, bool]:
         buffer = conn.buffer
@@ -171,7 +203,7 @@ class AnswerReader:
             await conn.more()
         if end > MAX_HEAD:
             raise self._bad(f"a response head over {MAX_HEAD // 1024} KiB")
-        head = bytes(buffer[:end]).decode("latin-1")
+        head = buffer[:end].decode("latin-1")
         del buffer[: end + 4]
         status_line, *header_lines = head.split("\r\n")
         status = _STATUS_LINE.match(status_line)
@@ -192,7 +224,12 @@ class AnswerReader:
         elif (length := headers.get("content-length")) is not None:
             if not _DECIMAL.fullmatch(length) or int(length) > MAX_BODY:
                 raise self._bad(f"a bad Content-Length {length[:20]!r}")
-            body = await self._read_exactly(conn, int(length))
+            size = int(length)
+            if len(buffer) >= size:  # the common case: the whole body came with the head
+                body = bytes(buffer[:size])
+                del buffer[:size]
+            else:
+                body = await self._read_exactly(conn, size)
         else:
             body = await self._read_to_close(conn)
             keep_alive = False
