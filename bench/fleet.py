@@ -11,30 +11,35 @@ two partner keys, made afresh for the run (ours and the peer's), are paired with
 own pinned to the other CPU, against the na host with a twin-minted user token (no login, no
 region discovery: the peer's OAuth URLs are Tesla's own, research/fleet.md 3.2).
 
-Ours: `teslalink.cloud.vcp` as the Vehicle methods will use it: `Sessions(key, SessionCache(path))`,
-`dispatch.send_command` over `fleet_transport.FleetTransport`, all cars on one
-`teslalink._http.Transport` (one aiohttp session). (Once fleet-signing's `VcpSigner` is merged the
-bench may go through it instead; it wraps these same calls.) The peer: `TeslaFleetApi(session,
-access_token=..., server=<na host>)`, `get_private_key(path)` and `vehicles.createSigned(vin)`,
-unchanged, on one aiohttp session of its own. Both ask for encrypted responses (FLAG_ENCRYPT_RESPONSE).
-(1) and (2) also run ours without the session cache ("ours without the session cache" rows), to
-show what its writes cost (the whole file, rewritten with two fsyncs on each handshake and each
-block of 16 counters, in the event loop).
+Ours: what users call, `Vehicle.set_charging_amps` / `lock` / `unlock` over one `FleetApi` (na host,
+a StaticToken) with a `VcpSigner` (sessions in a `SessionCache` file): `routing.route_command`,
+`actions.build`, `dispatch.send_command` over `fleet_transport.FleetTransport`, all cars on the
+FleetApi's signed-command transport, the lean keep-alive pool `teslalink._pool_http.PoolTransport`
+(no proxy is set). The peer: `TeslaFleetApi(session, access_token=..., server=<na host>)`,
+`get_private_key(path)` and `vehicles.createSigned(vin)`, unchanged, on one aiohttp session of its
+own. Both ask for encrypted responses (FLAG_ENCRYPT_RESPONSE). (1) and (2) also run ours without
+the session cache ("ours without the session cache" rows), to show what its writes cost (the whole
+file rewritten with two fsyncs, in a thread, batched across sessions: once per handshake batch and
+per block of COUNTER_RESERVATION counters). (1) also runs `teslalink.cloud.vcp` alone (`Vcp`:
+send_command over FleetTransport on a PoolTransport, no Vehicle, FleetApi or routing), to show
+what the layers above it cost.
 
 (1) client CPU per signed command: one car, its sessions made first (outside the window), then
     `--commands` commands one after the other, half `set_charging_amps` (infotainment), half
     door lock/unlock (VCSEC), each awaited before the next. `time.process_time()` around them:
     the whole client process's CPU, user + system, all its threads: building, signing and
-    encoding the message, the HTTP POST and the answer through aiohttp and the event loop, the
-    reply's verification and decryption, and for ours the session cache's writes (one per 16
-    counters, COUNTER_RESERVATION). The twin's CPU is in its own process and is not counted.
+    encoding the message, the HTTP POST and the answer through the HTTP client and the event
+    loop, the reply's verification and decryption, and for ours the session cache's writes (one
+    per COUNTER_RESERVATION counters, in a thread). The twin's CPU is in its own process and is
+    not counted.
     `--rounds` rounds, the clients in turn (the order reversed every other round), each in a
-    fresh process; the median round is shown. For reference, the same loop of bare aiohttp POSTs
-    (`BareHttp`: a body of random bytes the size of a signed command, answered 400 before any
-    car): what the HTTP client alone costs per request, under both clients.
+    fresh process; the median round is shown. For reference, the same loop of bare POSTs (a body
+    of random bytes the size of a signed command, answered 400 before any car) on aiohttp
+    (`BareHttp`, the peer's HTTP client) and on our pool (`BarePool`): what each HTTP client alone
+    costs per request, the floor under each client.
 (2) one signed command (`set_charging_amps`) per car to all `--cars` cars, wall time, from a
     fresh process with no session: one handshake per car, then the command. Both concurrent:
-    `asyncio.gather` over the cars (ours over one HTTP session; the peer's API is async too, one
+    `asyncio.gather` over the cars (ours over one FleetApi; the peer's API is async too, one
     `createSigned` vehicle per car on one aiohttp session). Then WARM_ROUNDS more rounds with the
     sessions held, their median shown (the first of them often pays a full garbage collection of
     what the cold round left). Median of `--rounds` fresh processes each.

@@ -197,3 +197,18 @@ def test_the_public_point_is_serialised_once_and_stays_the_keys() -> None:
     assert len(key.public_bytes()) == 65
     assert key.public_bytes()[0] == 4
     assert PartnerKey.from_pem(key.private_pem()).public_bytes() == key.public_bytes()
+
+
+def test_a_rewrite_keeps_what_another_process_wrote_in_between(tmp_path: Path) -> None:
+    """The writer skips re-parsing a file only when it is byte for byte what it wrote last."""
+    from teslalink.cloud.vcp.session import SessionState
+
+    key = PartnerKey.from_pem(CLIENT_KEY_PEM)
+    path = tmp_path / "me.json"
+    ours, theirs = SessionCache(path), SessionCache(path)
+    state = SessionState(b"e" * 16, 5, 100, 0.0, key.public_bytes())
+    ours.store(VINS[0], Domain.INFOTAINMENT, key.public_bytes(), state)
+    theirs.store(VINS[1], Domain.INFOTAINMENT, key.public_bytes(), state)  # another process's write
+    ours.store(VINS[2], Domain.INFOTAINMENT, key.public_bytes(), state)
+    reader = SessionCache(path)
+    assert all(reader.load(vin, Domain.INFOTAINMENT, key.public_bytes()) == state for vin in VINS[:3])

@@ -358,6 +358,9 @@ class SessionCache:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        # What this object last wrote, and its entries: a batch rewriting a file nobody else
+        # changed skips parsing it (the bytes are compared, never a timestamp).
+        self._written: tuple[bytes, dict[str, Any]] | None = None
 
     def load(self, vin: str, domain: Domain, client_key: bytes) -> SessionState | None:
         entry = self._read().get(_entry_name(vin, domain))
@@ -386,7 +389,7 @@ class SessionCache:
 
         Blocking (a read, a rewrite and two fsyncs): `Sessions` runs it in a thread when a loop runs.
         """
-        sessions = self._read()
+        sessions = dict(self._read())  # a copy: `load` may be reading the one `_read` keeps
         for vin, domain, state in entries:
             _merge(sessions, _entry_name(vin, domain), client_key, state)
         # Compact, not indented: only then does json use its C encoder (the whole file is rewritten).
@@ -397,6 +400,8 @@ class SessionCache:
         except OSError as exc:
             # our choice: a cache that cannot be written costs a resync later, not the command now.
             _LOG.warning("session cache %s not written: %s", self.path, exc.strerror or exc)
+            return
+        self._written = (data, sessions)
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -409,6 +414,9 @@ class SessionCache:
                 "session cache %s unreadable (%s); handshaking afresh", self.path, exc.strerror or exc
             )
             return {}
+        written = self._written
+        if written is not None and raw == written[0]:
+            return written[1]  # the file is as we wrote it: its entries are known, no parse needed
         try:
             document = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
