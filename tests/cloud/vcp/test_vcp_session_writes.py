@@ -212,3 +212,29 @@ def test_a_rewrite_keeps_what_another_process_wrote_in_between(tmp_path: Path) -
     ours.store(VINS[2], Domain.INFOTAINMENT, key.public_bytes(), state)
     reader = SessionCache(path)
     assert all(reader.load(vin, Domain.INFOTAINMENT, key.public_bytes()) == state for vin in VINS[:3])
+
+
+def test_sessions_outlive_the_loop_that_began_a_write(tmp_path: Path) -> None:
+    """One Sessions used by one asyncio.run after another (a script's pattern): the first loop's
+    write completes as that loop ends, and the next loop's changes are written by the next loop."""
+    path = tmp_path / "me.json"
+    sessions = _sessions(path)
+    car = MirrorCar(VINS[0], Domain.INFOTAINMENT)
+    from teslalink.cloud.vcp import messages
+
+    async def handshake_and_leave() -> None:
+        session = sessions.session(VINS[0], Domain.INFOTAINMENT)
+        request = messages.handshake_request(session)
+        messages.parse_handshake_reply(session, request, car.answer_handshake(request.message))
+        assert session.unsaved  # written while asyncio.run shuts its executor down
+
+    async def command_in_a_new_loop() -> None:
+        session = sessions.session(VINS[0], Domain.INFOTAINMENT)
+        session.forget()  # a change in this loop: the batch is written here
+        await asyncio.wait_for(session.saved(), 10)
+        assert not session.unsaved
+
+    asyncio.run(handshake_and_leave())
+    assert _sessions(path).session(VINS[0], Domain.INFOTAINMENT).state is not None
+    asyncio.run(command_in_a_new_loop())
+    assert json.loads(path.read_bytes())["sessions"] == {}
