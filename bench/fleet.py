@@ -11,30 +11,35 @@ two partner keys, made afresh for the run (ours and the peer's), are paired with
 own pinned to the other CPU, against the na host with a twin-minted user token (no login, no
 region discovery: the peer's OAuth URLs are Tesla's own, research/fleet.md 3.2).
 
-Ours: `teslalink.cloud.vcp` as the Vehicle methods will use it: `Sessions(key, SessionCache(path))`,
-`dispatch.send_command` over `fleet_transport.FleetTransport`, all cars on one
-`teslalink._http.Transport` (one aiohttp session). (Once fleet-signing's `VcpSigner` is merged the
-bench may go through it instead; it wraps these same calls.) The peer: `TeslaFleetApi(session,
-access_token=..., server=<na host>)`, `get_private_key(path)` and `vehicles.createSigned(vin)`,
-unchanged, on one aiohttp session of its own. Both ask for encrypted responses (FLAG_ENCRYPT_RESPONSE).
-(1) and (2) also run ours without the session cache ("ours without the session cache" rows), to
-show what its writes cost (the whole file, rewritten with two fsyncs on each handshake and each
-block of 16 counters, in the event loop).
+Ours: what users call, `Vehicle.set_charging_amps` / `lock` / `unlock` over one `FleetApi` (na host,
+a StaticToken) with a `VcpSigner` (sessions in a `SessionCache` file): `routing.route_command`,
+`actions.build`, `dispatch.send_command` over `fleet_transport.FleetTransport`, all cars on the
+FleetApi's signed-command transport, the lean keep-alive pool `teslalink._pool_http.PoolTransport`
+(no proxy is set). The peer: `TeslaFleetApi(session, access_token=..., server=<na host>)`,
+`get_private_key(path)` and `vehicles.createSigned(vin)`, unchanged, on one aiohttp session of its
+own. Both ask for encrypted responses (FLAG_ENCRYPT_RESPONSE). (1) and (2) also run ours without
+the session cache ("ours without the session cache" rows), to show what its writes cost (the whole
+file rewritten with two fsyncs, in a thread, batched across sessions: once per handshake batch and
+per block of COUNTER_RESERVATION counters). (1) also runs `teslalink.cloud.vcp` alone (`Vcp`:
+send_command over FleetTransport on a PoolTransport, no Vehicle, FleetApi or routing), to show
+what the layers above it cost.
 
 (1) client CPU per signed command: one car, its sessions made first (outside the window), then
     `--commands` commands one after the other, half `set_charging_amps` (infotainment), half
     door lock/unlock (VCSEC), each awaited before the next. `time.process_time()` around them:
     the whole client process's CPU, user + system, all its threads: building, signing and
-    encoding the message, the HTTP POST and the answer through aiohttp and the event loop, the
-    reply's verification and decryption, and for ours the session cache's writes (one per 16
-    counters, COUNTER_RESERVATION). The twin's CPU is in its own process and is not counted.
+    encoding the message, the HTTP POST and the answer through the HTTP client and the event
+    loop, the reply's verification and decryption, and for ours the session cache's writes (one
+    per COUNTER_RESERVATION counters, in a thread). The twin's CPU is in its own process and is
+    not counted.
     `--rounds` rounds, the clients in turn (the order reversed every other round), each in a
-    fresh process; the median round is shown. For reference, the same loop of bare aiohttp POSTs
-    (`BareHttp`: a body of random bytes the size of a signed command, answered 400 before any
-    car): what the HTTP client alone costs per request, under both clients.
+    fresh process; the median round is shown. For reference, the same loop of bare POSTs (a body
+    of random bytes the size of a signed command, answered 400 before any car) on aiohttp
+    (`BareHttp`, the peer's HTTP client) and on our pool (`BarePool`): what each HTTP client alone
+    costs per request, the floor under each client.
 (2) one signed command (`set_charging_amps`) per car to all `--cars` cars, wall time, from a
     fresh process with no session: one handshake per car, then the command. Both concurrent:
-    `asyncio.gather` over the cars (ours over one HTTP session; the peer's API is async too, one
+    `asyncio.gather` over the cars (ours over one FleetApi; the peer's API is async too, one
     `createSigned` vehicle per car on one aiohttp session). Then WARM_ROUNDS more rounds with the
     sessions held, their median shown (the first of them often pays a full garbage collection of
     what the cold round left). Median of `--rounds` fresh processes each.
@@ -222,10 +227,48 @@ _CATALOGUE = {"set_charging_amps": "CHARGING_AMPS", "door_lock": "LOCK", "door_u
 
 
 class Ours:
-    """teslalink.cloud.vcp: Sessions (+ on-disk cache), send_command, FleetTransport, one Transport."""
+    """What users call: `Vehicle.set_charging_amps` / `lock` / `unlock` over a `FleetApi` with a
+    `VcpSigner` (sessions in a `SessionCache` file, or none), one FleetApi for all cars."""
 
     def __init__(self, listing: dict[str, Any], key_file: str, cache_file: str | None) -> None:
-        from teslalink._http import Transport
+        from teslalink.cloud.fleet.api import FleetApi
+        from teslalink.cloud.fleet.hosts import FleetHosts
+        from teslalink.cloud.fleet.signer import VcpSigner
+        from teslalink.cloud.provider import StaticToken
+        from teslalink.cloud.vcp.keys import PartnerKey
+        from teslalink.cloud.vcp.session import SessionCache
+        from teslalink.cloud.vehicle import Vehicle
+
+        cache = SessionCache(cache_file) if cache_file else None
+        signer = VcpSigner(PartnerKey.load(key_file), cache, app_domain="bench.example")
+        hosts = FleetHosts(api={"na": listing["api"]}, auth=listing["api"])
+        self._api = FleetApi(hosts, StaticToken(listing["token"]), region="na", signer=signer)
+        self._cars = {  # a summary as `vehicles` lists it (no request: the bench times commands only)
+            vin: Vehicle(
+                self._api, {"id": n + 1, "vin": vin, "command_signing": "required", "state": "online"}
+            )
+            for n, vin in enumerate(listing["vins"])
+        }
+
+    async def send(self, vin: str, command: tuple[str, int]) -> bool:
+        name, value = command
+        car = self._cars[vin]
+        if name == "set_charging_amps":
+            result = await car.set_charging_amps(value)
+        else:
+            result = await (car.lock() if name == "door_lock" else car.unlock())
+        return result.answer.get("result") is True or result.already
+
+    async def close(self) -> None:
+        await self._api.close()
+
+
+class Vcp:
+    """teslalink.cloud.vcp alone, under the Vehicle layer: Sessions (+ cache), send_command,
+    FleetTransport, on the pool transport FleetApi uses for signed commands."""
+
+    def __init__(self, listing: dict[str, Any], key_file: str, cache_file: str | None) -> None:
+        from teslalink._pool_http import PoolTransport
         from teslalink.cloud.provider import StaticToken
         from teslalink.cloud.vcp.actions import build
         from teslalink.cloud.vcp.dispatch import send_command
@@ -234,7 +277,7 @@ class Ours:
         from teslalink.cloud.vcp.session import SessionCache, Sessions
 
         self._build, self._send_command = build, send_command
-        self._http = Transport()
+        self._http = PoolTransport()
         cache = SessionCache(cache_file) if cache_file else None
         self._sessions = Sessions(PartnerKey.load(key_file), cache)
         tokens = StaticToken(listing["token"])
@@ -314,11 +357,37 @@ class BareHttp:
         await self._session.close()
 
 
+class BarePool(BareHttp):
+    """The same bare POST on teslalink's pool transport (`_pool_http.PoolTransport`): our floor."""
+
+    def __init__(self, listing: dict[str, Any]) -> None:
+        from teslalink._pool_http import PoolTransport
+
+        self._pool = PoolTransport()
+        self._headers = {"Authorization": f"Bearer {listing['token']}"}
+        self._api = listing["api"]
+        self._body = {"routable_message": base64.b64encode(os.urandom(BARE_BODY_BYTES)).decode()}
+
+    async def send(self, vin: str, command: tuple[str, int]) -> bool:
+        from yarl import URL
+
+        url = URL(f"{self._api}api/1/vehicles/{vin}/signed_command")
+        response = await self._pool.request("POST", url, headers=self._headers, json_body=self._body)
+        return response.status == 400
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
 async def make_client(which: str, listing: dict[str, Any], key_file: str, cache_file: str | None) -> Any:
     if which == "aiohttp":
         return BareHttp(listing)
+    if which == "pool":
+        return BarePool(listing)
     if which == "ours":
         return Ours(listing, key_file, cache_file)
+    if which == "vcp":
+        return Vcp(listing, key_file, cache_file)
     peer = Peer(listing)
     await peer.open(key_file)
     return peer
@@ -447,6 +516,8 @@ def make_keys(folder: Path) -> dict[str, Path]:
 
 CLIENTS = ("ours", "ours_nocache", "peer")
 """ours_nocache: our stack without the on-disk session cache, to show what the cache's writes cost."""
+CPU_CLIENTS = (*CLIENTS, "vcp", "aiohttp", "pool")
+"""(1) also runs the vcp layer alone and the two bare POSTs (aiohttp's and our pool's)."""
 
 
 class Driver:
@@ -465,7 +536,7 @@ class Driver:
 
     def fresh_cache(self, which: str) -> str:
         """A new, empty session cache file for ours; "" (none) for the others."""
-        return str(self.work / f"sessions-{time.monotonic_ns()}.json") if which == "ours" else ""
+        return str(self.work / f"sessions-{time.monotonic_ns()}.json") if which in ("ours", "vcp") else ""
 
     def counted_run(self, phase: str, which: str, *options: str, cache: str | None = None) -> dict[str, Any]:
         """One child's result, with what the twin counted while it ran (requests, messages, twin CPU)."""
@@ -505,8 +576,8 @@ def alternating(rounds: int, clients: tuple[str, ...] = CLIENTS) -> Iterator[str
 
 
 def run_phases(driver: Driver, args: argparse.Namespace) -> dict[str, Any]:
-    cpu: dict[str, list[dict[str, Any]]] = {which: [] for which in (*CLIENTS, "aiohttp")}
-    for which in alternating(args.rounds, (*CLIENTS, "aiohttp")):
+    cpu: dict[str, list[dict[str, Any]]] = {which: [] for which in CPU_CLIENTS}
+    for which in alternating(args.rounds, CPU_CLIENTS):
         cpu[which].append(driver.counted_run("cpu", which, "--commands", str(args.commands)))
     fleet: dict[str, list[dict[str, Any]]] = {which: [] for which in CLIENTS}
     for which in alternating(args.rounds):
@@ -551,6 +622,8 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     spread = {w: results[f"spread_{w}"] for w in ("ours", "peer")}
     ratio = cpu["peer"]["cpu_us_per_command"] / cpu["ours"]["cpu_us_per_command"]
     floor = results["cpu_aiohttp"]["median"]["cpu_us_per_command"]
+    pool_floor = results["cpu_pool"]["median"]["cpu_us_per_command"]
+    vcp = results["cpu_vcp"]["median"]["cpu_us_per_command"]
     cars, n = fleet["ours"]["cars"], cpu["ours"]["commands"]
     spread_n = spread["ours"]["commands"]
 
@@ -578,8 +651,15 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
             "cpu_us_per_command",
             cpu,
         ),
-        f"| (1) for reference: a bare aiohttp POST of a {BARE_BODY_BYTES}-byte body in base64 and its "
-        f"answer, no signing (the floor under both) | {floor:,.0f} | {floor:,.0f} | - |",
+        row(
+            "(1) the same, `teslalink.cloud.vcp` alone (send_command over FleetTransport, no Vehicle, "
+            "FleetApi or routing)",
+            vcp,
+            cpu["peer"]["cpu_us_per_command"],
+        ),
+        f"| (1) for reference: a bare POST of a {BARE_BODY_BYTES}-byte body in base64 and its answer, no "
+        f"signing: on our pool transport (teslalink) and on aiohttp (the peer's) | {pool_floor:,.0f} | "
+        f"{floor:,.0f} | {floor / pool_floor:.2f}x |",
         row(
             "(1) wall ms per command",
             cpu["ours"]["wall_ms_per_command"],
@@ -657,7 +737,7 @@ def parse_args() -> argparse.Namespace:
 
     for name in ("cpu", "fleet", "spread"):
         child = sub.add_parser(name, help=f"(internal) one client's ({name}) phase")
-        child.add_argument("client", choices=["ours", "peer", "aiohttp"])
+        child.add_argument("client", choices=["ours", "vcp", "peer", "aiohttp", "pool"])
         child.add_argument("listing")
         child.add_argument("key")
         child.add_argument("--cpu", type=int)

@@ -97,6 +97,11 @@ class Transport(Closing):
         self._client_timeout = _client_timeout(self.timeouts)
 
     @property
+    def borrowed(self) -> bool:
+        """The session is the caller's (its settings are the caller's choice, kept as they are)."""
+        return not self._owns_session
+
+    @property
     def session(self) -> aiohttp.ClientSession:
         """The session in use; one is opened on first use when the caller gave none."""
         import aiohttp  # noqa: PLC0415 - see the module's imports

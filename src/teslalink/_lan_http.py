@@ -17,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import re
 
+from multidict import CIMultiDict
 from yarl import URL
 
 from . import errors
 from .transport import Closing, Response, Timeouts
 
-__all__ = ["LanTransport"]
+__all__ = ["AnswerReader", "LanTransport"]
 
 # What one answer may be, as bytes from the device. A Wall Connector answer is 1-2 KB; these caps
 # (our choice) leave room for any firmware while keeping a hostile device from growing our memory.
@@ -52,6 +53,9 @@ class _Answer(asyncio.Protocol):
         self.expired = False
         self.received = 0
         self.overflow = False
+        self.deadline = 0.0  # loop time by which the answer in progress must be whole
+        self.reading = False  # an answer is in progress (the deadline applies)
+        self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -81,7 +85,36 @@ class _Answer(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._wake()
+
+    def arm(self, deadline: float) -> None:
+        """The read budget of a new answer: `expire()` at `deadline` (loop time) unless `disarm()`ed.
+
+        One timer per connection, moved on lazily (our choice): a timer that fires before the
+        current deadline (set for an earlier answer) re-schedules itself, so a busy connection
+        costs one timer per budget period, not a schedule and a cancel per request.
+        """
+        self.deadline = deadline
+        self.reading = True
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_at(deadline, self._due)
+
+    def disarm(self) -> None:
+        """The answer is complete (or abandoned): the deadline no longer applies."""
+        self.reading = False
+
+    def _due(self) -> None:
+        self._timer = None
+        if not self.reading or self.closed:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < self.deadline:
+            self._timer = loop.call_at(self.deadline, self._due)
+        else:
+            self.expire()
 
     def _wake(self) -> None:
         if self.waiter is not None and not self.waiter.done():
@@ -129,103 +162,36 @@ class _TooBig(Exception):
     """The device sent more than MAX_ANSWER bytes for one answer."""
 
 
-class LanTransport(Closing):
-    """One kept-alive HTTP/1.1 connection to one device; GET only, one request at a time.
+class AnswerReader:
+    """Reads one HTTP/1.1 answer from an `_Answer` connection, within the caps above.
 
-    The caller serialises requests (the Wall Connector client holds a lock); this class assumes it.
+    Shared by `LanTransport` and `teslalink._pool_http.PoolTransport`: the same framing rules, the
+    same caps and the same errors for a device on the LAN and for a cloud host. `_where` names the
+    host in errors; `_peer` says who sent what was refused ("the device", "the server").
     """
 
-    def __init__(self, base_url: URL, *, timeouts: Timeouts | None = None) -> None:
-        if base_url.scheme != "http":
-            raise errors.ConfigError(f"{base_url}: the lean LAN transport speaks plain http only")
-        self.timeouts = timeouts or Timeouts()
-        self._where = base_url.authority
-        self._host = base_url.raw_host or ""
-        self._port = base_url.port or 80
-        self._host_header = base_url.raw_authority.encode("ascii")
-        self._conn: _Answer | None = None
-        self._requests: dict[URL, bytes] = {}  # the bytes of each request, built once per URL
+    _where = ""
+    _peer = "the device"
+    timeouts: Timeouts
 
-    def _request_bytes(self, method: str, url: URL) -> bytes:
-        if method != "GET":
-            raise errors.ConfigError(f"{self._where}: the lean LAN transport sends GET only, not {method}")
-        if url.raw_authority != self._host_header.decode("ascii"):
-            raise errors.ConfigError(f"{url}: the lean LAN transport speaks to {self._where} only")
-        return b"GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n\r\n" % (
-            url.raw_path_qs.encode("ascii"),
-            self._host_header,
-        )
+    async def _round_trip(self, conn: _Answer, request: bytes, deadline: float) -> tuple[Response, bool]:
+        """Send `request` and read its answer before `deadline` (loop time); (answer, keep-alive).
 
-    async def request(self, method: str, url: URL) -> Response:
-        """GET `url` (on this device); reconnects once at once if a kept-alive connection turned out dead."""
-        request = self._requests.get(url)
-        if request is None or method != "GET":
-            request = self._requests[url] = self._request_bytes(method, url)
-        reused = self._conn is not None and not self._conn.closed
-        try:
-            return await self._exchange(request)
-        except _Closed as closed:
-            if not reused:
-                raise errors.ConnectionError(
-                    f"{self._where}: the connection was closed before an answer"
-                ) from None
-            deadline = closed.deadline
-        # The unit dropped the idle connection between polls: that is no failure, ask again, but
-        # within the same read deadline (one attempt never takes more than its budgets).
-        try:
-            return await self._exchange(request, deadline)
-        except _Closed:
-            raise errors.ConnectionError(
-                f"{self._where}: the connection was closed before an answer"
-            ) from None
-
-    async def _exchange(self, request: bytes, deadline: float | None = None) -> Response:
-        conn = await self._connection()
+        `_Closed` (the peer closed before answering) is raised as it is, for the caller to decide;
+        on any error the connection is in an unknown state and the caller must drop it.
+        """
         assert conn.transport is not None
-        loop = asyncio.get_running_loop()
-        if deadline is None:
-            deadline = loop.time() + self.timeouts.read_s
-        timer = loop.call_at(deadline, conn.expire)
+        conn.start()
+        conn.arm(deadline)
         try:
-            conn.start()
             conn.transport.write(request)
-            response, keep_alive = await self._read_response(conn)
+            return await self._read_response(conn)
         except _Expired:
-            self._drop()
             raise errors.TimeoutError(f"{self._where}: no answer within {self.timeouts.read_s:g} s") from None
         except _TooBig:
-            self._drop()
             raise self._bad(f"an answer over {MAX_ANSWER // 2**20} MiB") from None
-        except _Closed as closed:
-            self._drop()
-            closed.deadline = deadline
-            raise
-        except BaseException:
-            self._drop()  # a half-read answer (an error, a cancelled call) must not meet the next request
-            raise
         finally:
-            timer.cancel()
-        if not keep_alive:
-            self._drop()
-        return response
-
-    async def _connection(self) -> _Answer:
-        if self._conn is not None and not self._conn.closed:
-            return self._conn
-        self._drop()
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.timeouts.connect_s):
-                _, conn = await loop.create_connection(_Answer, self._host, self._port)
-        except TimeoutError:
-            raise errors.TimeoutError(
-                f"{self._where}: no connection within {self.timeouts.connect_s:g} s"
-            ) from None
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise errors.ConnectionError(f"{self._where}: cannot connect ({reason})") from None
-        self._conn = conn
-        return conn
+            conn.disarm()
 
     async def _read_response(self, conn: _Answer) -> tuple[Response, bool]:
         buffer = conn.buffer
@@ -237,7 +203,7 @@ class LanTransport(Closing):
             await conn.more()
         if end > MAX_HEAD:
             raise self._bad(f"a response head over {MAX_HEAD // 1024} KiB")
-        head = bytes(buffer[:end]).decode("latin-1")
+        head = buffer[:end].decode("latin-1")
         del buffer[: end + 4]
         status_line, *header_lines = head.split("\r\n")
         status = _STATUS_LINE.match(status_line)
@@ -245,11 +211,12 @@ class LanTransport(Closing):
             raise self._bad(f"not an HTTP answer ({status_line[:40]!r})")
         if len(header_lines) > MAX_HEADERS:
             raise self._bad(f"more than {MAX_HEADERS} headers")
-        headers: dict[str, str] = {}
+        # case-insensitive, as aiohttp's: callers ask for "Retry-After" or "retry-after" alike
+        headers: CIMultiDict[str] = CIMultiDict()
         for line in header_lines:
             name, sep, value = line.partition(":")
             if sep:
-                headers[name.strip().lower()] = value.strip()
+                headers[name.strip()] = value.strip()  # the last of a repeated header wins
         connection = headers.get("connection", "").lower()
         keep_alive = "close" not in connection and (status[1] != "0" or "keep-alive" in connection)
         if "chunked" in headers.get("transfer-encoding", "").lower():
@@ -257,7 +224,12 @@ class LanTransport(Closing):
         elif (length := headers.get("content-length")) is not None:
             if not _DECIMAL.fullmatch(length) or int(length) > MAX_BODY:
                 raise self._bad(f"a bad Content-Length {length[:20]!r}")
-            body = await self._read_exactly(conn, int(length))
+            size = int(length)
+            if len(buffer) >= size:  # the common case: the whole body came with the head
+                body = bytes(buffer[:size])
+                del buffer[:size]
+            else:
+                body = await self._read_exactly(conn, size)
         else:
             body = await self._read_to_close(conn)
             keep_alive = False
@@ -325,7 +297,93 @@ class LanTransport(Closing):
         return line
 
     def _bad(self, what: str) -> errors.ConnectionError:
-        return errors.ConnectionError(f"{self._where}: the device sent {what}")
+        return errors.ConnectionError(f"{self._where}: {self._peer} sent {what}")
+
+
+class LanTransport(AnswerReader, Closing):
+    """One kept-alive HTTP/1.1 connection to one device; GET only, one request at a time.
+
+    The caller serialises requests (the Wall Connector client holds a lock); this class assumes it.
+    """
+
+    def __init__(self, base_url: URL, *, timeouts: Timeouts | None = None) -> None:
+        if base_url.scheme != "http":
+            raise errors.ConfigError(f"{base_url}: the lean LAN transport speaks plain http only")
+        self.timeouts = timeouts or Timeouts()
+        self._where = base_url.authority
+        self._host = base_url.raw_host or ""
+        self._port = base_url.port or 80
+        self._host_header = base_url.raw_authority.encode("ascii")
+        self._conn: _Answer | None = None
+        self._requests: dict[URL, bytes] = {}  # the bytes of each request, built once per URL
+
+    def _request_bytes(self, method: str, url: URL) -> bytes:
+        if method != "GET":
+            raise errors.ConfigError(f"{self._where}: the lean LAN transport sends GET only, not {method}")
+        if url.raw_authority != self._host_header.decode("ascii"):
+            raise errors.ConfigError(f"{url}: the lean LAN transport speaks to {self._where} only")
+        return b"GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n\r\n" % (
+            url.raw_path_qs.encode("ascii"),
+            self._host_header,
+        )
+
+    async def request(self, method: str, url: URL) -> Response:
+        """GET `url` (on this device); reconnects once at once if a kept-alive connection turned out dead."""
+        request = self._requests.get(url)
+        if request is None or method != "GET":
+            request = self._requests[url] = self._request_bytes(method, url)
+        reused = self._conn is not None and not self._conn.closed
+        try:
+            return await self._exchange(request)
+        except _Closed as closed:
+            if not reused:
+                raise errors.ConnectionError(
+                    f"{self._where}: the connection was closed before an answer"
+                ) from None
+            deadline = closed.deadline
+        # The unit dropped the idle connection between polls: that is no failure, ask again, but
+        # within the same read deadline (one attempt never takes more than its budgets).
+        try:
+            return await self._exchange(request, deadline)
+        except _Closed:
+            raise errors.ConnectionError(
+                f"{self._where}: the connection was closed before an answer"
+            ) from None
+
+    async def _exchange(self, request: bytes, deadline: float | None = None) -> Response:
+        conn = await self._connection()
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + self.timeouts.read_s
+        try:
+            response, keep_alive = await self._round_trip(conn, request, deadline)
+        except _Closed as closed:
+            self._drop()
+            closed.deadline = deadline
+            raise
+        except BaseException:
+            self._drop()  # a half-read answer (an error, a cancelled call) must not meet the next request
+            raise
+        if not keep_alive:
+            self._drop()
+        return response
+
+    async def _connection(self) -> _Answer:
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        self._drop()
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.timeouts.connect_s):
+                _, conn = await loop.create_connection(_Answer, self._host, self._port)
+        except TimeoutError:
+            raise errors.TimeoutError(
+                f"{self._where}: no connection within {self.timeouts.connect_s:g} s"
+            ) from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise errors.ConnectionError(f"{self._where}: cannot connect ({reason})") from None
+        self._conn = conn
+        return conn
 
     def _drop(self) -> None:
         if self._conn is not None:

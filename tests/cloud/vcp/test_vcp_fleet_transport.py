@@ -3,22 +3,28 @@
 `FleetTransport` is the one HTTP link between `teslalink.cloud.vcp` and a car: the twin's regional
 host checks the token, the scope and the car, then hands the bytes to the simulated car. Each
 refusal of the Fleet API must come back as its own teslalink error, and a 4xx (nothing ran) must
-not be reported as "the car may have run it".
+not be reported as "the car may have run it". Every test runs on both HTTP transports the signed
+path may use: aiohttp's (`_http.Transport`) and the lean pool (`_pool_http.PoolTransport`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from yarl import URL
 
 from teslalink import errors
 from teslalink._http import Transport as HttpTransport
+from teslalink._pool_http import PoolTransport
 from teslalink.cloud.provider import StaticToken
 from teslalink.cloud.vcp.actions import build
 from teslalink.cloud.vcp.crypto import Domain
@@ -51,11 +57,20 @@ START = 1_760_000_000.0
 ALL_SCOPES = "openid offline_access user_data vehicle_device_data vehicle_cmds vehicle_charging_cmds"
 
 
+TRANSPORTS = {"aiohttp": HttpTransport, "pool": PoolTransport}
+
+
+@pytest.fixture(params=sorted(TRANSPORTS))
+def http_kind(request: pytest.FixtureRequest) -> type[HttpTransport | PoolTransport]:
+    kind: type[HttpTransport | PoolTransport] = TRANSPORTS[request.param]
+    return kind
+
+
 @dataclass
 class Fleet:
     world: World
     urls: FleetUrls
-    http: HttpTransport
+    http: HttpTransport | PoolTransport
 
     def owner(self, n: int) -> Account:
         return self.world.account(f"demo{n}@teslalink.test")
@@ -74,12 +89,12 @@ class Fleet:
 
 
 @pytest.fixture
-async def fleet() -> AsyncIterator[Fleet]:
+async def fleet(http_kind: type[HttpTransport | PoolTransport]) -> AsyncIterator[Fleet]:
     """The demo world (demo1 in na, demo2 in eu; the demo app registered everywhere), served."""
     world = World(seed=11, speed=0.0, start=START)
     populate_demo(world)
     populate_fleet_demo(world)
-    async with serve_cloud(world, surfaces=fleet_surfaces(world)) as cloud, HttpTransport() as http:
+    async with serve_cloud(world, surfaces=fleet_surfaces(world)) as cloud, http_kind() as http:
         yield Fleet(world, FleetUrls.of(cloud.extra), http)
 
 
@@ -105,6 +120,33 @@ async def test_signed_commands_over_the_fleet_api_change_the_car(fleet: Fleet) -
     assert car.closures.locked is True
     # two handshakes and three commands, each a billed POST (research/fleet.md 1.9)
     assert sum(fleet.world.accounting.totals.values()) - billed_before == 5
+
+
+async def test_signed_commands_over_tls_to_the_twin_change_the_car(fleet: Fleet, tmp_path: Path) -> None:
+    """The twin's TLS front (its CA, a certificate for the name) in front of the na host: the
+    pool verifies the certificate and the name, aiohttp too, and the command reaches the car."""
+    from teslalink.simulator.fleet.tls import serve_tls_access
+
+    car, key = paired_car(fleet)
+    async with serve_tls_access({"localhost": fleet.urls.api["na"]}, tmp_path) as access:
+        trusting = ssl.create_default_context(cafile=str(access.ca_file))
+        base = f"https://localhost:{access.https['localhost']}/"
+        http: HttpTransport | PoolTransport
+        if isinstance(fleet.http, PoolTransport):
+            http = PoolTransport(ssl_context=trusting)
+        else:  # aiohttp: a session of its own that trusts the twin CA
+            http = HttpTransport(aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=trusting)))
+        try:
+            transport = FleetTransport(http, base, car.vin, fleet.token(fleet.owner(1)))
+            infotainment = fleet.session(car, key, Domain.INFOTAINMENT)
+            command = build("CHARGING_AMPS", {"charging_amps": 9})
+            assert (await asyncio.wait_for(send_command(infotainment, command, transport), 30)).ok
+        finally:
+            if isinstance(http, HttpTransport):
+                await http.session.close()
+            else:
+                await http.close()
+    assert car.vehicle_data(["charge_state"])["charge_state"]["charge_current_request"] == 9
 
 
 async def test_a_car_that_takes_rest_commands_is_told_to_use_rest(fleet: Fleet) -> None:
@@ -274,10 +316,10 @@ async def test_an_answer_lost_after_the_car_acted_is_not_sent_again(fleet: Fleet
 
 
 async def test_rate_limits_server_errors_and_lost_answers(
-    misbehaving: tuple[list[web.Response | None], str],
+    misbehaving: tuple[list[web.Response | None], str], http_kind: type[HttpTransport | PoolTransport]
 ) -> None:
     queued, base = misbehaving
-    async with HttpTransport() as http:
+    async with http_kind() as http:
         transport = FleetTransport(http, base, "5YJ3E1EA1KF000001", StaticToken("secret-token"))
         queued.append(
             web.json_response(

@@ -265,11 +265,16 @@ def test_a_failed_cache_write_keeps_the_old_file_and_the_command(
     def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
+    # The handshake's write reserved the first block: its counters cost no write.
+    assert [session.next_counter() for _ in range(COUNTER_RESERVATION)] == list(
+        range(7, 7 + COUNTER_RESERVATION)
+    )
+    assert path.read_bytes() == before
     monkeypatch.setattr(teslalink._files.os, "fsync", disk_full)
     with caplog.at_level(logging.WARNING, logger="teslalink.cloud.vcp.session"):
-        counter = session.next_counter()  # the command goes on; the cache is behind by one
+        counter = session.next_counter()  # the next block's write fails; the command goes on
     monkeypatch.undo()
-    assert counter == 7
+    assert counter == 7 + COUNTER_RESERVATION
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["me.json"]
     assert "not written" in caplog.text
@@ -302,7 +307,8 @@ def test_counters_are_reserved_in_blocks_and_a_killed_process_is_never_reused(
     monkeypatch.setattr(teslalink.cloud.vcp.session, "atomic_write_bytes", counting_write)
     used = [session.next_counter() for _ in range(3 * COUNTER_RESERVATION)]
     assert used == list(range(7, 7 + 3 * COUNTER_RESERVATION))
-    assert len(writes) == 3  # one per block, not one per command
+    # one per block, not one per command; the first block was written with the handshake's session
+    assert len(writes) == 2
     # The process dies here, mid-block; the next one starts above everything it may have used.
     successor = Sessions(client_key, SessionCache(path)).session(VIN, Domain.INFOTAINMENT)
     assert successor.next_counter() > max(used)

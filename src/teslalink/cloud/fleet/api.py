@@ -47,6 +47,7 @@ from .status import FleetStatus
 if TYPE_CHECKING:
     import aiohttp
 
+    from ..._pool_http import PoolTransport
     from ..vehicle import Vehicle
     from .ledger import BudgetLedger
     from .signer import VcpSigner
@@ -157,6 +158,8 @@ class FleetApi(TeslaApi):
         self.signer = signer
         self.command_proxy = None if command_proxy is None else URL(_proxy_url(command_proxy))
         self.on_region = on_region
+        self._pool: PoolTransport | None = None
+        self._signed_http: tuple[URL, Transport | PoolTransport] | None = None
         self.billed: Counter[str] = Counter()
         """Billable answers of this session by category (the ledger keeps them across sessions)."""
 
@@ -164,9 +167,34 @@ class FleetApi(TeslaApi):
         return f"FleetApi({str(self.base_url)!r}, region={self.region!r})"
 
     @property
-    def http(self) -> Transport:
-        """The shared HTTP transport (one aiohttp session), for the signed-command path."""
-        return self._transport
+    def http(self) -> Transport | PoolTransport:
+        """The signed-command path's HTTP transport, shared by every car of this session.
+
+        The lean keep-alive pool (`teslalink._pool_http`: a signed command's POST at a fraction of
+        aiohttp's CPU, bench/fleet.py), unless the caller gave an aiohttp session (its settings
+        are the caller's) or the environment names a proxy for the host (then aiohttp).
+        """
+        if self._signed_http is None or self._signed_http[0] != self.base_url:
+            self._signed_http = (self.base_url, self._choose_signed_http())
+        return self._signed_http[1]
+
+    def _choose_signed_http(self) -> Transport | PoolTransport:
+        """Decided once per host (our choice: the environment is read when the host is first used)."""
+        from ..._pool_http import PoolTransport, proxied  # noqa: PLC0415 - only signed commands need it
+
+        if self._transport.borrowed or proxied(self.base_url):
+            return self._transport
+        if self._pool is None:
+            self._pool = PoolTransport(timeouts=self._transport.timeouts)
+        return self._pool
+
+    async def close(self) -> None:
+        """Close the session and the signed path's connections."""
+        try:
+            await super().close()
+        finally:
+            if self._pool is not None:
+                await self._pool.close()
 
     # --- regions -------------------------------------------------------------------------------
 

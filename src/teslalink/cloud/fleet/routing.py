@@ -33,9 +33,9 @@ from teslalink.errors import ConfigError, OutOfRegion, SignedCommandsNotSupporte
 if TYPE_CHECKING:
     from yarl import URL
 
-    from teslalink._http import Transport
     from teslalink.cloud.fleet.signer import VcpSigner
     from teslalink.cloud.provider import TokenProvider
+    from teslalink.cloud.vcp.fleet_transport import JsonHttp
 
 __all__ = ["FleetLink", "forget_rest_only", "is_rest_only", "route_command"]
 
@@ -46,7 +46,7 @@ class FleetLink(Protocol):
     """What a signed command needs of the Fleet API client (`FleetApi` has it all)."""
 
     @property
-    def http(self) -> Transport: ...
+    def http(self) -> JsonHttp: ...
 
     @property
     def base_url(self) -> URL | str: ...

@@ -28,12 +28,11 @@ from typing import Any
 
 from yarl import URL
 
-from teslalink._http import Transport as HttpTransport
 from teslalink.cloud.provider import TokenProvider
 from teslalink.cloud.vcp import actions
 from teslalink.cloud.vcp.dispatch import send_command
 from teslalink.cloud.vcp.faults import KeyNotPaired, pairing_link
-from teslalink.cloud.vcp.fleet_transport import FleetTransport
+from teslalink.cloud.vcp.fleet_transport import FleetTransport, JsonHttp
 from teslalink.cloud.vcp.keys import PartnerKey
 from teslalink.cloud.vcp.session import SessionCache, Sessions, default_session_cache_path
 from teslalink.errors import ConfigError, NotPaired
@@ -88,7 +87,7 @@ class VcpSigner:
 
     async def send(
         self,
-        http: HttpTransport,
+        http: JsonHttp,
         base_url: str | URL,
         vin: str,
         tokens: TokenProvider,

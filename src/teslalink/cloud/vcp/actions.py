@@ -16,6 +16,7 @@ Commands with no protocol message stay REST calls (`supports(name)` is False): s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -93,9 +94,15 @@ Builder = Callable[[Params], Payload]
 _VOID: Final = common_pb2.Void()
 
 
+@functools.cache
+def _member_class(member: str) -> Any:
+    """The message class of VehicleAction's `member` (looked up once per member)."""
+    return type(getattr(cs.VehicleAction(), member))
+
+
 def _vehicle_action(member: str, fields: Mapping[str, Any]) -> Payload:
     """An Infotainment `CarServer.Action{vehicleAction{<member>{fields}}}`."""
-    kind = type(getattr(cs.VehicleAction(), member))  # the member's message class
+    kind = _member_class(member)
     try:
         action = cs.VehicleAction(**{member: kind(**fields)})
     except (TypeError, ValueError) as exc:  # protobuf's range checks (an int32 too large...)
@@ -285,4 +292,10 @@ def build(name: str, params: Params | None = None) -> Command:
         why = REST_ONLY.get(key, "no protocol message is known for it")
         raise ConfigError(f"{name} cannot be sent as a signed command: {why}")
     domain, payload = make(params or {})
-    return Command(endpoint(key).path.rsplit("/", 1)[-1], domain, payload)
+    return Command(_rest_name(key), domain, payload)
+
+
+@functools.cache
+def _rest_name(key: str) -> str:
+    """The REST command's name (`set_charging_amps`) of catalogue name `key`, looked up once."""
+    return endpoint(key).path.rsplit("/", 1)[-1]

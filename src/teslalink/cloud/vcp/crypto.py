@@ -34,11 +34,16 @@ __all__ = [
     "aes_gcm_seal",
     "command_key",
     "command_metadata",
+    "command_metadata_prefix",
+    "command_metadata_tail",
     "encode_metadata",
     "hmac_sign",
+    "hmac_tag",
     "load_public_point",
     "request_hash",
     "response_metadata",
+    "response_metadata_prefix",
+    "response_metadata_tail",
     "session_info_key",
     "session_info_metadata",
     "session_info_tag",
@@ -167,22 +172,49 @@ def command_metadata(
     flags: int,
 ) -> bytes:
     """Metadata of a signed command (HMAC or AES-GCM personalised); FLAGS only when non-zero."""
+    return command_metadata_prefix(signature_type, domain, vin, epoch) + command_metadata_tail(
+        expires_at, counter, flags
+    )
+
+
+def command_metadata_prefix(signature_type: SignatureType, domain: Domain, vin: str, epoch: bytes) -> bytes:
+    """The items a session's commands share (type, domain, VIN, epoch), without the end byte.
+
+    Why apart: a session builds it once per epoch; each command adds only `command_metadata_tail`.
+    """
     items = [
         (Tag.SIGNATURE_TYPE, bytes((signature_type,))),
         (Tag.DOMAIN, bytes((domain,))),
         (Tag.PERSONALIZATION, vin.encode("ascii")),
         (Tag.EPOCH, epoch),
-        (Tag.EXPIRES_AT, u32(expires_at)),
-        (Tag.COUNTER, u32(counter)),
     ]
+    return encode_metadata(items)[:-1]
+
+
+_TAIL = struct.Struct(">BBIBBIB")  # EXPIRES_AT, COUNTER (4-byte values), END
+_TAIL_WITH_FLAGS = struct.Struct(">BBIBBIBBIB")  # ... and FLAGS
+
+
+def command_metadata_tail(expires_at: int, counter: int, flags: int) -> bytes:
+    """EXPIRES_AT, COUNTER, FLAGS (only when non-zero) and the end byte: what changes per command."""
+    for value in (expires_at, counter, flags):
+        if not 0 <= value <= 0xFFFFFFFF:
+            raise VcpError(f"{value} does not fit the protocol's 32-bit unsigned integers")
     if flags:
-        items.append((Tag.FLAGS, u32(flags)))
-    return encode_metadata(items)
+        return _TAIL_WITH_FLAGS.pack(
+            Tag.EXPIRES_AT, 4, expires_at, Tag.COUNTER, 4, counter, Tag.FLAGS, 4, flags, Tag.END
+        )
+    return _TAIL.pack(Tag.EXPIRES_AT, 4, expires_at, Tag.COUNTER, 4, counter, Tag.END)
 
 
 def hmac_sign(k: bytes, metadata: bytes, payload: bytes) -> bytes:
     """HMAC-SHA256(HMAC(K, "authenticated command"), metadata || payload): the command's tag."""
-    return hmac.new(command_key(k), metadata + payload, hashlib.sha256).digest()
+    return hmac_tag(command_key(k), metadata, payload)
+
+
+def hmac_tag(command_subkey: bytes, metadata: bytes, payload: bytes) -> bytes:
+    """`hmac_sign` with the subkey already derived (`command_key(K)`, kept per session)."""
+    return hmac.digest(command_subkey, metadata + payload, "sha256")
 
 
 def aes_gcm_seal(
@@ -197,12 +229,16 @@ def aes_gcm_seal(
     return nonce, sealed[:-_GCM_TAG_BYTES], sealed[-_GCM_TAG_BYTES:]
 
 
-def aes_gcm_open(k: bytes, metadata: bytes, nonce: bytes, ciphertext: bytes, tag: bytes) -> bytes:
-    """Decrypt and authenticate; a wrong key, nonce, tag or metadata is ResponseRejected."""
+def aes_gcm_open(k: bytes | AESGCM, metadata: bytes, nonce: bytes, ciphertext: bytes, tag: bytes) -> bytes:
+    """Decrypt and authenticate; a wrong key, nonce, tag or metadata is ResponseRejected.
+
+    `k`: K, or an `AESGCM(K)` a session keeps (building one per reply costs more than the decryption).
+    """
     if len(nonce) != _GCM_NONCE_BYTES or len(tag) != _GCM_TAG_BYTES:
         raise ResponseRejected(f"AES-GCM nonce/tag of {len(nonce)}/{len(tag)} bytes; expected 12/16")
+    cipher = AESGCM(k) if isinstance(k, bytes) else k
     try:
-        return AESGCM(k).decrypt(nonce, ciphertext + tag, hashlib.sha256(metadata).digest())
+        return cipher.decrypt(nonce, ciphertext + tag, hashlib.sha256(metadata).digest())
     except InvalidTag:
         raise ResponseRejected(
             "the encrypted response does not authenticate (altered, or not for us)"
@@ -222,14 +258,39 @@ def response_metadata(
 ) -> bytes:
     """Metadata of an encrypted response: the reply's domain, counter and flags (always, even 0),
     the request hash and the fault, all bound by the AES-GCM tag."""
-    return encode_metadata(
-        [
-            (Tag.SIGNATURE_TYPE, bytes((SignatureType.AES_GCM_RESPONSE,))),
-            (Tag.DOMAIN, bytes((domain,))),
-            (Tag.PERSONALIZATION, vin.encode("ascii")),
-            (Tag.COUNTER, u32(counter)),
-            (Tag.FLAGS, u32(flags)),
-            (Tag.REQUEST_HASH, request_hash_bytes),
-            (Tag.FAULT, u32(fault)),
-        ]
+    return response_metadata_prefix(domain, vin) + response_metadata_tail(
+        counter, flags, request_hash_bytes, fault
+    )
+
+
+def response_metadata_prefix(domain: Domain, vin: str) -> bytes:
+    """The items every response of one domain shares (type, domain, VIN), without the end byte."""
+    items = [
+        (Tag.SIGNATURE_TYPE, bytes((SignatureType.AES_GCM_RESPONSE,))),
+        (Tag.DOMAIN, bytes((domain,))),
+        (Tag.PERSONALIZATION, vin.encode("ascii")),
+    ]
+    return encode_metadata(items)[:-1]
+
+
+_COUNTER_FLAGS = struct.Struct(">BBIBBI")
+
+
+def response_metadata_tail(counter: int, flags: int, request_hash_bytes: bytes, fault: int) -> bytes:
+    """COUNTER, FLAGS, REQUEST_HASH, FAULT and the end byte: what changes per response."""
+    for value in (counter, flags, fault):
+        if not 0 <= value <= 0xFFFFFFFF:
+            raise VcpError(f"{value} does not fit the protocol's 32-bit unsigned integers")
+    if len(request_hash_bytes) > 255:
+        raise VcpError(
+            f"metadata item {Tag.REQUEST_HASH} is {len(request_hash_bytes)} bytes; the limit is 255"
+        )
+    return b"".join(
+        (
+            _COUNTER_FLAGS.pack(Tag.COUNTER, 4, counter, Tag.FLAGS, 4, flags),
+            bytes((Tag.REQUEST_HASH, len(request_hash_bytes))),
+            request_hash_bytes,
+            bytes((Tag.FAULT, 4)),
+            struct.pack(">IB", fault, Tag.END),
+        )
     )

@@ -62,28 +62,47 @@ async def send_command(
     whatever the transport raises for the handshake (nothing ran then, the caller may retry).
     """
     async with session.lock:
-        if session.state is None:
-            await _handshake(session, transport)
-        for attempt in range(1, max_attempts + 1):
-            request = messages.command_request(session, command)
-            try:
-                reply = await transport(request.message)
-            except TeslalinkError as exc:
-                if _refused_before_the_car(exc):
-                    raise
-                raise OutcomeUnknown(session.vin, command.name, exc) from exc
-            signed_with = session.state
-            try:
-                return messages.parse_command_reply(session, request, reply)
-            except SessionOutOfSync:
-                if attempt == max_attempts:
-                    raise
-                if session.state is signed_with:  # the fault reply carried no session info: ask for it
-                    await _handshake(session, transport)
-            except CarBusy:
-                if attempt == max_attempts:
-                    raise
-                await sleep(busy_pause)
+        try:
+            return await _attempts(session, command, transport, max_attempts, busy_pause, sleep)
+        finally:
+            # what the replies taught (a resync's session info) reaches the cache before we return
+            await session.saved()
+
+
+async def _attempts(
+    session: DomainSession,
+    command: messages.Command,
+    transport: Transport,
+    max_attempts: int,
+    busy_pause: float,
+    sleep: Callable[[float], Awaitable[None]],
+) -> messages.CommandResult:
+    if session.state is None:
+        await _handshake(session, transport)
+    for attempt in range(1, max_attempts + 1):
+        request = messages.command_request(session, command)
+        if session.unsaved:
+            # a new block of counters (or the handshake's session) goes to disk before a counter of
+            # it is sent, so a process killed after sending never leaves a successor reusing one
+            await session.saved()
+        try:
+            reply = await transport(request.message)
+        except TeslalinkError as exc:
+            if _refused_before_the_car(exc):
+                raise
+            raise OutcomeUnknown(session.vin, command.name, exc) from exc
+        signed_with = session.state
+        try:
+            return messages.parse_command_reply(session, request, reply)
+        except SessionOutOfSync:
+            if attempt == max_attempts:
+                raise
+            if session.state is signed_with:  # the fault reply carried no session info: ask for it
+                await _handshake(session, transport)
+        except CarBusy:
+            if attempt == max_attempts:
+                raise
+            await sleep(busy_pause)
     raise VcpError("internal: no attempt was made")  # max_attempts < 1
 
 

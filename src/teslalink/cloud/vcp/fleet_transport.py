@@ -27,22 +27,44 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from yarl import URL
 
 from teslalink import errors
-from teslalink._http import Transport as HttpTransport
 from teslalink._json import loads
 from teslalink.cloud.api import _error_fields
 from teslalink.cloud.provider import TokenProvider
 from teslalink.errors import MissingScopes, OutOfRegion, SignedCommandsNotSupported
 from teslalink.transport import Response, retry_after
 
-__all__ = ["FleetTransport", "MissingScopes", "OutOfRegion", "SignedCommandsNotSupported"]
+__all__ = ["FleetTransport", "JsonHttp", "MissingScopes", "OutOfRegion", "SignedCommandsNotSupported"]
 
 _USER_AGENT = "teslalink"
+_JSON = "application/json"
+
+
+class JsonHttp(Protocol):
+    """What the signed path needs of an HTTP transport: a request with headers and a JSON body.
+
+    Both `teslalink._http.Transport` (aiohttp) and `teslalink._pool_http.PoolTransport` have it.
+    """
+
+    async def request(
+        self, method: str, url: URL, *, headers: Mapping[str, str] | None = ..., json_body: Any = ...
+    ) -> Response: ...
+
+
+@functools.lru_cache(maxsize=4096)
+def signed_command_url(base_url: str, vin: str) -> URL:
+    """`{base_url}api/1/vehicles/{vin}/signed_command`, built once per host and car (yarl's join is
+    costly next to a command, and a transport is made per command)."""
+    return URL(base_url.rstrip("/") + "/").join(URL(f"api/1/vehicles/{vin}/signed_command"))
+
+
 # research/fleet.md 1.8: Go's inet.go reads the host with this pattern; we keep the whole base URL.
 _BASE_URL_IN_BODY = re.compile(r"use base URL:\s*(https://[-A-Za-z0-9.:]+)")
 # research/fleet.md 1.8: Go's proxy also honours `Alt-Svc: h2=https://<host>` on a 421.
@@ -60,7 +82,7 @@ class FleetTransport:
 
     def __init__(
         self,
-        http: HttpTransport,
+        http: JsonHttp,
         base_url: str | URL,
         vin: str,
         tokens: TokenProvider,
@@ -68,7 +90,7 @@ class FleetTransport:
         on_status: Callable[[int], object] | None = None,
     ) -> None:
         self.vin = vin
-        self.url = URL(str(base_url).rstrip("/") + "/").join(URL(f"api/1/vehicles/{vin}/signed_command"))
+        self.url = signed_command_url(str(base_url), vin)
         self._http = http
         self._tokens = tokens
         self._on_status = on_status
@@ -94,11 +116,7 @@ class FleetTransport:
         return f"POST {self.url.path}"
 
     async def _post(self, token: str, body: dict[str, str]) -> Response:
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "User-Agent": _USER_AGENT,
-            "Accept": "application/json",
-        }
+        headers = {"Authorization": f"Bearer {token}", "User-Agent": _USER_AGENT, "Accept": _JSON}
         response = await self._http.request("POST", self.url, headers=headers, json_body=body)
         if self._on_status is not None:
             self._on_status(response.status)

@@ -25,11 +25,12 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tesla_protocol.command import signatures_pb2
 
 from teslalink._files import atomic_write_bytes
@@ -57,10 +58,11 @@ REQUEST_UUID_WINDOW = 30.0
 _MAX_PENDING_UUIDS = 64
 _COUNTER_MAX = 0xFFFFFFFF
 # our choice: counters are reserved on disk in blocks of this many, so a command costs a cache write
-# only once per block (a write with fsync costs ten times the signing). A new process starts above the
-# reservation: it skips some counters, which the car allows (they must only increase), and never
+# only once per block (a rewrite with two fsyncs costs 0.3-0.9 ms of CPU, several commands' worth:
+# bench/fleet.py). A new process starts above the reservation: it skips up to this many counters,
+# which the car allows (they must only increase; 2^32 of them last any car's life), and never
 # reuses one.
-COUNTER_RESERVATION = 16
+COUNTER_RESERVATION = 128
 _CACHE_FORMAT = 1
 _MAX_CACHE_FILE = 4 * 1024 * 1024
 
@@ -102,9 +104,11 @@ class DomainSession:
         self._on_change = on_change
         self._clock = clock
         self._app_domain = app_domain
-        self._pending: dict[bytes, float] = {}
-        self._shared: tuple[bytes, bytes] | None = None  # (vehicle key, K)
+        self._pending: dict[bytes, float] = {}  # request uuid -> when issued, oldest first
+        self._derived: _Derived | None = None  # what K gives, for the current vehicle key
         self._reserved = state.counter if state else 0  # counters up to this are on disk already
+        self._saving: asyncio.Future[None] | None = None  # the cache write holding our last change
+        self._response_prefix: bytes | None = None
 
     def __repr__(self) -> str:
         have = "no session" if self._state is None else f"epoch {self._state.epoch.hex()[:8]}…"
@@ -137,13 +141,38 @@ class DomainSession:
 
     def shared_key(self) -> bytes:
         """K for the current session's vehicle key (computed once per key)."""
+        return self._keys().k
+
+    def command_subkey(self) -> bytes:
+        """HMAC(K, "authenticated command"), derived once per vehicle key."""
+        return self._keys().command_subkey
+
+    def response_cipher(self) -> AESGCM:
+        """AES-GCM keyed with K, for the car's encrypted responses (built once per vehicle key)."""
+        return self._keys().cipher
+
+    def metadata_prefix(self, signature_type: crypto.SignatureType) -> bytes:
+        """The metadata items every command of this epoch shares (`crypto.command_metadata_prefix`)."""
+        derived = self._keys()
+        epoch = self._require_state().epoch
+        found = derived.prefixes.get((signature_type, epoch))
+        if found is None:
+            found = crypto.command_metadata_prefix(signature_type, self.domain, self.vin, epoch)
+            derived.prefixes[(signature_type, epoch)] = found
+        return found
+
+    def response_metadata_prefix(self) -> bytes:
+        """The metadata items every encrypted response of this domain shares (built once)."""
+        if self._response_prefix is None:
+            self._response_prefix = crypto.response_metadata_prefix(self.domain, self.vin)
+        return self._response_prefix
+
+    def _keys(self) -> _Derived:
         state = self._require_state()
-        if self._shared is None or self._shared[0] != state.vehicle_public_key:
-            self._shared = (
-                state.vehicle_public_key,
-                crypto.shared_key(self.key.private_key, state.vehicle_public_key),
-            )
-        return self._shared[1]
+        if self._derived is None or self._derived.vehicle_key != state.vehicle_public_key:
+            k = crypto.shared_key(self.key.private_key, state.vehicle_public_key)
+            self._derived = _Derived(state.vehicle_public_key, k)
+        return self._derived
 
     def verify_session_info(self, tag: bytes, request_uuid: bytes, session_info_bytes: bytes) -> SessionState:
         """Check the car's session info for our `request_uuid` and adopt it; return the new state.
@@ -178,15 +207,31 @@ class DomainSession:
     def next_counter(self) -> int:
         """Take the next anti-replay counter; reserved on disk first, so no process reuses it."""
         state = self._require_state()
-        if state.counter >= _COUNTER_MAX:
+        counter = state.counter + 1
+        if counter > _COUNTER_MAX:
             raise VcpError(
                 f"{self.vin} {self.domain.name}: the counter is exhausted; a new handshake is needed"
             )
-        self._state = replace(state, counter=state.counter + 1)
-        if self._state.counter > self._reserved:
-            self._reserved = min(_COUNTER_MAX, self._state.counter + COUNTER_RESERVATION - 1)
+        # built by hand, not dataclasses.replace: this runs once per command
+        self._state = SessionState(
+            state.epoch, counter, state.clock_time, state.clock_offset, state.vehicle_public_key
+        )
+        if counter > self._reserved:
+            self._reserved = min(_COUNTER_MAX, counter + COUNTER_RESERVATION - 1)
             self._changed()
-        return self._state.counter
+        return counter
+
+    async def saved(self) -> None:
+        """Return once this session's last change is in the cache file (at once when it is, or when
+        there is no cache); a failed write was logged and is not raised (a resync costs less)."""
+        saving = self._saving
+        if saving is not None and not saving.done():
+            await asyncio.shield(saving)
+
+    @property
+    def unsaved(self) -> bool:
+        """A change of this session is still on its way to the cache file."""
+        return self._saving is not None and not self._saving.done()
 
     def persisted_state(self) -> SessionState | None:
         """The state as the cache should keep it: the counter is the end of our reservation."""
@@ -205,7 +250,7 @@ class DomainSession:
     def forget(self) -> None:
         """Drop the session (the next command handshakes again)."""
         self._state = None
-        self._shared = None
+        self._derived = None
         self._reserved = 0
         self._changed()
 
@@ -218,9 +263,13 @@ class DomainSession:
                 )
             new = replace(new, counter=max(new.counter, old.counter))
         else:
-            self._reserved = new.counter  # a new epoch: the old reservation means nothing
+            self._reserved = 0  # a new epoch: the old reservation means nothing
+        # The first block of counters is reserved in the same cache write as the session itself
+        # (our choice: a handshake and its first command cost one write, not two).
+        self._reserved = max(self._reserved, min(_COUNTER_MAX, new.counter + COUNTER_RESERVATION))
         self._state = new
-        self._shared = (new.vehicle_public_key, k)
+        if self._derived is None or self._derived.vehicle_key != new.vehicle_public_key:
+            self._derived = _Derived(new.vehicle_public_key, k)
         self._changed()
 
     def _require_state(self) -> SessionState:
@@ -229,15 +278,34 @@ class DomainSession:
         return self._state
 
     def _forget_old_uuids(self, now: float) -> None:
-        for uuid, issued in list(self._pending.items()):
-            if now - issued > REQUEST_UUID_WINDOW:
-                del self._pending[uuid]
-        while len(self._pending) >= _MAX_PENDING_UUIDS:
-            del self._pending[next(iter(self._pending))]
+        """Drop stale uuids from the front (oldest first: a dict keeps its insertion order).
+
+        A clock stepped backwards leaves later entries older-looking than earlier ones; the walk
+        stops at the first fresh one, and the count bound still holds whatever the clock did.
+        """
+        pending = self._pending
+        while pending:
+            oldest = next(iter(pending))
+            if now - pending[oldest] <= REQUEST_UUID_WINDOW and len(pending) < _MAX_PENDING_UUIDS:
+                break
+            del pending[oldest]
 
     def _changed(self) -> None:
         if self._on_change is not None:
             self._on_change(self)
+
+
+class _Derived:
+    """What K for one vehicle key gives: the command subkey, the response cipher, metadata prefixes."""
+
+    __slots__ = ("cipher", "command_subkey", "k", "prefixes", "vehicle_key")
+
+    def __init__(self, vehicle_key: bytes, k: bytes) -> None:
+        self.vehicle_key = vehicle_key
+        self.k = k
+        self.command_subkey = crypto.command_key(k)
+        self.cipher = AESGCM(k)
+        self.prefixes: dict[tuple[int, bytes], bytes] = {}
 
 
 def _decode_session_info(data: bytes) -> signatures_pb2.SessionInfo:
@@ -290,6 +358,9 @@ class SessionCache:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        # What this object last wrote, and its entries: a batch rewriting a file nobody else
+        # changed skips parsing it (the bytes are compared, never a timestamp).
+        self._written: tuple[bytes, dict[str, Any]] | None = None
 
     def load(self, vin: str, domain: Domain, client_key: bytes) -> SessionState | None:
         entry = self._read().get(_entry_name(vin, domain))
@@ -308,20 +379,20 @@ class SessionCache:
             return None
 
     def store(self, vin: str, domain: Domain, client_key: bytes, state: SessionState | None) -> None:
-        sessions = self._read()
-        name = _entry_name(vin, domain)
-        if state is None:
-            sessions.pop(name, None)
-        else:
-            entry = {k: v.hex() if isinstance(v, bytes) else v for k, v in asdict(state).items()}
-            entry["client_key"] = client_key.hex()
-            on_disk = sessions.get(name)
-            if isinstance(on_disk, dict) and on_disk.get("epoch") == entry["epoch"]:
-                with contextlib.suppress(TypeError, ValueError):
-                    entry["counter"] = max(state.counter, int(on_disk.get("counter", 0)))
-            sessions[name] = entry
-        # Compact, not indented: only then does json use its C encoder (the whole file is rewritten
-        # here, in the event loop, on every handshake and counter block; bench/fleet.py).
+        """Write one session (None: remove it), merged with what the file holds."""
+        self.store_many(client_key, [(vin, domain, state)])
+
+    def store_many(
+        self, client_key: bytes, entries: Iterable[tuple[str, Domain, SessionState | None]]
+    ) -> None:
+        """Write several sessions in one rewrite of the file (`Sessions` batches its changes so).
+
+        Blocking (a read, a rewrite and two fsyncs): `Sessions` runs it in a thread when a loop runs.
+        """
+        sessions = dict(self._read())  # a copy: `load` may be reading the one `_read` keeps
+        for vin, domain, state in entries:
+            _merge(sessions, _entry_name(vin, domain), client_key, state)
+        # Compact, not indented: only then does json use its C encoder (the whole file is rewritten).
         data = json.dumps({"format": _CACHE_FORMAT, "sessions": sessions}, sort_keys=True).encode()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -329,6 +400,8 @@ class SessionCache:
         except OSError as exc:
             # our choice: a cache that cannot be written costs a resync later, not the command now.
             _LOG.warning("session cache %s not written: %s", self.path, exc.strerror or exc)
+            return
+        self._written = (data, sessions)
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -341,6 +414,9 @@ class SessionCache:
                 "session cache %s unreadable (%s); handshaking afresh", self.path, exc.strerror or exc
             )
             return {}
+        written = self._written
+        if written is not None and raw == written[0]:
+            return written[1]  # the file is as we wrote it: its entries are known, no parse needed
         try:
             document = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -360,6 +436,20 @@ def _entry_name(vin: str, domain: Domain) -> str:
     return f"{vin}/{Domain(domain).name}"
 
 
+def _merge(sessions: dict[str, Any], name: str, client_key: bytes, state: SessionState | None) -> None:
+    """Put one session into the file's entries; the same epoch on disk keeps the higher counter."""
+    if state is None:
+        sessions.pop(name, None)
+        return
+    entry = {k: v.hex() if isinstance(v, bytes) else v for k, v in asdict(state).items()}
+    entry["client_key"] = client_key.hex()
+    on_disk = sessions.get(name)
+    if isinstance(on_disk, dict) and on_disk.get("epoch") == entry["epoch"]:
+        with contextlib.suppress(TypeError, ValueError):
+            entry["counter"] = max(state.counter, int(on_disk.get("counter", 0)))
+    sessions[name] = entry
+
+
 class Sessions:
     """All sessions of one account (one partner key): one `DomainSession` per (VIN, domain)."""
 
@@ -376,15 +466,23 @@ class Sessions:
         self._clock = clock
         self._app_domain = app_domain
         self._sessions: dict[tuple[str, Domain], DomainSession] = {}
+        self._public_point = key.public_bytes()
+        # The changes not yet handed to a write, and the future that write will resolve.
+        self._unwritten: dict[tuple[str, Domain], DomainSession] = {}
+        self._next_write: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     def session(self, vin: str, domain: Domain) -> DomainSession:
         """The session for this car's domain, loaded from the cache the first time it is asked for."""
+        known = self._sessions.get((vin, domain))  # an int domain finds its Domain's slot: they hash alike
+        if known is not None:
+            return known
         if not (vin.isascii() and vin.isalnum() and 0 < len(vin) <= 32):
             raise ConfigError(f"{vin!r} is not a VIN")
         slot = (vin, Domain(domain))
         found = self._sessions.get(slot)
         if found is None:
-            state = self.cache.load(vin, slot[1], self.key.public_bytes()) if self.cache else None
+            state = self.cache.load(vin, slot[1], self._public_point) if self.cache else None
             found = DomainSession(
                 vin,
                 slot[1],
@@ -398,5 +496,43 @@ class Sessions:
         return found
 
     def _save(self, session: DomainSession) -> None:
-        if self.cache is not None:
-            self.cache.store(session.vin, session.domain, self.key.public_bytes(), session.persisted_state())
+        """A session changed: write it now without a running loop, else in the next batch.
+
+        In a loop, changes are coalesced (our choice): every session that changed while a write
+        was under way goes into the next one, a single rewrite of the file in a thread, so 100
+        handshakes at once cost a few writes, not 200, and the loop never waits for an fsync.
+        `DomainSession.saved()` waits for the write that holds its change.
+        """
+        if self.cache is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a blocking caller (a script, a test): write at once, as it asked
+            self.cache.store(session.vin, session.domain, self._public_point, session.persisted_state())
+            return
+        self._unwritten[(session.vin, session.domain)] = session
+        if self._next_write is None:
+            self._next_write = loop.create_future()
+        session._saving = self._next_write
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write_batches(self.cache))
+
+    async def _write_batches(self, cache: SessionCache) -> None:
+        """Write what changed, batch after batch, until nothing is left; one write at a time."""
+        while self._unwritten:
+            batch, done = self._unwritten, self._next_write
+            self._unwritten, self._next_write = {}, None
+            # the states as they are now, taken in the loop: the thread never reads a live session
+            entries = [(s.vin, s.domain, s.persisted_state()) for s in batch.values()]
+            try:
+                await asyncio.to_thread(cache.store_many, self._public_point, entries)
+            except Exception as exc:  # store_many logs what it can expect; this is the rest
+                _LOG.warning("session cache %s not written: %s", cache.path, exc)
+            finally:
+                if done is not None and not done.done():
+                    done.set_result(None)
+
+    async def saved(self) -> None:
+        """Return once every change made so far is in the cache file."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)

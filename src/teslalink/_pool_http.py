@@ -1,0 +1,271 @@
+"""A lean keep-alive HTTP/1.1 client for the Fleet API's signed commands: POST/GET, http or https.
+
+Why not aiohttp here: a signed command is one small JSON POST and one small JSON answer, and
+aiohttp's client machinery (request and response objects, cookies, redirects, proxies, traces,
+its connector) costs about 400 µs of CPU per call on this project's machine, more than signing,
+checking and decrypting the command together (bench/fleet.py). This client sends the request
+bytes it built itself on a kept-alive connection and reads the answer with the LAN transport's
+reader (`_lan_http.AnswerReader`: the same framing rules, caps and errors), at a fraction of that.
+
+What it does: HTTP/1.1 with keep-alive; https through `ssl.create_default_context()` (certificate
+and host name verified, the system's trust store or SSL_CERT_FILE) or a context the caller gives;
+a small pool per host (`max_per_host` connections, our choice 32: concurrent commands to many cars
+share them, further ones wait for a free one); idle connections dropped after `IDLE_S`. What it
+does not: proxies (whoever has HTTPS_PROXY set gets aiohttp, see `proxied`), redirects (the answer
+is returned as it is), compression, cookies, HTTP/2. Bodies are JSON (`json_body`) or bytes.
+
+Errors are the seam's: a connection that cannot be opened or breaks is `errors.ConnectionError`,
+a budget spent `errors.TimeoutError`, a hostile answer `errors.ConnectionError` naming what was
+refused; a TLS failure (a certificate that does not verify) is a `ConnectionError` saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from yarl import URL
+
+from . import errors
+from ._json import dumps
+from ._lan_http import AnswerReader, _Answer, _Closed
+from .transport import Closing, Response, Timeouts
+
+__all__ = ["IDLE_S", "MAX_PER_HOST", "PoolTransport", "proxied"]
+
+MAX_PER_HOST = 32
+"""Our choice: connections open at once to one host (aiohttp's default is 100 for all hosts)."""
+IDLE_S = 15.0
+"""Our choice, as aiohttp's keep-alive timeout: an idle connection older than this is closed, not
+reused (a server or load balancer may have dropped it; a POST must not find that out mid-command)."""
+_PROXY_VARIABLES = {
+    "https": ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"),
+    "http": ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"),
+}
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_METHODS = {m: m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
+
+
+def proxied(url: URL | str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment names a proxy for `url`'s scheme (then the caller uses aiohttp).
+
+    our choice: any proxy variable for the scheme counts, NO_PROXY is not consulted here; the
+    aiohttp path applies it with the proxy.
+    """
+    env = os.environ if environ is None else environ
+    scheme = URL(str(url)).scheme
+    return any(env.get(name) for name in _PROXY_VARIABLES.get(scheme, ()))
+
+
+class _Origin(AnswerReader):
+    """The connections of one scheme://host:port: the idle ones (newest last) and a bound on all.
+
+    It reads the answers of its connections too, so an error names its own host whatever else
+    the pool is doing at the time.
+    """
+
+    _peer = "the server"
+
+    def __init__(self, url: URL, max_per_host: int, timeouts: Timeouts) -> None:
+        self.host = url.raw_host or ""
+        self.port = url.port or (443 if url.scheme == "https" else 80)
+        self.tls = url.scheme == "https"
+        self.authority = url.raw_authority
+        self._where = url.authority
+        self.timeouts = timeouts
+        self.idle: list[tuple[_Answer, float]] = []  # (connection, when it became idle)
+        self.slots = asyncio.Semaphore(max_per_host)
+        self.open = True
+
+
+class PoolTransport(Closing):
+    """Kept-alive HTTP/1.1 connections to a few hosts; one request per connection at a time.
+
+    `request(method, url, headers=, json_body=, data=)` has the call shape of `_http.Transport`'s
+    for what the signed-command path sends. `ssl_context`: for https (default: the system's trust,
+    verified; built on first use). `max_body`: the largest body kept (at most the reader's cap).
+    """
+
+    def __init__(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        max_per_host: int = MAX_PER_HOST,
+        ssl_context: ssl.SSLContext | None = None,
+        user_agent: str = "teslalink",
+    ) -> None:
+        if max_per_host < 1:
+            raise errors.ConfigError("a connection pool needs at least one connection per host")
+        self.timeouts = timeouts or Timeouts()
+        self._max_per_host = max_per_host
+        self._ssl = ssl_context
+        self._origins: dict[tuple[str, str, int | None], _Origin] = {}
+        _check_headers(["", f"User-Agent: {user_agent}\r\n"], {"user-agent"})
+        self._user_agent = user_agent
+
+    def __repr__(self) -> str:
+        return f"PoolTransport({len(self._origins)} hosts)"
+
+    async def request(
+        self,
+        method: str,
+        url: URL,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+    ) -> Response:
+        """Send one request and read the whole answer; transport failures are teslalink errors.
+
+        A reused connection found closed before any answer is tried once more on a new one, only
+        for an idempotent method: a POST's outcome is then unknown (`ConnectionError`), as on aiohttp.
+        """
+        origin = self._origin(url)
+        request = self._request_bytes(method, url, origin, headers, json_body, data)
+        deadline = asyncio.get_running_loop().time() + self.timeouts.total_s
+        async with origin.slots:
+            conn, reused = await self._connection(origin)
+            try:
+                return await self._exchange(origin, conn, request, deadline)
+            except _Closed:
+                if not (reused and method.upper() in _IDEMPOTENT):
+                    raise _closed(origin) from None
+            conn, _ = await self._connection(origin, fresh=True)
+            try:
+                return await self._exchange(origin, conn, request, deadline)
+            except _Closed:
+                raise _closed(origin) from None
+
+    async def _exchange(self, origin: _Origin, conn: _Answer, request: bytes, deadline: float) -> Response:
+        try:
+            response, keep_alive = await origin._round_trip(conn, request, deadline)
+        except BaseException:
+            _close(conn)  # a half-read answer (an error, a cancelled call) must not meet the next request
+            raise
+        if keep_alive and origin.open and not conn.closed:
+            origin.idle.append((conn, time.monotonic()))
+        else:
+            _close(conn)
+        return response
+
+    def _origin(self, url: URL) -> _Origin:
+        key = (url.scheme, url.raw_host or "", url.port)
+        found = self._origins.get(key)
+        if found is None:
+            if url.scheme not in ("http", "https") or not url.raw_host:
+                raise errors.ConfigError(f"invalid URL {url}: the pool speaks http and https only")
+            found = self._origins[key] = _Origin(url, self._max_per_host, self.timeouts)
+        return found
+
+    def _request_bytes(
+        self,
+        method: str,
+        url: URL,
+        origin: _Origin,
+        headers: Mapping[str, str] | None,
+        json_body: Any,
+        data: bytes | None,
+    ) -> bytes:
+        verb = _METHODS.get(method) or _method(method, origin)
+        lines = [f"{verb} {url.raw_path_qs or '/'} HTTP/1.1\r\nHost: {origin.authority}\r\n"]
+        names = set()
+        for name, value in (headers or {}).items():
+            lines.append(f"{name}: {value}\r\n")
+            names.add(name.lower())
+        _check_headers(lines, names)
+        if "user-agent" not in names:
+            lines.append(f"User-Agent: {self._user_agent}\r\n")
+        body = b""
+        if json_body is not None:
+            body = dumps(json_body)
+            if "content-type" not in names:
+                lines.append("Content-Type: application/json\r\n")
+        elif data is not None:
+            body = bytes(data)
+        if body or verb in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}\r\n")
+        lines.append("\r\n")
+        try:
+            head = "".join(lines).encode("latin-1")
+        except UnicodeEncodeError:
+            raise errors.ConfigError(f"{origin.authority}: a request header is not latin-1") from None
+        return head + body
+
+    async def _connection(self, origin: _Origin, *, fresh: bool = False) -> tuple[_Answer, bool]:
+        """An idle kept-alive connection (the newest that is still open and young), else a new one."""
+        now = time.monotonic()
+        while origin.idle and not fresh:
+            conn, since = origin.idle.pop()
+            if not conn.closed and now - since < IDLE_S:
+                return conn, True
+            _close(conn)
+        return await self._connect(origin), False
+
+    async def _connect(self, origin: _Origin) -> _Answer:
+        loop = asyncio.get_running_loop()
+        tls = self._context() if origin.tls else None
+        try:
+            async with asyncio.timeout(self.timeouts.connect_s):
+                _, conn = await loop.create_connection(
+                    _Answer, origin.host, origin.port, ssl=tls, server_hostname=origin.host if tls else None
+                )
+        except TimeoutError:
+            raise errors.TimeoutError(
+                f"{origin.authority}: no connection within {self.timeouts.connect_s:g} s"
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise errors.ConnectionError(
+                f"{origin.authority}: the server's certificate does not verify ({exc.verify_message})"
+            ) from None
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or type(exc).__name__
+            raise errors.ConnectionError(f"{origin.authority}: cannot connect ({reason})") from None
+        return conn
+
+    def _context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context()  # verifies the certificate and the host name
+        return self._ssl
+
+    async def close(self) -> None:
+        """Close every connection; the pool can be used again afterwards (it opens new ones)."""
+        for origin in self._origins.values():
+            origin.open = False
+            while origin.idle:
+                _close(origin.idle.pop()[0])
+        self._origins.clear()
+
+
+def _closed(origin: _Origin) -> errors.ConnectionError:
+    return errors.ConnectionError(f"{origin.authority}: the connection was closed before an answer")
+
+
+def _close(conn: _Answer) -> None:
+    if conn.transport is not None:
+        conn.transport.close()
+
+
+def _method(method: str, origin: _Origin) -> str:
+    if not method.isascii() or not method.isalpha():
+        raise errors.ConfigError(f"{origin.authority}: {method[:20]!r} is not an HTTP method")
+    return method.upper()
+
+
+def _check_headers(lines: list[str], names: set[str]) -> None:
+    """Refuse a header that would split or bend the request: a CR, LF or NUL anywhere, a name
+    with a colon or white space (values are never shown: one may be a token).
+
+    One pass over the joined text (each line must hold exactly its own CRLF), not one per header:
+    this runs for every signed command.
+    """
+    text = "".join(lines[1:])
+    count = len(lines) - 1
+    if text.count("\n") != count or text.count("\r") != count or "\0" in text:
+        raise errors.ConfigError("a request header holds a line break")
+    for name in names:
+        if not name or ":" in name or " " in name or "\t" in name:
+            raise errors.ConfigError(f"{name[:40]!r} is not an HTTP header name")
