@@ -14,9 +14,7 @@ and must not repeat a counter. Faults become `teslalink.cloud.vcp.faults` errors
 from __future__ import annotations
 
 import os
-import struct
 from dataclasses import dataclass, field
-from typing import Any
 
 from tesla_protocol.command import (
     car_server_pb2,
@@ -133,121 +131,38 @@ def command_request(
     counter = session.next_counter()
     expires_at = session.expires_at(lifetime)
     metadata = prefix + crypto.command_metadata_tail(expires_at, counter, flags)
+    signer = signatures_pb2.KeyIdentity(public_key=session.key.public_bytes())
     if signature_type == SignatureType.HMAC_PERSONALIZED:
         tag = crypto.hmac_tag(session.command_subkey(), metadata, command.payload)
-        uuid, address = _fresh_uuid_and_address(session)
-        message = _hmac_command_bytes(
-            session, address, command.payload, epoch, counter, expires_at, tag, uuid, flags
+        body = command.payload
+        signature = signatures_pb2.SignatureData(
+            signer_identity=signer,
+            HMAC_Personalized_data=signatures_pb2.HMAC_Personalized_Signature_Data(
+                epoch=epoch, counter=counter, expires_at=expires_at, tag=tag
+            ),
         )
     elif signature_type == SignatureType.AES_GCM_PERSONALIZED:
         nonce, body, tag = crypto.aes_gcm_seal(session.shared_key(), metadata, command.payload)
         signature = signatures_pb2.SignatureData(
-            signer_identity=signatures_pb2.KeyIdentity(public_key=session.key.public_bytes()),
+            signer_identity=signer,
             AES_GCM_Personalized_data=signatures_pb2.AES_GCM_Personalized_Signature_Data(
                 epoch=epoch, nonce=nonce, counter=counter, expires_at=expires_at, tag=tag
             ),
         )
-        uuid, address = _fresh_uuid_and_address(session)
-        message = bytes(
-            universal_message_pb2.RoutableMessage(
-                to_destination=universal_message_pb2.Destination(domain=session.domain),  # type: ignore[arg-type]
-                from_destination=universal_message_pb2.Destination(routing_address=address),
-                protobuf_message_as_bytes=body,
-                signature_data=signature,
-                uuid=uuid,
-                flags=flags,
-            ).SerializeToString()
-        )
     else:
         raise VcpError(f"commands are signed with HMAC or AES-GCM, not {signature_type.name}")
-    digest = crypto.request_hash(signature_type, tag, session.domain)
-    return Request(session.vin, session.domain, command.name, uuid, address, message, digest)
-
-
-# --- the HMAC command's RoutableMessage, encoded by hand ------------------------------------------
-# Why: building the nested protobuf objects and serialising them cost ~19 µs a command, more than
-# the HMAC; the wire format of these few fields is simple. The field numbers and wire types come
-# from the bindings' descriptors (never typed in here), and a test checks that the bindings parse
-# these bytes into the message they would have built.
-
-
-def _number(message: type[Any], name: str) -> int:
-    return int(message.DESCRIPTOR.fields_by_name[name].number)
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _key(message: type[Any], name: str, wire_type: int) -> bytes:
-    return _varint(_number(message, name) << 3 | wire_type)
-
-
-_VARINT, _FIXED32, _LENGTH = 0, 5, 2
-_RM = universal_message_pb2.RoutableMessage
-_DEST = universal_message_pb2.Destination
-_HMAC_DATA = signatures_pb2.HMAC_Personalized_Signature_Data
-_K_TO = _key(_RM, "to_destination", _LENGTH)
-_K_FROM = _key(_RM, "from_destination", _LENGTH)
-_K_PAYLOAD = _key(_RM, "protobuf_message_as_bytes", _LENGTH)
-_K_SIGNATURE = _key(_RM, "signature_data", _LENGTH)
-_K_UUID = _key(_RM, "uuid", _LENGTH)
-_K_FLAGS = _key(_RM, "flags", _VARINT)
-_K_DOMAIN = _key(_DEST, "domain", _VARINT)
-_K_ADDRESS = _key(_DEST, "routing_address", _LENGTH)
-_K_SIGNER = _key(signatures_pb2.SignatureData, "signer_identity", _LENGTH)
-_K_PUBLIC_KEY = _key(signatures_pb2.KeyIdentity, "public_key", _LENGTH)
-_K_HMAC = _key(signatures_pb2.SignatureData, "HMAC_Personalized_data", _LENGTH)
-_K_EPOCH = _key(_HMAC_DATA, "epoch", _LENGTH)
-_K_COUNTER = _key(_HMAC_DATA, "counter", _VARINT)
-_K_EXPIRES = _key(_HMAC_DATA, "expires_at", _FIXED32)
-_K_TAG = _key(_HMAC_DATA, "tag", _LENGTH)
-
-
-def _field(key: bytes, data: bytes) -> bytes:
-    return key + _varint(len(data)) + data
-
-
-def _plain(key: bytes, data: bytes) -> bytes:
-    """A proto3 bytes field outside a oneof: left out when empty, as the bindings do."""
-    return key + _varint(len(data)) + data if data else b""
-
-
-def _hmac_command_bytes(
-    session: DomainSession,
-    address: bytes,
-    payload: bytes,
-    epoch: bytes,
-    counter: int,
-    expires_at: int,
-    tag: bytes,
-    uuid: bytes,
-    flags: int,
-) -> bytes:
-    """The serialised RoutableMessage of an HMAC-signed command (proto3: a zero number is left out)."""
-    hmac_data = b"".join(
-        (
-            _plain(_K_EPOCH, epoch),
-            _K_COUNTER + _varint(counter) if counter else b"",
-            _K_EXPIRES + struct.pack("<I", expires_at) if expires_at else b"",
-            _plain(_K_TAG, tag),
-        )
+    uuid, address = _fresh_uuid_and_address(session)
+    message = universal_message_pb2.RoutableMessage(
+        to_destination=universal_message_pb2.Destination(domain=session.domain),  # type: ignore[arg-type]
+        from_destination=universal_message_pb2.Destination(routing_address=address),
+        protobuf_message_as_bytes=body,
+        signature_data=signature,
+        uuid=uuid,
+        flags=flags,
     )
-    signer = _field(_K_SIGNER, _field(_K_PUBLIC_KEY, session.key.public_bytes()))
-    return b"".join(
-        (
-            _field(_K_TO, _K_DOMAIN + _varint(session.domain)),
-            _field(_K_FROM, _field(_K_ADDRESS, address)),
-            _field(_K_PAYLOAD, payload),
-            _field(_K_SIGNATURE, signer + _field(_K_HMAC, hmac_data)),
-            _plain(_K_UUID, uuid),
-            _K_FLAGS + _varint(flags) if flags else b"",
-        )
+    digest = crypto.request_hash(signature_type, tag, session.domain)
+    return Request(
+        session.vin, session.domain, command.name, uuid, address, bytes(message.SerializeToString()), digest
     )
 
 
