@@ -42,6 +42,7 @@ from ..config import CloudUrls
 from ..endpoints import endpoint
 from ..provider import TokenProvider
 from .hosts import FLEET_API_URLS, FleetHosts
+from .refusals import fleet_refusal
 from .status import FleetStatus
 
 if TYPE_CHECKING:
@@ -63,9 +64,6 @@ RegionCallback = Callable[[str, str], None]
 
 # research/fleet.md 1.8: Go's inet.go reads the host of a 421 with this pattern (we keep the URL),
 # and its proxy also honours `Alt-Svc: h2=https://<host>`.
-_BASE_URL_IN_BODY = re.compile(r"use base URL:\s*(https?://[-A-Za-z0-9.:]+)")
-_BASE_URL_IN_ALT_SVC = re.compile(r"h2=\"?(https?://[-A-Za-z0-9.:]+)")
-_SCOPE_NAMES = re.compile(r"\b(openid|offline_access|user_data|vehicle_[a-z_]+|energy_[a-z_]+)\b")
 _VEHICLE_TAG = re.compile(r"^(?:[A-HJ-NPR-Z0-9]{17}|\d+)$", re.IGNORECASE)
 _MAX_PAGES: Final = 50
 """Our choice: at most 50 pages of 100 cars from `vehicles` (a bound, not a real account)."""
@@ -320,15 +318,10 @@ class FleetApi(TeslaApi):
             return super()._error(where, response, host)
         error, description = _error_fields(response.body)
         detail = f"{where}: {error}" if error else where
-        if status == 412:
-            return errors.NotRegistered(412, detail, description)
-        if status == 421:
-            return errors.OutOfRegion(421, detail, description, _named_base_url(error, response.headers))
-        if status == 422 and where.endswith("/signed_command"):
-            return errors.SignedCommandsNotSupported(422, detail, description or "send the REST command")
-        if status == 403 and "missing scope" in error.lower():
-            missing = tuple(dict.fromkeys(_SCOPE_NAMES.findall(f"{error} {description}")))
-            return errors.MissingScopes(403, detail, "" if missing else description, missing=missing)
+        signed = where.endswith("/signed_command")
+        refused = fleet_refusal(status, detail, error, description, response.headers, signed=signed)
+        if refused is not None:
+            return refused
         return super()._error(where, response, host)
 
     # --- reads -----------------------------------------------------------------------------------
@@ -420,12 +413,6 @@ class FleetApi(TeslaApi):
         body = {k: v for k, v in params.items() if v is not None}
         answer = await self.request(found.method, path, json=body, idempotent=False, base=self.command_proxy)
         return answer if isinstance(answer, Mapping) else {}
-
-
-def _named_base_url(error: str, headers: Mapping[str, str]) -> str | None:
-    """The base URL a 421 names: in its body, else in Alt-Svc; None if neither does."""
-    found = _BASE_URL_IN_BODY.search(error) or _BASE_URL_IN_ALT_SVC.search(headers.get("Alt-Svc", ""))
-    return found[1] if found else None
 
 
 def _region_of(hosts: FleetHosts, base_url: str) -> str | None:

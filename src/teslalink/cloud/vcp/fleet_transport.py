@@ -10,10 +10,12 @@ Every other status is the Fleet API's own, given before the car saw anything (re
 
     401                 the token is reported to the `TokenProvider` and the POST sent once more
                         (nothing ran); a second 401 is `TokenExpired`
-    403                 `MissingScopes` (the token lacks the action's scope), or `ApiError`
+    403                 `MissingScopes` (the token lacks the action's scope, named), or `ApiError`
     408                 `VehicleUnavailable`: asleep or offline; never woken here
-    421                 `OutOfRegion`, with the base URL the body names (`use base URL: https://...`)
+    412                 `NotRegistered`: the app is not registered in this region
+    421                 `OutOfRegion`, with the base URL the body or Alt-Svc names
     422                 `SignedCommandsNotSupported`: the car takes REST commands (pre-2021 S/X)
+                        (these four: `teslalink.cloud.fleet.refusals`, shared with FleetApi)
     429                 `RateLimited`, with the Retry-After
     5xx                 `ServiceUnavailable`
     other               `ApiError`
@@ -28,7 +30,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -37,6 +38,7 @@ from yarl import URL
 from teslalink import errors
 from teslalink._json import loads
 from teslalink.cloud.api import _error_fields
+from teslalink.cloud.fleet.refusals import fleet_refusal
 from teslalink.cloud.provider import TokenProvider
 from teslalink.errors import MissingScopes, OutOfRegion, SignedCommandsNotSupported
 from teslalink.transport import Response, retry_after
@@ -63,12 +65,6 @@ def signed_command_url(base_url: str, vin: str) -> URL:
     """`{base_url}api/1/vehicles/{vin}/signed_command`, built once per host and car (yarl's join is
     costly next to a command, and a transport is made per command)."""
     return URL(base_url.rstrip("/") + "/").join(URL(f"api/1/vehicles/{vin}/signed_command"))
-
-
-# research/fleet.md 1.8: Go's inet.go reads the host with this pattern; we keep the whole base URL.
-_BASE_URL_IN_BODY = re.compile(r"use base URL:\s*(https://[-A-Za-z0-9.:]+)")
-# research/fleet.md 1.8: Go's proxy also honours `Alt-Svc: h2=https://<host>` on a 421.
-_BASE_URL_IN_ALT_SVC = re.compile(r"h2=\"?(https://[-A-Za-z0-9.:]+)")
 
 
 class FleetTransport:
@@ -140,15 +136,9 @@ class FleetTransport:
         detail = f"{self._where}: {error}" if error else self._where
         if status == 408:
             return errors.VehicleUnavailable(408, detail, description)
-        if status == 421:
-            found = _BASE_URL_IN_BODY.search(error) or _BASE_URL_IN_ALT_SVC.search(
-                response.headers.get("Alt-Svc", "")
-            )
-            return OutOfRegion(421, detail, description, found[1] if found else None)
-        if status == 422:
-            return SignedCommandsNotSupported(422, detail, description or "send the REST command instead")
-        if status == 403 and "missing scope" in error.lower():
-            return MissingScopes(403, detail, description)
+        refused = fleet_refusal(status, detail, error, description, response.headers, signed=True)
+        if refused is not None:
+            return refused
         if status == 429:
             wait = retry_after(response.headers)
             return errors.RateLimited(429, f"{self._where}: {error or 'rate limited'}", retry_after=wait)
