@@ -309,16 +309,10 @@ def _keys() -> type[PartnerKey]:
     return PartnerKey
 
 
-def _pairing_base() -> str:
-    from ..cloud.fleet.pairing import PAIRING_URL  # noqa: PLC0415
-
-    return os.environ.get("TESLALINK_FLEET_PAIRING_URL") or PAIRING_URL
-
-
 def _pairing_link(domain: str, vin: str) -> str:
     from ..cloud.fleet.pairing import pairing_link  # noqa: PLC0415
 
-    return pairing_link(domain, vin, _pairing_base())
+    return pairing_link(domain, vin)
 
 
 def _well_known(domain: str) -> str:

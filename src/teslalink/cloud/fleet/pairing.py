@@ -11,6 +11,7 @@ pause, bounded by a deadline: never a loop that hammers.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -23,8 +24,12 @@ PAIRING_URL: Final = "https://tesla.com/_ak/"
 `sim all --json` `fleet.pairing_url`) stands in for it."""
 
 
-def pairing_link(domain: str, vin: str | None = None, base: str = PAIRING_URL) -> str:
-    """The link the owner opens: `<base><domain>`, with `?vin=<VIN>` to pick the car."""
+def pairing_link(domain: str, vin: str | None = None, base: str | None = None) -> str:
+    """The link the owner opens: `<base><domain>`, with `?vin=<VIN>` to pick the car.
+
+    `base` defaults to TESLALINK_FLEET_PAIRING_URL, else Tesla's.
+    """
+    base = base or os.environ.get("TESLALINK_FLEET_PAIRING_URL") or PAIRING_URL
     link = base.rstrip("/") + "/" + quote(domain.strip().lower(), safe=".-")
     return f"{link}?vin={quote(vin, safe='')}" if vin else link
 

@@ -28,10 +28,11 @@ from typing import Any
 
 from yarl import URL
 
+from teslalink.cloud.fleet.pairing import pairing_link
 from teslalink.cloud.provider import TokenProvider
 from teslalink.cloud.vcp import actions
 from teslalink.cloud.vcp.dispatch import send_command
-from teslalink.cloud.vcp.faults import KeyNotPaired, pairing_link
+from teslalink.cloud.vcp.faults import KeyNotPaired
 from teslalink.cloud.vcp.fleet_transport import FleetTransport, JsonHttp
 from teslalink.cloud.vcp.keys import PartnerKey
 from teslalink.cloud.vcp.session import SessionCache, Sessions, default_session_cache_path

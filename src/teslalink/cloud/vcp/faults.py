@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from teslalink.cloud.fleet.pairing import pairing_link
 from teslalink.errors import ApiError, TeslalinkError
 
 __all__ = [
@@ -41,7 +42,6 @@ __all__ = [
     "SessionOutOfSync",
     "VcpError",
     "fault_error",
-    "pairing_link",
 ]
 
 # MessageFault_E names and Tesla's one-line remedies (universal_message.proto comments, fleet.md 2.8).
@@ -93,12 +93,6 @@ class SessionInfoRejected(VcpError):
 
 class ResponseRejected(VcpError):
     """An encrypted response that does not authenticate, or that repeats a counter already seen."""
-
-
-def pairing_link(domain: str, vin: str = "") -> str:
-    """The deep link the owner opens in the Tesla app to add the partner key to a car (fleet.md 2.11)."""
-    link = f"https://tesla.com/_ak/{domain}"
-    return f"{link}?vin={vin}" if vin else link
 
 
 class CarFault(ApiError):
