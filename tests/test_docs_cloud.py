@@ -13,6 +13,15 @@ and `input` are replaced, and the person signs in on the twin's page. Nothing re
 internet: resolving or connecting to anything but loopback fails the block (the loopback guard of
 tests/conftest.py, as for every test). A block preceded by `<!-- not run: reason -->` is skipped,
 with the reason shown.
+
+The chapter "The Fleet API and signed commands" is a walk-through: its blocks run one after
+another on one twin that also serves the Fleet surfaces (`fleet_surfaces`: fleet-auth, the three
+regions, the tesla.com pairing page), with the environment the chapter's ```sh block exports
+(each URL replaced by the served surface it names by port, the demo app's values as written, its
+XDG_CONFIG_HOME a temporary directory, TESLALINK_FLEET_ACCESS_TOKEN demo1's token of the demo app).
+Besides `EXPECTED`, the walk-through checks that the budget ledger holds exactly what the twin
+billed for the calls made with it, that a lost reply is not resent, and that no block prints the
+app's secret.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import json
 import re
 import threading
 import webbrowser
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +45,12 @@ import aiohttp
 import pytest
 
 from teslalink.cloud import Auth, TokenStore
+from teslalink.cloud.fleet.ledger import BudgetLedger
 from teslalink.simulator import ThreadedTwin, World
+from teslalink.simulator.accounting import BillingCategory
 from teslalink.simulator.demo import DemoAccount, populate_demo
+from teslalink.simulator.fleet import DEMO_APP, FleetUrls, fleet_surfaces, populate_fleet_demo
+from teslalink.simulator.fleet.serve import WEB_SURFACE, fleet_ports, fleet_user_token
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cloud.md"
 DEMO1 = "demo1@teslalink.test"
@@ -45,11 +59,16 @@ WAKE_SPEED = 30.0
 _NOT_RUN = re.compile(r"^<!--\s*not run:\s*(?P<reason>.+?)\s*-->$")
 
 
+FLEET_CHAPTER = "The Fleet API and signed commands"
+PAGE_PORT = 8400  # the page's `teslalink sim all --port 8400`
+
+
 @dataclass(frozen=True)
 class Block:
     line: int  # of the opening fence, 1-based
     source: str
     not_run: str | None  # the reason, when marked
+    chapter: str = ""  # the `## ` heading it is under
 
     @property
     def id(self) -> str:
@@ -60,8 +79,11 @@ def read_blocks(text: str) -> list[Block]:
     """The ```python blocks of a Markdown text, with the not-run marker on the line before."""
     lines = text.splitlines()
     blocks: list[Block] = []
+    chapter = ""
     i = 0
     while i < len(lines):
+        if lines[i].startswith("## "):
+            chapter = lines[i][3:].strip()
         if lines[i].strip() == "```python":
             start = i
             j = i + 1
@@ -71,13 +93,42 @@ def read_blocks(text: str) -> list[Block]:
             before = next((lines[k].strip() for k in range(start - 1, -1, -1) if lines[k].strip()), "")
             marker = _NOT_RUN.match(before)
             source = "\n".join(lines[start + 1 : j]) + "\n"
-            blocks.append(Block(start + 1, source, marker.group("reason") if marker else None))
+            blocks.append(Block(start + 1, source, marker.group("reason") if marker else None, chapter))
             i = j
         i += 1
     return blocks
 
 
-BLOCKS = read_blocks(DOC.read_text(encoding="utf-8"))
+def read_exports(text: str, chapter: str) -> dict[str, str]:
+    """NAME -> value of every `export NAME=value` in the ```sh blocks of `chapter` (continuations joined)."""
+    commands: list[str] = []
+    current, in_sh, continued = "", False, False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = line[3:].strip()
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_sh = stripped == "```sh" and not in_sh
+            continue
+        if in_sh and current == chapter:
+            part = stripped.removesuffix("\\").split("#")[0]
+            if continued:
+                commands[-1] += " " + part
+            else:
+                commands.append(part)
+            continued = stripped.endswith("\\")
+    exports: dict[str, str] = {}
+    for words in (command.split() for command in commands):
+        if words[:1] == ["export"]:
+            exports.update(word.split("=", 1) for word in words[1:] if "=" in word)
+    return exports
+
+
+TEXT = DOC.read_text(encoding="utf-8")
+BLOCKS = read_blocks(TEXT)
+OWNER_BLOCKS = [b for b in BLOCKS if b.chapter != FLEET_CHAPTER]
+FLEET_BLOCKS = [b for b in BLOCKS if b.chapter == FLEET_CHAPTER]
+FLEET_EXPORTS = read_exports(TEXT, FLEET_CHAPTER)
 
 # (a snippet that names exactly one block, patterns its output must match, in order)
 EXPECTED: list[tuple[str, list[str]]] = [
@@ -164,6 +215,104 @@ EXPECTED: list[tuple[str, list[str]]] = [
         ],
     ),
     ("car.stream(lambda update", [r"\n(?:[1-9]\d*) updates\n"]),
+    # the Fleet chapter, in its order
+    (
+        "with Fleet(StaticToken(",
+        [r"region: na\n", r"Sparky 5YJ\w{14} online\n", r"Mercury 5YJ\w{14} asleep\n"],
+    ),
+    (
+        "PartnerKey.load_or_create(app.key_path)",
+        [
+            r"client_secret=<redacted>",
+            r"serve this at https://app\.teslalink\.test/\.well-known/appspecific/com\.tesla\.3p\.public-key\.pem\n",
+            r"-----BEGIN PUBLIC KEY-----\n",
+        ],
+    ),
+    ("_twin/fleet/domain_key", [r"the twin's app\.teslalink\.test serves our key: True"]),
+    (
+        "partner.onboard(",
+        [
+            rf"registered - {region}: registered app\.teslalink\.test; Tesla holds our key"
+            for region in ("na", "eu", "cn")
+        ],
+    ),
+    (
+        'print("signed in:", auth.identity',
+        [
+            r"signed in: demo1@teslalink\.test - region na\n",
+            r"scopes: openid offline_access user_data vehicle_device_data vehicle_location vehicle_cmds",
+            r"access_token=<redacted>, refresh_token=<redacted>",
+        ],
+    ),
+    (
+        "except NotPaired as exc:",
+        [
+            r"Sparky (5YJ\w{14}) paired: False - signing required: True\n",
+            r"not paired; the owner opens https://tesla\.com/_ak/app\.teslalink\.test\?vin=5YJ\w{14}\n",
+        ],
+    ),
+    (
+        "async def owner_approves(",
+        [
+            r"open on the owner's phone: http://127\.0\.0\.1:\d+/_ak/app\.teslalink\.test\?vin=5YJ\w{14}\n",
+            r"the page says: teslalink demo \(app\.teslalink\.test\) is now a key of Sparky",
+            r"5YJ\w{14} paired: True\n",
+        ],
+    ),
+    (
+        "on_region=auth.set_region",
+        [
+            r"region: na\n",
+            r"Sparky +5YJ\w{14} online +command_signing=required\n",
+            r"Mercury +5YJ\w{14} asleep +command_signing=required\n",
+            r"battery 55 %, \w+ at -?\d+\.\d+ -?\d+\.\d+\n",
+            r"billed: \{'data': 1\}\n",
+        ],
+    ),
+    (
+        "except MissingScopes as exc:",
+        [
+            r"granted: openid offline_access vehicle_device_data vehicle_cmds\n",
+            r"missing: \('vehicle_location',\)",
+        ],
+    ),
+    (
+        "await car.unlock()  # signed",
+        [
+            r"before: (?!Stopped)\w+ 32(\.0)? A, locked True\n",
+            r"after: +Stopped 16(\.0)? A, locked False\n",
+            r"billed: \{'data': 2, 'commands': 5\}",
+        ],
+    ),
+    (
+        'for kept, cache in (("on disk"',
+        [r"sessions on disk: 1 billed request\(s\)", r"sessions in memory: 2 billed request\(s\)"],
+    ),
+    (
+        "async def lose_the_next_reply(",
+        [
+            r"5YJ\w{14}: no answer to charge_start \(.*\); the car may have run it, so it was not sent again",
+            r"the car says: (Starting|Charging)\n",
+        ],
+    ),
+    (
+        "BudgetLedger.beside(TokenStore().path).month(",
+        [
+            r"\d{4}-\d\d \{'data': 3, 'commands': 5\}\n",
+            r"cost \$0\.011, of which the discount covers \$0\.011; due \$0\.00",
+        ],
+    ),
+    (
+        "MonthUsage(",
+        [
+            r"amps every 5 min, 6 h a day +\$ +2\.23 a month",
+            r"amps every minute, 6 h a day +\$ +11\.16 a month",
+            r"vehicle_data every 10 min +\$ +8\.93 a month",
+            r"vehicle_data every minute +\$ +89\.28 a month",
+            r"2 wakes a day +\$ +1\.24 a month",
+            r"2 wakes: \$12\.40, due \$2\.40",
+        ],
+    ),
 ]
 
 
@@ -211,11 +360,16 @@ class Page:
 
 
 @contextlib.contextmanager
-def page_setup(speed: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
-    """The twin and the environment of the page's setup section, demo1 logged in."""
+def page_setup(
+    speed: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, fleet: bool = False
+) -> Iterator[Page]:
+    """The twin and the environment of the page's setup section, demo1 logged in; with `fleet`,
+    the Fleet surfaces too and the environment of the Fleet chapter's setup."""
     world = World(seed=0, speed=speed)
     accounts = populate_demo(world, cars_per_account=2)
-    with ThreadedTwin(world, accounts=accounts) as twin:
+    if fleet:
+        populate_fleet_demo(world)
+    with ThreadedTwin(world, accounts=accounts, surfaces=fleet_surfaces(world) if fleet else ()) as twin:
         assert twin.cloud is not None
         urls = twin.urls
         token_file = tmp_path / "tokens.json"
@@ -238,10 +392,74 @@ def page_setup(speed: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
                 await auth.login_headless("teslalink-demo-1")
 
         asyncio.run(login())
+        if fleet:
+            for name, value in fleet_environment(twin, tmp_path).items():
+                monkeypatch.setenv(name, value)
         person = Person(accounts)
         monkeypatch.setattr(webbrowser, "open", person.open)
         monkeypatch.setattr(builtins, "input", person.input)
         yield Page(twin, person, token_file)
+
+
+# What each URL the Fleet chapter exports stands for: its variable's surface at the page's port.
+_FLEET_URL_SURFACES = {
+    "TESLALINK_FLEET_AUTH_URL": "fleet_auth",
+    "TESLALINK_FLEET_API_URL_NA": "fleet_na",
+    "TESLALINK_FLEET_API_URL_EU": "fleet_eu",
+    "TESLALINK_FLEET_API_URL_CN": "fleet_cn",
+    "TESLALINK_FLEET_PAIRING_URL": WEB_SURFACE,
+}
+_FLEET_APP_VALUES = {
+    "TESLALINK_FLEET_CLIENT_ID": DEMO_APP.client_id,
+    "TESLALINK_FLEET_CLIENT_SECRET": DEMO_APP.client_secret,
+    "TESLALINK_FLEET_REDIRECT_URI": DEMO_APP.redirect_uris[0],
+    "TESLALINK_FLEET_DOMAIN": DEMO_APP.domain,
+}
+
+
+def fleet_environment(twin: ThreadedTwin, tmp_path: Path) -> dict[str, str]:
+    """The Fleet chapter's exports for this twin: each URL the served surface its port names (and
+    the pairing page's path), the app's values as written, the config directory a temporary one,
+    the access token demo1's."""
+    served = FleetUrls.of(twin.cloud.extra)
+    environment: dict[str, str] = {}
+    for name, value in FLEET_EXPORTS.items():
+        if name in _FLEET_URL_SURFACES:
+            environment[name] = (
+                served.pairing_url
+                if name == "TESLALINK_FLEET_PAIRING_URL"
+                else (twin.cloud.extra[_FLEET_URL_SURFACES[name]])
+            )
+        elif name == "XDG_CONFIG_HOME":
+            environment[name] = str(tmp_path / "twin-config")
+        elif name == "TESLALINK_FLEET_ACCESS_TOKEN":
+            environment[name] = twin.call(lambda: fleet_user_token(twin.world, twin.world.account(DEMO1)))
+        else:
+            environment[name] = value
+    return environment
+
+
+def twin_billed(twin: ThreadedTwin) -> Counter[str]:
+    """What the twin has billed so far, in the ledger's category names."""
+    names = {
+        BillingCategory.DATA: "data",
+        BillingCategory.COMMAND: "commands",
+        BillingCategory.WAKE: "wakes",
+        BillingCategory.STREAMING_SIGNAL: "signals",
+    }
+    totals = twin.call(lambda: dict(twin.world.accounting.totals))
+    return Counter({names[category]: n for category, n in totals.items() if n})
+
+
+def check_expected(block: Block, output: str) -> None:
+    """The block's output matches its EXPECTED patterns, in order."""
+    for snippet, patterns in EXPECTED:
+        if snippet in block.source:
+            position = 0
+            for pattern in patterns:
+                found = re.compile(pattern).search(output, position)
+                assert found is not None, f"{DOC.name}:{block.line}: no {pattern!r} in:\n{output}"
+                position = found.end()
 
 
 def run_block(block: Block, namespace: dict[str, Any] | None = None) -> str:
@@ -278,24 +496,67 @@ def speed_for(block: Block) -> float:
 def test_the_page_has_its_examples() -> None:
     assert len(BLOCKS) >= 20
     assert sum(b.not_run is not None for b in BLOCKS) <= 2
+    assert len(FLEET_BLOCKS) >= 12
+    assert all(b.not_run is None for b in FLEET_BLOCKS)
     for snippet, _ in EXPECTED:
         named = [b.line for b in BLOCKS if snippet in b.source]
         assert len(named) == 1, f"{snippet!r} names the blocks at lines {named}, not exactly one"
+    named = {b.line for snippet, _ in EXPECTED for b in FLEET_BLOCKS if snippet in b.source}
+    assert named == {b.line for b in FLEET_BLOCKS}, "every Fleet block has its expected output"
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
+def test_the_fleet_setup_exports_the_twins_layout() -> None:
+    """The chapter's URLs are the ports `sim all --port 8400` serves the Fleet twin on, and its app
+    is the twin's demo app."""
+    assert f"teslalink sim all --port {PAGE_PORT}" in TEXT
+    layout = fleet_ports(PAGE_PORT)
+    for name, surface in _FLEET_URL_SURFACES.items():
+        path = "/_ak/" if surface == WEB_SURFACE else "/"
+        assert FLEET_EXPORTS.get(name) == f"http://127.0.0.1:{layout[surface]}{path}", name
+    for name, value in _FLEET_APP_VALUES.items():
+        assert FLEET_EXPORTS.get(name) == value, name
+    assert {"XDG_CONFIG_HOME", "TESLALINK_FLEET_ACCESS_TOKEN"} <= set(FLEET_EXPORTS)
+    assert set(FLEET_EXPORTS) == {
+        *_FLEET_URL_SURFACES,
+        *_FLEET_APP_VALUES,
+        "XDG_CONFIG_HOME",
+        "TESLALINK_FLEET_ACCESS_TOKEN",
+    }
+
+
+@pytest.mark.parametrize("block", OWNER_BLOCKS, ids=[b.id for b in OWNER_BLOCKS])
 def test_example_runs(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if block.not_run is not None:
         pytest.skip(f"marked not run: {block.not_run}")
     with page_setup(speed_for(block), tmp_path, monkeypatch):
         output = run_block(block)  # a block still running after DEADLINE_S fails there
-    for snippet, patterns in EXPECTED:
-        if snippet in block.source:
-            position = 0
-            for pattern in patterns:
-                found = re.compile(pattern).search(output, position)
-                assert found is not None, f"{DOC.name}:{block.line}: no {pattern!r} in:\n{output}"
-                position = found.end()
+    check_expected(block, output)
+
+
+def test_the_fleet_chapter_runs_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From zero to a paired car and its signed commands, block after block on one twin."""
+    with page_setup(1.0, tmp_path, monkeypatch, fleet=True) as page:
+        with_ledger: Counter[str] = Counter()  # what the twin billed for the calls made with a ledger
+        outputs: list[str] = []
+        for block in FLEET_BLOCKS:
+            before = twin_billed(page.twin)
+            output = run_block(block)
+            outputs.append(output)
+            billed = twin_billed(page.twin) - before
+            check_expected(block, output)
+            if "ledger=" in block.source:
+                with_ledger += billed
+            if "lose_the_next_reply" in block.source:
+                assert billed == Counter({"data": 1}), "a command whose reply was lost is not sent again"
+            if ".month(" in block.source and "BudgetLedger" in block.source:
+                counted = BudgetLedger.beside(page.token_file).month(DEMO1).counts
+                assert Counter(counted) == with_ledger, "the ledger holds what the twin billed"
+                assert with_ledger["commands"] > 0
+                assert with_ledger["data"] > 0
+        login = TokenStore(page.token_file).load_section(DEMO1, "fleet")
+        assert login is not None
+        for secret in (login["access_token"], login["refresh_token"], DEMO_APP.client_secret):
+            assert all(secret not in output for output in outputs), "a block printed a secret"
 
 
 def test_the_staged_flow_completes_after_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
