@@ -31,7 +31,9 @@ import builtins
 import contextlib
 import io
 import json
+import os
 import re
+import shlex
 import threading
 import webbrowser
 from collections import Counter
@@ -43,7 +45,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import aiohttp
 import pytest
+from click.testing import CliRunner, Result
 
+from teslalink.cli.main import cli
 from teslalink.cloud import Auth, TokenStore
 from teslalink.cloud.fleet.ledger import BudgetLedger
 from teslalink.simulator import ThreadedTwin, World
@@ -99,8 +103,8 @@ def read_blocks(text: str) -> list[Block]:
     return blocks
 
 
-def read_exports(text: str, chapter: str) -> dict[str, str]:
-    """NAME -> value of every `export NAME=value` in the ```sh blocks of `chapter` (continuations joined)."""
+def shell_commands(text: str, chapter: str) -> list[str]:
+    """The command lines of the ```sh blocks of `chapter`: continuations joined, comments cut."""
     commands: list[str] = []
     current, in_sh, continued = "", False, False
     for line in text.splitlines():
@@ -117,8 +121,13 @@ def read_exports(text: str, chapter: str) -> dict[str, str]:
             else:
                 commands.append(part)
             continued = stripped.endswith("\\")
+    return [command.strip() for command in commands]
+
+
+def read_exports(text: str, chapter: str) -> dict[str, str]:
+    """NAME -> value of every `export NAME=value` in the ```sh blocks of `chapter`."""
     exports: dict[str, str] = {}
-    for words in (command.split() for command in commands):
+    for words in (command.split() for command in shell_commands(text, chapter)):
         if words[:1] == ["export"]:
             exports.update(word.split("=", 1) for word in words[1:] if "=" in word)
     return exports
@@ -129,6 +138,7 @@ BLOCKS = read_blocks(TEXT)
 OWNER_BLOCKS = [b for b in BLOCKS if b.chapter != FLEET_CHAPTER]
 FLEET_BLOCKS = [b for b in BLOCKS if b.chapter == FLEET_CHAPTER]
 FLEET_EXPORTS = read_exports(TEXT, FLEET_CHAPTER)
+FLEET_COMMANDS = [c for c in shell_commands(TEXT, FLEET_CHAPTER) if c.startswith("teslalink fleet ")]
 
 # (a snippet that names exactly one block, patterns its output must match, in order)
 EXPECTED: list[tuple[str, list[str]]] = [
@@ -573,3 +583,67 @@ def test_the_staged_flow_completes_after_a_restart(tmp_path: Path, monkeypatch: 
         asyncio.run(namespace["finish"]("session-1", redirect))
         assert namespace["sessions"] == {}
         assert TokenStore(page.token_file).identities() == [DEMO1]
+
+
+def owner_approves(pairing_url: str, vin: str) -> None:
+    """The owner signs in on the twin's pairing page and approves the demo app's key for `vin`."""
+
+    async def approve() -> None:
+        form = {"identity": DEMO1, "credential": "teslalink-demo-1"}
+        link = f"{pairing_url}{DEMO_APP.domain}?vin={vin}"
+        async with aiohttp.ClientSession() as http, http.post(link, data=form) as page:
+            assert page.status == 200, await page.text()
+
+    asyncio.run(approve())
+
+
+def publish_key(auth_url: str, pem: str) -> None:
+    """What copying the PEM to the app's web server does, on the twin."""
+
+    async def post() -> None:
+        body = {"domain": DEMO_APP.domain, "pem": pem}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(auth_url + "_twin/fleet/domain_key", json=body) as reply,
+        ):
+            assert reply.status == 200, await reply.text()
+
+    asyncio.run(post())
+
+
+def invoke_within(args: list[str]) -> Result:
+    """`teslalink ARGS` in this process, on a thread with a deadline (`fleet pair` would wait 600 s)."""
+    done: list[Result] = []
+    runner = threading.Thread(target=lambda: done.append(CliRunner().invoke(cli, args)), daemon=True)
+    runner.start()
+    runner.join(DEADLINE_S)
+    assert done, f"teslalink {' '.join(args)}: still running after {DEADLINE_S:g} s"
+    return done[0]
+
+
+def test_the_fleet_commands_run_on_the_twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chapter's `teslalink fleet` lines, as written, from a fresh config directory to setup's
+    every step done (the PEM published and each car approved by its owner between the lines, as
+    the chapter says)."""
+    assert [c.split()[2] for c in FLEET_COMMANDS] == [
+        "key",
+        "key",
+        "register",
+        "login",
+        "pair",
+        "pair",
+        "setup",
+    ]
+    with page_setup(1.0, tmp_path, monkeypatch, fleet=True):
+        for command in FLEET_COMMANDS:
+            words, _, target = command.partition(">")
+            args = shlex.split(words)[1:]
+            if args[:2] == ["fleet", "pair"]:
+                owner_approves(os.environ["TESLALINK_FLEET_PAIRING_URL"], args[args.index("--vehicle") + 1])
+            result = invoke_within(args)
+            assert result.exit_code == 0, (command, result.output)
+            assert DEMO_APP.client_secret not in result.output
+            if target.strip():
+                Path(target.strip()).write_text(result.output, encoding="utf-8")
+                publish_key(os.environ["TESLALINK_FLEET_AUTH_URL"], result.output)
+        assert "setup complete: every step is done" in result.output
