@@ -18,7 +18,7 @@ The chapter "The Fleet API and signed commands" is a walk-through: its blocks ru
 another on one twin that also serves the Fleet surfaces (`fleet_surfaces`: fleet-auth, the three
 regions, the tesla.com pairing page), with the environment the chapter's ```sh block exports
 (each URL replaced by the served surface it names by port, the demo app's values as written, its
-XDG_CONFIG_HOME a temporary directory, TESLALINK_FLEET_ACCESS_TOKEN demo1's token of the demo app).
+XDG_CONFIG_HOME a temporary directory, DEMO1_FLEET_TOKEN demo1's token of the demo app).
 Besides `EXPECTED`, the walk-through checks that the budget ledger holds exactly what the twin
 billed for the calls made with it, that a lost reply is not resent, and that no block prints the
 app's secret.
@@ -138,7 +138,7 @@ BLOCKS = read_blocks(TEXT)
 OWNER_BLOCKS = [b for b in BLOCKS if b.chapter != FLEET_CHAPTER]
 FLEET_BLOCKS = [b for b in BLOCKS if b.chapter == FLEET_CHAPTER]
 FLEET_EXPORTS = read_exports(TEXT, FLEET_CHAPTER)
-FLEET_COMMANDS = [c for c in shell_commands(TEXT, FLEET_CHAPTER) if c.startswith("teslalink fleet ")]
+FLEET_COMMANDS = [c for c in shell_commands(TEXT, FLEET_CHAPTER) if c.startswith("teslalink ")]
 
 # (a snippet that names exactly one block, patterns its output must match, in order)
 EXPECTED: list[tuple[str, list[str]]] = [
@@ -299,6 +299,10 @@ EXPECTED: list[tuple[str, list[str]]] = [
         [r"sessions on disk: 1 billed request\(s\)", r"sessions in memory: 2 billed request\(s\)"],
     ),
     (
+        "async with open_fleet(TokenStore()",
+        [r"Sparky asks for 20(\.0)? A; signed: True\n", r"billed: \{'commands': 1, 'data': 1\}"],
+    ),
+    (
         "async def lose_the_next_reply(",
         [
             r"5YJ\w{14}: no answer to charge_start \(.*\); the car may have run it, so it was not sent again",
@@ -308,8 +312,8 @@ EXPECTED: list[tuple[str, list[str]]] = [
     (
         "BudgetLedger.beside(TokenStore().path).month(",
         [
-            r"\d{4}-\d\d \{'data': 3, 'commands': 5\}\n",
-            r"cost \$0\.011, of which the discount covers \$0\.011; due \$0\.00",
+            r"\d{4}-\d\d \{'data': 4, 'commands': 6\}\n",
+            r"cost \$0\.014, of which the discount covers \$0\.014; due \$0\.00",
         ],
     ),
     (
@@ -442,7 +446,7 @@ def fleet_environment(twin: ThreadedTwin, tmp_path: Path) -> dict[str, str]:
             )
         elif name == "XDG_CONFIG_HOME":
             environment[name] = str(tmp_path / "twin-config")
-        elif name == "TESLALINK_FLEET_ACCESS_TOKEN":
+        elif name == "DEMO1_FLEET_TOKEN":
             environment[name] = twin.call(lambda: fleet_user_token(twin.world, twin.world.account(DEMO1)))
         else:
             environment[name] = value
@@ -525,12 +529,12 @@ def test_the_fleet_setup_exports_the_twins_layout() -> None:
         assert FLEET_EXPORTS.get(name) == f"http://127.0.0.1:{layout[surface]}{path}", name
     for name, value in _FLEET_APP_VALUES.items():
         assert FLEET_EXPORTS.get(name) == value, name
-    assert {"XDG_CONFIG_HOME", "TESLALINK_FLEET_ACCESS_TOKEN"} <= set(FLEET_EXPORTS)
+    assert {"XDG_CONFIG_HOME", "DEMO1_FLEET_TOKEN"} <= set(FLEET_EXPORTS)
     assert set(FLEET_EXPORTS) == {
         *_FLEET_URL_SURFACES,
         *_FLEET_APP_VALUES,
         "XDG_CONFIG_HOME",
-        "TESLALINK_FLEET_ACCESS_TOKEN",
+        "DEMO1_FLEET_TOKEN",
     }
 
 
@@ -554,7 +558,7 @@ def test_the_fleet_chapter_runs_in_order(tmp_path: Path, monkeypatch: pytest.Mon
             outputs.append(output)
             billed = twin_billed(page.twin) - before
             check_expected(block, output)
-            if "ledger=" in block.source:
+            if "ledger=" in block.source or "open_fleet(" in block.source:  # open_fleet: the ledger too
                 with_ledger += billed
             if "lose_the_next_reply" in block.source:
                 assert billed == Counter({"data": 1}), "a command whose reply was lost is not sent again"
@@ -622,19 +626,24 @@ def invoke_within(args: list[str]) -> Result:
 
 
 def test_the_fleet_commands_run_on_the_twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The chapter's `teslalink fleet` lines, as written, from a fresh config directory to setup's
-    every step done (the PEM published and each car approved by its owner between the lines, as
-    the chapter says)."""
-    assert [c.split()[2] for c in FLEET_COMMANDS] == [
-        "key",
-        "key",
-        "register",
-        "login",
-        "pair",
-        "pair",
-        "setup",
+    """The chapter's `teslalink` lines, as written, from a fresh config directory to every step of
+    setup done, `fleet status` content and a signed command over the stored login (the PEM
+    published and each car approved by its owner between the lines, as the chapter says)."""
+    assert [c.split()[1:3] for c in FLEET_COMMANDS] == [
+        ["fleet", "key"],
+        ["fleet", "key"],
+        ["fleet", "register"],
+        ["fleet", "login"],
+        ["fleet", "pair"],
+        ["fleet", "pair"],
+        ["fleet", "setup"],
+        ["fleet", "status"],
+        ["charge", "amps"],
     ]
-    with page_setup(1.0, tmp_path, monkeypatch, fleet=True):
+    with page_setup(1.0, tmp_path, monkeypatch, fleet=True) as page:
+        twin = page.twin
+        car = twin.call(lambda: twin.world.vehicles_of(twin.world.account(DEMO1))[0])
+        outputs: dict[str, str] = {}
         for command in FLEET_COMMANDS:
             words, _, target = command.partition(">")
             args = shlex.split(words)[1:]
@@ -646,4 +655,7 @@ def test_the_fleet_commands_run_on_the_twin(tmp_path: Path, monkeypatch: pytest.
             if target.strip():
                 Path(target.strip()).write_text(result.output, encoding="utf-8")
                 publish_key(os.environ["TESLALINK_FLEET_AUTH_URL"], result.output)
-        assert "setup complete: every step is done" in result.output
+            outputs[args[1]] = result.output
+        assert "setup complete: every step is done" in outputs["setup"]
+        assert car.vin in outputs["status"]
+        assert twin.call(lambda: car.port.current_request) == 16  # the signed command reached the car
