@@ -258,7 +258,7 @@ EXPECTED: list[tuple[str, list[str]]] = [
         "except NotPaired as exc:",
         [
             r"Sparky (5YJ\w{14}) paired: False - signing required: True\n",
-            r"not paired; the owner opens https://tesla\.com/_ak/app\.teslalink\.test\?vin=5YJ\w{14}\n",
+            r"not paired; the owner opens http://127\.0\.0\.1:\d+/_ak/app\.teslalink\.test\?vin=5YJ\w{14}\n",
         ],
     ),
     (
