@@ -343,3 +343,13 @@ async def test_an_answer_is_not_retried_past_the_shared_budget() -> None:
     )
     assert len(sent) == 1
     assert time.waits == []
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("30", 30.0), ("-5", 0.0), ("inf", None), ("nan", None), ("1e12", 86_400.0), ("soon", None)],
+)
+def test_retry_after_is_a_bounded_finite_wait_or_none(header: str, seconds: float | None) -> None:
+    from teslalink.transport import retry_after
+
+    assert retry_after({"Retry-After": header}) == seconds

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -107,24 +108,32 @@ class Closing:
         await self.close()
 
 
+MAX_RETRY_AFTER_S = 86_400.0
+"""The longest wait a Retry-After may ask for (our choice: a day; a cooldown is kept across
+processes, so `inf` or a date years ahead must not silence a host for ever)."""
+
+
 def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
     """Retry-After in seconds: a number, or an HTTP date (counted from `now`, epoch; default: now).
 
-    None when absent or unreadable: the caller picks its own wait then.
+    None when absent or unreadable (`nan` and `inf` too): the caller picks its own wait then.
+    At most `MAX_RETRY_AFTER_S`.
     """
     value = headers.get("Retry-After") if headers else None
     if value is None:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = moment.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
         return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
 
 
 @dataclass(frozen=True, slots=True)
