@@ -3,10 +3,14 @@ and FleetApi's records equal the twin's own billing counters after a mixed run."
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import multiprocessing
 import stat
+import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fleet_api_twin import (  # noqa: F401 - fixtures
@@ -153,8 +157,37 @@ async def test_the_ledger_equals_the_twins_billing_after_a_mixed_run(
     await vehicle.vehicle_data(["charge_state"])  # a 421 and the answer from eu: two billed
     twin = fleet_twin.billed()
     assert twin == {"data": 7, "commands": 3, "wakes": 1}
+    await api.ledger_written()  # the file is written off the event loop
+    await no_location.ledger_written()
     counted = {
         c: sum(ledger.month(account.email, m).count(c) for m in ledger.months(account.email)) for c in twin
     }
     assert counted == twin
     assert api.billed + no_location.billed == twin
+
+
+class _WatchedLedger(BudgetLedger):
+    """The real ledger, noting the thread and the size of each write."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.writes: list[tuple[int, dict[str, int]]] = []
+
+    def record_many(self, account: str, counts: Mapping[str, int], when: Any = None) -> None:
+        self.writes.append((threading.get_ident(), dict(counts)))
+        super().record_many(account, counts, when)
+
+
+async def test_the_ledger_is_written_off_the_event_loop_and_concurrent_counts_share_a_write(
+    tmp_path: Path, fleet_twin: FleetTwin
+) -> None:
+    account = fleet_twin.account(1)
+    ledger = _WatchedLedger(tmp_path / LEDGER_FILE_NAME)
+    api = fleet_twin.api(1, ledger=ledger, account=account.email)
+    vehicle = await api.vehicle(first_car(fleet_twin).vin)
+    await asyncio.gather(*(vehicle.vehicle_data(["charge_state"]) for _ in range(20)))
+    await api.close()
+    assert ledger.month(account.email).count("data") == 20
+    assert threading.get_ident() not in {thread for thread, _ in ledger.writes}
+    assert sum(counts["data"] for _, counts in ledger.writes) == 20
+    assert len(ledger.writes) < 20  # counts that came during a write went into the next one

@@ -160,6 +160,8 @@ class FleetApi(TeslaApi):
         self._signed_http: tuple[URL, Transport | PoolTransport] | None = None
         self.billed: Counter[str] = Counter()
         """Billable answers of this session by category (the ledger keeps them across sessions)."""
+        self._unrecorded: Counter[str] = Counter()
+        self._recording: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"FleetApi({str(self.base_url)!r}, region={self.region!r})"
@@ -187,8 +189,9 @@ class FleetApi(TeslaApi):
         return self._pool
 
     async def close(self) -> None:
-        """Close the session and the signed path's connections."""
+        """Close the session and the signed path's connections, once the ledger has every count."""
         try:
+            await self.ledger_written()
             await super().close()
         finally:
             if self._pool is not None:
@@ -291,12 +294,42 @@ class FleetApi(TeslaApi):
         self.billed[category] += 1
         if self.ledger is None or not self.account:
             return
+        self._unrecorded[category] += 1
         try:
-            self.ledger.record(self.account, category)
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a caller outside async code): write now
+            self._write_counts(self._take_unrecorded())
+            return
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.create_task(self._record_in_thread())
+
+    async def ledger_written(self) -> None:
+        """Wait until every count so far is in the ledger file (close() does)."""
+        while self._recording is not None and not self._recording.done():
+            await asyncio.shield(self._recording)
+        if self._unrecorded:
+            await asyncio.to_thread(self._write_counts, self._take_unrecorded())
+
+    async def _record_in_thread(self) -> None:
+        """The ledger's file lock and fsync off the event loop; counts that come meanwhile wait
+        for the next write (one write in flight, however many commands run at once)."""
+        while self._unrecorded:
+            await asyncio.to_thread(self._write_counts, self._take_unrecorded())
+
+    def _take_unrecorded(self) -> dict[str, int]:
+        """The counts not yet written, handed over on the loop's thread (no race with counting)."""
+        counts, self._unrecorded = dict(self._unrecorded), Counter()
+        return counts
+
+    def _write_counts(self, counts: dict[str, int]) -> None:
+        if self.ledger is None or not self.account or not counts:
+            return
+        try:
+            self.ledger.record_many(self.account, counts)
         except (errors.ConfigError, OSError) as exc:
-            # our choice: the call has happened (a command may have run); failing it now for our
-            # bookkeeping would hide that, so the lost count is logged loudly instead
-            _LOG.warning("Fleet budget ledger: one %s call not recorded: %s", category, exc)
+            # our choice: the calls have happened (a command may have run); failing them now for
+            # our bookkeeping would hide that, so the lost counts are logged loudly instead
+            _LOG.warning("Fleet budget ledger: %s not recorded: %s", counts, exc)
 
     def _rate_limit_wait(self, headers: Mapping[str, str]) -> float | None:
         """Retry-After, else RateLimit-Reset (seconds until the window resets; fleet.md 1.8).

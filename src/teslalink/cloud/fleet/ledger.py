@@ -131,17 +131,29 @@ class BudgetLedger:
         self, account: str, category: str, n: int = 1, when: dt.datetime | float | None = None
     ) -> None:
         """Add `n` billable calls of `category` for `account` in the month of `when` (default: now)."""
-        if category not in CATEGORIES:
-            raise ConfigError(f"unknown billing category {category!r} (known: {', '.join(CATEGORIES)})")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ConfigError(f"a count must be a whole number of calls, got {n!r}")
+        self.record_many(account, {category: n}, when)
+
+    def record_many(
+        self, account: str, counts: Mapping[str, int], when: dt.datetime | float | None = None
+    ) -> None:
+        """Add several categories' counts for `account` in one locked read-modify-write.
+
+        Blocking (a file lock, a read, an atomic write with fsync): async callers run it in a
+        thread, as `FleetApi` does, never on the event loop.
+        """
+        for category, n in counts.items():
+            if category not in CATEGORIES:
+                raise ConfigError(f"unknown billing category {category!r} (known: {', '.join(CATEGORIES)})")
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise ConfigError(f"a count must be a whole number of calls, got {n!r}")
         if not account:
             raise ConfigError("a billable call needs the account it is billed to")
         month = _month_of(when)
         with self._locked():
             accounts = self._read()
-            counts = accounts.setdefault(account, {}).setdefault(month, {})
-            counts[category] = counts.get(category, 0) + n
+            kept = accounts.setdefault(account, {}).setdefault(month, {})
+            for category, n in counts.items():
+                kept[category] = kept.get(category, 0) + n
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             atomic_write_bytes(self.path, dumps({"version": _VERSION, "accounts": accounts}))
 
