@@ -115,12 +115,18 @@ class LoginRequired(TokenExpired):
 class NotPaired(TeslalinkError):
     """The car does not know this app's key; its owner pairs it by opening `link` in the Tesla app.
 
-    `link` is `https://tesla.com/_ak/<domain>?vin=<VIN>`; pairing is done once per car.
+    `link` is `https://tesla.com/_ak/<domain>?vin=<VIN>`; pairing is done once per car. Empty when
+    the app's domain is not configured (the link names it).
     """
 
     def __init__(self, vin: str, link: str, detail: str = "") -> None:
         where = f"{detail}: " if detail else ""
-        super().__init__(f"{where}{vin} is not paired with this app's key; open {link} on the owner's phone")
+        how = (
+            f"open {link} on the owner's phone"
+            if link
+            else "set the app's domain (fleet.json or TESLALINK_FLEET_DOMAIN), then `teslalink fleet pair`"
+        )
+        super().__init__(f"{where}{vin} is not paired with this app's key; {how}")
         self.vin = vin
         self.link = link
 

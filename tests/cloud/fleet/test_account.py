@@ -8,6 +8,7 @@ sent, and REST commands sent to a user's tesla-http-proxy.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -211,6 +212,27 @@ async def test_a_command_proxy_gets_the_rest_commands(account: Account) -> None:
             result = await (await api.vehicle(car.vin)).set_charging_amps(8)
     assert result["result"] is True
     assert heard == [f"/api/1/vehicles/{car.vin}/command/set_charging_amps"]
+
+
+async def test_signed_mode_with_a_command_proxy_set_is_refused_not_sent_as_rest(account: Account) -> None:
+    account.log_in(DEMO1)
+    account.paired_key()
+    account.env[COMMAND_PROXY_ENV] = "http://127.0.0.1:9/"
+    with pytest.raises(errors.ConfigError, match="signs them with its own key"):
+        async with account.open(api="signed"):
+            pass
+
+
+async def test_without_a_domain_not_paired_says_to_set_it_instead_of_a_dead_link(account: Account) -> None:
+    account.log_in(DEMO1)
+    account.paired_key()  # the key exists, but no car has it
+    account.app = dataclasses.replace(account.app, domain="")
+    async with account.open() as api:
+        with pytest.raises(errors.NotPaired) as caught:
+            await (await api.vehicle(first_car(account.twin).vin)).set_charging_amps(8)
+    assert caught.value.link == ""
+    assert "set the app's domain" in str(caught.value)
+    assert "%3C" not in str(caught.value)
 
 
 @asynccontextmanager

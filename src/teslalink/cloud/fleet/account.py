@@ -82,6 +82,11 @@ async def open_fleet(
     if token is None:
         raise TokenExpired(f"{who}: no Fleet API login is stored; run `teslalink fleet login`")
     proxy = (env.get(COMMAND_PROXY_ENV) or "").strip() or None
+    if proxy and api == "signed":
+        raise ConfigError(
+            f"{COMMAND_PROXY_ENV} is set: commands go to that tesla-http-proxy, which signs them "
+            "with its own key; unset it to sign here"
+        )
     signer = None if api == "rest" or proxy else _signer(chosen_app, who, env, required=api == "signed")
     target = store.target
     fleet = FleetApi(
@@ -117,9 +122,8 @@ def _signer(app: FleetApp, account: str, env: Mapping[str, str], *, required: bo
         _rest_only_once(account, "the fleet extra is not installed")
         return None
     key = PartnerKey.load(path)  # a corrupt or foreign file: one ConfigError line, nothing sent
-    # our choice: without a domain the pairing link cannot be built; the key still signs
-    domain = app.domain or "<your domain>"
-    return VcpSigner.for_account(key, account, app_domain=domain, environ=env)
+    # without a domain the pairing link cannot be built (NotPaired then says to set it); the key signs
+    return VcpSigner.for_account(key, account, app_domain=app.domain or "", environ=env)
 
 
 def _rest_only_once(account: str, why: str) -> None:

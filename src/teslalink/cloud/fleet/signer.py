@@ -108,5 +108,6 @@ class VcpSigner:
         try:
             result = await send_command(session, command, transport)
         except KeyNotPaired as exc:
-            raise NotPaired(vin, pairing_link(self.app_domain, vin), detail=command.name) from exc
+            link = pairing_link(self.app_domain, vin) if self.app_domain else ""
+            raise NotPaired(vin, link, detail=command.name) from exc
         return {"result": result.ok, "reason": result.reason}
