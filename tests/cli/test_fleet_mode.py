@@ -145,6 +145,14 @@ def test_without_the_key_a_new_car_says_how_to_sign(served: Served) -> None:
     assert "teslalink fleet key create" in line
 
 
+def test_a_command_with_no_signed_form_says_so_even_with_a_key(served: Served) -> None:
+    served.log_in()
+    served.pair(served.car())
+    line = error_line(invoke("command", "REMOTE_BOOMBOX", "sound=2000"))
+    assert "no signed form" in line
+    assert "fleet key create" not in line
+
+
 def test_api_chooses_the_api_and_auto_prefers_a_fleet_login(served: Served) -> None:
     served.owner_login()
     served.log_in()  # the same account with both logins

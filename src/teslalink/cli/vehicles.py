@@ -183,6 +183,8 @@ def signing_needed(api: TeslaApi, what: str) -> str:
     if isinstance(api, FleetApi):
         if api.command_proxy is not None:
             return f"{base}: the command proxy ({api.command_proxy}) sent it unsigned"
+        if api.signer is not None:  # a key is there: this command has no signed form
+            return f"{base}, and this command has no signed form (it goes as REST, which the car refuses)"
         return (
             f"{base}, and the app has no key to sign with: `teslalink fleet key create`, "
             "`teslalink fleet register`, then `teslalink fleet pair`"
