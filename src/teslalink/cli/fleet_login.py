@@ -19,7 +19,6 @@ tokens are never printed and never part of an error.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import webbrowser
@@ -59,7 +58,12 @@ def _show_url(url: str, open_browser: bool) -> None:
 @click.option(
     "--headless", is_flag=True, help="Fill in the sign-in form here (the twin; Tesla needs a browser)."
 )
-@click.option("--password", default=None, help=f"With --headless (env {PASSWORD_ENV}; asked, hidden).")
+@click.option(
+    "--password",
+    default=None,
+    help=f"With --headless; visible to other users on the command line: prefer env {PASSWORD_ENV}, "
+    "or leave it out to be asked, hidden.",
+)
 @click.option("--passcode", default=None, help="With --headless: the current TOTP passcode, if MFA is on.")
 @click.option("--code", default=None, help="An authorization code got elsewhere: redeem it.")
 @click.option("--redirect-url", default=None, help="The URL a browser ended on after signing in.")
@@ -114,13 +118,15 @@ def fleet_login(
         )
 
     async def go() -> tuple[str, FleetToken]:
+        from ..cloud.auth import code_from_redirect  # noqa: PLC0415 - keep `--help` fast
+
         async with _fleet_auth(app_file, token_file, email, scopes) as auth:
             if credentials is not None:
                 token = await auth.login_headless(*credentials, passcode=passcode)
             elif code is not None:
                 token = await auth.exchange(code)
             elif redirect_url is not None:
-                token = await auth.exchange(_code_in(redirect_url))
+                token = await auth.exchange(code_from_redirect(redirect_url, None))
             else:
                 token = await _browser(auth, paste=paste, open_browser=not no_browser, timeout_s=timeout_s)
             return str(auth.identity), token
@@ -181,18 +187,6 @@ async def sign_in(app: FleetApp, store: TokenStore, email: str | None = None) ->
         return str(auth.identity)
 
 
-def _code_in(redirect_url: str) -> str:
-    """The code of a redirect URL brought by the user (no state to check: see the module docstring)."""
-    from urllib.parse import parse_qs, urlsplit  # noqa: PLC0415
-
-    params = parse_qs(urlsplit(redirect_url.strip()).query)
-    if "error" in params:
-        raise click.ClickException("the sign-in was not completed (the redirect URL carries an error)")
-    if not params.get("code"):
-        raise click.ClickException("the redirect URL carries no authorization code")
-    return params["code"][0]
-
-
 async def _browser(auth: FleetAuth, *, paste: bool, open_browser: bool, timeout_s: float) -> FleetToken:
     """Tesla's sign-in in a browser: back through the local callback, or the URL pasted."""
     from ..cloud.fleet.oauth import loopback_redirect, new_state  # noqa: PLC0415
@@ -209,5 +203,7 @@ async def _browser(auth: FleetAuth, *, paste: bool, open_browser: bool, timeout_
         return await auth.login_callback(lambda url: _show_url(url, open_browser), timeout_s=timeout_s)
     state = new_state()
     _show_url(auth.authorize_url(state), open_browser)
-    answer = await asyncio.to_thread(click.prompt, "Paste the URL the browser ended on")
+    # On the loop's own thread, which has nothing else to do meanwhile: a prompt in a worker
+    # thread would leave Ctrl-C waiting for Enter (asyncio.run joins its threads on the way out).
+    answer = click.prompt("Paste the URL the browser ended on")
     return await auth.complete(str(answer), state)

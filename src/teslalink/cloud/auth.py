@@ -225,8 +225,11 @@ def rate_limited_message(where: str, seconds: float) -> str:
     return f"{where}: rate limited by Tesla's login server, retry in {math.ceil(seconds)} s"
 
 
-def code_from_redirect(redirect_url: str, state: str) -> str:
-    """The authorization code in the URL the browser ended on (or its query), checked against `state`."""
+def code_from_redirect(redirect_url: str, state: str | None) -> str:
+    """The authorization code in the URL the browser ended on (or its query), checked against `state`.
+
+    `state=None`: not checked, for a URL the user brings from a sign-in this process did not start.
+    """
     query = urlsplit(redirect_url.strip()).query if "?" in redirect_url else redirect_url.strip()
     params = {k: v[0] for k, v in parse_qs(query).items()}
     if "error" in params:
@@ -234,7 +237,7 @@ def code_from_redirect(redirect_url: str, state: str) -> str:
         raise AuthError(f"the login was not completed: {detail}")
     if "code" not in params:
         raise AuthError("the redirect URL carries no authorization code")
-    if params.get("state") != state:
+    if state is not None and params.get("state") != state:
         raise AuthError("the state in the redirect URL does not match this login; start again")
     return params["code"]
 
@@ -476,7 +479,7 @@ class Auth(Closing):
         staged = staged or self._pending
         if staged is None:
             raise AuthError("no login was started: call start_login() or authorization_url() first")
-        code = self._code_from(redirect_url, staged.state)
+        code = code_from_redirect(redirect_url, staged.state)
         token = await self._exchange(code, staged.sso_url, staged.code_verifier, staged.redirect_uri)
         self._pending = None
         return token
@@ -523,9 +526,6 @@ class Auth(Closing):
                 _log.debug("%s: the account lives on %s", self.identity, other)
                 return other
         return sso
-
-    def _code_from(self, redirect_url: str, state: str) -> str:
-        return code_from_redirect(redirect_url, state)
 
     async def _exchange(self, code: str, sso: str, verifier: str, redirect_uri: str) -> Token:
         resp = await self._sso_request(
@@ -640,7 +640,7 @@ class _FormLogin:
             location = self._location(page_url, resp)
             if location is not None:
                 if location.startswith(self.auth.redirect_uri):
-                    return self.auth._code_from(location, self.state), self.sso
+                    return code_from_redirect(location, self.state), self.sso
                 hops += 1  # the account lives in the other region: its form, same password
                 if hops > _MAX_REGION_HOPS or resp.status not in (302, 303):
                     raise AuthError(f"{self.sso}: unexpected redirect during login")
@@ -770,4 +770,4 @@ class _FormLogin:
         location = self._location(page_url, resp)
         if location is None or not location.startswith(self.auth.redirect_uri):
             raise AuthError(f"{self.sso}: no authorization code after the passcode (HTTP {resp.status})")
-        return self.auth._code_from(location, self.state)
+        return code_from_redirect(location, self.state)
