@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import re
 import struct
 import subprocess
@@ -222,6 +223,19 @@ async def test_on_a_terminal_the_redirect_url_can_be_pasted(twin: Twin) -> None:
     finally:
         terminal.process.kill()
     assert f"Logged in to the Fleet API as {DEMO2} (region eu;" in output
+
+
+async def test_ctrl_c_at_the_paste_prompt_ends_the_command_at_once(twin: Twin) -> None:
+    terminal = _on_terminal(twin, "--paste")
+    try:
+        await _authorize_url_shown(terminal)
+        assert await asyncio.to_thread(wait_for, terminal, "Paste the URL the browser ended on", HANG_GUARD_S)
+        terminal.process.send_signal(signal.SIGINT)  # Ctrl-C (the pty is not its controlling tty)
+        await asyncio.to_thread(run_until_exit, [terminal], HANG_GUARD_S)
+        assert terminal.process.poll() is not None, "still waiting after Ctrl-C"
+        assert terminal.close() == 130
+    finally:
+        terminal.process.kill()
 
 
 def _code(twin: Twin) -> str:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._cloud import is_interactive, json_option
-from ._common import echo, echo_json, run
+from ._common import ask, echo, echo_json, run
 
 if TYPE_CHECKING:
     from ..cloud.fleet.app import FleetApp
@@ -203,7 +203,5 @@ async def _browser(auth: FleetAuth, *, paste: bool, open_browser: bool, timeout_
         return await auth.login_callback(lambda url: _show_url(url, open_browser), timeout_s=timeout_s)
     state = new_state()
     _show_url(auth.authorize_url(state), open_browser)
-    # On the loop's own thread, which has nothing else to do meanwhile: a prompt in a worker
-    # thread would leave Ctrl-C waiting for Enter (asyncio.run joins its threads on the way out).
-    answer = click.prompt("Paste the URL the browser ended on")
+    answer = await ask("Paste the URL the browser ended on")
     return await auth.complete(str(answer), state)
