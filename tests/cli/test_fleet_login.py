@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import re
+import signal
 import struct
 import subprocess
 import sys

@@ -8,7 +8,6 @@ import enum
 import math
 import re
 import sys
-import threading
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -53,33 +52,10 @@ def run(coro: Coroutine[Any, Any, _T]) -> _T:
 
 
 async def ask(text: str, **options: Any) -> Any:
-    """`click.prompt` inside a running command without blocking its loop, and Ctrl-C still ends it.
+    """`click.prompt` inside a running command: the loop keeps running and Ctrl-C ends it at once."""
+    from .._daemon import in_daemon_thread  # noqa: PLC0415
 
-    Why a daemon thread of its own: blocking the loop on input would make asyncio's Ctrl-C
-    handler wait for Enter, and the default executor would be joined (waiting for Enter too)
-    when asyncio.run returns; an abandoned daemon thread is left behind, as the process exits.
-    """
-    loop = asyncio.get_running_loop()
-    answer: asyncio.Future[Any] = loop.create_future()
-
-    def settle(value: Any, error: BaseException | None) -> None:
-        if answer.done():  # cancelled: nobody waits any more
-            return
-        if error is not None:
-            answer.set_exception(error)
-        else:
-            answer.set_result(value)
-
-    def prompt() -> None:
-        try:
-            value = click.prompt(text, **options)
-        except BaseException as exc:
-            loop.call_soon_threadsafe(settle, None, exc)
-        else:
-            loop.call_soon_threadsafe(settle, value, None)
-
-    threading.Thread(target=prompt, name="teslalink-prompt", daemon=True).start()
-    return await answer
+    return await in_daemon_thread(click.prompt, text, **options)
 
 
 def to_jsonable(value: Any) -> Any:

@@ -47,6 +47,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from yarl import URL
 
+from .._daemon import in_daemon_thread
 from .._http import Transport
 from .._json import loads
 from ..errors import (
@@ -496,7 +497,7 @@ class Auth(Closing):
             opened = open_browser and await asyncio.to_thread(webbrowser.open, url)
             if not opened:
                 print(f"Open this URL to sign in:\n{url}")
-            answer = await asyncio.to_thread(input, "Paste the URL the browser ended on: ")
+            answer = await in_daemon_thread(input, "Paste the URL the browser ended on: ")
         else:
             answer = await _call(get_redirect_url, url)
         return await self.complete(str(answer).strip())
