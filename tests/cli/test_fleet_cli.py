@@ -36,21 +36,26 @@ from teslalink.simulator.fleet import DEMO_APP, fleet_state
 # --- key -------------------------------------------------------------------------------------------
 
 
-def test_key_create_writes_an_owner_only_key_atomically_and_never_over_one(fleet_twin: FleetTwin) -> None:
+def test_key_create_writes_an_owner_only_key_atomically_and_never_over_one(
+    fleet_twin: FleetTwin, monkeypatch: pytest.MonkeyPatch
+) -> None:
     created = invoke("key", "create")
     assert created.exit_code == 0, created.output
     path = fleet_twin.key_file
     assert path.stat().st_mode & 0o777 == 0o600
     key = PartnerKey.load(path)
     assert key.public_hex() in created.stdout
+    assert "https://<your domain>/.well-known/" in created.stdout  # no domain configured yet
     assert os.listdir(path.parent) == [path.name]  # no temporary file left beside it
     before = path.read_bytes()
     line = error_line(invoke("key", "create"))
     assert "exists" in line
     assert "--force" in line
     assert path.read_bytes() == before
+    monkeypatch.setenv("TESLALINK_FLEET_DOMAIN", "app.example.net")
     replaced = invoke("key", "create", "--force")
     assert replaced.exit_code == 0, replaced.output
+    assert "https://app.example.net/.well-known/appspecific/com.tesla.3p.public-key.pem" in replaced.stdout
     assert PartnerKey.load(path) != key
     assert path.stat().st_mode & 0o777 == 0o600
 
@@ -181,8 +186,8 @@ def test_pair_waits_until_the_owner_approves(fleet_twin: FleetTwin, monkeypatch:
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().endswith(f"{vin} is paired with the key of {DEMO_APP.domain}")
     assert PartnerKey.load(fleet_twin.key_file).public_bytes() in fleet_twin.paired(vin)
-    again = invoke("pair", "--vehicle", vin)
-    assert again.exit_code == 0
+    again = invoke("pair", "--vehicle", vin.lower())  # a VIN typed in lower case is the same car
+    assert again.exit_code == 0, again.output
     assert "already paired" in again.stdout
     assert "pairing link" not in again.stdout
 

@@ -53,7 +53,6 @@ __all__ = ["fleet"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 REGIONS: Final = ("na", "eu", "cn")
-WELL_KNOWN_PATH: Final = "/.well-known/appspecific/com.tesla.3p.public-key.pem"
 DEFAULT_REDIRECT_URI: Final = "http://127.0.0.1:8765/callback"
 """What setup offers as the redirect URI (our choice: a loopback callback `fleet login` can serve;
 it must be one of the app's redirect URIs at developer.tesla.com)."""
@@ -316,7 +315,9 @@ def _pairing_link(domain: str, vin: str) -> str:
 
 
 def _well_known(domain: str) -> str:
-    return f"https://{domain or '<your domain>'}{WELL_KNOWN_PATH}"
+    from ..cloud.fleet.partner import well_known_url  # noqa: PLC0415
+
+    return well_known_url(domain or "<your domain>")
 
 
 # --- the account's Fleet API session -----------------------------------------------------------
@@ -411,7 +412,8 @@ def key() -> None:
 def key_create(key_file: Path | None, app_file: Path | None, force: bool) -> None:
     """Create the app's private key (owner-only, 0600), never over an existing one unless --force."""
     partner_key = _keys()
-    path = _settings(None, None, None, key_file, app_file).key_file
+    settings = _settings(None, None, None, key_file, app_file)
+    path = settings.key_file
     if (path.exists() or path.is_symlink()) and not force:
         raise click.ClickException(
             f"{path} exists: a new key would unpair every car paired with it; pass --force to replace it"
@@ -422,7 +424,8 @@ def key_create(key_file: Path | None, app_file: Path | None, force: bool) -> Non
     echo(f"created {path} (owner-only, 0600)")
     echo(f"public key (uncompressed point, hex): {created.public_hex()}")
     echo(
-        f"next: serve `teslalink fleet key show --pem` at {_well_known('')}, then `teslalink fleet register`"
+        f"next: serve `teslalink fleet key show --pem` at {_well_known(settings.domain)}, "
+        "then `teslalink fleet register`"
     )
 
 
@@ -657,7 +660,7 @@ async def _pair(
     settings: AppSettings, login: LoginSettings, domain: str, vin: str | None, wait_s: float
 ) -> None:
     async with fleet_session(settings, login) as api:
-        chosen = vin or _only_car(await account_vins(api))
+        chosen = vin.strip().upper() if vin else _only_car(await account_vins(api))
         state = await api.fleet_status([chosen])
         if chosen not in (*state.paired, *state.unpaired):
             raise click.ClickException(
@@ -669,7 +672,7 @@ async def _pair(
         _show_link(_pairing_link(domain, chosen))
         if wait_s > 0:
             echo(f"waiting up to {wait_s:g} s for the approval (Ctrl-C stops waiting)...")
-        if not await _wait_for(api, chosen, wait_s):
+        if wait_s <= 0 or not await _wait_for(api, chosen, wait_s):  # just asked: not again at once
             raise click.ClickException(
                 f"{chosen} is not paired after {wait_s:g} s: approve the link on the owner's phone, "
                 "then run `teslalink fleet pair` again"

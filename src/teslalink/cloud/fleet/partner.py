@@ -65,7 +65,7 @@ def well_known_url(domain: str) -> str:
 
 def not_registered_hint(region: str, domain: str | None = None) -> str:
     """What a 412 on a user call means, and the command that fixes it."""
-    return f"register the app in {region}: teslalink fleet register --domain {domain or 'YOUR-DOMAIN'}"
+    return f"register the app in {region}: teslalink fleet register --domain {domain or '<your domain>'}"
 
 
 class RefusalReason(enum.Enum):
