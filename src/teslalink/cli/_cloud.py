@@ -42,7 +42,6 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 API_MODES = ("auto", "fleet", "owner")
 API_MODE_ENV = "TESLALINK_API_MODE"
 """Our choice of name: the environment's word for `--api` (a shell that always wants one API)."""
-FLEET_SECTION = "fleet"  # the Fleet login's part of an account's entry (cloud.fleet.tokens.SECTION)
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ class CloudTarget:
             return self.email
         known = store.identities()
         if self.api_mode != "owner":
-            known = sorted({*known, *store.section_identities(FLEET_SECTION)})
+            known = sorted({*known, *store.section_identities(fleet_section())})
         if len(known) == 1:
             return known[0]
         if not known:
@@ -89,7 +88,7 @@ class CloudTarget:
             return False
         if self.api_mode == "fleet":
             return True
-        return store.load_section(self.identity(store), FLEET_SECTION) is not None
+        return store.load_section(self.identity(store), fleet_section()) is not None
 
     @contextlib.asynccontextmanager
     async def auth(self) -> AsyncIterator[Auth]:
@@ -160,6 +159,13 @@ def with_the_wait(exc: RateLimited) -> str:
     if exc.retry_after is None or "retry in" in line.lower():
         return line
     return f"{line}; retry in {math.ceil(exc.retry_after)} s"
+
+
+def fleet_section() -> str:
+    """The Fleet login's key in an account's entry of the token file."""
+    from ..cloud.fleet.tokens import SECTION  # noqa: PLC0415 - keep `--help` fast
+
+    return SECTION
 
 
 def cloud_options(command: F) -> F:

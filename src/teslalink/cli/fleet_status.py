@@ -338,7 +338,7 @@ async def _registration_part(settings: AppSettings, public_hex: str | None, part
 
 def _budget_part(login: LoginSettings, view: LoginView | None, part: Part) -> None:
     """This month's billable calls from teslalink's ledger, beside the token file, for the account."""
-    from ..cloud.fleet.ledger import CATEGORIES, MONTHLY_DISCOUNT_USD, PER_DOLLAR, BudgetLedger  # noqa: PLC0415
+    from ..cloud.fleet.ledger import CATEGORIES, MONTHLY_DISCOUNT_USD, BudgetLedger  # noqa: PLC0415
 
     target = login.store().target
     if login.access_token or view is None or not view.account or target is None:
@@ -349,7 +349,7 @@ def _budget_part(login: LoginSettings, view: LoginView | None, part: Part) -> No
     except TeslalinkError as exc:
         part.failed(str(exc))
         return
-    costs = {c: round(usage.count(c) / PER_DOLLAR[c], 6) for c in CATEGORIES}
+    costs = {c: usage.category_cost_usd(c) for c in CATEGORIES}
     part.data.update(
         month=usage.month,
         counts={c: usage.count(c) for c in CATEGORIES},

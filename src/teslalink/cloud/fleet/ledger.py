@@ -77,6 +77,10 @@ class MonthUsage:
     def count(self, category: str) -> int:
         return int(self.counts.get(category, 0))
 
+    def category_cost_usd(self, category: str) -> float:
+        """What `category`'s calls cost this month, in dollars (rounded to a millionth)."""
+        return round(self.count(category) / PER_DOLLAR[category], 6)
+
     @property
     def cost_usd(self) -> float:
         """The month's cost before the discount, in dollars (rounded to a millionth)."""

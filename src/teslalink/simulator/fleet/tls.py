@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import os
 import ssl
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -44,6 +43,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ..._files import atomic_write_bytes
 from .._sockets import bind_listener
 from ..surface import url_host
 from .regions import AUTH_HOST, FLEET_BASE_URLS, FLEET_REGIONS
@@ -93,9 +93,7 @@ class TwinCertificates:
         )
         ca_file.write_bytes(self.ca_pem)
         cert_file.write_bytes(self.cert_pem)
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(self.key_pem)
+        atomic_write_bytes(key_file, self.key_pem)  # 0600 from the start, whatever was there
         return ca_file, cert_file, key_file
 
 
