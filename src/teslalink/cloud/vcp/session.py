@@ -221,6 +221,19 @@ class DomainSession:
             self._changed()
         return counter
 
+    def reserve_next(self) -> bool:
+        """Reserve (on disk, once `saved()`) the counter the next command takes, before it is signed
+        (late, by the transport). True while that write is under way.
+
+        A 401's resend signs once more; should that counter start a block, `next_counter` reserves
+        it without waiting (our choice: a crash in that window costs a resync, never a replay).
+        """
+        state = self._require_state()
+        if state.counter + 1 > self._reserved:
+            self._reserved = min(_COUNTER_MAX, state.counter + COUNTER_RESERVATION)
+            self._changed()
+        return self.unsaved
+
     async def saved(self) -> None:
         """Return once this session's last change is in the cache file (at once when it is, or when
         there is no cache); a failed write was logged and is not raised (a resync costs less)."""
