@@ -392,3 +392,18 @@ async def test_aiohttp_says_not_sent_when_it_cannot_connect() -> None:
             await asyncio.wait_for(
                 http.request("POST", URL(f"http://127.0.0.1:{port}/"), json_body={}), HANG_GUARD_S
             )
+
+
+async def test_a_connections_timer_set_for_a_later_deadline_is_moved_to_an_earlier_one() -> None:
+    """The lazily moved read timer of a kept-alive connection (`_lan_http._Answer`): an answer
+    whose deadline is earlier than the one the timer was set for still fails at its own."""
+    from teslalink._lan_http import _Answer, _Expired
+
+    loop = asyncio.get_running_loop()
+    conn = _Answer()
+    conn.arm(loop.time() + 60.0)  # an earlier answer's budget
+    conn.disarm()
+    conn.arm(loop.time() + 0.05)
+    with pytest.raises(_Expired):
+        await asyncio.wait_for(conn.more(), HANG_GUARD_S)
+    conn.connection_lost(None)
