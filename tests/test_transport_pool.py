@@ -24,11 +24,11 @@ from yarl import URL
 from teslalink import errors
 from teslalink._http import Transport
 from teslalink._lan_http import MAX_BODY, MAX_HEAD
-from teslalink._pool_http import PoolTransport, proxied
+from teslalink._pool_http import PoolTransport
 from teslalink.cloud.fleet.api import FleetApi
 from teslalink.cloud.fleet.hosts import FleetHosts
 from teslalink.cloud.provider import StaticToken
-from teslalink.transport import Timeouts
+from teslalink.transport import Response, Timeouts
 
 HANG_GUARD_S = 10.0
 BUDGET = Timeouts(connect_s=0.5, read_s=0.3)
@@ -237,7 +237,7 @@ async def test_nothing_is_sent_to_a_closed_port_and_the_error_is_ours() -> None:
     server.close()
     await server.wait_closed()
     async with PoolTransport(timeouts=BUDGET) as pool:
-        with pytest.raises(errors.ConnectionError, match="cannot connect"):
+        with pytest.raises(errors.NotSent, match="cannot connect"):
             await asyncio.wait_for(pool.request("GET", URL(f"http://127.0.0.1:{port}/")), HANG_GUARD_S)
 
 
@@ -289,21 +289,121 @@ async def test_https_verifies_the_certificate_and_the_host_name(
 # --- who uses it ---------------------------------------------------------------------------------
 
 
-async def test_fleet_api_signs_over_the_pool_unless_a_proxy_or_a_session_says_aiohttp(
+async def test_fleet_api_signs_over_the_pool_unless_the_caller_brought_an_aiohttp_session(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
+    """A proxy variable changes nothing: neither our aiohttp session nor the pool reads it (a caller
+    behind a proxy brings a session with trust_env=True, which the signed path then uses)."""
     hosts = FleetHosts(api={"na": "https://fleet.example.com/"}, auth="https://auth.example.com/")
-    async with FleetApi(hosts, StaticToken("t")) as api:
-        assert isinstance(api.http, PoolTransport)
-        assert api.http is api.http  # one pool for every car
-    assert proxied("https://fleet.example.com/", {"HTTPS_PROXY": "http://proxy:3128"})
-    assert not proxied("https://fleet.example.com/", {"HTTP_PROXY": "http://proxy:3128"})
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
-    async with FleetApi(hosts, StaticToken("t")) as api:
-        assert isinstance(api.http, Transport)
-    monkeypatch.delenv("HTTPS_PROXY")
+    for proxy in ("", "http://127.0.0.1:3128"):
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
+        async with FleetApi(hosts, StaticToken("t")) as api:
+            assert isinstance(api.http, PoolTransport)
+            assert api.http is api.http  # one pool for every car
     async with aiohttp.ClientSession() as session, FleetApi(hosts, StaticToken("t"), session=session) as api:
         assert isinstance(api.http, Transport)
         assert api.http.session is session
+
+
+# --- budgets: the wait for a connection, then the answer -----------------------------------------
+
+
+def answering_after(delay_s: float) -> Callable[[RawServer], Behaviour]:
+    """Every request on a connection is answered `delay_s` after it was read."""
+
+    def make(server: RawServer) -> Behaviour:
+        async def behaviour(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            for _ in range(100):
+                await server.read_request(reader)
+                await asyncio.sleep(delay_s)
+                writer.write(OK_HEAD + b"Content-Length: 2\r\n\r\n{}")
+                await writer.drain()
+
+        return behaviour
+
+    return make
+
+
+async def test_a_request_that_never_got_a_connection_is_not_sent_and_says_so() -> None:
+    """One connection, answers 0.3 s apart, a connect budget (the wait included) of 0.2 s: the
+    queued requests are never written. Each one is answered or `NotSent`, never a timeout of a
+    request the server read (which a caller would have to report as "may have run")."""
+    server = RawServer(lambda r, w: asyncio.sleep(0))
+    server.behaviour = answering_after(0.3)(server)
+    budget = Timeouts(connect_s=0.2, read_s=1.0)
+    async with server.serve() as url, PoolTransport(timeouts=budget, max_per_host=1) as pool:
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(
+                *(pool.request("POST", url, json_body={"n": n}) for n in range(6)), return_exceptions=True
+            ),
+            HANG_GUARD_S,
+        )
+    answered = [o for o in outcomes if isinstance(o, Response)]
+    not_sent = [o for o in outcomes if isinstance(o, errors.NotSent)]
+    assert len(answered) + len(not_sent) == 6, outcomes
+    assert answered
+    assert not_sent
+    assert server.requests == len(answered)  # what the server read is exactly what was answered
+    assert "not sent" in str(not_sent[0])
+    assert "127.0.0.1" in str(not_sent[0])
+
+
+async def test_the_body_is_built_once_a_connection_is_held_and_the_read_budget_starts_at_the_write() -> None:
+    """A second request waits 0.3 s for the only connection: its body is built after the first
+    answer, and it gets its whole read budget (0.4 s) though it was called 0.3 s earlier."""
+    server = RawServer(lambda r, w: asyncio.sleep(0))
+    server.behaviour = answering_after(0.3)(server)
+    events: list[str] = []
+    budget = Timeouts(connect_s=1.0, read_s=0.4)
+    async with server.serve() as url, PoolTransport(timeouts=budget, max_per_host=1) as pool:
+
+        async def first() -> Response:
+            answer = await pool.request("POST", url, json_body={"n": 1})
+            events.append("first answered")
+            return answer
+
+        def second_body() -> dict[str, int]:
+            events.append("second built")
+            return {"n": 2}
+
+        answers = await asyncio.wait_for(
+            asyncio.gather(first(), pool.request("POST", url, json_at_send=second_body)), HANG_GUARD_S
+        )
+    assert [a.status for a in answers] == [200, 200]
+    assert events == ["first answered", "second built"]
+
+
+async def test_a_url_with_a_user_or_password_is_refused_without_showing_them() -> None:
+    async with PoolTransport() as pool:
+        for url in ("http://me:hunter2@127.0.0.1:9/x", "http://hunter2@127.0.0.1:9/x"):
+            with pytest.raises(errors.ConfigError) as refused:
+                await pool.request("POST", URL(url), json_body={})
+            assert "hunter2" not in str(refused.value)
+            assert "127.0.0.1" in str(refused.value)
+
+
+async def test_aiohttp_says_not_sent_when_it_cannot_connect() -> None:
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    async with Transport(timeouts=BUDGET) as http:
+        with pytest.raises(errors.NotSent, match="cannot connect"):
+            await asyncio.wait_for(
+                http.request("POST", URL(f"http://127.0.0.1:{port}/"), json_body={}), HANG_GUARD_S
+            )
+
+
+async def test_a_connections_timer_set_for_a_later_deadline_is_moved_to_an_earlier_one() -> None:
+    """The lazily moved read timer of a kept-alive connection (`_lan_http._Answer`): an answer
+    whose deadline is earlier than the one the timer was set for still fails at its own."""
+    from teslalink._lan_http import _Answer, _Expired
+
+    loop = asyncio.get_running_loop()
+    conn = _Answer()
+    conn.arm(loop.time() + 60.0)  # an earlier answer's budget
+    conn.disarm()
+    conn.arm(loop.time() + 0.05)
+    with pytest.raises(_Expired):
+        await asyncio.wait_for(conn.more(), HANG_GUARD_S)
+    conn.connection_lost(None)

@@ -55,14 +55,16 @@ def _translate(exc: Exception, where: str, timeouts: Timeouts, *, handshake: boo
             wait = retry_after(exc.headers)
             return errors.RateLimited(429, f"{where}: rate limited", retry_after=wait)
         return errors.ApiError(exc.status, "websocket refused", where)
-    if isinstance(exc, aiohttp.ConnectionTimeoutError) or (handshake and isinstance(exc, TimeoutError)):
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # a free connection, then opening one: nothing sent
+        return errors.NotSent(f"{where}: not sent: no connection within {timeouts.connect_s:g} s")
+    if handshake and isinstance(exc, TimeoutError):
         return errors.TimeoutError(f"{where}: no connection within {timeouts.connect_s:g} s")
     if isinstance(exc, TimeoutError):  # aiohttp's socket and server timeouts are TimeoutErrors too
         return errors.TimeoutError(f"{where}: no answer within {timeouts.total_s:g} s")
     if isinstance(exc, aiohttp.InvalidURL):
         return errors.ConfigError(f"invalid URL {exc}")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return errors.ConnectionError(f"{where}: cannot connect ({exc.os_error.strerror or exc})")
+        return errors.NotSent(f"{where}: cannot connect ({exc.os_error.strerror or exc})")
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return errors.ConnectionError(f"{where}: the connection was closed before an answer")
     if isinstance(exc, aiohttp.ClientPayloadError):
@@ -125,9 +127,17 @@ class Transport(Closing):
         data: Any = None,
         json_body: Any = None,
         allow_redirects: bool = True,
+        json_at_send: Callable[[], Any] | None = None,
     ) -> Response:
-        """Send one request and read the whole answer; transport failures become teslalink errors."""
+        """Send one request and read the whole answer; transport failures become teslalink errors.
+
+        `json_at_send()` builds the JSON body at the last moment we have (our choice: just before
+        aiohttp takes the request; it opens the connection after that, within `connect_s`).
+        A failure to connect is `errors.NotSent`: nothing was written.
+        """
         where = url.authority or str(url)
+        if json_at_send is not None:
+            json_body = json_at_send()
         try:
             async with self.session.request(
                 method,

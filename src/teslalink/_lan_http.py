@@ -95,11 +95,16 @@ class _Answer(asyncio.Protocol):
 
         One timer per connection, moved on lazily (our choice): a timer that fires before the
         current deadline (set for an earlier answer) re-schedules itself, so a busy connection
-        costs one timer per budget period, not a schedule and a cancel per request.
+        costs one timer per budget period, not a schedule and a cancel per request; one set for a
+        later deadline than this one is moved earlier at once.
         """
         self.deadline = deadline
         self.reading = True
-        if self._timer is None:
+        timer = self._timer
+        if timer is not None and timer.when() > deadline:  # set for a later deadline: it would fire late
+            timer.cancel()
+            timer = None
+        if timer is None:
             self._timer = asyncio.get_running_loop().call_at(deadline, self._due)
 
     def disarm(self) -> None:
@@ -181,6 +186,9 @@ class AnswerReader:
         on any error the connection is in an unknown state and the caller must drop it.
         """
         assert conn.transport is not None
+        if asyncio.get_running_loop().time() >= deadline:
+            # the budget went on getting a connection: never write what would be timed out unread
+            raise errors.NotSent(f"{self._where}: not sent: its budget ran out before it could be written")
         conn.start()
         conn.arm(deadline)
         try:

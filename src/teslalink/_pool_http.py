@@ -11,21 +11,23 @@ What it does: HTTP/1.1 with keep-alive; https through `ssl.create_default_contex
 and host name verified, the system's trust store or SSL_CERT_FILE) or a context the caller gives;
 a small pool per host (`max_per_host` connections, our choice 32: concurrent commands to many cars
 share them, further ones wait for a free one); idle connections dropped after `IDLE_S`. What it
-does not: proxies (whoever has HTTPS_PROXY set gets aiohttp, see `proxied`), redirects (the answer
-is returned as it is), compression, cookies, HTTP/2. Bodies are JSON (`json_body`) or bytes.
+does not: proxies (neither does our aiohttp session: a caller behind one passes its own aiohttp
+session, which the signed path then uses), redirects (the answer is returned as it is),
+compression, cookies, HTTP/2. Bodies are JSON (`json_body`) or bytes.
 
-Errors are the seam's: a connection that cannot be opened or breaks is `errors.ConnectionError`,
-a budget spent `errors.TimeoutError`, a hostile answer `errors.ConnectionError` naming what was
-refused; a TLS failure (a certificate that does not verify) is a `ConnectionError` saying so.
+Errors are the seam's: a request that never left (no connection free or opened within the connect
+budget, a TLS certificate that does not verify) is `errors.NotSent`, which says nothing ran; a
+connection that breaks after the request was written is `errors.ConnectionError`, an answer late
+past the read budget `errors.TimeoutError`, a hostile answer `errors.ConnectionError` naming what
+was refused.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from yarl import URL
@@ -35,30 +37,15 @@ from ._json import dumps
 from ._lan_http import AnswerReader, _Answer, _Closed
 from .transport import Closing, Response, Timeouts
 
-__all__ = ["IDLE_S", "MAX_PER_HOST", "PoolTransport", "proxied"]
+__all__ = ["IDLE_S", "MAX_PER_HOST", "PoolTransport"]
 
 MAX_PER_HOST = 32
 """Our choice: connections open at once to one host (aiohttp's default is 100 for all hosts)."""
 IDLE_S = 15.0
 """Our choice, as aiohttp's keep-alive timeout: an idle connection older than this is closed, not
 reused (a server or load balancer may have dropped it; a POST must not find that out mid-command)."""
-_PROXY_VARIABLES = {
-    "https": ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"),
-    "http": ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"),
-}
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _METHODS = {m: m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
-
-
-def proxied(url: URL | str, environ: Mapping[str, str] | None = None) -> bool:
-    """Whether the environment names a proxy for `url`'s scheme (then the caller uses aiohttp).
-
-    our choice: any proxy variable for the scheme counts, NO_PROXY is not consulted here; the
-    aiohttp path applies it with the proxy.
-    """
-    env = os.environ if environ is None else environ
-    scheme = URL(str(url)).scheme
-    return any(env.get(name) for name in _PROXY_VARIABLES.get(scheme, ()))
 
 
 class _Origin(AnswerReader):
@@ -87,7 +74,7 @@ class PoolTransport(Closing):
 
     `request(method, url, headers=, json_body=, data=)` has the call shape of `_http.Transport`'s
     for what the signed-command path sends. `ssl_context`: for https (default: the system's trust,
-    verified; built on first use). `max_body`: the largest body kept (at most the reader's cap).
+    verified; built on first use). Bodies are capped by the reader (`_lan_http.MAX_BODY`).
     """
 
     def __init__(
@@ -118,27 +105,60 @@ class PoolTransport(Closing):
         headers: Mapping[str, str] | None = None,
         json_body: Any = None,
         data: bytes | None = None,
+        json_at_send: Callable[[], Any] | None = None,
     ) -> Response:
         """Send one request and read the whole answer; transport failures are teslalink errors.
+
+        Budgets, as aiohttp's: `connect_s` for getting a connection (the wait for a free one of
+        the host's `max_per_host` included, then opening it), `read_s` from the moment the bytes
+        are written. A request that has no connection when its connect budget is spent is never
+        written: `errors.NotSent`. `json_at_send()`, if given, builds the JSON body only then (a
+        signed command's expiry starts when it can leave, not while it queues).
 
         A reused connection found closed before any answer is tried once more on a new one, only
         for an idempotent method: a POST's outcome is then unknown (`ConnectionError`), as on aiohttp.
         """
         origin = self._origin(url)
-        request = self._request_bytes(method, url, origin, headers, json_body, data)
-        deadline = asyncio.get_running_loop().time() + self.timeouts.total_s
-        async with origin.slots:
-            conn, reused = await self._connection(origin)
+        head = self._head(method, url, origin, headers)
+        loop = asyncio.get_running_loop()
+        connect_by = loop.time() + self.timeouts.connect_s
+        await self._slot(origin, connect_by)
+        try:
+            conn, reused = await self._connection(origin, connect_by)
+            try:
+                body = json_body if json_at_send is None else json_at_send()
+                request = self._request_bytes(head, origin, body, data)
+            except BaseException:
+                self._keep(origin, conn)  # nothing was written: the connection is as good as before
+                raise
+            deadline = loop.time() + self.timeouts.read_s
             try:
                 return await self._exchange(origin, conn, request, deadline)
             except _Closed:
                 if not (reused and method.upper() in _IDEMPOTENT):
                     raise _closed(origin) from None
-            conn, _ = await self._connection(origin, fresh=True)
+            # once more within the same read deadline: one attempt never takes more than its budgets
+            conn, _ = await self._connection(origin, deadline, fresh=True)
             try:
                 return await self._exchange(origin, conn, request, deadline)
             except _Closed:
                 raise _closed(origin) from None
+        finally:
+            origin.slots.release()
+
+    async def _slot(self, origin: _Origin, by: float) -> None:
+        """One of the host's connections, waited for until `by` at most (else `NotSent`)."""
+        if not origin.slots.locked():
+            await origin.slots.acquire()  # free: taken at once, no timer on the common path
+            return
+        try:
+            async with asyncio.timeout_at(by):
+                await origin.slots.acquire()
+        except TimeoutError:
+            raise errors.NotSent(
+                f"{origin.authority}: not sent: all {self._max_per_host} connections stayed busy "
+                f"for {self.timeouts.connect_s:g} s"
+            ) from None
 
     async def _exchange(self, origin: _Origin, conn: _Answer, request: bytes, deadline: float) -> Response:
         try:
@@ -146,13 +166,23 @@ class PoolTransport(Closing):
         except BaseException:
             _close(conn)  # a half-read answer (an error, a cancelled call) must not meet the next request
             raise
-        if keep_alive and origin.open and not conn.closed:
-            origin.idle.append((conn, time.monotonic()))
+        if keep_alive:
+            self._keep(origin, conn)
         else:
             _close(conn)
         return response
 
+    @staticmethod
+    def _keep(origin: _Origin, conn: _Answer) -> None:
+        if origin.open and not conn.closed:
+            origin.idle.append((conn, time.monotonic()))
+        else:
+            _close(conn)
+
     def _origin(self, url: URL) -> _Origin:
+        if url.raw_user is not None or url.raw_password is not None:
+            # never echoed: the user part may be a password, and it would travel in the Host header
+            raise errors.ConfigError(f"{url.raw_host}: a URL with a user name or password is refused")
         key = (url.scheme, url.raw_host or "", url.port)
         found = self._origins.get(key)
         if found is None:
@@ -161,15 +191,10 @@ class PoolTransport(Closing):
             found = self._origins[key] = _Origin(url, self._max_per_host, self.timeouts)
         return found
 
-    def _request_bytes(
-        self,
-        method: str,
-        url: URL,
-        origin: _Origin,
-        headers: Mapping[str, str] | None,
-        json_body: Any,
-        data: bytes | None,
-    ) -> bytes:
+    def _head(
+        self, method: str, url: URL, origin: _Origin, headers: Mapping[str, str] | None
+    ) -> tuple[str, list[str], set[str]]:
+        """The method, header lines and header names of a request, checked before any wait."""
         verb = _METHODS.get(method) or _method(method, origin)
         lines = [f"{verb} {url.raw_path_qs or '/'} HTTP/1.1\r\nHost: {origin.authority}\r\n"]
         names = set()
@@ -179,6 +204,13 @@ class PoolTransport(Closing):
         _check_headers(lines, names)
         if "user-agent" not in names:
             lines.append(f"User-Agent: {self._user_agent}\r\n")
+        return verb, lines, names
+
+    @staticmethod
+    def _request_bytes(
+        head: tuple[str, list[str], set[str]], origin: _Origin, json_body: Any, data: bytes | None
+    ) -> bytes:
+        verb, lines, names = head
         body = b""
         if json_body is not None:
             body = dumps(json_body)
@@ -190,40 +222,42 @@ class PoolTransport(Closing):
             lines.append(f"Content-Length: {len(body)}\r\n")
         lines.append("\r\n")
         try:
-            head = "".join(lines).encode("latin-1")
+            text = "".join(lines).encode("latin-1")
         except UnicodeEncodeError:
             raise errors.ConfigError(f"{origin.authority}: a request header is not latin-1") from None
-        return head + body
+        return text + body
 
-    async def _connection(self, origin: _Origin, *, fresh: bool = False) -> tuple[_Answer, bool]:
-        """An idle kept-alive connection (the newest that is still open and young), else a new one."""
+    async def _connection(self, origin: _Origin, by: float, *, fresh: bool = False) -> tuple[_Answer, bool]:
+        """An idle kept-alive connection (the newest that is still open and young), else a new one
+        opened before `by` (loop time)."""
         now = time.monotonic()
         while origin.idle and not fresh:
             conn, since = origin.idle.pop()
             if not conn.closed and now - since < IDLE_S:
                 return conn, True
             _close(conn)
-        return await self._connect(origin), False
+        return await self._connect(origin, by), False
 
-    async def _connect(self, origin: _Origin) -> _Answer:
+    async def _connect(self, origin: _Origin, by: float) -> _Answer:
+        """A new connection; every failure is `NotSent` (nothing of the request was written)."""
         loop = asyncio.get_running_loop()
         tls = self._context() if origin.tls else None
         try:
-            async with asyncio.timeout(self.timeouts.connect_s):
+            async with asyncio.timeout_at(by):
                 _, conn = await loop.create_connection(
                     _Answer, origin.host, origin.port, ssl=tls, server_hostname=origin.host if tls else None
                 )
         except TimeoutError:
-            raise errors.TimeoutError(
-                f"{origin.authority}: no connection within {self.timeouts.connect_s:g} s"
+            raise errors.NotSent(
+                f"{origin.authority}: not sent: no connection within {self.timeouts.connect_s:g} s"
             ) from None
         except ssl.SSLCertVerificationError as exc:
-            raise errors.ConnectionError(
+            raise errors.NotSent(
                 f"{origin.authority}: the server's certificate does not verify ({exc.verify_message})"
             ) from None
         except (OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or type(exc).__name__
-            raise errors.ConnectionError(f"{origin.authority}: cannot connect ({reason})") from None
+            raise errors.NotSent(f"{origin.authority}: cannot connect ({reason})") from None
         return conn
 
     def _context(self) -> ssl.SSLContext:

@@ -6,6 +6,7 @@ asyncio timeouts) are translated at the transport seam (`teslalink._http`) and t
 
     TeslalinkError
     ├── ConnectionError          the host could not be reached or dropped the connection
+    │   └── NotSent              nothing was written: no connection could be had within the connect budget
     ├── TimeoutError             the host did not answer within the connect or read budget
     ├── DecodeError              the body is not JSON even after repair; `.raw` keeps the body
     ├── AuthError                login or token problems
@@ -47,6 +48,7 @@ __all__ = [
     "MissingScopes",
     "NotPaired",
     "NotRegistered",
+    "NotSent",
     "OutOfRegion",
     "RateLimited",
     "ServiceUnavailable",
@@ -64,6 +66,15 @@ class TeslalinkError(Exception):
 
 class ConnectionError(TeslalinkError, builtins.ConnectionError):
     """The host could not be reached, or it closed the connection mid-answer."""
+
+
+class NotSent(ConnectionError):
+    """The request was never written: no connection was free or could be opened within the connect
+    budget (the wait for a free one included), so the server saw nothing and nothing ran.
+
+    A command that fails so may be sent again; any other transport failure after the request left
+    may have run it.
+    """
 
 
 class TimeoutError(TeslalinkError, builtins.TimeoutError):

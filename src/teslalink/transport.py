@@ -39,6 +39,7 @@ __all__ = [
     "RetryPolicy",
     "Sleep",
     "Timeouts",
+    "rate_limit_wait",
     "retry_after",
 ]
 
@@ -134,6 +135,26 @@ def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> 
     if not math.isfinite(seconds):
         return None
     return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
+
+
+def rate_limit_wait(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
+    """How long a 429 asks us to stay away: Retry-After, else RateLimit-Reset (the seconds until the
+    window resets; research/fleet.md 1.8). The one reader of a 429's wait for every client.
+
+    None when neither is readable (`nan`, `inf`, text): the caller's default applies. At most
+    `MAX_RETRY_AFTER_S`, as a cooldown is kept across processes. Our choice: Retry-After wins when
+    both are given, it is the server's explicit word.
+    """
+    wait = retry_after(headers, now)
+    if wait is not None or not headers:
+        return wait
+    try:
+        reset = float((headers.get("RateLimit-Reset") or "").strip())
+    except ValueError:
+        return None
+    if not math.isfinite(reset):
+        return None
+    return min(MAX_RETRY_AFTER_S, max(0.0, reset))
 
 
 @dataclass(frozen=True, slots=True)

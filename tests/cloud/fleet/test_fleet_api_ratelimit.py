@@ -26,6 +26,7 @@ from fleet_api_twin import (  # noqa: F401 - fixtures
 from teslalink import errors
 from teslalink.cloud.api import DEFAULT_COOLDOWN_S
 from teslalink.simulator.surface import AppSurface, Surface
+from teslalink.transport import MAX_RETRY_AFTER_S
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -136,3 +137,15 @@ async def test_a_rate_limit_reset_that_is_no_number_of_seconds_gives_the_default
         await api.products()
     assert raised.value.retry_after is None
     assert api.cooldown_remaining() == DEFAULT_COOLDOWN_S
+
+
+async def test_a_rate_limit_reset_far_ahead_cools_the_host_for_a_day_at_most(
+    storm: Storm, fleet_twin: FleetTwin
+) -> None:
+    _, clock = fake_clock()
+    api = fleet_twin.api(1, region="na", clock=clock)
+    storm.strikes, storm.headers = 1, {"RateLimit-Reset": "1e12"}
+    with pytest.raises(errors.RateLimited) as raised:
+        await api.products()
+    assert raised.value.retry_after == MAX_RETRY_AFTER_S
+    assert api.cooldown_remaining() == MAX_RETRY_AFTER_S

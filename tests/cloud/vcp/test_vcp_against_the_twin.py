@@ -11,7 +11,7 @@ import pytest
 
 from teslalink.cloud.vcp.actions import build
 from teslalink.cloud.vcp.crypto import Domain
-from teslalink.cloud.vcp.dispatch import Transport, send_command
+from teslalink.cloud.vcp.dispatch import Sign, Transport, send_command
 from teslalink.cloud.vcp.faults import KeyNotPaired
 from teslalink.cloud.vcp.keys import PartnerKey
 from teslalink.cloud.vcp.session import DomainSession
@@ -30,7 +30,8 @@ def car() -> Car:
 
 
 def to_the_car(car: Car, sent: list[bytes]) -> Transport:
-    async def transport(message: bytes) -> bytes:
+    async def transport(sign: Sign) -> bytes:
+        message = sign()
         sent.append(message)
         return security_of(car).handle(message)
 

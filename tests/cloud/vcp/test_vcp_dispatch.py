@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,8 @@ class CarLink:
         self.faults: list[int] = []  # forced faults for the next commands, in order
         self.lose_reply = False
 
-    async def __call__(self, message: bytes) -> bytes:
+    async def __call__(self, sign: Callable[[], bytes]) -> bytes:
+        message = sign()
         parsed = universal_message_pb2.RoutableMessage.FromString(message)
         if parsed.HasField("session_info_request"):
             self.handshakes += 1

@@ -327,19 +327,19 @@ async def test_rate_limits_server_errors_and_lost_answers(
             )
         )
         with pytest.raises(errors.RateLimited) as limited:
-            await transport(b"\x01")
+            await transport(lambda: b"\x01")
         assert limited.value.retry_after == 37.0
         queued.append(web.json_response({"response": None, "error": "gateway timeout"}, status=504))
         with pytest.raises(errors.ServiceUnavailable):
-            await transport(b"\x01")
+            await transport(lambda: b"\x01")
         queued.append(web.json_response({"response": 42}))
         with pytest.raises(errors.DecodeError):
-            await transport(b"\x01")
+            await transport(lambda: b"\x01")
         queued.append(web.Response(status=421, headers={"Alt-Svc": "h2=https://fleet-api.example.com"}))
         with pytest.raises(OutOfRegion) as moved:
-            await transport(b"\x01")
+            await transport(lambda: b"\x01")
         assert moved.value.base_url == "https://fleet-api.example.com"
         queued.append(None)
         with pytest.raises(errors.ConnectionError):
-            await transport(b"\x01")
+            await transport(lambda: b"\x01")
         assert queued == []

@@ -12,6 +12,7 @@ import asyncio
 import json
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -62,8 +63,9 @@ class Cars:
     def link(self, vin: str) -> object:
         car = self.cars[vin]
 
-        async def send(message: bytes) -> bytes:
+        async def send(sign: Callable[[], bytes]) -> bytes:
             await asyncio.sleep(0)
+            message = sign()
             parsed = universal_message_pb2.RoutableMessage.FromString(message)
             if parsed.HasField("session_info_request"):
                 return car.answer_handshake(message)

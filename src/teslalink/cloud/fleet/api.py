@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 import time
 from collections import Counter
@@ -36,7 +35,7 @@ from yarl import URL
 
 from ... import errors
 from ..._http import Transport
-from ...transport import Clock, Response, RetryPolicy, Sleep, Timeouts, retry_after
+from ...transport import Clock, Response, RetryPolicy, Sleep, Timeouts, rate_limit_wait
 from ..api import DEFAULT_COOLDOWN_S, TeslaApi, _error_fields
 from ..config import CloudUrls
 from ..endpoints import endpoint
@@ -157,7 +156,6 @@ class FleetApi(TeslaApi):
         self.command_proxy = None if command_proxy is None else URL(_proxy_url(command_proxy))
         self.on_region = on_region
         self._pool: PoolTransport | None = None
-        self._signed_http: tuple[URL, Transport | PoolTransport] | None = None
         self.billed: Counter[str] = Counter()
         """Billable answers of this session by category (the ledger keeps them across sessions)."""
         self._unrecorded: Counter[str] = Counter()
@@ -171,20 +169,14 @@ class FleetApi(TeslaApi):
         """The signed-command path's HTTP transport, shared by every car of this session.
 
         The lean keep-alive pool (`teslalink._pool_http`: a signed command's POST at a fraction of
-        aiohttp's CPU, bench/fleet.py), unless the caller gave an aiohttp session (its settings
-        are the caller's) or the environment names a proxy for the host (then aiohttp).
+        aiohttp's CPU, bench/fleet.py), unless the caller gave an aiohttp session: its settings
+        are the caller's (a proxy through `trust_env=True`, say), so signed commands use it too.
         """
-        if self._signed_http is None or self._signed_http[0] != self.base_url:
-            self._signed_http = (self.base_url, self._choose_signed_http())
-        return self._signed_http[1]
-
-    def _choose_signed_http(self) -> Transport | PoolTransport:
-        """Decided once per host (our choice: the environment is read when the host is first used)."""
-        from ..._pool_http import PoolTransport, proxied  # noqa: PLC0415 - only signed commands need it
-
-        if self._transport.borrowed or proxied(self.base_url):
+        if self._transport.borrowed:
             return self._transport
         if self._pool is None:
+            from ..._pool_http import PoolTransport  # noqa: PLC0415 - only signed commands need it
+
             self._pool = PoolTransport(timeouts=self._transport.timeouts)
         return self._pool
 
@@ -332,18 +324,8 @@ class FleetApi(TeslaApi):
             _LOG.warning("Fleet budget ledger: %s not recorded: %s", counts, exc)
 
     def _rate_limit_wait(self, headers: Mapping[str, str]) -> float | None:
-        """Retry-After, else RateLimit-Reset (seconds until the window resets; fleet.md 1.8).
-
-        Our choice: Retry-After wins when both are given, it is the server's explicit word.
-        """
-        wait = retry_after(headers)
-        if wait is not None:
-            return wait
-        try:
-            reset = float(headers.get("RateLimit-Reset", "").strip())
-        except ValueError:
-            return None
-        return max(0.0, reset) if math.isfinite(reset) else None  # "inf" must not cool us for ever
+        """`transport.rate_limit_wait`: Retry-After, else RateLimit-Reset, finite, at most a day."""
+        return rate_limit_wait(headers)
 
     def _error(self, where: str, response: Response, host: str | None = None) -> errors.ApiError:
         status = response.status

@@ -68,8 +68,12 @@ class VcpSigner:
         *,
         app_domain: str,
         environ: Mapping[str, str] | None = None,
+        token_path: str | os.PathLike[str] | None = None,
     ) -> VcpSigner:
-        """A signer whose sessions live in the account's default cache file (0600, atomic)."""
+        """A signer whose sessions live in the account's cache file (0600, atomic): beside the
+        token file when `token_path` is given (`SessionCache.beside`), else the default one."""
+        if token_path is not None:
+            return cls(key, SessionCache.beside(token_path, account), app_domain=app_domain)
         return cls(key, SessionCache(default_session_cache_path(account, environ)), app_domain=app_domain)
 
     @classmethod

@@ -23,7 +23,8 @@ code. Both come with the `fleet` extra (`pip install teslalink[fleet]`); nothing
     faults    typed errors for the protocol's MessageFault_E codes
     dispatch  one signed command over a caller's transport: handshake when needed, bounded
               resync/busy retries, and "may have executed" when a reply is lost
-    fleet_transport  that transport over the Fleet API's `signed_command` (through teslalink._http),
+    fleet_transport  that transport over the Fleet API's `signed_command` (over the caller's HTTP
+              transport: FleetApi's pool, `teslalink._pool_http`, or an aiohttp session),
               its refusals typed: 408, 421 (with the base URL), 422 (use REST), 403, 429, 5xx;
               `on_status` hears every POST's status (handshakes too) for the budget ledger
 """

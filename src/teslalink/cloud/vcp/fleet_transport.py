@@ -1,9 +1,11 @@
 """The Fleet API's `signed_command` as a `dispatch.Transport`: RoutableMessage bytes to one car and back.
 
-`FleetTransport(http, base_url, vin, tokens)` is called with the bytes `dispatch.send_command`
-built; it POSTs `{"routable_message": <std base64>}` to `{base_url}api/1/vehicles/{vin}/signed_command`
-and returns the bytes of the 200's `response` (research/fleet.md 2.10). A 200 means the car
-answered, not that it obeyed: its verdict is inside, for `messages` to read.
+`FleetTransport(http, base_url, vin, tokens)` is called with `dispatch.send_command`'s `sign`; it
+takes the token (a refresh may happen then), and the HTTP transport calls `sign()` once it holds a
+connection, so the command's expiry starts there. It POSTs `{"routable_message": <std base64>}`
+to `{base_url}api/1/vehicles/{vin}/signed_command` and returns the bytes of the 200's `response`
+(research/fleet.md 2.10). A 200 means the car answered, not that it obeyed: its verdict is
+inside, for `messages` to read.
 
 Every other status is the Fleet API's own, given before the car saw anything (research/fleet.md
 1.8), and becomes a typed teslalink error:
@@ -16,13 +18,14 @@ Every other status is the Fleet API's own, given before the car saw anything (re
     421                 `OutOfRegion`, with the base URL the body or Alt-Svc names
     422                 `SignedCommandsNotSupported`: the car takes REST commands (pre-2021 S/X)
                         (these four: `teslalink.cloud.fleet.refusals`, shared with FleetApi)
-    429                 `RateLimited`, with the Retry-After
+    429                 `RateLimited`, with the wait (Retry-After, else RateLimit-Reset)
     5xx                 `ServiceUnavailable`
     other               `ApiError`
 
-`dispatch` lets the 4xx refusals through as they are (the command did not reach the car), and
-turns anything else a command's POST raises, a 5xx or a connection lost after sending included,
-into `OutcomeUnknown`: the car may have run it. Nothing here retries or wakes.
+`dispatch` lets the 4xx refusals and `errors.NotSent` (the POST never left) through as they are
+(the command did not reach the car), and turns anything else a command's POST raises, a 5xx or a
+connection lost after sending included, into `OutcomeUnknown`: the car may have run it. Nothing
+here retries or wakes.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from teslalink.cloud.api import _error_fields
 from teslalink.cloud.fleet.refusals import fleet_refusal
 from teslalink.cloud.provider import TokenProvider
 from teslalink.errors import MissingScopes, OutOfRegion, SignedCommandsNotSupported
-from teslalink.transport import Response, retry_after
+from teslalink.transport import Response, rate_limit_wait
 
 __all__ = ["FleetTransport", "JsonHttp", "MissingScopes", "OutOfRegion", "SignedCommandsNotSupported"]
 
@@ -50,13 +53,19 @@ _JSON = "application/json"
 
 
 class JsonHttp(Protocol):
-    """What the signed path needs of an HTTP transport: a request with headers and a JSON body.
+    """What the signed path needs of an HTTP transport: a request with headers and a JSON body built
+    by `json_at_send()` as late as the transport can (the pool: once a connection is held).
 
     Both `teslalink._http.Transport` (aiohttp) and `teslalink._pool_http.PoolTransport` have it.
     """
 
     async def request(
-        self, method: str, url: URL, *, headers: Mapping[str, str] | None = ..., json_body: Any = ...
+        self,
+        method: str,
+        url: URL,
+        *,
+        headers: Mapping[str, str] | None = ...,
+        json_at_send: Callable[[], Any] | None = ...,
     ) -> Response: ...
 
 
@@ -70,7 +79,8 @@ def signed_command_url(base_url: str, vin: str) -> URL:
 class FleetTransport:
     """A `dispatch.Transport` for one car over the Fleet API's `signed_command` endpoint.
 
-    `http` is shared and owned by the caller (one aiohttp session for every car). The token
+    `http` is shared by every car and owned by the caller (FleetApi's pool, or the caller's own
+    aiohttp session). The token
     comes from `tokens` before each POST, as `TeslaApi` takes it; it never reaches an error or a
     repr. `on_status(status)` hears the status of every POST that got an answer, handshakes and
     the retry after a 401 included, so a ledger can count what Tesla bills (research/fleet.md 1.9).
@@ -94,9 +104,13 @@ class FleetTransport:
     def __repr__(self) -> str:
         return f"FleetTransport({str(self.url)!r})"
 
-    async def __call__(self, message: bytes) -> bytes:
-        """POST one RoutableMessage and return the car's answer; raise the typed errors above."""
-        body = {"routable_message": base64.b64encode(message).decode("ascii")}
+    async def __call__(self, sign: Callable[[], bytes]) -> bytes:
+        """POST the RoutableMessage `sign()` builds and return the car's answer; raise the typed
+        errors above. After a 401 it is signed again (a fresh expiry) with the renewed token."""
+
+        def body() -> dict[str, str]:
+            return {"routable_message": base64.b64encode(sign()).decode("ascii")}
+
         token = await self._tokens.access_token()
         response = await self._post(token, body)
         if response.status == 401:  # nothing ran: safe to send once more with a renewed token
@@ -111,9 +125,9 @@ class FleetTransport:
     def _where(self) -> str:
         return f"POST {self.url.path}"
 
-    async def _post(self, token: str, body: dict[str, str]) -> Response:
+    async def _post(self, token: str, body: Callable[[], dict[str, str]]) -> Response:
         headers = {"Authorization": f"Bearer {token}", "User-Agent": _USER_AGENT, "Accept": _JSON}
-        response = await self._http.request("POST", self.url, headers=headers, json_body=body)
+        response = await self._http.request("POST", self.url, headers=headers, json_at_send=body)
         if self._on_status is not None:
             self._on_status(response.status)
         return response
@@ -140,7 +154,7 @@ class FleetTransport:
         if refused is not None:
             return refused
         if status == 429:
-            wait = retry_after(response.headers)
+            wait = rate_limit_wait(response.headers)
             return errors.RateLimited(429, f"{self._where}: {error or 'rate limited'}", retry_after=wait)
         if status >= 500:
             # our choice: a 503 "vehicle is not available" (research/fleet.md 1.8) stays a

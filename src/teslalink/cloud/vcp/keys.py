@@ -97,7 +97,7 @@ class PartnerKey:
         """Write the private key as PKCS#8 PEM, atomically, owner-only (0600)."""
         target = Path(path)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             atomic_write_bytes(target, self.private_pem(), mode=0o600)
         except OSError as exc:
             raise ConfigError(f"cannot write the key file {target}: {exc.strerror or exc}") from None

@@ -221,6 +221,19 @@ class DomainSession:
             self._changed()
         return counter
 
+    def reserve_next(self) -> bool:
+        """Reserve (on disk, once `saved()`) the counter the next command takes, before it is signed
+        (late, by the transport). True while that write is under way.
+
+        A 401's resend signs once more; should that counter start a block, `next_counter` reserves
+        it without waiting (our choice: a crash in that window costs a resync, never a replay).
+        """
+        state = self._require_state()
+        if state.counter + 1 > self._reserved:
+            self._reserved = min(_COUNTER_MAX, state.counter + COUNTER_RESERVATION)
+            self._changed()
+        return self.unsaved
+
     async def saved(self) -> None:
         """Return once this session's last change is in the cache file (at once when it is, or when
         there is no cache); a failed write was logged and is not raised (a resync costs less)."""
@@ -340,8 +353,18 @@ def default_session_cache_path(account: str, environ: Mapping[str, str] | None =
     env = os.environ if environ is None else environ
     base = env.get("XDG_CONFIG_HOME")
     root = Path(base).expanduser() if base else Path.home() / ".config"
+    return root / "teslalink" / SESSION_DIR_NAME / _file_name(account)
+
+
+SESSION_DIR_NAME = "vcp-sessions"
+"""The directory of the session caches, one file per account (beside the token file, or in the
+default config directory)."""
+
+
+def _file_name(account: str) -> str:
+    """our choice: the account's name, characters outside [A-Za-z0-9._@-] made _ (never hidden)."""
     safe = re.sub(r"[^A-Za-z0-9._@-]", "_", account).lstrip(".") or "default"
-    return root / "teslalink" / "vcp-sessions" / f"{safe}.json"
+    return f"{safe}.json"
 
 
 class SessionCache:
@@ -361,6 +384,12 @@ class SessionCache:
         # What this object last wrote, and its entries: a batch rewriting a file nobody else
         # changed skips parsing it (the bytes are compared, never a timestamp).
         self._written: tuple[bytes, dict[str, Any]] | None = None
+
+    @classmethod
+    def beside(cls, token_path: str | os.PathLike[str], account: str) -> SessionCache:
+        """`account`'s cache in `vcp-sessions/` beside the token file (as the ledger and the
+        cooldowns), so `--token-file` and TESLALINK_TOKEN_FILE keep a run's sessions apart."""
+        return cls(Path(token_path).with_name(SESSION_DIR_NAME) / _file_name(account))
 
     def load(self, vin: str, domain: Domain, client_key: bytes) -> SessionState | None:
         entry = self._read().get(_entry_name(vin, domain))
@@ -395,7 +424,7 @@ class SessionCache:
         # Compact, not indented: only then does json use its C encoder (the whole file is rewritten).
         data = json.dumps({"format": _CACHE_FORMAT, "sessions": sessions}, sort_keys=True).encode()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             atomic_write_bytes(self.path, data, mode=0o600)
         except OSError as exc:
             # our choice: a cache that cannot be written costs a resync later, not the command now.
@@ -531,8 +560,3 @@ class Sessions:
             finally:
                 if done is not None and not done.done():
                     done.set_result(None)
-
-    async def saved(self) -> None:
-        """Return once every change made so far is in the cache file."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
