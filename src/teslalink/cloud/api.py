@@ -32,7 +32,7 @@ from yarl import URL
 from .. import errors
 from .._http import Transport
 from .._json import loads
-from ..transport import NO_RETRY, Clock, Response, RetryPolicy, Sleep, Timeouts, retry_after
+from ..transport import NO_RETRY, Clock, Response, RetryPolicy, Sleep, Timeouts, rate_limit_wait
 from .config import CloudUrls
 from .endpoints import endpoint
 from .provider import TokenProvider
@@ -211,16 +211,12 @@ class TeslaApi:
                 retry_after=remaining,
             )
 
-    def _rate_limit_wait(self, headers: Mapping[str, str]) -> float | None:
-        """How long a 429 asked us to stay away (None: unsaid); the Fleet API reads more headers."""
-        return retry_after(headers)
-
     def _error(self, where: str, response: Response, host: str | None = None) -> errors.ApiError:
         """The typed error for an answer that is not a success; a 429 starts `host`'s cooldown."""
         status = response.status
         error, description = _error_fields(response.body)
         if status == 429:
-            wait = self._rate_limit_wait(response.headers)
+            wait = rate_limit_wait(response.headers)  # Retry-After, else RateLimit-Reset
             cooldown = DEFAULT_COOLDOWN_S if wait is None else wait
             self._cooldown_until[host or self.base_url.authority] = self.clock() + cooldown
             _LOG.warning("%s: rate limited; staying away for %.0f s", where, cooldown)

@@ -59,7 +59,7 @@ from ..errors import (
     ServiceUnavailable,
     TokenExpired,
 )
-from ..transport import Closing, Response, Timeouts, retry_after
+from ..transport import Closing, Response, Timeouts, rate_limit_wait
 from ._refresh import SharedRefresh
 from .config import CloudUrls
 from .tokens import Token, TokenStore, redact
@@ -344,7 +344,7 @@ class Auth(Closing):
             raise RateLimited(429, rate_limited_message(f"{host}: not sent", left), retry_after=left)
         resp = await transport.request(method, url, **kwargs)
         if resp.status == 429:
-            wait = retry_after(resp.headers)
+            wait = rate_limit_wait(resp.headers)
             self.cool_down(DEFAULT_SSO_COOLDOWN_S if wait is None else wait, host)
             _log.warning("%s: the SSO rate limited us; staying away", host)
             shown = DEFAULT_SSO_COOLDOWN_S if wait is None else wait

@@ -111,7 +111,8 @@ async def test_a_signed_command_with_the_key_and_its_cost_in_the_ledger(account:
     assert billed["commands"] >= 2  # a handshake and the command, each a billed signed_command
     usage = BudgetLedger.beside(account.store.path or Path()).month(DEMO1)  # this month (wall clock)
     assert usage.count("commands") == billed["commands"]
-    sessions = Path(account.env["XDG_CONFIG_HOME"]) / "teslalink" / "vcp-sessions" / f"{DEMO1}.json"
+    assert account.store.path is not None
+    sessions = account.store.path.parent / "vcp-sessions" / f"{DEMO1}.json"  # beside the token file
     assert sessions.is_file()  # the next process signs without a handshake
 
 

@@ -33,6 +33,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
 from ...errors import ConfigError, TokenExpired
@@ -87,8 +88,10 @@ async def open_fleet(
             f"{COMMAND_PROXY_ENV} is set: commands go to that tesla-http-proxy, which signs them "
             "with its own key; unset it to sign here"
         )
-    signer = None if api == "rest" or proxy else _signer(chosen_app, who, env, required=api == "signed")
     target = store.target
+    signer = (
+        None if api == "rest" or proxy else _signer(chosen_app, who, env, target, required=api == "signed")
+    )
     fleet = FleetApi(
         chosen_app.hosts,
         auth,
@@ -103,8 +106,11 @@ async def open_fleet(
         yield fleet
 
 
-def _signer(app: FleetApp, account: str, env: Mapping[str, str], *, required: bool) -> VcpSigner | None:
-    """The app key's signer with the account's session cache, or None (REST commands)."""
+def _signer(
+    app: FleetApp, account: str, env: Mapping[str, str], token_path: Path | None, *, required: bool
+) -> VcpSigner | None:
+    """The app key's signer with the account's session cache beside the token file (where the
+    ledger and the cooldowns are too), or None (REST commands)."""
     path = app.key_path
     if not path.exists() and not path.is_symlink():
         if required:
@@ -123,7 +129,9 @@ def _signer(app: FleetApp, account: str, env: Mapping[str, str], *, required: bo
         return None
     key = PartnerKey.load(path)  # a corrupt or foreign file: one ConfigError line, nothing sent
     # without a domain the pairing link cannot be built (NotPaired then says to set it); the key signs
-    return VcpSigner.for_account(key, account, app_domain=app.domain or "", environ=env)
+    return VcpSigner.for_account(
+        key, account, app_domain=app.domain or "", environ=env, token_path=token_path
+    )
 
 
 def _rest_only_once(account: str, why: str) -> None:

@@ -35,7 +35,7 @@ from yarl import URL
 
 from ... import errors
 from ..._http import Transport
-from ...transport import Clock, Response, RetryPolicy, Sleep, Timeouts, rate_limit_wait
+from ...transport import Clock, Response, RetryPolicy, Sleep, Timeouts
 from ..api import DEFAULT_COOLDOWN_S, TeslaApi, _error_fields
 from ..config import CloudUrls
 from ..endpoints import endpoint
@@ -322,10 +322,6 @@ class FleetApi(TeslaApi):
             # our choice: the calls have happened (a command may have run); failing them now for
             # our bookkeeping would hide that, so the lost counts are logged loudly instead
             _LOG.warning("Fleet budget ledger: %s not recorded: %s", counts, exc)
-
-    def _rate_limit_wait(self, headers: Mapping[str, str]) -> float | None:
-        """`transport.rate_limit_wait`: Retry-After, else RateLimit-Reset, finite, at most a day."""
-        return rate_limit_wait(headers)
 
     def _error(self, where: str, response: Response, host: str | None = None) -> errors.ApiError:
         status = response.status

@@ -60,7 +60,7 @@ from ...errors import (
     TeslalinkError,
     TokenExpired,
 )
-from ...transport import Closing, Response, Timeouts, retry_after
+from ...transport import Closing, Response, Timeouts, rate_limit_wait
 from .._refresh import SharedRefresh
 from ..auth import _parse_page, code_from_redirect  # the Owner API login's page reader, shared
 from ..tokens import Token, TokenStore
@@ -416,7 +416,7 @@ class FleetAuth(Closing):
             "POST", url, data=dict(form), headers={"Accept": "application/json"}
         )
         if resp.status == 429:
-            wait = retry_after(resp.headers)
+            wait = rate_limit_wait(resp.headers)
             shown = f", retry in {wait:.0f} s" if wait is not None else ""
             raise RateLimited(
                 429, f"{url.authority}: rate limited by Tesla's Fleet auth server{shown}", retry_after=wait

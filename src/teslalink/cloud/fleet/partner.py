@@ -354,14 +354,14 @@ def _token_error(response: Response, where: str) -> errors.TeslalinkError:
 
 
 def _api_error(response: Response, where: str) -> errors.ApiError:
-    from teslalink.transport import retry_after  # noqa: PLC0415 - only on an error
+    from teslalink.transport import rate_limit_wait  # noqa: PLC0415 - only on an error
 
     error, description = _error_fields(response.body)
     detail = f"{where}: {error}" if error else where
     if response.status == 401:
         return errors.ApiError(401, f"{where}: the partner token was refused", description)
     if response.status == 429:
-        return errors.RateLimited(429, detail, description, retry_after=retry_after(response.headers))
+        return errors.RateLimited(429, detail, description, retry_after=rate_limit_wait(response.headers))
     if response.status >= 500:
         return errors.ServiceUnavailable(response.status, detail, description)
     return errors.ApiError(response.status, detail, description)

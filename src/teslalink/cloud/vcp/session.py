@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tesla_protocol.command import signatures_pb2
 
 from teslalink._files import atomic_write_bytes
+from teslalink.cloud.tokens import default_token_path
 from teslalink.cloud.vcp import crypto
 from teslalink.cloud.vcp.crypto import Domain
 from teslalink.cloud.vcp.faults import KeyNotPaired, MalformedReply, SessionInfoRejected, VcpError
@@ -346,14 +347,12 @@ def _state_from(info: signatures_pb2.SessionInfo, now: float) -> SessionState:
 
 
 def default_session_cache_path(account: str, environ: Mapping[str, str] | None = None) -> Path:
-    """$XDG_CONFIG_HOME/teslalink/vcp-sessions/<account>.json (else ~/.config/...).
+    """`vcp-sessions/<account>.json` beside the default token file (TESLALINK_TOKEN_FILE, else
+    $XDG_CONFIG_HOME/teslalink/, else ~/.config/teslalink/), as `SessionCache.beside` puts it.
 
     our choice: one file per account, named after it (characters outside [A-Za-z0-9._@-] become _).
     """
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_CONFIG_HOME")
-    root = Path(base).expanduser() if base else Path.home() / ".config"
-    return root / "teslalink" / SESSION_DIR_NAME / _file_name(account)
+    return default_token_path(environ).with_name(SESSION_DIR_NAME) / _file_name(account)
 
 
 SESSION_DIR_NAME = "vcp-sessions"
