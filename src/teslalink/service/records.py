@@ -207,7 +207,7 @@ class ApiUsage:
 
     account: str
     month: str  # "2026-12", UTC
-    category: str  # data, command, wake, streaming_signal
+    category: str  # teslalink.cloud.fleet.ledger.CATEGORIES: data, commands, wakes, signals
     count: int
     cost_usd: float
 
