@@ -4,10 +4,8 @@ Why one place: `--email`, the three URLs, `--token-file` and `--api` mean the sa
 command, and the account and the car are chosen the same way (the only one, or the one named), so
 a script can rely on one set of rules.
 
-Which API (`--api`, env TESLALINK_API_MODE): `fleet` or `owner` forces one; `auto` (the default) uses
-the Fleet API for an account with a Fleet login in the token file (`teslalink fleet login`), else
-the Owner API. Our choice: a Fleet login wins in `auto`, because since 2024 only pre-2021 Model
-S/X take the Owner API's commands, and an owner who set up the Fleet API did it for that.
+Which API (`--api`, env TESLALINK_API_MODE) and which account: `teslalink.cloud.account`, the one
+rule the CLI and the service share (`auto`: a Fleet login wins).
 """
 
 from __future__ import annotations
@@ -66,29 +64,17 @@ class CloudTarget:
         return TokenStore(self.token_file)
 
     def identity(self, store: TokenStore) -> str:
-        """--email (or TESLALINK_EMAIL), else the only account in the token store.
+        """--email (or TESLALINK_EMAIL), else the only account in the token store
+        (`cloud.account.account_identity`: the one rule the CLI and the service share)."""
+        from ..cloud.account import account_identity  # noqa: PLC0415
 
-        An account counts if it has an Owner API token or (unless `--api owner`) a Fleet login.
-        """
-        if self.email:
-            return self.email
-        known = store.identities()
-        if self.api_mode != "owner":
-            known = sorted({*known, *store.section_identities(fleet_section())})
-        if len(known) == 1:
-            return known[0]
-        if not known:
-            how = "teslalink fleet login" if self.api_mode == "fleet" else "teslalink login --email EMAIL"
-            raise ConfigError(f"no account is logged in: run `{how}` first")
-        raise ConfigError(f"{len(known)} accounts are logged in ({', '.join(known)}): pass --email")
+        return account_identity(store, self.email, self.api_mode)
 
     def uses_fleet(self, store: TokenStore) -> bool:
         """Whether this invocation talks to the Fleet API (`--api`; auto: the account has a Fleet login)."""
-        if self.api_mode == "owner":
-            return False
-        if self.api_mode == "fleet":
-            return True
-        return store.load_section(self.identity(store), fleet_section()) is not None
+        from ..cloud.account import uses_fleet  # noqa: PLC0415
+
+        return uses_fleet(store, self.email, self.api_mode)
 
     @contextlib.asynccontextmanager
     async def auth(self) -> AsyncIterator[Auth]:
@@ -159,13 +145,6 @@ def with_the_wait(exc: RateLimited) -> str:
     if exc.retry_after is None or "retry in" in line.lower():
         return line
     return f"{line}; retry in {math.ceil(exc.retry_after)} s"
-
-
-def fleet_section() -> str:
-    """The Fleet login's key in an account's entry of the token file."""
-    from ..cloud.fleet.tokens import SECTION  # noqa: PLC0415 - keep `--help` fast
-
-    return SECTION
 
 
 def cloud_options(command: F) -> F:
