@@ -1,0 +1,175 @@
+"""How often the service reads each device, and the jobs that do it.
+
+Every read has a price: a car's `vehicle_data` is billed (research/control.md 5.2: 500 reads a
+dollar) and keeps an awake car awake; a Wall Connector's vitals are free and local. So the rates
+follow what each reading is for (control.md 5 and 9.5, loggers.md 1.2):
+
+* **A car** (`CarPolicy`): `CarWatcher.poll()` reads the free summary and `vehicle_data` only when
+  the car is online and not resting (it never wakes one). How soon the next poll comes depends on
+  what the car does: asleep, offline or resting, only the summary matters (`summary_s`); online
+  and idle, a few reads until it rests (`idle_s`, the watcher's `let_sleep_after_s`); charging,
+  the car's figures move slowly and a Wall Connector, if it is there, meters the session for free
+  (`charging_s`, `charging_metered_s`); driving, the stream carries the drive where the API offers
+  one (`streamed_s` is only the check for parking), else polls (`driving_s`).
+* **A Wall Connector** (`UnitPolicy`): vitals every 5 s while charging, 15 s while a car is
+  connected, 60 s idle; lifetime every minute. `vehicle_connected` changing is the instant, free
+  plug-in signal: the service wakes the job of the unit's car, which reads it only if it is awake.
+* **An energy site** (`SitePolicy`): live status every minute (Tesla's own app and Home
+  Assistant's integration use about that).
+
+The jobs (`CarJob`, `UnitJob`, `LifetimeJob`, `SiteJob`) are `Scheduler` steps: they read, hand
+the reading to the service's `Sink` and say when they are next due. They never raise for a
+device's trouble: that is a reading with an error, and the sink reports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from ..cloud.watcher import CarActivity
+from ..errors import TeslalinkError
+
+if TYPE_CHECKING:
+    from ..cloud.energy import EnergySite, LiveStatus
+    from ..cloud.watcher import CarWatcher, PollResult
+    from ..wallconnector.monitor import UnitMonitor, UnitReading
+
+__all__ = ["CarJob", "CarPolicy", "LifetimeJob", "Sink", "SiteJob", "SitePolicy", "UnitJob", "UnitPolicy"]
+
+
+@dataclass(frozen=True)
+class CarPolicy:
+    """Seconds between a car's polls, by what it does (each online read is billed).
+
+    Our choices, where no source decides: `summary_s` 60 (TeslaMate polls the summary every 30 s;
+    whether Tesla bills it is open, research/control.md 10.1, so we knock half as often and let a
+    Wall Connector's edge bring a plug-in at once); `charging_metered_s` 900 (evcc's 15 min cache:
+    the Wall Connector meters the energy, the car's read adds the battery's level and its own
+    count); `charging_s` 300 without one; `driving_s` 120 without a stream (a drive's start and
+    end and a few points in between, at a dollar per 500 reads).
+    """
+
+    summary_s: float = 60.0
+    idle_s: float = 150.0
+    charging_s: float = 300.0
+    charging_metered_s: float = 900.0
+    driving_s: float = 120.0
+    streamed_s: float = 60.0
+    error_s: float = 120.0
+
+    def interval(self, car: CarWatcher, result: PollResult, metered: bool) -> float:
+        if result.error is not None:
+            return self.error_s
+        activity = car.activity
+        if activity is CarActivity.DRIVING:
+            return self.streamed_s if car.streaming else self.driving_s
+        if activity is CarActivity.ONLINE:
+            charging = car.data is not None and car.data.charging_state in ("Charging", "Starting")
+            if charging:
+                return self.charging_metered_s if metered else self.charging_s
+            return self.idle_s
+        return self.summary_s  # asleep, offline, resting, unknown: only the summary is read
+
+
+@dataclass(frozen=True)
+class UnitPolicy:
+    """Seconds between a Wall Connector's vitals reads (research/control.md 9.5), and lifetime's."""
+
+    charging_s: float = 5.0
+    connected_s: float = 15.0
+    idle_s: float = 60.0
+    lifetime_s: float = 60.0
+
+    def interval(self, monitor: UnitMonitor) -> float:
+        vitals = monitor.vitals
+        if monitor.error is not None or vitals is None:
+            return self.idle_s  # our choice: an unreachable unit is asked once a minute
+        if vitals.contactor_closed:
+            return self.charging_s
+        if vitals.vehicle_connected:
+            return self.connected_s
+        return self.idle_s
+
+
+@dataclass(frozen=True)
+class SitePolicy:
+    live_s: float = 60.0
+    error_s: float = 120.0
+
+
+class Sink(Protocol):
+    """Where the jobs' readings go: the service's engine, recorder, notifier and state."""
+
+    def car_polled(self, car: CarWatcher, result: PollResult, at: float) -> None: ...
+    def unit_read(self, name: str, monitor: UnitMonitor, reading: UnitReading) -> None: ...
+    def lifetime_read(self, name: str, monitor: UnitMonitor, at: float) -> None: ...
+    def site_read(
+        self, site: EnergySite, status: LiveStatus | None, error: str | None, at: float
+    ) -> None: ...
+
+
+@dataclass
+class CarJob:
+    car: CarWatcher
+    sink: Sink
+    clock: Callable[[], float]
+    policy: CarPolicy = field(default_factory=CarPolicy)
+    metered: Callable[[], bool] = lambda: False  # a Wall Connector sees this car's session now
+
+    async def __call__(self) -> float:
+        result = await self.car.poll()
+        now = self.clock()
+        self.sink.car_polled(self.car, result, now)
+        return now + self.policy.interval(self.car, result, self.metered())
+
+
+@dataclass
+class UnitJob:
+    name: str
+    monitor: UnitMonitor
+    sink: Sink
+    clock: Callable[[], float]
+    policy: UnitPolicy = field(default_factory=UnitPolicy)
+
+    async def __call__(self) -> float:
+        reading = await self.monitor.read_vitals()
+        self.sink.unit_read(self.name, self.monitor, reading)
+        return self.clock() + self.policy.interval(self.monitor)
+
+
+@dataclass
+class LifetimeJob:
+    """The unit's lifetime counter (the library rejects impossible jumps), once a minute."""
+
+    name: str
+    monitor: UnitMonitor
+    sink: Sink
+    clock: Callable[[], float]
+    policy: UnitPolicy = field(default_factory=UnitPolicy)
+
+    async def __call__(self) -> float:
+        await self.monitor.read_lifetime()
+        now = self.clock()
+        self.sink.lifetime_read(self.name, self.monitor, now)
+        return now + self.policy.lifetime_s
+
+
+@dataclass
+class SiteJob:
+    site: EnergySite
+    sink: Sink
+    clock: Callable[[], float]
+    policy: SitePolicy = field(default_factory=SitePolicy)
+
+    async def __call__(self) -> float:
+        try:
+            status = await self.site.live_status()
+        except TeslalinkError as exc:
+            now = self.clock()
+            self.sink.site_read(self.site, None, " ".join(str(exc).split()), now)
+            return now + self.policy.error_s
+        now = self.clock()
+        self.sink.site_read(self.site, status, None, now)
+        return now + self.policy.live_s
