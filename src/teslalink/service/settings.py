@@ -77,7 +77,7 @@ class UnitSettings:
 class SiteSettings:
     """Energy sites are found through the accounts; this section tunes them."""
 
-    live_s: float = 60.0  # Tesla's app and Home Assistant read live status about once a minute
+    live_s: float = 300.0  # see service.watch.SitePolicy: a minute's reads may cost $86 a month
 
 
 @dataclass(frozen=True)
