@@ -38,18 +38,30 @@ WEEK_START: Final = 1_780_297_200.0
 class HomeTwin:
     world: World
     email: str
-    car: Car
-    unit: WallConnectorUnit
+    cars: list[Car]  # the owner's car first; more for a benchmark's fleet
+    units: list[WallConnectorUnit]  # one per car, the first in the garage
+    unit_hosts: list[str]  # host:port of each unit's local API
     site: EnergySite
-    unit_host: str  # host:port of the Wall Connector's local API
     store: TokenStore
     folder: Path
     fleet_options: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def car(self) -> Car:
+        return self.cars[0]
+
+    @property
+    def unit(self) -> WallConnectorUnit:
+        return self.units[0]
+
     def settings(self, *, with_unit: bool = True, **changes: Any) -> ServiceSettings:
-        """What `teslalink serve` is told: this account (Fleet API), the unit (for this car), the
-        site, SQLite in the folder, no listener unless asked (`listen=ListenSettings(...)`)."""
-        units = (UnitSettings(name="garage", host=self.unit_host, car=self.car.vin),) if with_unit else ()
+        """What `teslalink serve` is told: this account (Fleet API), the units (unit i for car i:
+        the first is "garage"), the site, SQLite in the folder, no listener unless asked."""
+        units = tuple(
+            UnitSettings(name="garage" if i == 0 else f"unit-{i}", host=host, car=car.vin)
+            for i, (host, car) in enumerate(zip(self.unit_hosts, self.cars, strict=True))
+        )
+        units = units if with_unit else ()
         settings = ServiceSettings(
             data_dir=self.folder / "data",
             accounts=(AccountSettings(self.email, api="fleet"),),
@@ -68,8 +80,14 @@ async def serve_home(
     start: float = WEEK_START,
     battery_level: float = 55.0,
     asleep: bool = True,
+    cars: int = 1,
+    speed: float = 0.0,
 ) -> AsyncIterator[HomeTwin]:
-    """Build the home's world, serve it (Owner and Fleet surfaces, the unit), log the owner in."""
+    """Build the home's world, serve it (Owner and Fleet surfaces, the units), log the owner in.
+
+    `cars` > 1 (a benchmark's fleet): car i > 0 is asleep when i % 3 == 0, plugged into its unit
+    and charging when i % 3 == 1, else online and idle. `speed` 0 (default): a frozen world that
+    only a scheduler's `run_until` moves."""
     from ..cloud.fleet.app import FleetApp  # noqa: PLC0415
     from ..cloud.fleet.hosts import FleetHosts  # noqa: PLC0415
     from ..cloud.fleet.tokens import SECTION, FleetToken  # noqa: PLC0415
@@ -80,11 +98,18 @@ async def serve_home(
     from ..simulator.fleet.state import authority_of, fleet_state  # noqa: PLC0415
     from ..simulator.owner_api.products import link_wall_connector  # noqa: PLC0415
 
-    world = World(seed=seed, speed=0.0, start=start)
+    world = World(seed=seed, speed=speed, start=start)
     account = world.add_account(EMAIL, "pw-home")
-    car = world.add_vehicle(account, display_name="Model 3", asleep=asleep, battery_level=battery_level)
-    unit = world.add_wall_connector()
-    link_wall_connector(world, account, unit)
+    fleet = [world.add_vehicle(account, display_name="Model 3", asleep=asleep, battery_level=battery_level)]
+    fleet += [
+        world.add_vehicle(account, display_name=f"Car {i}", asleep=i % 3 == 0, battery_level=40.0)
+        for i in range(1, cars)
+    ]
+    units = [world.add_wall_connector() for _ in fleet]
+    for i, (car, unit) in enumerate(zip(fleet, units, strict=True)):
+        link_wall_connector(world, account, unit)
+        if i % 3 == 1:
+            car.plug_into(unit)
     site = world.add_energy_site(account, site_name="Home", powerwalls=1)
     populate_fleet_demo(world)
     surfaces = fleet_surfaces(world)
@@ -111,14 +136,14 @@ async def serve_home(
             hosts=FleetHosts(api={str(r): u for r, u in urls.api.items()}, auth=urls.auth),
         )
         environ = {"XDG_CONFIG_HOME": str(folder / "config")}
-        server = next(s for s in cloud.wall_connectors if s.unit is unit)
+        servers = {id(s.unit): s for s in cloud.wall_connectors}
         yield HomeTwin(
             world=world,
             email=EMAIL,
-            car=car,
-            unit=unit,
+            cars=fleet,
+            units=units,
+            unit_hosts=[f"{servers[id(u)].host}:{servers[id(u)].port}" for u in units],
             site=site,
-            unit_host=f"{server.host}:{server.port}",
             store=store,
             folder=folder,
             fleet_options={"app": app, "environ": environ, "clock": world.now},
