@@ -227,6 +227,8 @@ def _syntax_problem(source: str, text: str, exc: tomllib.TOMLDecodeError) -> str
         message = message[: at.start()]
     else:
         message = _AT_END.sub("", message)
+    if message == "Illegal character '\\n'":  # what tomllib says of a string left open
+        message = "unterminated string (a string in quotes ends on its line; use triple quotes for more)"
     message = message[:1].lower() + message[1:]
     where = f" (column {column})" if column else " (at the end of the file)"
     return f"{source}:{line}: not valid TOML: {message}{where}"
