@@ -103,7 +103,7 @@ path = "{storage.path}"
 #dsn = "postgresql://teslalink@localhost:5432/teslalink"
 # Writes are committed in batches this often: a crash loses at most this much.
 batch_seconds = {storage.batch_s}
-# Samples older than this many days are thinned; events and sessions are kept whole.
+# Samples (readings over time) older than this many days are thinned to fewer points.
 downsample_after_days = {storage.downsample_after_days}
 
 [notify]
