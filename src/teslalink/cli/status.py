@@ -202,7 +202,7 @@ def _events(events: list[Any], counts: Any, now: int | None) -> Iterator[str]:
         if not isinstance(event, Mapping):
             continue
         device = event.get("device")
-        who = f"{device.get('kind', '?')} {_label(device)}" if isinstance(device, Mapping) else "?"
+        who = str(device.get("name") or device.get("id") or "?") if isinstance(device, Mapping) else "?"
         at = _int(event.get("at_ms"))
         when = "?" if at is None else _ago(now, at)
         yield f"  {when}: {event.get('kind', '?')}, {who}: {event.get('text', '')}"
