@@ -346,6 +346,7 @@ async def test_closed_it_answers_no_more(state: ServiceState, http: aiohttp.Clie
     running = await start_listener(FREE, lambda: (state, NOW_MS))
     url = running.url
     await running.close()
+    await running.close()  # idempotent: the runner's stop and a `finally` may both close it
     with pytest.raises(aiohttp.ClientConnectionError):
         await get(http, url + "health")
     again = await start_listener(ListenSettings(host="127.0.0.1", port=running.port), lambda: (state, NOW_MS))
