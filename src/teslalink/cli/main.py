@@ -39,6 +39,7 @@ COMMANDS = {
     "api": ("teslalink.cli.cloud_api:api", "Call any named Owner API endpoint (NAME key=value...)."),
     "fleet": ("teslalink.cli.fleet:fleet", "Fleet API: the app's key, registration, pairing a car."),
     "config": ("teslalink.cli.config:config", "The service's configuration file: init, check, path."),
+    "status": ("teslalink.cli.status:status", "Ask a running `teslalink serve` what it watches and costs."),
 }
 
 
