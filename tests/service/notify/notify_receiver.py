@@ -24,6 +24,7 @@ class Answer:
     body: str = '{"ok": true}'
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False  # never answer (until the receiver closes)
+    echo: bool = False  # the error body repeats what it was sent: the path, query and credentials
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,13 @@ class Receiver:
         answer = self.script.pop(0) if self.script else self.default
         if answer.hang:
             await self._release.wait()
+        body = answer.body
+        if answer.echo:
+            auth = self.requests[-1].basic_auth()
+            said = f"unauthorized for {request.path_qs} as {':'.join(auth) if auth else 'nobody'}"
+            body = json.dumps({"error": said})
         return web.Response(
-            status=answer.status, text=answer.body, headers=answer.headers, content_type="application/json"
+            status=answer.status, text=body, headers=answer.headers, content_type="application/json"
         )
 
     async def __aenter__(self) -> Receiver:

@@ -77,7 +77,12 @@ class Secrets:
         found = {url, parts.netloc.rpartition("@")[0], parts.path, parts.query, parts.fragment}
         with contextlib.suppress(ValueError):  # a port that is not a number
             found.update((parts.username or "", parts.password or ""))
-        found.update(parts.path.split("/"))
+        segments = [segment for segment in parts.path.split("/") if segment]
+        if host_secret:
+            found.update(segments)
+        else:  # the whole path is cut anyway; alone, a segment that may be a token (not "api", "hook")
+            found.update(s for s in segments[:-1] if len(s) >= 12 or any(c.isdigit() for c in s))
+            found.update(segments[-1:])  # the ntfy topic, the webhook id
         for _, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
             found.add(value)
         found.update(parts.query.split("&"))

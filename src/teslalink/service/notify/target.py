@@ -93,9 +93,7 @@ class HttpTarget:
         except (ValueError, TypeError):
             raise errors.ConfigError(f"{self._name}: the URL cannot be read") from None
         if url.scheme not in ("http", "https") or not url.host:
-            raise errors.ConfigError(
-                f"{self._name}: the URL must start with http:// or https:// and name a host"
-            )
+            raise errors.ConfigError(f"{self._name}: the URL must be http:// or https:// and name a host")
         authorization = None
         if url.user is not None or url.password is not None:
             pair = f"{url.user or ''}:{url.password or ''}".encode()
