@@ -69,7 +69,8 @@ async def try_targets(
         try:
             await send_test(target, event, session=session)
         except errors.TeslalinkError as exc:
-            return TrialResult(name, one_line(str(exc)))
+            said = one_line(str(exc))
+            return TrialResult(name, said.removeprefix(f"{name}: "))  # the line names the target already
         return TrialResult(name, None)
 
     return list(await asyncio.gather(*(one(target) for target in targets)))
