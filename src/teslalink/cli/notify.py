@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import cast
 
 import click
 
 from ..service.events import EVENT_KINDS, EventKind
 from ..service.notify import TARGET_KINDS, try_targets
-from ..service.settings import TargetSettings
+from ..service.settings import TargetKind, TargetSettings
 from ._common import echo, run
 
 _TARGET_HELP = (
@@ -32,7 +33,7 @@ def parse_target(value: str) -> TargetSettings:
             "it may hold a token)",
             param_hint="'--target'",
         )
-    return TargetSettings(kind=kind, url=url.strip())  # type: ignore[arg-type]  # checked above
+    return TargetSettings(kind=cast(TargetKind, kind), url=url.strip())  # the kind checked above
 
 
 def _targets(ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> list[TargetSettings]:

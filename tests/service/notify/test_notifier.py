@@ -346,3 +346,21 @@ async def test_no_targets_is_a_notifier_that_does_nothing() -> None:
     notifier.publish(event())
     await notifier.close(GUARD_S)
     assert notifier.targets == []
+
+
+async def test_close_does_not_wait_out_a_retry_that_would_come_after_its_timeout(receiver: Receiver) -> None:
+    receiver.default = Answer(500)
+    waiting = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:  # a wait before the next try that outlasts everything
+        waiting.set()
+        await asyncio.Event().wait()
+
+    notifier = Notifier(settings(webhook(receiver.url())), sleep=sleep)
+    await notifier.start()
+    notifier.publish(event())
+    await eventually(waiting.is_set)
+    async with asyncio.timeout(GUARD_S):  # a hang guard: the timeout is an hour, the wait for ever
+        await notifier.close(3600)
+    assert notifier.targets[0].dropped == 1
+    assert len(receiver.requests) == 1

@@ -65,7 +65,18 @@ Sleep = Callable[[float], Awaitable[object]]
 class _Lane:
     """One target: its queue, its delivery task, its counters."""
 
-    __slots__ = ("busy", "events", "failing", "queue", "size", "status", "target", "task", "wake")
+    __slots__ = (
+        "busy",
+        "events",
+        "failing",
+        "queue",
+        "resting_until",
+        "size",
+        "status",
+        "target",
+        "task",
+        "wake",
+    )
 
     def __init__(self, target: Target, events: frozenset[str] | None, size: int, name: str) -> None:
         self.target = target
@@ -77,6 +88,7 @@ class _Lane:
         self.task: asyncio.Task[None] | None = None
         self.busy: Event | None = None  # the event being delivered (tried or waiting to be tried again)
         self.failing = False
+        self.resting_until = 0.0  # monotonic: when the wait before the next try ends (0: not waiting)
 
     def wants(self, kind: str) -> bool:
         return self.events is None or kind in self.events
@@ -238,7 +250,11 @@ class Notifier:
                 _LOG.warning("notify %s: %s (trying again in %.0f s)", status.name, reason, wait)
             else:
                 _LOG.debug("notify %s: %s (trying again in %.0f s)", status.name, reason, wait)
-            await self._sleep(wait)
+            lane.resting_until = time.monotonic() + wait
+            try:
+                await self._sleep(wait)
+            finally:
+                lane.resting_until = 0.0
             status.retried += 1
 
     async def close(self, timeout_s: float = 10.0) -> None:
@@ -247,9 +263,11 @@ class Notifier:
             return
         self._closing = True
         self._close_by = time.monotonic() + max(0.0, timeout_s)
-        tasks = [lane.task for lane in self._lanes if lane.task is not None]
         for lane in self._lanes:
             lane.wake.set()
+            if lane.task is not None and lane.resting_until > self._close_by:
+                lane.task.cancel()  # waiting to try again past the stop: nothing more will be sent
+        tasks = [lane.task for lane in self._lanes if lane.task is not None]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=max(0.0, timeout_s))
             for task in pending:
