@@ -356,11 +356,13 @@ async def test_close_does_not_wait_out_a_retry_that_would_come_after_its_timeout
         waiting.set()
         await asyncio.Event().wait()
 
-    notifier = Notifier(settings(webhook(receiver.url())), sleep=sleep)
+    notifier = Notifier(
+        settings(webhook(receiver.url())), sleep=sleep, retry=RetryPlan(first_s=300, max_s=300)
+    )
     await notifier.start()
     notifier.publish(event())
     await eventually(waiting.is_set)
-    async with asyncio.timeout(GUARD_S):  # a hang guard: the timeout is an hour, the wait for ever
-        await notifier.close(3600)
+    async with asyncio.timeout(GUARD_S):  # a hang guard, well short of close's own 120 s
+        await notifier.close(120)  # the next try, 4 to 5 min away, would come after it
     assert notifier.targets[0].dropped == 1
     assert len(receiver.requests) == 1
