@@ -40,6 +40,7 @@ COMMANDS = {
     "fleet": ("teslalink.cli.fleet:fleet", "Fleet API: the app's key, registration, pairing a car."),
     "config": ("teslalink.cli.config:config", "The service's configuration file: init, check, path."),
     "status": ("teslalink.cli.status:status", "Ask a running `teslalink serve` what it watches and costs."),
+    "notify": ("teslalink.cli.notify:notify", "Send a test notification (webhook, ntfy, apprise)."),
 }
 
 
