@@ -70,3 +70,14 @@ def test_the_metrics_table_names_every_metric() -> None:
     for name in documented:
         if "<" not in name:
             assert name in exported, f"documented, not exported: {name}"
+
+
+TOML_BLOCKS = re.findall(r"```toml\n(.*?)```", GUIDE, re.DOTALL)
+
+
+@pytest.mark.parametrize("number", range(len(TOML_BLOCKS)))
+def test_every_toml_example_of_the_guide_is_a_valid_config(number: int, tmp_path: Path) -> None:
+    """A reader copies these into service.toml: each must parse, in every chapter."""
+    from teslalink.service.config import parse_config
+
+    parse_config(TOML_BLOCKS[number], source=f"docs/service.md toml block {number + 1}", base_dir=tmp_path)
