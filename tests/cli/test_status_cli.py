@@ -8,6 +8,7 @@ import json
 import socket
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -158,3 +159,20 @@ def test_the_default_is_the_default_listener() -> None:
     assert DEFAULT_URL in result.stdout
     listed = CliRunner().invoke(cli, ["--help"])
     assert "status" in listed.stdout
+
+
+def test_the_config_files_listener_is_asked(served: ThreadedListener, tmp_path: Path) -> None:
+    port = int(served.url.rstrip("/").rsplit(":", 1)[1])
+    config = tmp_path / "service.toml"
+    config.write_text(f'[listen]\nhost = "127.0.0.1"\nport = {port}\n')
+    result = invoke("--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith(f"teslalink 0.1.0 at http://127.0.0.1:{port}/: ok")
+
+
+def test_a_broken_config_is_one_line_per_problem(tmp_path: Path) -> None:
+    config = tmp_path / "service.toml"
+    config.write_text("[listen]\nport = 70000\n")
+    result = invoke("--config", str(config))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {config}:2: ")

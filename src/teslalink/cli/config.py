@@ -22,7 +22,27 @@ from ..service.config import STARTER_TEXT, ConfigFileError, default_config_path,
 from ..service.settings import ServiceSettings
 from ._text import plural, printable
 
-__all__ = ["check_lines", "config", "login_warnings", "summary"]
+__all__ = ["check_lines", "config", "config_option", "login_warnings", "settings_or_exit", "summary"]
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The service's TOML file (default: $TESLALINK_CONFIG or ~/.config/teslalink/service.toml).",
+)
+"""`--config FILE` of every command that reads the service's file (serve, status, history, notify)."""
+
+
+def settings_or_exit(path: Path | None) -> ServiceSettings:
+    """The file's settings; else every problem on stderr, one `Error:` line each, and exit 1."""
+    source = path.expanduser() if path is not None else default_config_path()
+    try:
+        return load_config(source)
+    except ConfigFileError as exc:
+        for line in exc.problems:
+            click.echo(f"Error: {printable(line)}", err=True)
+        raise SystemExit(1) from None
 
 
 def check_lines(path: str | os.PathLike[str] | None = None) -> tuple[bool, list[str]]:

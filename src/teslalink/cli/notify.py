@@ -1,13 +1,15 @@
 """`teslalink notify test`: send one test notification to each target and say how it went.
 
-A target is `KIND:URL` (webhook, ntfy or apprise), as in the config's `[[notify.targets]]`. The
-URL is never printed (it may hold a token): each target is shown by its kind, scheme and host.
+A target is `KIND:URL` (webhook, ntfy or apprise), as in the config's `[[notify.target]]`;
+without `--target`, the config file's targets are tried. The URL is never printed (it may hold a
+token): each target is shown by its kind, scheme and host.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import cast
 
 import click
@@ -16,6 +18,7 @@ from ..service.events import EVENT_KINDS, EventKind
 from ..service.notify import TARGET_KINDS, try_targets
 from ..service.settings import TargetKind, TargetSettings
 from ._common import echo, run
+from .config import config_option, settings_or_exit
 
 _TARGET_HELP = (
     "Where to send it: KIND:URL, KIND one of webhook, ntfy, apprise "
@@ -48,12 +51,25 @@ def report(targets: Sequence[TargetSettings], kind: EventKind) -> bool:
     return all(result.ok for result in results)
 
 
+def _configured_targets(config_path: Path | None) -> list[TargetSettings]:
+    from ..service.config import default_config_path  # noqa: PLC0415
+
+    hint = "give --target KIND:URL or add a [[notify.target]] to the service's config"
+    if config_path is None and not default_config_path().exists():
+        raise click.UsageError(f"no target: {hint}")
+    targets = list(settings_or_exit(config_path).notify.targets)
+    if not targets:
+        raise click.UsageError(f"the config has no target: {hint}")
+    return targets
+
+
 @click.group()
 def notify() -> None:
     """Notifications: try the targets the service would deliver to."""
 
 
 @notify.command("test")
+@config_option
 @click.option("--target", "targets", multiple=True, metavar="KIND:URL", callback=_targets, help=_TARGET_HELP)
 @click.option(
     "--event",
@@ -63,13 +79,14 @@ def notify() -> None:
     show_default=True,
     help="The kind of event the test looks like.",
 )
-def notify_test(targets: list[TargetSettings], kind: str) -> None:
-    """Send one test notification (clearly marked as a test) to each target.
+def notify_test(config_path: Path | None, targets: list[TargetSettings], kind: str) -> None:
+    """Send one test notification (clearly marked as a test) to each target: those given with
+    --target, else the config file's.
 
     Prints "ok" or the reason for each target; exits 1 when any target failed.
     Example: `teslalink notify test --target webhook:http://127.0.0.1:8080/hook`
     """
     if not targets:
-        raise click.UsageError("give at least one --target KIND:URL")
+        targets = _configured_targets(config_path)
     if not report(targets, EventKind(kind)):
         sys.exit(1)

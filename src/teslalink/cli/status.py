@@ -16,6 +16,7 @@ it is failing (after the report) or when no service answers.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, Final
 
 import click
@@ -25,6 +26,7 @@ from .. import errors
 from ..service.settings import DEFAULT_PORT
 from ..transport import Timeouts
 from ._common import echo, echo_json, json_text, run
+from .config import config_option
 
 __all__ = ["DEFAULT_URL", "report_lines", "status"]
 
@@ -37,19 +39,19 @@ RECENT_EVENTS: Final = 5
 @click.command("status")
 @click.option(
     "--url",
-    default=DEFAULT_URL,
-    show_default=True,
+    default=None,
     metavar="URL",
-    help="The service's listener (its [listen] host and port).",
+    help=f"The service's listener (default: the config file's [listen], else {DEFAULT_URL}).",
 )
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="Print the service's /status answer as JSON.")
-def status(url: str, as_json: bool) -> None:
+def status(url: str | None, config_path: Path | None, as_json: bool) -> None:
     """What a running `teslalink serve` watches: devices and their last readings, this month's
     billable calls and cost, notification targets, the recorder, the last events.
 
     Exit status: 0 when the service is ok or degraded, 1 when it is failing or does not answer.
     """
-    base = listener_url(url)
+    base = listener_url(url or _configured_url(config_path))
     data = run(fetch_status(base))
     if as_json:
         echo_json(data)
@@ -59,6 +61,18 @@ def status(url: str, as_json: bool) -> None:
     if data.get("health") == "failing":
         problems = "; ".join(str(p) for p in data.get("problems") or []) or "no reason given"
         raise click.ClickException(f"the service is failing: {problems}")
+
+
+def _configured_url(config_path: Path | None) -> str:
+    """The config file's listener when there is a file (or one was named), else the default."""
+    from ..service.config import default_config_path  # noqa: PLC0415
+    from .config import settings_or_exit  # noqa: PLC0415
+
+    if config_path is None and not default_config_path().exists():
+        return DEFAULT_URL
+    listen = settings_or_exit(config_path).listen
+    host = "127.0.0.1" if listen.host in ("0.0.0.0", "") else "::1" if listen.host == "::" else listen.host
+    return f"http://{f'[{host}]' if ':' in host else host}:{listen.port}/"
 
 
 def listener_url(text: str) -> URL:

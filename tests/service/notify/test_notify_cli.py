@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -141,3 +142,13 @@ async def test_try_targets_takes_settings_from_anywhere(receiver: Receiver) -> N
     assert results[0].error == "HTTP 500: Internal Server Error"
     assert len(failing.requests) == 1  # a test is sent once: no retries
     assert [r.json()["event"]["device"]["kind"] for r in receiver.requests] == ["account"]
+
+
+async def test_without_target_the_config_files_targets_are_tried(receiver: Receiver, tmp_path: Path) -> None:
+    config = tmp_path / "service.toml"
+    config.write_text(f'[[notify.target]]\nkind = "webhook"\nurl = "{receiver.url(SECRET)}"\n')
+    result = await invoke("notify", "test", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"webhook http://127.0.0.1:{receiver.port}: ok"]
+    (hook,) = receiver.at(SECRET)
+    assert hook.json()["test"] is True
