@@ -22,11 +22,13 @@ async def test_a_plug_in_while_the_car_sleeps_is_told_from_the_charger_within_on
         (plugged,) = t.events(EventKind.PLUGGED_IN)  # told once, though the car confirmed it since
         assert plugged.figures["source"] == "wallconnector"
         assert plugged.figures["wallconnector"] == UNIT
-        assert plugged.device.kind is DeviceKind.CAR and plugged.device.id == t.car.vin
+        assert plugged.device.kind is DeviceKind.CAR
+        assert plugged.device.id == t.car.vin
         assert 0 <= plugged.at_ms / 1000 - plugged_at <= t.unit_policy.idle_s  # within one unit poll
         assert (plugged.at_ms / 1000, t.car.vin) in t.asked  # the runner was asked to read the car
         # The car confirmed it (read because it woke by itself for the cable) and charges:
-        assert t.engine is not None and t.engine.failures == 0
+        assert t.engine is not None
+        assert t.engine.failures == 0
         assert t.car.wake_reasons.get("wake_up", 0) == 0
         assert t.billed(BillingCategory.WAKE) == 0
         assert t.kinds().count("charging_started") == 1
@@ -34,10 +36,11 @@ async def test_a_plug_in_while_the_car_sleeps_is_told_from_the_charger_within_on
         assert len(sessions) == 1
         (session,) = sessions.values()
         assert session.source is ChargeSource.BOTH
-        assert session.vin == t.car.vin and session.serial == t.unit.serial
+        assert session.vin == t.car.vin
+        assert session.serial == t.unit.serial
 
 
-async def test_a_car_without_connectivity_is_recorded_plugged_in_and_charging_from_the_charger_alone() -> None:
+async def test_a_car_without_connectivity_is_recorded_plugged_in_from_the_charger_alone() -> None:
     async with twin(battery_level=75.0) as t:
         scenario.go_offline(t.world, t.car.vin)
         await t.start()
@@ -50,7 +53,8 @@ async def test_a_car_without_connectivity_is_recorded_plugged_in_and_charging_fr
         (session,) = t.latest(ChargingSession).values()
         assert session.source is ChargeSource.WALL_CONNECTOR
         assert session.vin == t.car.vin  # the config's car for this unit
-        assert session.energy_grid_wh is not None and session.energy_grid_wh > 0
+        assert session.energy_grid_wh is not None
+        assert session.energy_grid_wh > 0
         assert session.energy_added_wh is None  # the car said nothing yet
 
         scenario.come_online(t.world, t.car.vin)
@@ -62,4 +66,5 @@ async def test_a_car_without_connectivity_is_recorded_plugged_in_and_charging_fr
         assert list(sessions) == [session.key]  # the same session, now seen by both
         joined = sessions[session.key]
         assert joined.source is ChargeSource.BOTH
-        assert joined.energy_added_wh is not None and joined.energy_added_wh > 0
+        assert joined.energy_added_wh is not None
+        assert joined.energy_added_wh > 0
