@@ -88,3 +88,29 @@ async def test_a_charge_to_complete_is_one_joined_session_with_the_twins_energy(
         unit_status = next(s for s in status.values() if s.device.name == UNIT)
         assert unit_status.reading["vehicle_connected"] is False
         assert unit_status.error is None
+
+
+async def test_a_supercharger_session_is_the_cars_alone_and_never_joined_to_the_unit_at_home() -> None:
+    async with twin(battery_level=60.0, charge_limit_soc=80) as t:
+        await t.start()
+        await t.run(60)
+        t.car.start_supercharging(max_kw=150.0)
+        await t.run_until(lambda: t.car.charging_state == "Complete", limit_s=2 * 3600)
+        await t.run(t.car_policy.charging_s)
+        t.car.unplug()
+        await t.run(600)
+        assert t.engine is not None
+        assert t.engine.failures == 0
+        assert t.kinds() == ["plugged_in", "charging_started", "charge_complete", "unplugged"]
+        assert {e.figures["source"] for e in t.events(EventKind.PLUGGED_IN)} == {"car"}
+        (session,) = t.latest(ChargingSession).values()
+        assert session.source is ChargeSource.CAR
+        assert session.fast_charger is True
+        assert session.serial is None
+        assert session.energy_grid_wh is None
+        assert session.energy_added_wh is not None
+        record = t.car.port.history[-1]
+        assert abs(session.energy_added_wh - record.energy_kwh * 1000) <= 0.02 * record.energy_kwh * 1000
+        assert session.key.startswith(t.car.vin)
+        assert session.end_ms is not None
+        assert not t.latest(WallConnectorSession)

@@ -49,8 +49,10 @@ def track_of(ctx: Context, watcher: CarWatcher) -> CarTrack:
     car = ctx.cars.get(vin)
     if car is None:
         car = ctx.cars[vin] = CarTrack(vin=vin, name=watcher.vehicle.display_name)
+        ctx.cars_changed()
     elif watcher.vehicle.display_name and watcher.vehicle.display_name != car.name:
         car.name = watcher.vehicle.display_name
+        ctx.cars_changed()
     return car
 
 

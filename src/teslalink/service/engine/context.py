@@ -48,6 +48,7 @@ class Context:
     cars: dict[str, CarTrack] = field(default_factory=dict)
     units: dict[str, UnitTrack] = field(default_factory=dict)
     charges: dict[str, OpenCharge] = field(default_factory=dict)
+    _index: dict[str, CarTrack] | None = field(default=None, repr=False)
 
     # --- the way out ---------------------------------------------------------------------------
 
@@ -79,14 +80,16 @@ class Context:
         """The car a config names by VIN or display name (case-insensitive), if it is known."""
         if not text:
             return None
-        wanted = text.strip().casefold()
-        for car in self.cars.values():
-            if car.vin.casefold() == wanted:
-                return car
-        for car in self.cars.values():
-            if car.name and car.name.casefold() == wanted:
-                return car
-        return None
+        index = self._index
+        if index is None:
+            index = {car.name.casefold(): car for car in self.cars.values() if car.name}
+            index.update({car.vin.casefold(): car for car in self.cars.values()})  # a VIN wins
+            self._index = index
+        return index.get(text.strip().casefold())
+
+    def cars_changed(self) -> None:
+        """A car was added or renamed: the names are looked up afresh."""
+        self._index = None
 
     def car_of_unit(self, unit: UnitTrack) -> CarTrack | None:
         """The car that charges at `unit` by the config, unless another car is plugged in there."""

@@ -141,6 +141,7 @@ class Engine:
                 track = self.ctx.cars[info.vin] = CarTrack(vin=info.vin, name=info.name, account=info.account)
             track.account = info.account
             track.name = info.name or track.name
+            self.ctx.cars_changed()
             self._infos[info.vin] = info
             self.ctx.record(info)
 
@@ -277,6 +278,7 @@ class Engine:
         if open_spans is not None:
             _reconcile(cars_, units_, charges, list(open_spans))
         self.ctx.cars, self.ctx.units, self.ctx.charges = cars_, units_, charges
+        self.ctx.cars_changed()
         self._budget_warned = warned
 
     # --- inside --------------------------------------------------------------------------------
