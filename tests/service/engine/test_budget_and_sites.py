@@ -13,7 +13,7 @@ from teslalink.service.records import ApiUsage, Record, SiteSample
 from teslalink.service.scheduler import Scheduler, WorldClock
 from teslalink.service.settings import EngineSettings
 from teslalink.service.state import ServiceState
-from teslalink.service.watch import SiteJob
+from teslalink.service.watch import SiteJob, SitePolicy
 from teslalink.simulator import World, scenario, serve_cloud
 
 from .harness import EMAIL, START
@@ -65,12 +65,12 @@ async def test_each_site_read_is_a_sample_of_the_twins_power_flows() -> None:
             (site,) = await api.energy_sites()
             scheduler = Scheduler(WorldClock(world))
             scheduler.add("site", SiteJob(site, engine, world.now))
-            await scheduler.run_until(START + 600)
+            await scheduler.run_until(START + 2 * SitePolicy().live_s)
             truth = scenario.site_truth(world, twin_site.energy_site_id)
         finally:
             await api.close()
     samples = [r for r in records if isinstance(r, SiteSample)]
-    assert [s.at_ms for s in samples] == [round((START + 60 * i) * 1000) for i in range(11)]
+    assert [s.at_ms for s in samples] == [round((START + SitePolicy().live_s * i) * 1000) for i in range(3)]
     last = samples[-1]
     assert last.site_id == str(twin_site.energy_site_id)
     assert last.battery_level is not None
@@ -79,5 +79,5 @@ async def test_each_site_read_is_a_sample_of_the_twins_power_flows() -> None:
     assert abs(last.solar_w - truth["solar_w"]) <= max(50.0, 0.05 * truth["solar_w"])
     (status,) = state.devices.values()
     assert status.state == "online"
-    assert status.next_poll_ms == round((START + 660) * 1000)
+    assert status.next_poll_ms == round((START + 3 * SitePolicy().live_s) * 1000)
     assert engine.failures == 0

@@ -22,7 +22,7 @@ async def test_sleep_a_drive_and_parking_are_spans_and_events_with_the_twins_dis
         await t.run(120)
         scenario.drive(t.world, t.car.vin, route="loop_10km", speed_kph=50)
         await t.run_until(lambda: not t.car.is_driving, limit_s=3600)
-        await t.run(300)
+        await t.run(t.car_policy.driving_s)  # the next poll sees it parked
         assert t.engine is not None
         assert t.engine.failures == 0
         assert t.billed(BillingCategory.WAKE) == 0
