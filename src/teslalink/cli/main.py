@@ -38,6 +38,7 @@ COMMANDS = {
     "stream": ("teslalink.cli.stream:stream", "Follow a car's live stream (speed, power, position)."),
     "api": ("teslalink.cli.cloud_api:api", "Call any named Owner API endpoint (NAME key=value...)."),
     "fleet": ("teslalink.cli.fleet:fleet", "Fleet API: the app's key, registration, pairing a car."),
+    "history": ("teslalink.cli.history:history", "What teslalink serve recorded: charges, drives, events."),
 }
 
 

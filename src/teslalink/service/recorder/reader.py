@@ -76,6 +76,11 @@ class Reader:
         )
         return [int(row[0]) for row in rows]
 
+    async def device_names(self) -> dict[tuple[DeviceKind, str], str]:
+        """Every device's name by (kind, id): what `history` shows instead of a VIN or serial."""
+        rows = await self._backend.fetch("SELECT kind, ident, name FROM devices", ())
+        return {(DeviceKind(kind), str(ident)): str(name) for kind, ident, name in rows if name}
+
     async def _device_id(self, kind: DeviceKind, ident: str) -> int | None:
         rows = await self._backend.fetch(
             "SELECT id FROM devices WHERE kind = ? AND ident = ?", (kind.value, ident)
