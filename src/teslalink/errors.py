@@ -26,6 +26,8 @@ asyncio timeouts) are translated at the transport seam (`teslalink._http`) and t
     │   └── SignedCommandsNotSupported  422: the car takes REST commands only (a pre-2021 Model S/X)
     ├── NotPaired                the car does not know our key: `.link` is the tesla.com/_ak page, `.vin`
     ├── DeliveryFailed           a notification target did not take a notification: `.retry`, `.retry_after`
+    ├── StorageError             the recorder's database cannot be opened, read or written (a path, a DSN
+    │                            shown without its password, a schema newer than this teslalink)
     └── ConfigError              bad user input (a malformed host, an unknown option value)
 
 Every message names the host or endpoint involved and never carries a secret.
@@ -55,6 +57,7 @@ __all__ = [
     "RateLimited",
     "ServiceUnavailable",
     "SignedCommandsNotSupported",
+    "StorageError",
     "TeslalinkError",
     "TimeoutError",
     "TokenExpired",
@@ -96,6 +99,15 @@ class DecodeError(TeslalinkError, ValueError):
 
 class ConfigError(TeslalinkError, ValueError):
     """A value given by the user is malformed (a host, a wiring name, an option)."""
+
+
+class StorageError(TeslalinkError):
+    """The recorder's database could not be opened, read or written.
+
+    One line that names the SQLite file or the PostgreSQL server (its DSN without the password)
+    and what is wrong: a path that cannot be a database, a server that does not answer, a schema
+    newer than this teslalink knows, a commit the database refused.
+    """
 
 
 class AuthError(TeslalinkError):

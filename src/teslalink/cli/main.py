@@ -41,6 +41,7 @@ COMMANDS = {
     "config": ("teslalink.cli.config:config", "The service's configuration file: init, check, path."),
     "status": ("teslalink.cli.status:status", "Ask a running `teslalink serve` what it watches and costs."),
     "notify": ("teslalink.cli.notify:notify", "Send a test notification (webhook, ntfy, apprise)."),
+    "history": ("teslalink.cli.history:history", "What teslalink serve recorded: charges, drives, events."),
 }
 
 

@@ -1,0 +1,177 @@
+"""`teslalink history charges|drives|sessions|states|events`: what the recorder of `teslalink serve` kept.
+
+Reads the database on a connection of its own and changes nothing in it (a running service goes
+on writing). The database is the data dir's teslalink.db unless `--db` names another file or a
+`postgresql://` DSN. `--since` takes a time back (7d, 12h, 2w) or a date or time (2026-12-01,
+2026-12-01T08:00, local unless it has an offset); spans are listed when they were still going at
+or after it. `--car` is a VIN or a car's name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..service.recorder.postgres import is_dsn
+from ._common import echo, echo_json, printable, run, safe_console
+
+__all__ = ["default_database", "history", "parse_since"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+_BACK = re.compile(r"(\d+)\s*([hdw])")
+_UNIT_MS = {"h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+
+
+def default_database() -> Path:
+    """The data dir's teslalink.db: $XDG_DATA_HOME/teslalink, else ~/.local/share/teslalink.
+
+    The same place `teslalink serve` records in when its config does not say otherwise.
+    """
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "teslalink" / "teslalink.db"
+
+
+def parse_since(text: str, now_s: float) -> int:
+    """`--since` as epoch ms: "7d", "12h", "2w" back from now, or an ISO date or time."""
+    given = text.strip()
+    back = _BACK.fullmatch(given.lower())
+    if back is not None:
+        return int(now_s * 1000) - int(back.group(1)) * _UNIT_MS[back.group(2)]
+    try:
+        moment = dt.datetime.fromisoformat(given)
+    except ValueError:
+        raise click.BadParameter(
+            f"give a time back (7d, 12h, 2w) or a date (2026-12-01), not {printable(given)!r}",
+            param_hint="'--since'",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # a naive time is the local time
+    return int(moment.timestamp() * 1000)
+
+
+def _options(command: _F) -> _F:
+    for option in reversed(
+        (
+            click.option(
+                "--since", default=None, metavar="WHEN", help="From: 7d, 12h, 2w or a date (2026-12-01)."
+            ),
+            click.option("--car", default=None, metavar="VIN|NAME", help="Only this car."),
+            click.option("--json", "as_json", is_flag=True, help="A JSON array of the records."),
+            click.option("--csv", "as_csv", is_flag=True, help="CSV (RFC 4180) with a header."),
+            click.option(
+                "--db",
+                default=None,
+                metavar="PATH|DSN",
+                help="The SQLite file or postgresql:// DSN (default: the data dir's teslalink.db).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+@click.group()
+def history() -> None:
+    """What `teslalink serve` recorded: charges, drives, Wall Connector sessions, states, events."""
+
+
+def _show(kind: str, since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None) -> None:
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    since_ms = None if since is None else parse_since(since, time.time())
+    database: str | Path = default_database() if db is None else db if is_dsn(db) else Path(db)
+    run(_print(kind, database, since_ms, car, as_json=as_json, as_csv=as_csv, since_text=since))
+
+
+async def _print(
+    kind: str,
+    database: str | Path,
+    since_ms: int | None,
+    car: str | None,
+    *,
+    as_json: bool,
+    as_csv: bool,
+    since_text: str | None,
+) -> None:
+    from ..errors import StorageError  # noqa: PLC0415 - the recorder only when a command runs
+    from ..service.recorder import open_reader  # noqa: PLC0415
+    from . import history_view as view  # noqa: PLC0415
+
+    if isinstance(database, Path) and not await asyncio.to_thread(database.exists):
+        raise StorageError(f"no database at {database} yet: `teslalink serve` records there (or give --db)")
+    reader = await open_reader(database)
+    try:
+        if car is not None and not await reader.find_cars(car):
+            known = sorted({name or vin for name, vin in await _car_names(reader)})
+            listed = f" (cars: {', '.join(known)})" if known else " (no cars recorded yet)"
+            raise StorageError(f"no car {printable(car)!r} in {reader.where}{listed}")
+        queries: dict[str, Callable[..., Awaitable[Sequence[Any]]]] = {
+            "charges": reader.charges,
+            "drives": reader.drives,
+            "sessions": reader.sessions,
+            "states": reader.states,
+            "events": reader.events,
+        }
+        records = await queries[kind](since_ms=since_ms, car=car)
+        names = await reader.device_names()
+    finally:
+        await reader.close()
+    if as_json:
+        echo_json(view.as_json(records))
+    elif as_csv:
+        click.echo(printable(view.as_csv(kind, records)), nl=False)
+    elif not records:
+        what = view.KINDS[kind].plural
+        echo(f"No {what} since {since_text}." if since_text else f"No {what} recorded yet.")
+    else:
+        what = view.KINDS[kind].plural
+        title = what[:1].upper() + what[1:] + (f" since {since_text}" if since_text else "")
+        safe_console().print(view.as_table(kind, records, names, title))
+
+
+async def _car_names(reader: Any) -> list[tuple[str, str]]:
+    return [(car.name, car.vin) for car in await reader.cars()]
+
+
+@history.command()
+@_options
+def charges(since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None) -> None:
+    """Charging sessions: energy added to the battery, from the grid, and the losses between."""
+    _show("charges", since, car, as_json, as_csv, db)
+
+
+@history.command()
+@_options
+def drives(since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None) -> None:
+    """Drives: distance, duration, battery used."""
+    _show("drives", since, car, as_json, as_csv, db)
+
+
+@history.command()
+@_options
+def sessions(since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None) -> None:
+    """Wall Connector sessions: plugged in to unplugged, the energy the unit delivered."""
+    _show("sessions", since, car, as_json, as_csv, db)
+
+
+@history.command()
+@_options
+def states(since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None) -> None:
+    """The cars' states: online, asleep, offline, driving, charging, updating."""
+    _show("states", since, car, as_json, as_csv, db)
+
+
+@history.command()
+@_options
+def events(since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None) -> None:
+    """Events: plugged in, charging started and stopped, drives, sleep, alerts."""
+    _show("events", since, car, as_json, as_csv, db)
