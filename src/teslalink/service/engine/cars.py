@@ -73,7 +73,8 @@ def car_polled(ctx: Context, watcher: CarWatcher, result: PollResult, at: float)
             car.battery_level = float(data.battery_level)
         _software(ctx, car, data, at_ms)
         _charging(ctx, car, data, at_ms)
-    _driving(ctx, car, activity, fix, at_ms)
+    woke = watcher.online_since
+    _driving(ctx, car, activity, fix, at_ms, None if woke is None else ms(woke))
     if fix is not None and activity is not CarActivity.DRIVING and car.drive is None:
         car.parked = fix.parked()
     new_state = _span_state(ctx, car, activity, data)
@@ -318,13 +319,15 @@ def _sample(car: CarTrack, key: str, data: VehicleData, at_ms: int) -> ChargeSam
 # --- drives -----------------------------------------------------------------------------------
 
 
-def _driving(ctx: Context, car: CarTrack, activity: CarActivity, fix: Fix | None, at_ms: int) -> None:
+def _driving(
+    ctx: Context, car: CarTrack, activity: CarActivity, fix: Fix | None, at_ms: int, woke_ms: int | None
+) -> None:
     drive = car.drive
     if activity is CarActivity.DRIVING:
         if fix is None:
             return
         if drive is None:
-            start_drive(ctx, car, fix)
+            start_drive(ctx, car, fix, woke_ms)
         else:
             take(ctx, car, fix)
         return

@@ -52,6 +52,9 @@ POSITION_HEARTBEAT_MS: Final = 300_000
 START_WINDOW_MS: Final = 1_800_000
 """A parked reading at most 30 min old gives a drive its starting level and range (our choice)."""
 OFFLINE_TIMEOUT_MS: Final = 900_000
+WOKE_WINDOW_MS: Final = 900_000
+"""A wake at most 15 min before the first reading in gear is the drive's start (our choice: the
+service's check-in wait and a poll are well inside it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,16 +126,22 @@ def keep_position(drive: DriveTrack, fix: Fix, *, always: bool = False) -> float
     return moved if moved >= POSITION_MIN_M or waited >= POSITION_HEARTBEAT_MS else None
 
 
-def start_drive(ctx: Context, car: CarTrack, fix: Fix) -> DriveTrack:
-    """The first reading in gear: the drive opens (from the last parked figures when they fit)."""
+def start_drive(ctx: Context, car: CarTrack, fix: Fix, woke_ms: int | None = None) -> DriveTrack:
+    """The first reading in gear: the drive opens (from the last parked figures when they fit).
+
+    `woke_ms`: when the summary first showed the car online again, if it slept before; the
+    service waits out a few minutes before reading a car that wakes (an hourly check-in looks
+    the same), so a drive from sleep began then, not at its first reading. Without any parked
+    reading (the service's first sight of the car is in gear) the start's odometer is not known
+    and the drive has no distance (None, never a short one)."""
     parked = car.parked
     recent = parked is not None and fix.at_ms - parked.at_ms <= START_WINDOW_MS
+    woke_recently = woke_ms is not None and 0 <= fix.at_ms - woke_ms <= WOKE_WINDOW_MS
+    start_ms = woke_ms if woke_recently and woke_ms is not None else fix.at_ms
     drive = DriveTrack(
-        key=f"{car.vin}:{fix.at_ms}",
-        start_ms=fix.at_ms,
-        start_odometer_km=parked.odometer_km
-        if parked is not None and parked.odometer_km is not None
-        else fix.odometer_km,
+        key=f"{car.vin}:{start_ms}",
+        start_ms=start_ms,
+        start_odometer_km=parked.odometer_km if parked is not None else None,
         start_battery_level=parked.battery_level if recent and parked is not None else fix.battery_level,
         start_range_km=parked.range_km if recent and parked is not None else fix.range_km,
         start_latitude=parked.latitude
