@@ -128,7 +128,7 @@ async def _print(
     if as_json:
         echo_json(view.as_json(records))
     elif as_csv:
-        click.echo(printable(view.as_csv(kind, records)), nl=False)
+        click.echo(view.as_csv(kind, records), nl=False)
     elif not records:
         what = view.KINDS[kind].plural
         echo(f"No {what} since {since_text}." if since_text else f"No {what} recorded yet.")

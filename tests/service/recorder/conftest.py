@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -53,7 +53,7 @@ class PgServer:
     socket_dir: Path
     port: int
     as_user: list[str]
-    _names: Iterator[int] = itertools.count(1)
+    _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def dsn(self, database: str, user: str = "postgres", password: str | None = None) -> str:
         secret = f":{password}" if password else ""

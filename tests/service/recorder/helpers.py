@@ -46,7 +46,9 @@ class Clock:
 def one_of_each() -> list[Record]:
     """Every record type once, with every field given (fixed-point values at their resolution)."""
     return [
-        CarInfo(VIN, EMAIL, name="Sleeper", model="Model 3", vehicle_id=1_493_000_000_123, id=3_744_000_000_456),
+        CarInfo(
+            VIN, EMAIL, name="Sleeper", model="Model 3", vehicle_id=1_493_000_000_123, id=3_744_000_000_456
+        ),
         StateSpan("state-1", VIN, CarState.DRIVING, T0, T0 + 1_800_000),
         Drive(
             "drive-1",
@@ -108,7 +110,13 @@ def one_of_each() -> list[Record]:
             phases=3,
         ),
         WallConnectorSession(
-            "wc-session-1", SERIAL, T0 + 3_500_000, T0 + 18_100_000, energy_wh=33_456.7, charging_s=14_400.5, vin=VIN
+            "wc-session-1",
+            SERIAL,
+            T0 + 3_500_000,
+            T0 + 18_100_000,
+            energy_wh=33_456.7,
+            charging_s=14_400.5,
+            vin=VIN,
         ),
         WallConnectorSample(
             SERIAL,
@@ -164,7 +172,11 @@ async def read_back(recorder: Recorder) -> list[Record]:
 
 
 async def opened(
-    settings: StorageSettings, data_dir: Path, clock: Callable[[], int], batch_s: float = 3600.0, **tuning: object
+    settings: StorageSettings,
+    data_dir: Path,
+    clock: Callable[[], int],
+    batch_s: float = 3600.0,
+    **tuning: object,
 ) -> Recorder:
     """A recorder on `settings`; by default only flush() commits (an hour's timer, no size
     trigger), so what a test reads is what it flushed."""

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import eventually
 from teslalink.errors import StorageError
 from teslalink.service.recorder import Recorder
-from teslalink.service.recorder.sqlite import SqliteBackend
 from teslalink.service.recorder.migrations import SQLITE
+from teslalink.service.recorder.sqlite import SqliteBackend
 from teslalink.service.records import CarState, Position, StateSpan, WallConnectorSample
 
-from conftest import eventually
 from .conftest import PgServer, Storage
 from .helpers import SERIAL, T0, VIN, Clock, opened
 

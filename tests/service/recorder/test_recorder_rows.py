@@ -93,7 +93,9 @@ async def test_replayed_samples_and_events_are_one_row_each(storage: Storage) ->
 async def test_a_session_open_across_a_restart_is_continued_not_duplicated(storage: Storage) -> None:
     clock = Clock()
     first = await opened(storage.settings, storage.data_dir, clock)
-    session = ChargingSession("charge-9", ChargeSource.WALL_CONNECTOR, T0, serial=SERIAL, energy_grid_wh=1_000.0)
+    session = ChargingSession(
+        "charge-9", ChargeSource.WALL_CONNECTOR, T0, serial=SERIAL, energy_grid_wh=1_000.0
+    )
     first.put(session)
     await first.close()  # the service stops while the car charges
 
@@ -101,7 +103,12 @@ async def test_a_session_open_across_a_restart_is_continued_not_duplicated(stora
     second = await opened(storage.settings, storage.data_dir, clock)
     assert await second.open_spans() == [session]  # what the engine continues
     ended = dataclasses.replace(
-        session, source=ChargeSource.BOTH, vin=VIN, end_ms=T0 + 7_200_000, energy_grid_wh=22_000.0, energy_added_wh=20_000.0
+        session,
+        source=ChargeSource.BOTH,
+        vin=VIN,
+        end_ms=T0 + 7_200_000,
+        energy_grid_wh=22_000.0,
+        energy_added_wh=20_000.0,
     )
     second.put(ended)
     await second.flush()
