@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -75,7 +76,13 @@ class Terminal:
 
 
 def run_until_exit(terminals: list[Terminal], timeout_s: float = 90.0) -> None:
-    """Read every terminal until each child has exited (bounded: generous for a loaded machine)."""
+    """Read every terminal until each child has exited (bounded: generous for a loaded machine).
+
+    A terminal's end (EOF or EIO on the master) is not the child's exit: the kernel closes an
+    exiting process's files, the pty's slave among them, before the process can be reaped, so
+    `poll()` just after the last read may still say "running". Each child whose terminal ended is
+    therefore waited for, within what is left of the bound.
+    """
     end = time.monotonic() + timeout_s
     while time.monotonic() < end and not all(t.done for t in terminals):
         open_ = [t for t in terminals if not t.done]
@@ -85,6 +92,10 @@ def run_until_exit(terminals: list[Terminal], timeout_s: float = 90.0) -> None:
                 terminal.read()
             elif terminal.process.poll() is not None:
                 terminal.read()  # drained: the next read fails or returns nothing
+    for terminal in terminals:
+        if terminal.done:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # still running: the caller says so
+                terminal.process.wait(timeout=max(0.0, end - time.monotonic()))
 
 
 def wait_for(terminal: Terminal, text: str, timeout_s: float = 40.0, then: str = "") -> bool:

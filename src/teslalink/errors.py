@@ -25,6 +25,7 @@ asyncio timeouts) are translated at the transport seam (`teslalink._http`) and t
     │   ├── OutOfRegion          421: the account lives in another Fleet region; `.base_url` is Tesla's word
     │   └── SignedCommandsNotSupported  422: the car takes REST commands only (a pre-2021 Model S/X)
     ├── NotPaired                the car does not know our key: `.link` is the tesla.com/_ak page, `.vin`
+    ├── DeliveryFailed           a notification target did not take a notification: `.retry`, `.retry_after`
     ├── StorageError             the recorder's database cannot be opened, read or written (a path, a DSN
     │                            shown without its password, a schema newer than this teslalink)
     └── ConfigError              bad user input (a malformed host, an unknown option value)
@@ -45,6 +46,7 @@ __all__ = [
     "ConfigError",
     "ConnectionError",
     "DecodeError",
+    "DeliveryFailed",
     "LoginRequired",
     "MfaRequired",
     "MissingScopes",
@@ -152,6 +154,24 @@ class NotPaired(TeslalinkError):
         super().__init__(f"{where}{vin} is not paired with this app's key; {how}")
         self.vin = vin
         self.link = link
+
+
+class DeliveryFailed(TeslalinkError):
+    """A notification target (a webhook, ntfy, an apprise URL) did not take a notification.
+
+    `retry`: whether trying again later may help (a connection failure, a timeout, 408, 429, 5xx);
+    `retry_after`: the seconds the target asked us to wait (None if unsaid); `status`: its HTTP
+    status when it answered. The message is one line and never holds the target's URL beyond its
+    scheme and host (a webhook path or an ntfy topic can be a secret).
+    """
+
+    def __init__(
+        self, message: str, *, retry: bool, retry_after: float | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.retry = retry
+        self.retry_after = retry_after
+        self.status = status
 
 
 class ApiError(TeslalinkError):

@@ -198,3 +198,56 @@ async def test_a_fleet_polls_every_car_and_finds_one_by_name(env: Env) -> None:
     with pytest.raises(ConfigError, match="no car 'Nobody'"):
         fleet.car("Nobody")
     await fleet.aclose()
+
+
+async def test_hourly_check_ins_are_waited_out_not_read(env: Env) -> None:
+    """A newer car wakes by itself for 2-3 minutes every hour; read then, it would stay awake
+    its whole idle time. With `confirm_online_s` the watcher waits them out."""
+    car = await env.watcher("Sleeper")
+    car.confirm_online_s = 240.0
+    seen_online = 0
+    for _ in range(3 * 60):  # three hours, a poll a world minute
+        result = await car.poll()
+        assert not result.read_data
+        seen_online += car.state == "online"
+        env.world.advance(60)
+    sleeper = env.cars["Sleeper"]
+    assert sleeper.wake_reasons.get("periodic", 0) >= 2  # it did check in, by itself
+    assert seen_online >= 2  # and the summary showed it
+    assert sleeper.wake_reasons.get("wake_up", 0) == 0
+    assert sleeper.awake_seconds < 3 * 200  # its check-ins only, none stretched by a read
+
+
+async def test_a_car_that_stays_online_is_read_once_the_wait_is_over(env: Env) -> None:
+    car = await env.watcher("Sleeper")
+    car.confirm_online_s = 240.0
+    await car.poll()
+    env.cars["Sleeper"].wake_up()  # the owner's phone
+    env.world.advance(60)
+    reads = await watch_minutes(env, car, 7)
+    assert reads.index(True) in (4, 5)  # online at 0: waited 4 minutes, then read
+
+
+async def test_a_touched_car_is_read_at_once_when_it_comes_online(env: Env) -> None:
+    """A Wall Connector saw a plug-in: the service touches the car; no check-in wait."""
+    car = await env.watcher("Sleeper")
+    car.confirm_online_s = 240.0
+    await car.poll()
+    car.touch()
+    env.cars["Sleeper"].plug_into(env.world.add_wall_connector())
+    result = await car.poll()
+    assert result.read_data
+    assert car.data is not None
+    assert car.data.charging_state in ("Starting", "Charging")
+    assert env.cars["Sleeper"].wake_reasons.get("wake_up", 0) == 0
+
+
+async def test_a_resting_car_kept_awake_is_read_again_after_recheck_resting_s(env: Env) -> None:
+    car = await env.watcher("Idle", let_sleep_after_s=0.0)
+    car.recheck_resting_s = 21 * 60.0
+    assert (await car.poll()).began_resting
+    env.cars["Idle"].plug_into(env.world.add_wall_connector())  # charging keeps it awake
+    reads = await watch_minutes(env, car, 25)
+    assert reads.index(True) == 21  # a resting car is left alone until the re-check
+    assert car.data is not None
+    assert car.data.charging_state in ("Starting", "Charging")

@@ -70,7 +70,7 @@ def test_current_and_energy_agree_at_every_instant(car_first: bool) -> None:
             unit_a, unit_wh, vitals = unit.current_a, unit.session_energy_wh, unit.vitals()
             cs = charge_state(car)
         assert cs["charger_actual_current"] == round(unit_a)
-        assert cs["charge_energy_added"] == round(unit_wh / 1000, 2)
+        assert cs["charge_energy_added"] == round(unit_wh * AC_EFFICIENCY / 1000, 2)  # the pack's gain
         assert abs(vitals["vehicle_current_a"] - unit_a) <= 0.7  # open contactor: a few tenths
         assert vitals["session_energy_wh"] == pytest.approx(unit_wh, abs=0.001)
         if cs["charging_state"] == "Charging":
@@ -102,7 +102,7 @@ def test_stops_at_the_limit_at_the_right_time_with_no_reads(car_first: bool) -> 
     assert car.battery_level == pytest.approx(80.0, abs=1e-6)
     cs = charge_state(car)
     assert cs["battery_level"] == 80
-    assert cs["charge_energy_added"] == round(needed_wh / 1000, 2)
+    assert cs["charge_energy_added"] == round(needed_wh * AC_EFFICIENCY / 1000, 2)
     assert cs["charger_actual_current"] == 0
     assert cs["time_to_full_charge"] == 0.0
 
@@ -188,7 +188,7 @@ def test_charge_stop_and_start_act_on_both_sides() -> None:
     world.advance(10)
     assert unit.evse_state is EvseState.CHARGING
     assert car.command("charge_start") == (False, "is_charging")
-    assert charge_state(car)["charge_energy_added"] == round(unit.session_energy_wh / 1000, 2)
+    assert charge_state(car)["charge_energy_added"] == round(unit.session_energy_wh * AC_EFFICIENCY / 1000, 2)
 
 
 def test_charge_start_reasons() -> None:
@@ -239,7 +239,7 @@ def test_unplug_keeps_the_session_energy() -> None:
     assert unit.evse_state is EvseState.NOT_CONNECTED
     cs = charge_state(car)
     assert cs["charging_state"] == "Disconnected"
-    assert cs["charge_energy_added"] == round(energy / 1000, 2)
+    assert cs["charge_energy_added"] == round(energy * AC_EFFICIENCY / 1000, 2)
     assert cs["charger_phases"] is None
     assert cs["charge_port_latch"] == "Disengaged"
     assert car.charge_history()["total_charged"]["value"] == f"{energy / 1000:.0f}"

@@ -147,6 +147,16 @@ def test_quirks_and_a_unit_going_offline(demo: tuple[World, list[DemoAccount]]) 
     assert scenario.set_unit_online(world, unit.serial, True)["online"]
 
 
+def test_a_unit_lists_the_alerts_a_scenario_raises(demo: tuple[World, list[DemoAccount]]) -> None:
+    world, accounts = demo
+    unit = accounts[0].chargers[0].unit
+    assert unit.vitals()["current_alerts"] == []
+    assert scenario.set_unit_alerts(world, unit.serial, ["grid_fault", 17])["alerts"] == ["grid_fault", 17]
+    assert unit.vitals()["current_alerts"] == ["grid_fault", 17]
+    assert scenario.set_unit_alerts(world, unit.serial, [])["alerts"] == []
+    assert unit.vitals()["current_alerts"] == []
+
+
 @pytest.mark.parametrize(
     ("call", "args", "kwargs", "reason"),
     [
@@ -165,6 +175,8 @@ def test_quirks_and_a_unit_going_offline(demo: tuple[World, list[DemoAccount]]) 
         (scenario.set_storm_watch, ("SITE", 1), {}, "true or false"),
         (scenario.set_quirks, ("UNIT", 7), {}, "string"),
         (scenario.set_unit_online, ("UNIT", None), {}, "true or false"),
+        (scenario.set_unit_alerts, ("UNIT", "grid_fault"), {}, "list of strings or integers"),
+        (scenario.set_unit_alerts, ("UNIT", [True]), {}, "list of strings or integers"),
         (scenario.plug_in, ("CAR", 5), {}, "serial"),
     ],
 )

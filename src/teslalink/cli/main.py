@@ -38,6 +38,10 @@ COMMANDS = {
     "stream": ("teslalink.cli.stream:stream", "Follow a car's live stream (speed, power, position)."),
     "api": ("teslalink.cli.cloud_api:api", "Call any named Owner API endpoint (NAME key=value...)."),
     "fleet": ("teslalink.cli.fleet:fleet", "Fleet API: the app's key, registration, pairing a car."),
+    "serve": ("teslalink.cli.serve:serve", "Run the home service: watch, record, notify (Ctrl-C stops)."),
+    "config": ("teslalink.cli.config:config", "The service's configuration file: init, check, path."),
+    "status": ("teslalink.cli.status:status", "Ask a running `teslalink serve` what it watches and costs."),
+    "notify": ("teslalink.cli.notify:notify", "Send a test notification (webhook, ntfy, apprise)."),
     "history": ("teslalink.cli.history:history", "What teslalink serve recorded: charges, drives, events."),
 }
 

@@ -11,6 +11,13 @@ watcher follows the rules owners' loggers settled on (TeslaMate, Home Assistant'
   asleep as it would untouched (Tesla's cars sleep after some 15 idle minutes unread);
 * a resting car is read again on `touch()` (someone acts on it) or when its summary shows it
   woke by other means (asleep or offline, then online again: the owner's phone, a charge start);
+* two guards a long-running service turns on (off by default, for a screen that wants the car
+  now): `confirm_online_s`, a car found online after asleep or offline is read only once it has
+  stayed online that long, because newer cars wake by themselves for 2-3 minutes every hour and
+  a read then keeps them awake their whole idle time (TeslaMate's "fake online" guard,
+  research/loggers.md 1.2); and `recheck_resting_s`, a resting car still online after that long
+  is read once more (something keeps it awake: a charge, climate, a person; TeslaMate re-checks
+  a suspended car after its 21 minutes), so a plug-in without a Wall Connector is not missed;
 * while it is online and in gear (D, R or N) it is *streamed*: one websocket
   (`Vehicle.stream()`) sends the drive figures about once a second. A stream is the one read that
   may keep a car awake, so it is ended when the car parks (a streamed P, or a poll), sleeps or
@@ -165,6 +172,11 @@ class CarWatcher:
     idle_since: float | None = None  # `clock` time since which every read found the car idle
     resting: bool = False
     let_sleep_after_s: float = LET_SLEEP_AFTER_S
+    confirm_online_s: float = 0.0
+    recheck_resting_s: float | None = None
+    online_since: float | None = None  # `clock` time the summary first said online again
+    resting_since: float | None = None  # `clock` time the car began to rest
+    touched_at: float | None = None  # `clock` time of the last `touch()` not yet followed by a read
     stream_policy: StreamPolicy = field(default_factory=StreamPolicy)
     may_stream: bool = True
     clock: Callable[[], float] = time.monotonic
@@ -269,8 +281,21 @@ class CarWatcher:
         A service that learns of a plug-in from the Wall Connector calls `touch()` then `poll()`:
         the car is read if it is awake, and never woken (an asleep car stays a summary read).
         """
+        self._resume()
+        self.touched_at = self.clock()  # someone uses it: no check-in to wait out
+
+    def _resume(self) -> None:
         self.resting = False
+        self.resting_since = None
         self.idle_since = None
+        self.online_since = None
+
+    @property
+    def confirming(self) -> bool:
+        """Online again after asleep or offline, for less than `confirm_online_s`: not read yet."""
+        if self.online_since is None or not self.online:
+            return False
+        return self.clock() - self.online_since < self.confirm_online_s
 
     async def poll(self) -> PollResult:
         """One round: the summary, then vehicle_data only if online and not resting; then the stream.
@@ -293,12 +318,24 @@ class CarWatcher:
         """Read what the policy allows: (vehicle_data read, began resting, woke by other means)."""
         await self.vehicle.summary()
         before, self.state = self.state, self.vehicle.state
-        woke = self.resting and self.online and before != "online"
+        now = self.clock()
+        back = self.online and before not in {"online", "unknown"}
+        if not self.online:
+            self.online_since = None
+        woke = self.resting and back
         if woke:
-            self.touch()  # it slept or went offline and is back: someone may be using it
+            self._resume()  # it slept or went offline and is back: someone may be using it
+        wanted = self.touched_at is not None and now - self.touched_at <= max(self.confirm_online_s, 300.0)
+        if back and self.confirm_online_s > 0 and not wanted:
+            self.online_since = now  # maybe an hourly check-in: wait it out before reading
+        recheck, since = self.recheck_resting_s, self.resting_since
+        kept_up = recheck is not None and since is not None and now - since >= recheck
+        if self.resting and self.online and kept_up:
+            self._resume()  # still awake long after it began to rest: something keeps it up
         read = began = False
-        if self.online and not self.resting:
+        if self.online and not self.resting and not self.confirming:
             self.data = await self.vehicle.vehicle_data()
+            self.touched_at = None
             self.state = self.vehicle.state
             self.updated = time.monotonic()
             read, began = True, self._count_idle()
@@ -315,6 +352,7 @@ class CarWatcher:
             self.idle_since = now
         if now - self.idle_since >= self.let_sleep_after_s:
             self.resting = True
+            self.resting_since = now
             return True
         return False
 

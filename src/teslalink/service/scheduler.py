@@ -111,6 +111,9 @@ class Scheduler:
         self._push(job)
         return job
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._jobs
+
     def job(self, name: str) -> Job:
         return self._jobs[name]
 

@@ -77,14 +77,15 @@ class UnitSettings:
 class SiteSettings:
     """Energy sites are found through the accounts; this section tunes them."""
 
-    live_s: float = 60.0  # Tesla's app and Home Assistant read live status about once a minute
+    live_s: float = 300.0  # see service.watch.SitePolicy: a minute's reads may cost $86 a month
 
 
 @dataclass(frozen=True)
 class StorageSettings:
     backend: Literal["sqlite", "postgres"] = "sqlite"
     path: Path = Path("teslalink.db")  # SQLite: relative to the data dir unless absolute
-    dsn: str | None = None  # PostgreSQL: postgresql://user@host:port/db (a secret: never logged)
+    # PostgreSQL: postgresql://user@host:port/db (a secret: never logged, never in the repr)
+    dsn: str | None = field(default=None, repr=False)
     batch_s: float = 2.0  # our choice: a crash loses at most this much uncommitted world
     downsample_after_days: float = 30.0  # samples older than this are thinned
 
@@ -94,7 +95,7 @@ class TargetSettings:
     """One notification target. `url` may hold a token (ntfy topics, webhook secrets): never shown."""
 
     kind: TargetKind
-    url: str
+    url: str = field(repr=False)
     events: frozenset[str] | None = None  # only these kinds; None: every kind that is on
 
 
@@ -128,6 +129,9 @@ class ServiceSettings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     listen: ListenSettings = field(default_factory=ListenSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    # What `service.config` noticed in the file that is allowed but worth saying ("FILE:LINE:
+    # warning: ..."): the runner logs them at start. Not part of the settings' equality.
+    warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def database_path(self) -> Path:

@@ -125,6 +125,7 @@ class ServiceState:
     recorder: PartStatus = field(default_factory=PartStatus)
     recent_events: list[Event] = field(default_factory=list)
     recent_limit: int = 50
+    event_counts: dict[str, int] = field(default_factory=dict)  # by EventKind value, since start
 
     def device(self, ref: DeviceRef) -> DeviceStatus:
         """The status of `ref`, made on first use."""
@@ -135,6 +136,8 @@ class ServiceState:
         return status
 
     def add_event(self, event: Event) -> None:
+        """Keep `event` among the recent ones and count it by kind (`/metrics`' events_total)."""
+        self.event_counts[event.kind.value] = self.event_counts.get(event.kind.value, 0) + 1
         self.recent_events.append(event)
         del self.recent_events[: -self.recent_limit]
 
@@ -170,4 +173,5 @@ class ServiceState:
             "targets": [t.to_json() for t in self.targets],
             "recorder": self.recorder.to_json(),
             "recent_events": [e.to_json() for e in self.recent_events],
+            "event_counts": dict(self.event_counts),
         }

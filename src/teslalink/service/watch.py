@@ -7,15 +7,16 @@ follow what each reading is for (control.md 5 and 9.5, loggers.md 1.2):
 * **A car** (`CarPolicy`): `CarWatcher.poll()` reads the free summary and `vehicle_data` only when
   the car is online and not resting (it never wakes one). How soon the next poll comes depends on
   what the car does: asleep, offline or resting, only the summary matters (`summary_s`); online
-  and idle, a few reads until it rests (`idle_s`, the watcher's `let_sleep_after_s`); charging,
+  and idle, one read and then rest (the watcher's `let_sleep_after_s`); charging,
   the car's figures move slowly and a Wall Connector, if it is there, meters the session for free
   (`charging_s`, `charging_metered_s`); driving, the stream carries the drive where the API offers
   one (`streamed_s` is only the check for parking), else polls (`driving_s`).
-* **A Wall Connector** (`UnitPolicy`): vitals every 5 s while charging, 15 s while a car is
-  connected, 60 s idle; lifetime every minute. `vehicle_connected` changing is the instant, free
-  plug-in signal: the service wakes the job of the unit's car, which reads it only if it is awake.
-* **An energy site** (`SitePolicy`): live status every minute (Tesla's own app and Home
-  Assistant's integration use about that).
+* **A Wall Connector** (`UnitPolicy`): vitals every 5 s while charging or idle, 15 s while a car
+  is connected and not charging; lifetime every minute. `vehicle_connected` changing is the
+  instant, free plug-in signal: the service wakes the job of the unit's car, which reads it
+  only if it is awake.
+* **An energy site** (`SitePolicy`): live status every five minutes (Home Assistant's minute
+  would cost up to $86 a month if Tesla bills these reads, as the twin does).
 
 The jobs (`CarJob`, `UnitJob`, `LifetimeJob`, `SiteJob`) are `Scheduler` steps: they read, hand
 the reading to the service's `Sink` and say when they are next due. They never raise for a
@@ -41,23 +42,44 @@ __all__ = ["CarJob", "CarPolicy", "LifetimeJob", "Sink", "SiteJob", "SitePolicy"
 
 @dataclass(frozen=True)
 class CarPolicy:
-    """Seconds between a car's polls, by what it does (each online read is billed).
+    """Seconds between a car's polls, by what it does, and the watcher's sleep guards.
 
-    Our choices, where no source decides: `summary_s` 60 (TeslaMate polls the summary every 30 s;
-    whether Tesla bills it is open, research/control.md 10.1, so we knock half as often and let a
-    Wall Connector's edge bring a plug-in at once); `charging_metered_s` 900 (evcc's 15 min cache:
-    the Wall Connector meters the energy, the car's read adds the battery's level and its own
-    count); `charging_s` 300 without one; `driving_s` 120 without a stream (a drive's start and
-    end and a few points in between, at a dollar per 500 reads).
+    Every online read is billed (500 a dollar) and restarts the car's idle timer, and the owner's
+    target is under a dollar per car-month at Fleet prices. So the service reads a car for what a
+    reading is for, and no more (our choices, where no source decides):
+
+    * `summary_s` 60: asleep, offline, resting or waiting out a check-in, only the summary (not
+      billed, as the twin has it: research/control.md 10.1 leaves it open; TeslaMate knocks every
+      30 s, we half as often and let a Wall Connector's edge bring a plug-in at once);
+    * `let_sleep_after_s` 0: a parked, idle car is read once (the drive's end, the car's levels)
+      and then left to sleep; `recheck_resting_s` 1260 reads it again if it is still awake 21
+      minutes later (TeslaMate's suspend time: something keeps it up, a charge without a Wall
+      Connector, climate), and `confirm_online_s` 240 waits out the hourly 2-3 minute check-ins
+      of newer cars before reading one (research/loggers.md 1.2, the "fake online" guard);
+    * `charging_metered_s` 1800 while a Wall Connector meters the session for free (the car's
+      read adds the battery's level and its own energy count), `charging_s` 900 without one
+      (evcc's 15 minute cache);
+    * `driving_s` 600 without a stream: a drive's distance and energy come from the odometer and
+      battery before and after, which need no more; a stream (`streamed_s` is only the check for
+      parking) carries the route where the API has one.
     """
 
     summary_s: float = 60.0
-    idle_s: float = 150.0
-    charging_s: float = 300.0
-    charging_metered_s: float = 900.0
-    driving_s: float = 120.0
+    idle_s: float = 300.0
+    charging_s: float = 900.0
+    charging_metered_s: float = 1800.0
+    driving_s: float = 600.0
     streamed_s: float = 60.0
     error_s: float = 120.0
+    let_sleep_after_s: float = 0.0
+    confirm_online_s: float = 240.0
+    recheck_resting_s: float = 1260.0
+
+    def configure(self, car: CarWatcher) -> None:
+        """Give the watcher this policy's sleep guards."""
+        car.let_sleep_after_s = self.let_sleep_after_s
+        car.confirm_online_s = self.confirm_online_s
+        car.recheck_resting_s = self.recheck_resting_s
 
     def interval(self, car: CarWatcher, result: PollResult, metered: bool) -> float:
         if result.error is not None:
@@ -65,27 +87,34 @@ class CarPolicy:
         activity = car.activity
         if activity is CarActivity.DRIVING:
             return self.streamed_s if car.streaming else self.driving_s
-        if activity is CarActivity.ONLINE:
+        if activity is CarActivity.ONLINE and not car.confirming:
             charging = car.data is not None and car.data.charging_state in ("Charging", "Starting")
             if charging:
                 return self.charging_metered_s if metered else self.charging_s
             return self.idle_s
-        return self.summary_s  # asleep, offline, resting, unknown: only the summary is read
+        return self.summary_s  # asleep, offline, resting, confirming, unknown: only the summary
 
 
 @dataclass(frozen=True)
 class UnitPolicy:
-    """Seconds between a Wall Connector's vitals reads (research/control.md 9.5), and lifetime's."""
+    """Seconds between a Wall Connector's vitals reads, and lifetime's.
+
+    research/control.md 9.5 gives one logger's 5 s charging / 15 s connected / 60 s idle. Our
+    choice: idle is 5 s too, because an idle unit is read for the plug-in edge and the owner
+    should hear of a plug-in within 10 s (issue 11's target); vitals are free and local, and one
+    read is a few hundred bytes on the LAN.
+    """
 
     charging_s: float = 5.0
     connected_s: float = 15.0
-    idle_s: float = 60.0
+    idle_s: float = 5.0
     lifetime_s: float = 60.0
+    error_s: float = 30.0
 
     def interval(self, monitor: UnitMonitor) -> float:
         vitals = monitor.vitals
         if monitor.error is not None or vitals is None:
-            return self.idle_s  # our choice: an unreachable unit is asked once a minute
+            return self.error_s  # our choice: an unreachable unit is asked twice a minute
         if vitals.contactor_closed:
             return self.charging_s
         if vitals.vehicle_connected:
@@ -95,7 +124,11 @@ class UnitPolicy:
 
 @dataclass(frozen=True)
 class SitePolicy:
-    live_s: float = 60.0
+    """Our choice: live status every 5 minutes. Whether Tesla bills an energy site's reads is not
+    stated (research/fleet.md 1.9); the twin bills them as data, and at Home Assistant's minute
+    that would be 43,200 reads ($86) a month. Five minutes is the site history's own step."""
+
+    live_s: float = 300.0
     error_s: float = 120.0
 
 

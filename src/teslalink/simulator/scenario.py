@@ -67,6 +67,7 @@ __all__ = [
     "set_outside_temp",
     "set_quirks",
     "set_storm_watch",
+    "set_unit_alerts",
     "set_unit_online",
     "site_truth",
     "unit_truth",
@@ -308,6 +309,19 @@ def set_unit_online(world: World, serial: str, online: object) -> dict[str, Any]
     return unit_truth(world, serial)
 
 
+def set_unit_alerts(world: World, serial: str, alerts: object) -> dict[str, Any]:
+    """Replace what the unit's vitals list in `current_alerts` (strings or integers; [] clears)."""
+    unit = find_unit(world, serial)
+    if not isinstance(alerts, list | tuple) or not all(
+        isinstance(a, str | int) and not isinstance(a, bool) for a in alerts
+    ):
+        raise ScenarioError("alerts must be a list of strings or integers")
+    if len(alerts) > 64:
+        raise ScenarioError("alerts must hold at most 64 entries")
+    unit.alerts = tuple(alerts)
+    return unit_truth(world, serial)
+
+
 # --- the truth ------------------------------------------------------------------------------------
 
 
@@ -363,6 +377,7 @@ def unit_truth(world: World, serial: str) -> dict[str, Any]:
         "wiring": unit.wiring.value,
         "firmware": unit.firmware,
         "online": not unit.offline,
+        "alerts": list(unit.alerts),
         "quirks": unit.quirks.to_spec(),
         "evse_state": int(physics.evse_state),
         "vehicle_connected": physics.plugged,

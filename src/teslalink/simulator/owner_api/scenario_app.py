@@ -220,6 +220,12 @@ def unit_online(world: World, path: Mapping[str, str], body: dict[str, Any]) -> 
     return scenario.set_unit_online(world, path["serial"], True)
 
 
+@_endpoint()
+def unit_alerts(world: World, path: Mapping[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    """Replace the unit's current alerts: {"alerts": ["..."]} ([] clears them)."""
+    return scenario.set_unit_alerts(world, path["serial"], _required(body, "alerts"))
+
+
 _V = "/_twin/vehicles/{vehicle}"
 _S = "/_twin/energy_sites/{site}"
 _W = "/_twin/wall_connectors/{serial}"
@@ -244,5 +250,6 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", _W + "/quirks", quirks),
     ("POST", _W + "/offline", unit_offline),
     ("POST", _W + "/online", unit_online),
+    ("POST", _W + "/alerts", unit_alerts),
 ]
 """(method, path, handler): the scenario endpoints, relative to the Owner API's base URL."""

@@ -144,9 +144,14 @@ class ChargePort:
         return t if t - start < SCHEDULE_GRACE_S else start + 86_400.0
 
     def energy_added_kwh(self) -> float:
-        """charge_energy_added: the unit's session energy on AC, the pack's gain on DC."""
+        """charge_energy_added: what this session put into the pack, on AC and DC alike.
+
+        On AC that is less than the unit's session energy by the charger's losses (AC_EFFICIENCY):
+        TeslaMate keeps both, `charge_energy_added` from the car and `charge_energy_used` from the
+        charger's power (research/loggers.md 1.3), and their ratio is its charging efficiency.
+        Our choice, where no source gives the car's exact count: the pack's gain."""
         if self.ac is not None:
-            return self.ac.energy_wh / 1000.0
+            return self.ac.energy_wh / 1000.0 * AC_EFFICIENCY
         if self.dc is not None:
             return self.dc.energy_added_kwh
         return self.last_energy_added_kwh
@@ -200,7 +205,7 @@ class ChargePort:
             self._close_ac(ac, ac.disconnected_at if ac.disconnected_at is not None else 0.0)
 
     def _close_ac(self, ac: AcSession, t: float) -> None:
-        self.last_energy_added_kwh = ac.energy_wh / 1000.0
+        self.last_energy_added_kwh = ac.energy_wh / 1000.0 * AC_EFFICIENCY
         self._last_battery_added_kwh = ac.energy_wh / 1000.0 * AC_EFFICIENCY
         if ac.energy_wh > 0 and self._session_start is not None:
             self.history.append(ChargeRecord("home", self._session_start, t, ac.energy_wh / 1000.0))

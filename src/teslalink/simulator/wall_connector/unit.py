@@ -110,6 +110,7 @@ class WallConnectorUnit:
         self._offline = False
         self._offline_listeners: list[Callable[[bool], None]] = []
         self._load: ChargeLoad | None = None
+        self._alerts: tuple[str | int, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -169,6 +170,19 @@ class WallConnectorUnit:
             # Jumps that already happened stay in the counter, as they do on a real unit.
             physics.lifetime.energy_wh += glitches.offset_wh(physics.t)
         self._start_glitches()
+
+    @property
+    def alerts(self) -> tuple[str | int, ...]:
+        """What vitals' `current_alerts` lists (empty unless a scenario raised some).
+
+        The element type is not settled in the field (strings in one library, integers in another:
+        docs/reference.md), so both are allowed.
+        """
+        return self._alerts
+
+    @alerts.setter
+    def alerts(self, alerts: tuple[str | int, ...]) -> None:
+        self._alerts = tuple(alerts)
 
     @property
     def offline(self) -> bool:
@@ -308,7 +322,7 @@ class WallConnectorUnit:
         body["session_energy_wh"] = round(p.session_energy_wh, 3)
         body["config_status"] = 5
         body["evse_state"] = int(p.evse_state)
-        body["current_alerts"] = []
+        body["current_alerts"] = list(self._alerts)
         if self._profile.not_ready_reasons:
             body["evse_not_ready_reasons"] = [] if closed else [4, 8]
         return body
