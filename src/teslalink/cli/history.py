@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,12 +31,11 @@ _UNIT_MS = {"h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
 
 
 def default_database() -> Path:
-    """The data dir's teslalink.db: $XDG_DATA_HOME/teslalink, else ~/.local/share/teslalink.
+    """The data dir's teslalink.db ($XDG_DATA_HOME/teslalink, else ~/.local/share/teslalink):
+    where `teslalink serve` records when its config does not say otherwise."""
+    from ..service.config import default_data_dir  # noqa: PLC0415 - only when no --db is given
 
-    The same place `teslalink serve` records in when its config does not say otherwise.
-    """
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "teslalink" / "teslalink.db"
+    return default_data_dir() / "teslalink.db"
 
 
 def parse_since(text: str, now_s: float) -> int:
@@ -128,7 +126,7 @@ async def _print(
     if as_json:
         echo_json(view.as_json(records))
     elif as_csv:
-        click.echo(printable(view.as_csv(kind, records)), nl=False)
+        click.echo(view.as_csv(kind, records), nl=False)
     elif not records:
         what = view.KINDS[kind].plural
         echo(f"No {what} since {since_text}." if since_text else f"No {what} recorded yet.")

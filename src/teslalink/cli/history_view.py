@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..service.events import DeviceKind, Event
 from ..service.records import ChargingSession, Drive, StateSpan, WallConnectorSession
+from ._text import printable
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -227,8 +228,15 @@ def as_csv(kind: str, records: Sequence[Any]) -> str:
     header = list(rows[0]) if rows else list(_EMPTY_HEADERS[kind])
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if row[name] is None else row[name] for name in header])
+        writer.writerow([_field(row[name]) for name in header])
     return out.getvalue()
+
+
+def _field(value: Any) -> Any:
+    """A CSV field: None empty, text without what a terminal would obey (names come from devices)."""
+    if value is None:
+        return ""
+    return printable(value) if isinstance(value, str) else value
 
 
 _TIMES = ("Start", "End", "Time")

@@ -340,6 +340,7 @@ class Recorder(Reader):
             return
         self._closed = True
         self._stopping.set()
+        self._wake.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

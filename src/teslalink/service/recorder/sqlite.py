@@ -54,6 +54,8 @@ _SCHEMA_VERSION_DDL = (
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
 
@@ -129,11 +131,17 @@ class SqliteBackend:
         path = self.path
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not path.exists():
-                # our choice: 0600, as the token files; the database holds where the car has been
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+        except FileExistsError:
+            raise StorageError(f"cannot open the database {path}: {path.parent} is not a directory") from None
+        except OSError as exc:
+            raise StorageError(f"cannot open the database {path}: {_reason(exc)}") from None
+        try:
+            # our choice: 0600, as the token files; the database holds where the car has been
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
         except FileExistsError:
             pass
+        except IsADirectoryError:
+            pass  # said below
         except OSError as exc:
             raise StorageError(f"cannot open the database {path}: {_reason(exc)}") from None
         if path.is_dir():
