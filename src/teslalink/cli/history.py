@@ -1,8 +1,9 @@
 """`teslalink history charges|drives|sessions|states|events`: what the recorder of `teslalink serve` kept.
 
 Reads the database on a connection of its own and changes nothing in it (a running service goes
-on writing). The database is the data dir's teslalink.db unless `--db` names another file or a
-`postgresql://` DSN. `--since` takes a time back (7d, 12h, 2w) or a date or time (2026-12-01,
+on writing). The database is `--db` (a file or a `postgresql://` DSN), else the one the service's
+config file names (`--config`, else the default file when there is one), else the data dir's
+teslalink.db. `--since` takes a time back (7d, 12h, 2w) or a date or time (2026-12-01,
 2026-12-01T08:00, local unless it has an offset); spans are listed when they were still going at
 or after it. `--car` is a VIN or a car's name.
 """
@@ -21,6 +22,7 @@ import click
 
 from ..service.recorder.postgres import is_dsn
 from ._common import echo, echo_json, printable, run, safe_console
+from .config import config_option, settings_or_exit
 
 __all__ = ["default_database", "history", "parse_since"]
 
@@ -69,8 +71,9 @@ def _options(command: _F) -> _F:
                 "--db",
                 default=None,
                 metavar="PATH|DSN",
-                help="The SQLite file or postgresql:// DSN (default: the data dir's teslalink.db).",
+                help="The SQLite file or postgresql:// DSN (default: the config file's storage).",
             ),
+            config_option,
         )
     ):
         command = option(command)
@@ -82,11 +85,34 @@ def history() -> None:
     """What `teslalink serve` recorded: charges, drives, Wall Connector sessions, states, events."""
 
 
-def _show(kind: str, since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None) -> None:
+def database_of(db: str | None, config_path: Path | None) -> str | Path:
+    """--db, else the config file's storage (when a file is named or the default one exists),
+    else the data dir's teslalink.db."""
+    if db is not None:
+        return db if is_dsn(db) else Path(db)
+    from ..service.config import default_config_path  # noqa: PLC0415
+
+    if config_path is None and not default_config_path().exists():
+        return default_database()
+    settings = settings_or_exit(config_path)
+    if settings.storage.backend == "postgres" and settings.storage.dsn:
+        return settings.storage.dsn
+    return settings.database_path
+
+
+def _show(
+    kind: str,
+    since: str | None,
+    car: str | None,
+    as_json: bool,
+    as_csv: bool,
+    db: str | None,
+    config_path: Path | None,
+) -> None:
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
     since_ms = None if since is None else parse_since(since, time.time())
-    database: str | Path = default_database() if db is None else db if is_dsn(db) else Path(db)
+    database = database_of(db, config_path)
     run(_print(kind, database, since_ms, car, as_json=as_json, as_csv=as_csv, since_text=since))
 
 
@@ -142,34 +168,44 @@ async def _car_names(reader: Any) -> list[tuple[str, str]]:
 
 @history.command()
 @_options
-def charges(since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None) -> None:
+def charges(
+    since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None, config_path: Path | None
+) -> None:
     """Charging sessions: energy added to the battery, from the grid, and the losses between."""
-    _show("charges", since, car, as_json, as_csv, db)
+    _show("charges", since, car, as_json, as_csv, db, config_path)
 
 
 @history.command()
 @_options
-def drives(since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None) -> None:
+def drives(
+    since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None, config_path: Path | None
+) -> None:
     """Drives: distance, duration, battery used."""
-    _show("drives", since, car, as_json, as_csv, db)
+    _show("drives", since, car, as_json, as_csv, db, config_path)
 
 
 @history.command()
 @_options
-def sessions(since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None) -> None:
+def sessions(
+    since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None, config_path: Path | None
+) -> None:
     """Wall Connector sessions: plugged in to unplugged, the energy the unit delivered."""
-    _show("sessions", since, car, as_json, as_csv, db)
+    _show("sessions", since, car, as_json, as_csv, db, config_path)
 
 
 @history.command()
 @_options
-def states(since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None) -> None:
+def states(
+    since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None, config_path: Path | None
+) -> None:
     """The cars' states: online, asleep, offline, driving, charging, updating."""
-    _show("states", since, car, as_json, as_csv, db)
+    _show("states", since, car, as_json, as_csv, db, config_path)
 
 
 @history.command()
 @_options
-def events(since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None) -> None:
+def events(
+    since: str | None, car: str | None, as_json: bool, as_csv: bool, db: str | None, config_path: Path | None
+) -> None:
     """Events: plugged in, charging started and stopped, drives, sleep, alerts."""
-    _show("events", since, car, as_json, as_csv, db)
+    _show("events", since, car, as_json, as_csv, db, config_path)

@@ -143,7 +143,10 @@ class Service:
         start the notifier and the listener, and schedule every job."""
         data_dir = self.settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.recorder = await open_recorder(self.settings.storage, data_dir=data_dir, clock_ms=self.now_ms)
+        # maintain_every_s=0: downsampling is the scheduler's job here, on the service's clock
+        self.recorder = await open_recorder(
+            self.settings.storage, data_dir=data_dir, clock_ms=self.now_ms, maintain_every_s=0
+        )
         self.state.recorder = self.recorder.status
         for unit in self.settings.wallconnectors:
             self._add_unit(unit)
@@ -399,6 +402,7 @@ class Service:
         return self.clock.now() + DOWNSAMPLE_EVERY_S
 
     def _save_states(self) -> None:
+        self.engine.flush()
         data_dir = self.settings.data_dir
         atomic_write_bytes(data_dir / ENGINE_STATE_FILE, dumps(self.engine.to_state()), mode=0o600)
         atomic_write_bytes(data_dir / USAGE_FILE, dumps(self._usage), mode=0o600)

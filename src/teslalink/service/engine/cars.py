@@ -210,6 +210,7 @@ def _charging(ctx: Context, car: CarTrack, data: VehicleData, at_ms: int) -> Non
         return
     if plugged or charge.car_open:  # the Disconnected reading still holds the final energy added
         _car_figures(charge, data)
+    joined_now = charge.vin != car.vin  # a session the unit opened before the car was known
     charge.vin = car.vin
     if charging:
         charge.car_seen = charge.car_open = True
@@ -223,6 +224,8 @@ def _charging(ctx: Context, car: CarTrack, data: VehicleData, at_ms: int) -> Non
         sessions.send(ctx, charge, at_ms)
     elif charge.car_seen and charge.car_open:
         sessions.side_unplugged(ctx, charge, "car", at_ms, car.ref)
+    if joined_now:
+        sessions.send(ctx, charge, at_ms, force=True)  # now the car's too: written at once
 
 
 def _plug(

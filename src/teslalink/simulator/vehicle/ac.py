@@ -17,7 +17,8 @@ The solution here is that only the unit integrates the electrical state, and the
 Reading the car syncs the unit first (the car's sync goes through `unit.physics` and takes the
 unit's instant as its own), so whichever side is read first, both are computed from the same
 piecewise schedule and agree at every instant: the car's current is the unit's current, its
-`charge_energy_added` is the unit's `session_energy_wh` times AC_EFFICIENCY. What the car shows of the unit then reads
+`charge_energy_added` is the unit's `session_energy_wh` times AC_EFFICIENCY. What the car shows
+of the unit then reads
 `AcSession.physics` as of that sync, not the unit's properties, which would sync it again (to a
 later instant under a running clock). Changes the car makes at the present (amps, stop, start) go
 through the unit's public methods, which settle first.
