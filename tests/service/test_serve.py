@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from notify.notify_receiver import Receiver
 
 from teslalink.cloud.vehicle_data import KM_PER_MILE
 from teslalink.service.events import Event, EventKind
@@ -22,7 +23,7 @@ from teslalink.service.recorder import open_recorder
 from teslalink.service.records import ChargeSource
 from teslalink.service.runner import Service
 from teslalink.service.scheduler import WorldClock
-from teslalink.service.settings import ServiceSettings
+from teslalink.service.settings import AccountSettings, NotifySettings, ServiceSettings, TargetSettings
 from teslalink.simulator import scenario
 from teslalink.simulator.accounting import BillingCategory
 from teslalink.simulator.week import DAY_S, owner_week, play
@@ -180,3 +181,38 @@ async def test_a_drive_first_seen_in_gear_has_no_distance_rather_than_a_short_on
     assert drive.start_odometer_km is None
     assert drive.distance_km is None
     assert 0 <= drive.start_ms / 1000 - trip.start <= 60
+
+
+async def test_events_reach_a_webhook_while_an_account_without_a_login_is_one_line(tmp_path: Path) -> None:
+    """A second account has no login: its status says so in one line and is retried later; the
+    rest runs, and the garage's plug-in is delivered to a local webhook receiver."""
+    async with serve_home(tmp_path) as twin, Receiver() as receiver:
+        settings = twin.settings(
+            accounts=(
+                AccountSettings(twin.email, api="fleet"),
+                AccountSettings("nobody@teslalink.test", api="fleet"),
+            ),
+            notify=NotifySettings(targets=(TargetSettings("webhook", receiver.url("/hook")),)),
+        )
+        home = Home(twin, settings)
+        async with home.service() as service:
+            await service.run_until(WEEK_START + 60)
+            scenario.plug_in(twin.world, twin.car.id, twin.unit.serial)
+            await service.run_until(WEEK_START + 600)
+            state = service.state
+            problems = state.problems()
+            account_job = service.scheduler.job("account:nobody@teslalink.test")
+        assert state.accounts[twin.email].error is None
+        missing = state.accounts["nobody@teslalink.test"].error
+        assert missing is not None
+        assert "\n" not in missing
+        assert "fleet login" in missing
+        assert [p for p in problems if p.startswith("account ")] == [
+            f"account nobody@teslalink.test: {missing}"
+        ]
+        assert account_job.runs >= 2  # tried again, with a growing wait
+        assert account_job.due > WEEK_START + 600
+        delivered = [r.json()["event"] for r in receiver.at("/hook")]
+        plugged = [e for e in delivered if e["kind"] == "plugged_in"]
+        assert len(plugged) == 1
+        assert plugged[0]["device"]["id"] == twin.car.vin
