@@ -54,7 +54,8 @@ class Home:
         return [e.at_ms / 1000 for e in self.events if e.kind is kind]
 
     def billed(self, category: BillingCategory) -> int:
-        return int(self.twin.world.accounting.by_vehicle.get(self.twin.car.id, {}).get(category, 0))
+        counts = self.twin.world.accounting.by_vehicle.get(self.twin.car.id)
+        return 0 if counts is None else int(counts.get(category, 0))
 
 
 @pytest.fixture
