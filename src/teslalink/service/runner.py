@@ -41,7 +41,7 @@ from .._files import atomic_write_bytes
 from .._json import dumps, loads
 from ..errors import TeslalinkError
 from .engine import Engine
-from .events import DeviceKind, DeviceRef, Event
+from .events import Event
 from .notify import Notifier
 from .recorder import Recorder, open_recorder
 from .records import CarInfo, Record
@@ -301,10 +301,10 @@ class Service:
     def _usage_read(self, account: _Account) -> None:
         """This month's billable calls: the Fleet API's ledger, else our own count (an estimate
         at Fleet prices of what the Owner API calls would cost)."""
-        from ..cloud.fleet.ledger import MonthUsage, _month_of  # noqa: PLC0415
+        from ..cloud.fleet.ledger import MonthUsage, month_of  # noqa: PLC0415
 
         email = account.settings.email
-        month = _month_of(self.clock.now())
+        month = month_of(self.clock.now())
         ledger = getattr(account.api, "ledger", None)
         if ledger is not None:
             usage = ledger.month(email, month)
@@ -319,19 +319,16 @@ class Service:
             self.service, self.email = service, email
 
         def _count(self, category: str, at: float) -> None:
-            from ..cloud.fleet.ledger import _month_of  # noqa: PLC0415
+            from ..cloud.fleet.ledger import month_of  # noqa: PLC0415
 
             months = self.service._usage.setdefault(self.email, {})
-            counts = months.setdefault(_month_of(at), {})
+            counts = months.setdefault(month_of(at), {})
             counts[category] = counts.get(category, 0) + 1
 
         def car_polled(self, car: CarWatcher, result: PollResult, at: float) -> None:
             if result.read_data and not _is_fleet(getattr(car.vehicle, "api", None)):
                 self._count("data", at)
             self.service.engine.car_polled(car, result, at)
-            self.service.state.device(
-                DeviceRef(DeviceKind.CAR, car.vehicle.vin, car.name)
-            ).next_poll_ms = None
 
         def unit_read(self, name: str, monitor: Any, reading: Any) -> None:
             self.service.engine.unit_read(name, monitor, reading)

@@ -46,6 +46,7 @@ __all__ = [
     "PER_DOLLAR",
     "BudgetLedger",
     "MonthUsage",
+    "month_of",
 ]
 
 LEDGER_FILE_NAME: Final = "fleet-ledger.json"
@@ -118,7 +119,7 @@ class BudgetLedger:
 
     def month(self, account: str, month: str | None = None) -> MonthUsage:
         """`account`'s counts for `month` ("YYYY-MM"; None: this month, UTC)."""
-        chosen = _month_of(None) if month is None else _checked_month(month)
+        chosen = month_of(None) if month is None else _checked_month(month)
         months = self._read().get(account, {})
         return MonthUsage(account, chosen, dict(months.get(chosen, {})))
 
@@ -152,7 +153,7 @@ class BudgetLedger:
                 raise ConfigError(f"a count must be a whole number of calls, got {n!r}")
         if not account:
             raise ConfigError("a billable call needs the account it is billed to")
-        month = _month_of(when)
+        month = month_of(when)
         with self._locked():
             accounts = self._read()
             kept = accounts.setdefault(account, {}).setdefault(month, {})
@@ -230,7 +231,7 @@ def _parse(data: Any) -> dict[str, dict[str, dict[str, int]]]:
     return accounts
 
 
-def _month_of(when: dt.datetime | float | None) -> str:
+def month_of(when: dt.datetime | float | None) -> str:
     """ "YYYY-MM" of `when` in UTC (a naive datetime is taken as UTC; a number as epoch seconds)."""
     if when is None:
         moment = dt.datetime.now(dt.UTC)
