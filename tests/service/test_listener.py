@@ -351,3 +351,26 @@ async def test_closed_it_answers_no_more(state: ServiceState, http: aiohttp.Clie
         await get(http, url + "health")
     again = await start_listener(ListenSettings(host="127.0.0.1", port=running.port), lambda: (state, NOW_MS))
     await again.close()  # the port is free again at once (a service restarted by systemd)
+
+
+# --- DNS rebinding --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["evil.example", "192.168.1.20", "teslalink.attacker.test:8765"])
+async def test_a_loopback_listener_refuses_a_request_for_another_name(
+    listener: Listener, http: aiohttp.ClientSession, host: str
+) -> None:
+    """A page whose name was pointed at 127.0.0.1 sends its own Host: refused, nothing shown."""
+    status, _, text = await get(http, listener.url + "status", headers={"Host": host})
+    assert status == 421
+    assert "loopback names only" in text
+    assert "VIN" not in text
+    assert "@" not in text  # no account email
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "LOCALHOST:1"])
+async def test_a_loopback_listener_answers_its_loopback_names(
+    listener: Listener, http: aiohttp.ClientSession, host: str
+) -> None:
+    status, _ = (await get(http, listener.url + "health", headers={"Host": host}))[:2]
+    assert status == 200

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import logging
 import os
 import socket
@@ -102,7 +103,8 @@ async def start_listener(settings: ListenSettings, snapshot: Snapshot) -> Listen
     the address cannot be taken.
     """
     sock = await _bind(settings.host, settings.port)
-    runner = web.AppRunner(create_app(snapshot), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    app = create_app(snapshot, loopback_names_only=_is_loopback(settings.host))
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     try:
         await runner.setup()
         await web.SockSite(runner, sock).start()
@@ -115,9 +117,16 @@ async def start_listener(settings: ListenSettings, snapshot: Snapshot) -> Listen
     return listener
 
 
-def create_app(snapshot: Snapshot) -> web.Application:
-    """The aiohttp app of the endpoints (`start_listener` serves it; a test may too)."""
-    app = web.Application(middlewares=[_errors_as_json])
+def create_app(snapshot: Snapshot, *, loopback_names_only: bool = False) -> web.Application:
+    """The aiohttp app of the endpoints (`start_listener` serves it; a test may too).
+
+    `loopback_names_only` (a listener on loopback): a request whose Host is not a loopback
+    address or `localhost` is answered 421 before any handler. A web page the owner visits could
+    otherwise point its own name at 127.0.0.1 (DNS rebinding) and read `/status`: the VINs, the
+    account emails. A listener the owner opened wider takes any Host (the docs say what that
+    exposes)."""
+    middlewares = [_errors_as_json, _loopback_host] if loopback_names_only else [_errors_as_json]
+    app = web.Application(middlewares=middlewares)
     metrics = _metrics_handler(snapshot)
 
     async def health(request: web.Request) -> web.Response:
@@ -168,6 +177,25 @@ def _json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None
         content_type="application/json",
         headers={**_NO_STORE, **(headers or {})},
     )
+
+
+@web.middleware
+async def _loopback_host(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    name = (request.url.host or "").strip("[]").lower()
+    if name != "localhost" and not _is_loopback(name):
+        return _json(
+            {"error": "this listener answers loopback names only (127.0.0.1, ::1, localhost)"}, status=421
+        )
+    return await handler(request)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @web.middleware
