@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .._convert import to_float
 from .records import SiteEnergyDay
 
-__all__ = ["FIELDS", "day_end", "day_start", "energy_day", "local_date", "zone_named"]
+__all__ = ["FIELDS", "date_of", "day_end", "day_start", "energy_day", "local_date", "zone_named"]
 
 FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "solar_wh": ("solar_energy_exported",),
@@ -60,6 +60,18 @@ def zone_named(name: str | None) -> ZoneInfo | None:
 def local_date(t: float, zone: ZoneInfo) -> dt.date:
     """The date in `zone` at epoch seconds `t`."""
     return dt.datetime.fromtimestamp(t, zone).date()
+
+
+def date_of(text: str | None, zone: ZoneInfo) -> dt.date | None:
+    """The date in `zone` of an ISO time (site_info's installation_date; a time without an offset
+    is the zone's), None when it is not one."""
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(zone).date()
 
 
 def day_start(day: dt.date, zone: ZoneInfo) -> float:

@@ -260,9 +260,10 @@ class SiteJob:
 class SiteHistoryJob:
     """A site's daily energies (`calendar_history` kind `energy`, period day), one read a day.
 
-    Its first run reads site_info once (the site's time zone, in which its days are counted)
-    and asks `recorded` for the newest day the recorder holds; then it reads every whole day
-    after that one, at most `catch_up_days`, oldest first, one read each. Each following run,
+    Its first run reads site_info once (the site's time zone, in which its days are counted, and
+    its installation date: no day before it is asked for) and asks `recorded` for the newest day
+    the recorder holds; then it reads every whole day after that one, at most `catch_up_days`,
+    oldest first, one read each. Each following run,
     at 00:30 site time, reads the day just ended. A day the answer has no entry for (before the
     site had data) is read once and not recorded. A site whose site_info names no zone this
     machine knows has its days asked in UTC (our choice); an answer labelled on another date
@@ -275,6 +276,7 @@ class SiteHistoryJob:
     policy: SiteHistoryPolicy = field(default_factory=SiteHistoryPolicy)
     recorded: Callable[[str], Awaitable[SiteEnergyDay | None]] | None = None
     zone: ZoneInfo | None = None
+    installed: dt.date | None = None  # site_info's installation_date, in the site's zone
     done: dt.date | None = None  # the newest day read (recorded, or found without data)
     _started: bool = field(default=False, repr=False)
 
@@ -294,6 +296,7 @@ class SiteHistoryJob:
                 info = await self.site.site_info()
                 reads += 1
                 self.zone = energy_days.zone_named(info.time_zone) or energy_days.UTC
+                self.installed = energy_days.date_of(info.installation_date, self.zone)
             zone = self.zone
             if not self._started:
                 kept = None if self.recorded is None else await self.recorded(self.site_id)
@@ -305,6 +308,8 @@ class SiteHistoryJob:
             day = newest - dt.timedelta(days=max(1, self.policy.catch_up_days) - 1)
             if self.done is not None:
                 day = max(day, self.done + dt.timedelta(days=1))
+            if self.installed is not None:  # no read for a day before the site was installed
+                day = max(day, self.installed)
             while day <= newest:
                 answer = await self.site.calendar_history(
                     "energy", "day", end_date=energy_days.day_end(day, zone), time_zone=zone.key
