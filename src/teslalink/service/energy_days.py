@@ -96,7 +96,9 @@ def _label_date(entry: Mapping[str, Any]) -> dt.date | None:
         return None
 
 
-def energy_day(site_id: str, day: dt.date, answer: Mapping[str, Any]) -> SiteEnergyDay | None:
+def energy_day(
+    site_id: str, day: dt.date, answer: Mapping[str, Any], site_name: str = ""
+) -> SiteEnergyDay | None:
     """The day's record from a `calendar_history` kind `energy` answer, None when the answer has
     no entry labelled on `day` (the site had no data then, or the answer is of another day).
 
@@ -111,4 +113,4 @@ def energy_day(site_id: str, day: dt.date, answer: Mapping[str, Any]) -> SiteEne
         values = [to_float(entry.get(source)) for entry in entries for source in sources]
         given = [v for v in values if v is not None]
         totals[name] = sum(given) if given else None
-    return SiteEnergyDay(site_id=site_id, day=day.isoformat(), **totals)
+    return SiteEnergyDay(site_id=site_id, day=day.isoformat(), site_name=site_name, **totals)

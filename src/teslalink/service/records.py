@@ -228,6 +228,7 @@ class SiteEnergyDay:
     grid_export_wh: float | None = None
     battery_charge_wh: float | None = None
     battery_discharge_wh: float | None = None
+    site_name: str = ""  # the site's name in the account, kept as its device's name ("" unknown)
 
 
 @dataclass(frozen=True, slots=True)

@@ -315,7 +315,7 @@ class SiteHistoryJob:
                     "energy", "day", end_date=energy_days.day_end(day, zone), time_zone=zone.key
                 )
                 reads += 1
-                record = energy_days.energy_day(self.site_id, day, answer)
+                record = energy_days.energy_day(self.site_id, day, answer, self.site.site_name)
                 if record is not None:
                     found.append(record)
                 self.done = day

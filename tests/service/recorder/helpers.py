@@ -153,6 +153,7 @@ def one_of_each() -> list[Record]:
             grid_export_wh=9_950.125,
             battery_charge_wh=7_420.0,
             battery_discharge_wh=None,  # not given: None, never 0
+            site_name="Home",
         ),
         ApiUsage(EMAIL, "2026-12", "data", 412, 0.824),
         Event(

@@ -485,7 +485,7 @@ SITE_ENERGY_DAYS = Table(
     "site_energy_days",
     SiteEnergyDay,
     (
-        _device("site", "site_id", DeviceKind.SITE),
+        _device("site", "site_id", DeviceKind.SITE, name_field="site_name"),
         Column("day", "day", "text"),
         *(
             _real(name)
