@@ -52,6 +52,9 @@ class Seen:
     def site_read(self, site: Any, status: Any, error: str | None, at: float) -> None:
         raise AssertionError("no site in these tests")
 
+    def site_history(self, site: Any, day_records: Any, at: float, **_: Any) -> None:
+        raise AssertionError("no site in these tests")
+
 
 @dataclass
 class Env:

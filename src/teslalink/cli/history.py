@@ -1,17 +1,20 @@
-"""`teslalink history charges|drives|sessions|states|events`: what the recorder of `teslalink serve` kept.
+"""`teslalink history charges|drives|sessions|states|events|energy`: what the recorder of
+`teslalink serve` kept.
 
 Reads the database on a connection of its own and changes nothing in it (a running service goes
 on writing). The database is `--db` (a file or a `postgresql://` DSN), else the one the service's
 config file names (`--config`, else the default file when there is one), else the data dir's
 teslalink.db. `--since` takes a time back (7d, 12h, 2w) or a date or time (2026-12-01,
 2026-12-01T08:00, local unless it has an offset); spans are listed when they were still going at
-or after it. `--car` is a VIN or a car's name.
+or after it, an energy site's days when they are on or after its date. `--car` is a VIN or a
+car's name, `--site` an energy_site_id or a site's name.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -58,13 +61,18 @@ def parse_since(text: str, now_s: float) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _options(command: _F) -> _F:
+def _options(command: _F, *, who: str = "car") -> _F:
+    chooser = (
+        click.option("--car", default=None, metavar="VIN|NAME", help="Only this car.")
+        if who == "car"
+        else click.option("--site", default=None, metavar="ID|NAME", help="Only this energy site.")
+    )
     for option in reversed(
         (
             click.option(
                 "--since", default=None, metavar="WHEN", help="From: 7d, 12h, 2w or a date (2026-12-01)."
             ),
-            click.option("--car", default=None, metavar="VIN|NAME", help="Only this car."),
+            chooser,
             click.option("--json", "as_json", is_flag=True, help="A JSON array of the records."),
             click.option("--csv", "as_csv", is_flag=True, help="CSV (RFC 4180) with a header."),
             click.option(
@@ -82,7 +90,8 @@ def _options(command: _F) -> _F:
 
 @click.group()
 def history() -> None:
-    """What `teslalink serve` recorded: charges, drives, Wall Connector sessions, states, events."""
+    """What `teslalink serve` recorded: charges, drives, Wall Connector sessions, states, events,
+    energy sites' days."""
 
 
 def database_of(db: str | None, config_path: Path | None) -> str | Path:
@@ -134,18 +143,21 @@ async def _print(
         raise StorageError(f"no database at {database} yet: `teslalink serve` records there (or give --db)")
     reader = await open_reader(database)
     try:
-        if car is not None and not await reader.find_cars(car):
-            known = sorted({name or vin for name, vin in await _car_names(reader)})
-            listed = f" (cars: {', '.join(known)})" if known else " (no cars recorded yet)"
-            raise StorageError(f"no car {printable(car)!r} in {reader.where}{listed}")
-        queries: dict[str, Callable[..., Awaitable[Sequence[Any]]]] = {
-            "charges": reader.charges,
-            "drives": reader.drives,
-            "sessions": reader.sessions,
-            "states": reader.states,
-            "events": reader.events,
-        }
-        records = await queries[kind](since_ms=since_ms, car=car)
+        if kind == "energy":
+            records = await _site_days(reader, since_ms, car)
+        else:
+            if car is not None and not await reader.find_cars(car):
+                known = sorted({name or vin for name, vin in await _car_names(reader)})
+                listed = f" (cars: {', '.join(known)})" if known else " (no cars recorded yet)"
+                raise StorageError(f"no car {printable(car)!r} in {reader.where}{listed}")
+            queries: dict[str, Callable[..., Awaitable[Sequence[Any]]]] = {
+                "charges": reader.charges,
+                "drives": reader.drives,
+                "sessions": reader.sessions,
+                "states": reader.states,
+                "events": reader.events,
+            }
+            records = await queries[kind](since_ms=since_ms, car=car)
         names = await reader.device_names()
     finally:
         await reader.close()
@@ -164,6 +176,22 @@ async def _print(
 
 async def _car_names(reader: Any) -> list[tuple[str, str]]:
     return [(car.name, car.vin) for car in await reader.cars()]
+
+
+async def _site_days(reader: Any, since_ms: int | None, site: str | None) -> Sequence[Any]:
+    """The sites' days on or after the local date of `since_ms`; an unknown `site` is one line."""
+    from ..errors import StorageError  # noqa: PLC0415
+    from ..service.events import DeviceKind  # noqa: PLC0415
+
+    if site is not None and not await reader.find_sites(site):
+        names = await reader.device_names()
+        rows = await reader.site_energy_days()
+        known = sorted({names.get((DeviceKind.SITE, d.site_id), d.site_id) for d in rows})
+        listed = f" (sites: {', '.join(known)})" if known else " (no site's days recorded yet)"
+        raise StorageError(f"no energy site {printable(site)!r} in {reader.where}{listed}")
+    since_day = None if since_ms is None else dt.date.fromtimestamp(since_ms / 1000).isoformat()
+    days: Sequence[Any] = await reader.site_energy_days(since_day=since_day, site=site)
+    return days
 
 
 @history.command()
@@ -209,3 +237,13 @@ def events(
 ) -> None:
     """Events: plugged in, charging started and stopped, drives, sleep, alerts."""
     _show("events", since, car, as_json, as_csv, db, config_path)
+
+
+@history.command()
+@functools.partial(_options, who="site")
+def energy(
+    since: str | None, site: str | None, as_json: bool, as_csv: bool, db: str | None, config_path: Path | None
+) -> None:
+    """Energy sites' days: solar produced, the home's use, grid import and export, battery charge
+    and discharge (kWh; read from Tesla once a day, each day in the site's time zone)."""
+    _show("energy", since, site, as_json, as_csv, db, config_path)

@@ -1,10 +1,11 @@
 """How `teslalink history` shows records: a table with units for people, JSON and CSV for tools.
 
 JSON is an array of the records as the recorder keeps them (times in epoch ms, energies in Wh,
-enums by value; a charge also carries `losses_wh`, an event its `Event.to_json()` shape). CSV has
-the same keys as the header, flattened (an event's device as three columns, its figures as a JSON
-text), written as RFC 4180 says (CRLF line ends, fields quoted where needed). The table shows
-local times, kWh, km, minutes and names instead of VINs and serials.
+an energy site's day as "YYYY-MM-DD" in the site's time zone, enums by value; a charge also
+carries `losses_wh`, an event its `Event.to_json()` shape). CSV has the same keys as the header,
+flattened (an event's device as three columns, its figures as a JSON text), written as RFC 4180
+says (CRLF line ends, fields quoted where needed). The table shows local times, kWh, km,
+minutes and names instead of VINs, serials and site ids.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..service.events import DeviceKind, Event
-from ..service.records import ChargingSession, Drive, StateSpan, WallConnectorSession
+from ..service.records import ChargingSession, Drive, SiteEnergyDay, StateSpan, WallConnectorSession
 from ._text import printable
 
 if TYPE_CHECKING:
@@ -70,6 +71,10 @@ def _car(names: Names, vin: str | None) -> str:
 
 def _unit(names: Names, serial: str) -> str:
     return names.get((DeviceKind.WALL_CONNECTOR, serial), serial)
+
+
+def _site(names: Names, site_id: str) -> str:
+    return names.get((DeviceKind.SITE, site_id), site_id)
 
 
 def _seconds(seconds: float | None) -> str:
@@ -169,6 +174,20 @@ KINDS: Mapping[str, HistoryKind] = {
             ("What", lambda e, n: e.text, False),
         ),
     ),
+    "energy": HistoryKind(
+        "energy",
+        "energy site days",
+        (
+            ("Day", lambda d, n: d.day, False),
+            ("Site", lambda d, n: _site(n, d.site_id), False),
+            ("Solar kWh", lambda d, n: _kwh(d.solar_wh), True),
+            ("Home kWh", lambda d, n: _kwh(d.home_wh), True),
+            ("Grid in kWh", lambda d, n: _kwh(d.grid_import_wh), True),
+            ("Grid out kWh", lambda d, n: _kwh(d.grid_export_wh), True),
+            ("Battery in kWh", lambda d, n: _kwh(d.battery_charge_wh), True),
+            ("Battery out kWh", lambda d, n: _kwh(d.battery_discharge_wh), True),
+        ),
+    ),
 }
 
 
@@ -213,6 +232,7 @@ _EMPTY_HEADERS: Mapping[str, Sequence[str]] = {
     "sessions": [f.name for f in dataclasses.fields(WallConnectorSession)],
     "states": [f.name for f in dataclasses.fields(StateSpan)],
     "events": ["at_ms", "kind", "device_kind", "device_id", "device_name", "text", "figures"],
+    "energy": [f.name for f in dataclasses.fields(SiteEnergyDay)],
 }
 
 
@@ -239,7 +259,7 @@ def _field(value: Any) -> Any:
     return printable(value) if isinstance(value, str) else value
 
 
-_TIMES = ("Start", "End", "Time")
+_TIMES = ("Start", "End", "Time", "Day")
 
 
 def as_table(kind: str, records: Sequence[Any], names: Names, title: str) -> Table:
@@ -249,9 +269,7 @@ def as_table(kind: str, records: Sequence[Any], names: Names, title: str) -> Tab
     spec = KINDS[kind]
     table = Table(title=Text(title))
     for header, _, right in spec.columns:
-        table.add_column(
-            header, justify="right" if right else "left", no_wrap=header in ("Start", "End", "Time")
-        )
+        table.add_column(header, justify="right" if right else "left", no_wrap=header in _TIMES)
     for record in records:
         table.add_row(*(Text(cell(record, names)) for _, cell, _ in spec.columns))
     return table

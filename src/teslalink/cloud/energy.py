@@ -113,6 +113,12 @@ class SiteInfo:
         return to_str(self.raw.get("installation_date"))
 
     @property
+    def time_zone(self) -> str | None:
+        """installation_time_zone: the site's IANA zone ("America/Los_Angeles"), the zone its
+        history's days are counted in."""
+        return to_str(self.raw.get("installation_time_zone"))
+
+    @property
     def components(self) -> Mapping[str, Any]:
         value = self.raw.get("components")
         return value if isinstance(value, Mapping) else {}

@@ -12,8 +12,8 @@ Two shapes, and the rule that makes a restart safe:
   (device id, `at_ms`) and appended; the same key written twice is one row (a replay after a
   crash is harmless).
 
-`CarInfo` and `ApiUsage` are upserted by their natural keys (the VIN; account + month +
-category). `Event` (service.events) is the last kind of record.
+`CarInfo`, `ApiUsage` and `SiteEnergyDay` are upserted by their natural keys (the VIN; account
++ month + category; site + day). `Event` (service.events) is the last kind of record.
 
 Units are in the field names (`_wh`, `_w`, `_km`, `_kmh`, `_a`, `_v`, `_c`); times are integer
 epoch milliseconds of the service's clock; None is "not known", never zero.
@@ -36,6 +36,7 @@ __all__ = [
     "Drive",
     "Position",
     "Record",
+    "SiteEnergyDay",
     "SiteSample",
     "StateSpan",
     "WallConnectorSample",
@@ -202,6 +203,35 @@ class SiteSample:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteEnergyDay:
+    """An energy site's energies over one whole day (Wh), from `calendar_history` kind `energy`.
+
+    `day` is the calendar date ("2026-06-14") in the site's own time zone, as Tesla's app counts
+    the site's days. Each figure is the sum of the answer's fields for it (Tesla's names):
+
+    * `solar_wh`: `solar_energy_exported` (what the panels produced);
+    * `home_wh`: `consumer_energy_imported_from_grid`, `_from_solar`, `_from_battery`,
+      `_from_generator` (the home's load);
+    * `grid_import_wh`: `grid_energy_imported`;
+    * `grid_export_wh`: `grid_energy_exported_from_solar`, `_from_battery`, `_from_generator`;
+    * `battery_charge_wh`: `battery_energy_imported_from_grid`, `_from_solar`, `_from_generator`;
+    * `battery_discharge_wh`: `battery_energy_exported`.
+
+    A figure none of whose fields the answer gave is None (not known), never 0.
+    """
+
+    site_id: str
+    day: str  # YYYY-MM-DD, the site's local date
+    solar_wh: float | None = None
+    home_wh: float | None = None
+    grid_import_wh: float | None = None
+    grid_export_wh: float | None = None
+    battery_charge_wh: float | None = None
+    battery_discharge_wh: float | None = None
+    site_name: str = ""  # the site's name in the account, kept as its device's name ("" unknown)
+
+
+@dataclass(frozen=True, slots=True)
 class ApiUsage:
     """An account's billable calls in a month and category (the budget ledger's figures)."""
 
@@ -222,6 +252,7 @@ Record = (
     | WallConnectorSession
     | WallConnectorSample
     | SiteSample
+    | SiteEnergyDay
     | ApiUsage
     | Event
 )

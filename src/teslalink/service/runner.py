@@ -2,10 +2,10 @@
 
 `Service` owns one `Scheduler` and gives it every job: one per account (open it; then, every
 few minutes, its month of billable calls), one per car, Wall Connector (vitals, and lifetime
-every minute) and energy site, and the service's own timers (the engine's tick, its state file,
-the units' state files, downsampling). Readings go to the `Engine`, which makes events and
-records; those go to the `Recorder`, events also to the `Notifier` and into `ServiceState`,
-which the listener shows (`/status`, `/health`, `/metrics`).
+every minute) and energy site (live status, and its history once a day), and the service's own
+timers (the engine's tick, its state file, the units' state files, downsampling). Readings go
+to the `Engine`, which makes events and records; those go to the `Recorder`, events also to the
+`Notifier` and into `ServiceState`, which the listener shows (`/status`, `/health`, `/metrics`).
 
 What keeps it running for months (issue 11 section 1):
 
@@ -48,7 +48,7 @@ from .records import CarInfo, Record
 from .scheduler import Clock, RealClock, Scheduler, WorldClock
 from .settings import AccountSettings, ServiceSettings, UnitSettings
 from .state import AccountStatus, ServiceState
-from .watch import CarJob, CarPolicy, LifetimeJob, SiteJob, SitePolicy, UnitJob, UnitPolicy
+from .watch import CarJob, CarPolicy, LifetimeJob, SiteHistoryJob, SiteJob, SitePolicy, UnitJob, UnitPolicy
 
 if TYPE_CHECKING:
     from ..cloud import CloudUrls, TeslaApi
@@ -296,6 +296,11 @@ class Service:
                 f"site:{site.energy_site_id}",
                 SiteJob(site, self._Tap(self, settings.email), self.clock.now, policy),
             )
+            recorded = None if self.recorder is None else self.recorder.last_site_day
+            self.scheduler.add(
+                f"site-history:{site.energy_site_id}",
+                SiteHistoryJob(site, self._Tap(self, settings.email), self.clock.now, recorded=recorded),
+            )
         _LOG.info("account %s: watching %d car(s), %d site(s)", settings.email, len(chosen), len(sites))
 
     def _usage_read(self, account: _Account) -> None:
@@ -340,6 +345,14 @@ class Service:
             if error is None and not _is_fleet(getattr(site, "api", None)):
                 self._count("data", at)
             self.service.engine.site_read(site, status, error, at)
+
+        def site_history(
+            self, site: Any, day_records: Any, at: float, *, reads: int = 0, error: str | None = None
+        ) -> None:
+            if not _is_fleet(getattr(site, "api", None)):
+                for _ in range(reads):
+                    self._count("data", at)
+            self.service.engine.site_history(site, day_records, at, reads=reads, error=error)
 
     # --- Wall Connectors --------------------------------------------------------------------------
 

@@ -16,28 +16,44 @@ follow what each reading is for (control.md 5 and 9.5, loggers.md 1.2):
   instant, free plug-in signal: the service wakes the job of the unit's car, which reads it
   only if it is awake.
 * **An energy site** (`SitePolicy`): live status every five minutes (Home Assistant's minute
-  would cost up to $86 a month if Tesla bills these reads, as the twin does).
+  would cost up to $86 a month if Tesla bills these reads, as the twin does); its history
+  (`SiteHistoryPolicy`) once a day, the day just ended, one read.
 
-The jobs (`CarJob`, `UnitJob`, `LifetimeJob`, `SiteJob`) are `Scheduler` steps: they read, hand
-the reading to the service's `Sink` and say when they are next due. They never raise for a
-device's trouble: that is a reading with an error, and the sink reports it.
+The jobs (`CarJob`, `UnitJob`, `LifetimeJob`, `SiteJob`, `SiteHistoryJob`) are `Scheduler`
+steps: they read, hand the reading to the service's `Sink` and say when they are next due. They
+never raise for a device's trouble: that is a reading with an error, and the sink reports it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
 
 from ..cloud.watcher import CarActivity
 from ..errors import TeslalinkError
+from . import energy_days
 
 if TYPE_CHECKING:
     from ..cloud.energy import EnergySite, LiveStatus
     from ..cloud.watcher import CarWatcher, PollResult
     from ..wallconnector.monitor import UnitMonitor, UnitReading
+    from .records import SiteEnergyDay
 
-__all__ = ["CarJob", "CarPolicy", "LifetimeJob", "Sink", "SiteJob", "SitePolicy", "UnitJob", "UnitPolicy"]
+__all__ = [
+    "CarJob",
+    "CarPolicy",
+    "LifetimeJob",
+    "Sink",
+    "SiteHistoryJob",
+    "SiteHistoryPolicy",
+    "SiteJob",
+    "SitePolicy",
+    "UnitJob",
+    "UnitPolicy",
+]
 
 
 @dataclass(frozen=True)
@@ -132,6 +148,26 @@ class SitePolicy:
     error_s: float = 120.0
 
 
+@dataclass(frozen=True)
+class SiteHistoryPolicy:
+    """When a site's daily energies are read (our choices, where no source decides):
+
+    * `after_midnight_s` 1800: the day just ended is read at 00:30 in the site's time zone. The
+      gateway reports to Tesla's cloud in batches, so the last quarter hour of a day may reach
+      it minutes after midnight; half an hour lets the day be whole when it is read, and is
+      still early enough for the morning's `teslalink history energy`;
+    * `catch_up_days` 7: at start, the days since the last one recorded, at most the 7 before
+      today (a fresh install, or a service stopped for a month, reads a week, not months: each
+      read is billed as data);
+    * `error_s` 3600: a read that fails is tried again an hour later (a day's totals do not
+      change; one read an hour while Tesla has trouble costs little).
+    """
+
+    after_midnight_s: float = 1800.0
+    catch_up_days: int = 7
+    error_s: float = 3600.0
+
+
 class Sink(Protocol):
     """Where the jobs' readings go: the service's engine, recorder, notifier and state."""
 
@@ -141,6 +177,18 @@ class Sink(Protocol):
     def site_read(
         self, site: EnergySite, status: LiveStatus | None, error: str | None, at: float
     ) -> None: ...
+    def site_history(
+        self,
+        site: EnergySite,
+        day_records: Sequence[SiteEnergyDay],
+        at: float,
+        *,
+        reads: int = 0,
+        error: str | None = None,
+    ) -> None:
+        """A site's days, oldest first; `reads`: the billable reads it took; `error`: one line
+        when a read failed (the days before it are in `day_records`)."""
+        ...
 
 
 @dataclass
@@ -206,3 +254,78 @@ class SiteJob:
         now = self.clock()
         self.sink.site_read(self.site, status, None, now)
         return now + self.policy.live_s
+
+
+@dataclass
+class SiteHistoryJob:
+    """A site's daily energies (`calendar_history` kind `energy`, period day), one read a day.
+
+    Its first run reads site_info once (the site's time zone, in which its days are counted, and
+    its installation date: no day before it is asked for) and asks `recorded` for the newest day
+    the recorder holds; then it reads every whole day after that one, at most `catch_up_days`,
+    oldest first, one read each. Each following run,
+    at 00:30 site time, reads the day just ended. A day the answer has no entry for (before the
+    site had data) is read once and not recorded. A site whose site_info names no zone this
+    machine knows has its days asked in UTC (our choice); an answer labelled on another date
+    than the one asked is then not recorded (see `energy_days`).
+    """
+
+    site: EnergySite
+    sink: Sink
+    clock: Callable[[], float]
+    policy: SiteHistoryPolicy = field(default_factory=SiteHistoryPolicy)
+    recorded: Callable[[str], Awaitable[SiteEnergyDay | None]] | None = None
+    zone: ZoneInfo | None = None
+    installed: dt.date | None = None  # site_info's installation_date, in the site's zone
+    done: dt.date | None = None  # the newest day read (recorded, or found without data)
+    _started: bool = field(default=False, repr=False)
+
+    @property
+    def site_id(self) -> str:
+        return str(self.site.energy_site_id)
+
+    def newest_whole_day(self, t: float, zone: ZoneInfo) -> dt.date:
+        """The newest day that has ended at least `after_midnight_s` before `t`."""
+        return energy_days.local_date(t - self.policy.after_midnight_s, zone) - dt.timedelta(days=1)
+
+    async def __call__(self) -> float:
+        found: list[SiteEnergyDay] = []
+        reads = 0
+        try:
+            if self.zone is None:
+                info = await self.site.site_info()
+                reads += 1
+                self.zone = energy_days.zone_named(info.time_zone) or energy_days.UTC
+                self.installed = energy_days.date_of(info.installation_date, self.zone)
+            zone = self.zone
+            if not self._started:
+                kept = None if self.recorded is None else await self.recorded(self.site_id)
+                self._started = True
+                if kept is not None:
+                    self.done = dt.date.fromisoformat(kept.day)
+                    found.append(kept)  # shown in /status; the recorder's upsert keeps one row
+            newest = self.newest_whole_day(self.clock(), zone)
+            day = newest - dt.timedelta(days=max(1, self.policy.catch_up_days) - 1)
+            if self.done is not None:
+                day = max(day, self.done + dt.timedelta(days=1))
+            if self.installed is not None:  # no read for a day before the site was installed
+                day = max(day, self.installed)
+            while day <= newest:
+                answer = await self.site.calendar_history(
+                    "energy", "day", end_date=energy_days.day_end(day, zone), time_zone=zone.key
+                )
+                reads += 1
+                record = energy_days.energy_day(self.site_id, day, answer, self.site.site_name)
+                if record is not None:
+                    found.append(record)
+                self.done = day
+                day += dt.timedelta(days=1)
+        except TeslalinkError as exc:
+            now = self.clock()
+            self.sink.site_history(self.site, found, now, reads=reads, error=" ".join(str(exc).split()))
+            return now + self.policy.error_s
+        now = self.clock()
+        if found or reads:
+            self.sink.site_history(self.site, found, now, reads=reads)
+        following = energy_days.day_start(newest + dt.timedelta(days=2), zone) + self.policy.after_midnight_s
+        return max(following, now + 60.0)  # the next day whole; never at once again (a guard)

@@ -18,6 +18,7 @@ from teslalink.service.records import (
     Drive,
     Position,
     Record,
+    SiteEnergyDay,
     SiteSample,
     StateSpan,
     WallConnectorSample,
@@ -143,6 +144,17 @@ def one_of_each() -> list[Record]:
             battery_level=67.3,
             grid_status="Active",
         ),
+        SiteEnergyDay(
+            SITE,
+            "2026-11-30",
+            solar_wh=31_204.5,
+            home_wh=22_871.25,
+            grid_import_wh=4_310.0,
+            grid_export_wh=9_950.125,
+            battery_charge_wh=7_420.0,
+            battery_discharge_wh=None,  # not given: None, never 0
+            site_name="Home",
+        ),
         ApiUsage(EMAIL, "2026-12", "data", 412, 0.824),
         Event(
             EventKind.CHARGING_STARTED,
@@ -166,6 +178,7 @@ async def read_back(recorder: Recorder) -> list[Record]:
         *await recorder.sessions(),
         *await recorder.wallconnector_samples(SERIAL),
         *await recorder.site_samples(SITE),
+        *await recorder.site_energy_days(),
         *await recorder.api_usage(),
         *await recorder.events(),
     ]

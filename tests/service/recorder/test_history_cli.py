@@ -15,11 +15,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from teslalink.cli.main import cli
-from teslalink.service.records import CarInfo, CarState, StateSpan
+from teslalink.service.records import CarInfo, CarState, SiteEnergyDay, StateSpan
 from teslalink.service.settings import StorageSettings
 
 from .conftest import PgServer
-from .helpers import EMAIL, SERIAL, T0, VIN, VIN2, Clock, one_of_each, opened
+from .helpers import EMAIL, SERIAL, SITE, T0, VIN, VIN2, Clock, one_of_each, opened
 
 
 @pytest.fixture
@@ -39,6 +39,7 @@ def write(settings: StorageSettings, data_dir: Path) -> None:
             recorder.put(record)
         recorder.put(CarInfo(VIN2, EMAIL, name="Runner"))
         recorder.put(StateSpan("state-2", VIN2, CarState.ASLEEP, T0 + 86_400_000))
+        recorder.put(SiteEnergyDay(SITE, "2026-12-01", solar_wh=2_500.0, home_wh=19_000.0, site_name="Home"))
         await recorder.close()
 
     asyncio.run(fill())
@@ -173,6 +174,51 @@ def test_the_default_database_is_the_data_dirs(tmp_path: Path, monkeypatch: pyte
     assert [s["key"] for s in json.loads(shown.output)] == ["wc-session-1"]
 
 
+def test_energy_is_one_row_per_site_day_with_units(database: Path) -> None:
+    shown = history("energy", "--db", str(database))
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    for header in ("Day", "Site", "Solar kWh", "Home kWh", "Grid in kWh", "Grid out kWh", "Battery in kWh"):
+        assert header in shown.output
+    assert "Battery out kWh" in shown.output
+    (first,) = [line for line in lines if "2026-11-30" in line]
+    cells = [cell.strip() for cell in first.split("│")[1:-1]]
+    # the site's name, kWh with two decimals; the discharge was not given: empty, never 0.00
+    assert cells == ["2026-11-30", "Home", "31.20", "22.87", "4.31", "9.95", "7.42", ""]
+    (second,) = [line for line in lines if "2026-12-01" in line]
+    cells = [cell.strip() for cell in second.split("│")[1:-1]]
+    assert cells == ["2026-12-01", "Home", "2.50", "19.00", "", "", "", ""]
+    assert SITE not in shown.output
+
+
+def test_energy_as_json_and_csv_and_chosen_by_since_and_site(database: Path) -> None:
+    days = json.loads(history("energy", "--db", str(database), "--json").output)
+    assert [(d["site_id"], d["day"]) for d in days] == [(SITE, "2026-11-30"), (SITE, "2026-12-01")]
+    assert days[0]["solar_wh"] == 31_204.5
+    assert days[0]["battery_discharge_wh"] is None
+    assert days[0]["site_name"] == "Home"
+    raw = history("energy", "--db", str(database), "--csv").stdout_bytes.decode()
+    assert raw.count("\r\n") == 3
+    header, *rows = list(csv.reader(io.StringIO(raw)))
+    assert header[:3] == ["site_id", "day", "solar_wh"]
+    assert [row[1] for row in rows] == ["2026-11-30", "2026-12-01"]
+    later = json.loads(history("energy", "--db", str(database), "--json", "--since", "2026-12-01").output)
+    assert [d["day"] for d in later] == ["2026-12-01"]
+    for site in ("home", SITE):
+        chosen = json.loads(history("energy", "--db", str(database), "--json", "--site", site).output)
+        assert len(chosen) == 2, site
+    unknown = history("energy", "--db", str(database), "--site", "Cabin")
+    assert unknown.exit_code == 1
+    assert unknown.output == f"Error: no energy site 'Cabin' in {database} (sites: Home)\n"
+    none = history("energy", "--db", str(database), "--since", "2030-01-01")
+    assert none.output == "No energy site days since 2030-01-01.\n"
+    header_only = history("energy", "--db", str(database), "--since", "2030-01-01", "--csv").output
+    assert header_only.splitlines() == [
+        "site_id,day,solar_wh,home_wh,grid_import_wh,grid_export_wh,battery_charge_wh,"
+        "battery_discharge_wh,site_name"
+    ]
+
+
 def test_bad_options_are_usage_errors(database: Path) -> None:
     bad_since = history("charges", "--db", str(database), "--since", "yesterday")
     assert bad_since.exit_code == 2
@@ -191,5 +237,7 @@ def test_history_reads_a_postgres_database(pg_server: PgServer, tmp_path: Path, 
         assert "3.34 (10%)" in shown.output
         listed = json.loads(history("drives", "--db", pg_server.dsn(name), "--json").output)
         assert [d["key"] for d in listed] == ["drive-1"]
+        days = json.loads(history("energy", "--db", pg_server.dsn(name), "--json").output)
+        assert [(d["day"], d["site_name"]) for d in days] == [("2026-11-30", "Home"), ("2026-12-01", "Home")]
     finally:
         pg_server.drop_database(name)

@@ -17,7 +17,7 @@ from ..events import DeviceRef, Event, EventKind, Figure
 from ..records import Record
 from ..settings import EngineSettings, UnitSettings
 from ..state import ServiceState
-from .tracks import CarTrack, OpenCharge, UnitTrack
+from .tracks import CarTrack, OpenCharge, SiteTrack, UnitTrack
 
 __all__ = ["FINAL_WAIT_MS", "RESEND_MS", "STOP_WAIT_MS", "Context"]
 
@@ -48,6 +48,7 @@ class Context:
     cars: dict[str, CarTrack] = field(default_factory=dict)
     units: dict[str, UnitTrack] = field(default_factory=dict)
     charges: dict[str, OpenCharge] = field(default_factory=dict)
+    sites: dict[str, SiteTrack] = field(default_factory=dict)  # by energy_site_id
     _index: dict[str, CarTrack] | None = field(default=None, repr=False)
 
     # --- the way out ---------------------------------------------------------------------------

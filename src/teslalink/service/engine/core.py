@@ -5,7 +5,7 @@
     engine.note_car(CarInfo(vin, account=email, name=...))   # every watched car, before polling
     engine.note_unit("Garage", serial)                        # each unit's /api/1/version serial
     engine.restore(saved_state, await recorder.open_spans())  # continue where the last run stopped
-    ... the jobs call engine.car_polled / unit_read / lifetime_read / site_read ...
+    ... the jobs call engine.car_polled / unit_read / lifetime_read / site_read / site_history ...
     engine.tick(now)                                          # every ~30 s, so deadlines fire
     save(engine.to_state())                                   # every minute and at stop, atomically
 
@@ -41,6 +41,7 @@ from ..records import (
     ChargingSession,
     Drive,
     Record,
+    SiteEnergyDay,
     StateSpan,
     WallConnectorSession,
 )
@@ -125,6 +126,21 @@ class Engine:
             ref = DeviceRef(DeviceKind.SITE, str(site.energy_site_id), site.label)
             wait = self.site_policy.live_s if error is None else self.site_policy.error_s
             self.state.device(ref).next_poll_ms = ms(at + wait)
+
+    def site_history(
+        self,
+        site: EnergySite,
+        day_records: Sequence[SiteEnergyDay],
+        at: float,
+        *,
+        reads: int = 0,
+        error: str | None = None,
+    ) -> None:
+        """A site's daily energies (`SiteHistoryJob`): recorded, the newest day in /status."""
+        with self._guard("site_history"):
+            sites.site_history(self.ctx, site, day_records, error)
+            if error is not None:
+                _LOG.warning("site %s: energy history: %s (tried again later)", site.label, one_line(error))
 
     # --- what else the runner tells it ---------------------------------------------------------
 

@@ -15,7 +15,17 @@ from typing import Any
 from ..events import DeviceKind, DeviceRef
 from ..records import CarState, ChargeSource, ChargingSession, Drive, WallConnectorSession
 
-__all__ = ["CarTrack", "DriveTrack", "OpenCharge", "Parked", "PlugState", "Span", "UnitTrack", "WcSession"]
+__all__ = [
+    "CarTrack",
+    "DriveTrack",
+    "OpenCharge",
+    "Parked",
+    "PlugState",
+    "SiteTrack",
+    "Span",
+    "UnitTrack",
+    "WcSession",
+]
 
 
 @dataclass
@@ -268,3 +278,15 @@ class UnitTrack:
     @property
     def ref(self) -> DeviceRef:
         return DeviceRef(DeviceKind.WALL_CONNECTOR, self.id, self.name)
+
+
+@dataclass
+class SiteTrack:
+    """What /status shows of an energy site, from its two jobs: the live status and the newest
+    day's totals side by side, each job's last problem apart (a live read that works does not
+    hide a history read that failed). Not saved: the next reads fill it in."""
+
+    live: dict[str, Any] = field(default_factory=dict)
+    live_error: str | None = None
+    day: dict[str, Any] = field(default_factory=dict)
+    history_error: str | None = None

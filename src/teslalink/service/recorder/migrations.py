@@ -319,8 +319,44 @@ POSTGRES_V1: Final = (
     )""",
 )
 
-SQLITE: Final = (Migration(1, "the recorder's tables", SQLITE_V1),)
-POSTGRES: Final = (Migration(1, "the recorder's tables", POSTGRES_V1),)
+SQLITE_V2: Final = (
+    """CREATE TABLE site_energy_days (
+        site INTEGER NOT NULL REFERENCES devices (id),
+        day TEXT NOT NULL,
+        solar_wh REAL,
+        home_wh REAL,
+        grid_import_wh REAL,
+        grid_export_wh REAL,
+        battery_charge_wh REAL,
+        battery_discharge_wh REAL,
+        PRIMARY KEY (site, day)
+    ) WITHOUT ROWID""",
+)
+
+POSTGRES_V2: Final = (
+    """CREATE TABLE site_energy_days (
+        site integer NOT NULL REFERENCES devices (id),
+        day text NOT NULL,
+        solar_wh double precision,
+        home_wh double precision,
+        grid_import_wh double precision,
+        grid_export_wh double precision,
+        battery_charge_wh double precision,
+        battery_discharge_wh double precision,
+        PRIMARY KEY (site, day)
+    )""",
+)
+"""Migration 2: an energy site's daily energies (one row per site and local day, "YYYY-MM-DD",
+which sorts as it reads). Few rows (one a day), so the figures stay floats, as spans do."""
+
+SQLITE: Final = (
+    Migration(1, "the recorder's tables", SQLITE_V1),
+    Migration(2, "energy sites' daily energies", SQLITE_V2),
+)
+POSTGRES: Final = (
+    Migration(1, "the recorder's tables", POSTGRES_V1),
+    Migration(2, "energy sites' daily energies", POSTGRES_V2),
+)
 
 
 def latest(migrations: tuple[Migration, ...]) -> int:

@@ -23,6 +23,7 @@ from ..records import (
     Drive,
     Position,
     Record,
+    SiteEnergyDay,
     SiteSample,
     StateSpan,
     WallConnectorSample,
@@ -38,6 +39,7 @@ from .tables import (
     DRIVES,
     EVENTS,
     POSITIONS,
+    SITE_ENERGY_DAYS,
     SITE_SAMPLES,
     SPAN_TABLES,
     STATE_SPANS,
@@ -178,6 +180,50 @@ class Reader:
         self, site_id: str, since_ms: int | None = None, until_ms: int | None = None
     ) -> list[SiteSample]:
         return await self._samples(SITE_SAMPLES, DeviceKind.SITE, site_id, since_ms, until_ms)
+
+    # --- energy sites' days ---------------------------------------------------------------------
+
+    async def find_sites(self, site: str) -> list[int]:
+        """The ids of the energy sites whose energy_site_id or name is `site` (case-insensitive)."""
+        rows = await self._backend.fetch(
+            "SELECT id FROM devices WHERE kind = ? AND (ident = ? OR lower(name) = lower(?))",
+            (DeviceKind.SITE.value, site.strip(), site.strip()),
+        )
+        return [int(row[0]) for row in rows]
+
+    async def site_energy_days(
+        self, since_day: str | None = None, site: str | None = None, until_day: str | None = None
+    ) -> list[SiteEnergyDay]:
+        """Each site's daily energies, by day then site; `since_day`/`until_day` ("2026-06-01")
+        keep the days on or after / before them; `site` is an energy_site_id or a site's name."""
+        where: list[str] = []
+        params: list[Any] = []
+        if since_day is not None:
+            where.append("t.day >= ?")
+            params.append(since_day)
+        if until_day is not None:
+            where.append("t.day < ?")
+            params.append(until_day)
+        if site is not None:
+            ids = await self.find_sites(site)
+            if not ids:
+                return []
+            where.append(f"t.site IN ({_marks(len(ids))})")
+            params += ids
+        return await self._select(SITE_ENERGY_DAYS, where, params)
+
+    async def last_site_day(self, site_id: str) -> SiteEnergyDay | None:
+        """The newest day recorded for the site `site_id` (its energy_site_id), None if none is:
+        where the service's daily history read goes on from after a restart."""
+        device = await self._device_id(DeviceKind.SITE, site_id)
+        if device is None:
+            return None
+        found = await self._select(
+            SITE_ENERGY_DAYS,
+            ["t.site = ?", "t.day = (SELECT max(day) FROM site_energy_days WHERE site = ?)"],
+            (device, device),
+        )
+        return found[0] if found else None
 
     # --- the rest -----------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from ..records import (
     Drive,
     Position,
     Record,
+    SiteEnergyDay,
     SiteSample,
     StateSpan,
     WallConnectorSample,
@@ -480,6 +481,30 @@ SITE_SAMPLES = Table(
     },
 )
 
+SITE_ENERGY_DAYS = Table(
+    "site_energy_days",
+    SiteEnergyDay,
+    (
+        _device("site", "site_id", DeviceKind.SITE, name_field="site_name"),
+        Column("day", "day", "text"),
+        *(
+            _real(name)
+            for name in (
+                "solar_wh",
+                "home_wh",
+                "grid_import_wh",
+                "grid_export_wh",
+                "battery_charge_wh",
+                "battery_discharge_wh",
+            )
+        ),
+    ),
+    key=("site", "day"),
+    shape="row",
+    device="site",
+    time="day",
+)
+
 EVENTS = Table(
     "events",
     Event,
@@ -522,6 +547,7 @@ TABLES: Final[tuple[Table, ...]] = (
     WALLCONNECTOR_SESSIONS,
     WALLCONNECTOR_SAMPLES,
     SITE_SAMPLES,
+    SITE_ENERGY_DAYS,
     EVENTS,
     API_USAGE,
 )
