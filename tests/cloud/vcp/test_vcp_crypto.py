@@ -118,6 +118,17 @@ def test_hmac_command_tag_is_the_spec_computation() -> None:
     assert crypto.hmac_sign(K, metadata, HVAC_ON_PAYLOAD) == expected
 
 
+def test_a_kept_command_mac_gives_the_same_tags_and_is_never_changed_by_them() -> None:
+    """The keyed HMAC a session keeps (`command_mac`) is copied per command, so tags never mix."""
+    mac = crypto.command_mac(K)
+    subkey = crypto.command_key(K)
+    for metadata, payload in ((b"\x00\x01\x08", HVAC_ON_PAYLOAD), (b"", b""), (b"\xff" * 80, b"x" * 300)):
+        expected = hmac.new(subkey, metadata + payload, hashlib.sha256).digest()
+        assert crypto.hmac_tag(mac, metadata, payload) == expected
+        assert crypto.hmac_tag(subkey, metadata, payload) == expected
+    assert mac.digest() == hmac.new(subkey, b"", hashlib.sha256).digest()  # nothing was fed to it
+
+
 def test_request_hash_is_truncated_for_vcsec_only() -> None:
     tag = bytes(range(32))
     infotainment = crypto.request_hash(SignatureType.HMAC_PERSONALIZED, tag, Domain.INFOTAINMENT)

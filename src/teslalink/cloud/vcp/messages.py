@@ -133,7 +133,7 @@ def command_request(
     metadata = prefix + crypto.command_metadata_tail(expires_at, counter, flags)
     signer = signatures_pb2.KeyIdentity(public_key=session.key.public_bytes())
     if signature_type == SignatureType.HMAC_PERSONALIZED:
-        tag = crypto.hmac_tag(session.command_subkey(), metadata, command.payload)
+        tag = crypto.hmac_tag(session.command_mac(), metadata, command.payload)
         body = command.payload
         signature = signatures_pb2.SignatureData(
             signer_identity=signer,

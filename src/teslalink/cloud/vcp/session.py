@@ -148,6 +148,11 @@ class DomainSession:
         """HMAC(K, "authenticated command"), derived once per vehicle key."""
         return self._keys().command_subkey
 
+    def command_mac(self) -> hmac.HMAC:
+        """HMAC-SHA256 keyed with `command_subkey()` (built once per vehicle key), for
+        `crypto.hmac_tag` to copy: never update it."""
+        return self._keys().command_mac
+
     def response_cipher(self) -> AESGCM:
         """AES-GCM keyed with K, for the car's encrypted responses (built once per vehicle key)."""
         return self._keys().cipher
@@ -312,12 +317,13 @@ class DomainSession:
 class _Derived:
     """What K for one vehicle key gives: the command subkey, the response cipher, metadata prefixes."""
 
-    __slots__ = ("cipher", "command_subkey", "k", "prefixes", "vehicle_key")
+    __slots__ = ("cipher", "command_mac", "command_subkey", "k", "prefixes", "vehicle_key")
 
     def __init__(self, vehicle_key: bytes, k: bytes) -> None:
         self.vehicle_key = vehicle_key
         self.k = k
         self.command_subkey = crypto.command_key(k)
+        self.command_mac = crypto.command_mac(k)
         self.cipher = AESGCM(k)
         self.prefixes: dict[tuple[int, bytes], bytes] = {}
 
