@@ -42,6 +42,7 @@ from ..endpoints import endpoint
 from ..provider import TokenProvider
 from .hosts import FLEET_API_URLS, FleetHosts
 from .refusals import fleet_refusal
+from .routing import route_command
 from .status import FleetStatus
 
 if TYPE_CHECKING:
@@ -395,8 +396,6 @@ class FleetApi(TeslaApi):
             return await self._rest_command(vehicle, name, params)
         where = f"POST api/1/vehicles/{vehicle.vin}/signed_command"
         self._check_cooldown(where, self.base_url.authority)
-        from .routing import route_command  # noqa: PLC0415 - lean itself; only a signed path needs it
-
         try:
             answer = await route_command(
                 vin=vehicle.vin,
