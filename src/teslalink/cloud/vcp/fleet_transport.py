@@ -70,10 +70,11 @@ class JsonHttp(Protocol):
 
 
 @functools.lru_cache(maxsize=4096)
-def signed_command_url(base_url: str, vin: str) -> URL:
+def signed_command_url(base_url: str | URL, vin: str) -> URL:
     """`{base_url}api/1/vehicles/{vin}/signed_command`, built once per host and car (yarl's join is
-    costly next to a command, and a transport is made per command)."""
-    return URL(base_url.rstrip("/") + "/").join(URL(f"api/1/vehicles/{vin}/signed_command"))
+    costly next to a command, and a transport is made per command; a URL is taken as it is, its
+    hash is kept, so a hit does not even render it as text)."""
+    return URL(str(base_url).rstrip("/") + "/").join(URL(f"api/1/vehicles/{vin}/signed_command"))
 
 
 class FleetTransport:
@@ -96,7 +97,7 @@ class FleetTransport:
         on_status: Callable[[int], object] | None = None,
     ) -> None:
         self.vin = vin
-        self.url = signed_command_url(str(base_url), vin)
+        self.url = signed_command_url(base_url, vin)
         self._http = http
         self._tokens = tokens
         self._on_status = on_status
