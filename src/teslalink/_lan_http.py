@@ -46,6 +46,9 @@ class _Answer(asyncio.Protocol):
     """
 
     def __init__(self) -> None:
+        # The loop the connection lives on, looked up once: on Python 3.11 every
+        # asyncio.get_running_loop() is a getpid() system call, and an answer needed three.
+        self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.waiter: asyncio.Future[None] | None = None
@@ -105,7 +108,7 @@ class _Answer(asyncio.Protocol):
             timer.cancel()
             timer = None
         if timer is None:
-            self._timer = asyncio.get_running_loop().call_at(deadline, self._due)
+            self._timer = self.loop.call_at(deadline, self._due)
 
     def disarm(self) -> None:
         """The answer is complete (or abandoned): the deadline no longer applies."""
@@ -115,9 +118,8 @@ class _Answer(asyncio.Protocol):
         self._timer = None
         if not self.reading or self.closed:
             return
-        loop = asyncio.get_running_loop()
-        if loop.time() < self.deadline:
-            self._timer = loop.call_at(self.deadline, self._due)
+        if self.loop.time() < self.deadline:
+            self._timer = self.loop.call_at(self.deadline, self._due)
         else:
             self.expire()
 
@@ -137,7 +139,7 @@ class _Answer(asyncio.Protocol):
         self._check()
         if self.closed:
             raise _Closed
-        self.waiter = asyncio.get_running_loop().create_future()
+        self.waiter = self.loop.create_future()
         try:
             await self.waiter
         finally:
@@ -186,7 +188,7 @@ class AnswerReader:
         on any error the connection is in an unknown state and the caller must drop it.
         """
         assert conn.transport is not None
-        if asyncio.get_running_loop().time() >= deadline:
+        if conn.loop.time() >= deadline:
             # the budget went on getting a connection: never write what would be timed out unread
             raise errors.NotSent(f"{self._where}: not sent: its budget ran out before it could be written")
         conn.start()
