@@ -37,13 +37,17 @@ from ._json import dumps
 from ._lan_http import AnswerReader, _Answer, _Closed
 from .transport import Closing, Response, Timeouts
 
-__all__ = ["IDLE_S", "MAX_PER_HOST", "PoolTransport"]
+__all__ = ["IDLE_S", "MAX_HEADER_BLOCKS", "MAX_PER_HOST", "PoolTransport"]
 
 MAX_PER_HOST = 32
 """Our choice: connections open at once to one host (aiohttp's default is 100 for all hosts)."""
 IDLE_S = 15.0
 """Our choice, as aiohttp's keep-alive timeout: an idle connection older than this is closed, not
 reused (a server or load balancer may have dropped it; a POST must not find that out mid-command)."""
+MAX_HEADER_BLOCKS = 64
+"""Our choice: distinct sets of request headers whose checked, encoded lines are kept."""
+_Head = tuple[str, bytes, frozenset[str]]
+"""A request's method, its head's bytes up to the content headers, and its header names."""
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _METHODS = {m: m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
 
@@ -91,6 +95,7 @@ class PoolTransport(Closing):
         self._max_per_host = max_per_host
         self._ssl = ssl_context
         self._origins: dict[tuple[str, str, int | None], _Origin] = {}
+        self._blocks: dict[tuple[tuple[str, str], ...], tuple[bytes, frozenset[str]]] = {}
         _check_headers(["", f"User-Agent: {user_agent}\r\n"], {"user-agent"})
         self._user_agent = user_agent
 
@@ -127,7 +132,7 @@ class PoolTransport(Closing):
             conn, reused = await self._connection(origin, connect_by)
             try:
                 body = json_body if json_at_send is None else json_at_send()
-                request = self._request_bytes(head, origin, body, data)
+                request = self._request_bytes(head, body, data)
             except BaseException:
                 self._keep(origin, conn)  # nothing was written: the connection is as good as before
                 raise
@@ -191,41 +196,59 @@ class PoolTransport(Closing):
             found = self._origins[key] = _Origin(url, self._max_per_host, self.timeouts)
         return found
 
-    def _head(
-        self, method: str, url: URL, origin: _Origin, headers: Mapping[str, str] | None
-    ) -> tuple[str, list[str], set[str]]:
-        """The method, header lines and header names of a request, checked before any wait."""
+    def _head(self, method: str, url: URL, origin: _Origin, headers: Mapping[str, str] | None) -> _Head:
+        """The method, the head's bytes so far and the header names of a request, checked before
+        any wait."""
         verb = _METHODS.get(method) or _method(method, origin)
-        lines = [f"{verb} {url.raw_path_qs or '/'} HTTP/1.1\r\nHost: {origin.authority}\r\n"]
+        block, names = self._header_block(headers)
+        start = f"{verb} {url.raw_path_qs or '/'} HTTP/1.1\r\nHost: {origin.authority}\r\n"
+        try:
+            return verb, start.encode("latin-1") + block, names
+        except UnicodeEncodeError:
+            raise errors.ConfigError(f"{origin.authority}: a request line is not latin-1") from None
+
+    def _header_block(self, headers: Mapping[str, str] | None) -> tuple[bytes, frozenset[str]]:
+        """`headers` as checked, encoded header lines (our User-Agent added unless one is given),
+        and their lower-case names.
+
+        Kept per distinct set of headers (our choice: up to MAX_HEADER_BLOCKS, in memory only): a
+        signed command's carry a token of a kilobyte or more that every check would scan again,
+        and a caller sends the same few sets over and over.
+        """
+        key = tuple(headers.items()) if headers else ()
+        found = self._blocks.get(key)
+        if found is not None:
+            return found
+        lines = [""]  # _check_headers skips the first line (the request line)
         names = set()
-        for name, value in (headers or {}).items():
+        for name, value in key:
             lines.append(f"{name}: {value}\r\n")
             names.add(name.lower())
         _check_headers(lines, names)
         if "user-agent" not in names:
             lines.append(f"User-Agent: {self._user_agent}\r\n")
-        return verb, lines, names
+        try:
+            block = "".join(lines).encode("latin-1")
+        except UnicodeEncodeError:
+            raise errors.ConfigError("a request header is not latin-1") from None
+        if len(self._blocks) >= MAX_HEADER_BLOCKS:
+            self._blocks.clear()
+        found = self._blocks[key] = (block, frozenset(names))
+        return found
 
     @staticmethod
-    def _request_bytes(
-        head: tuple[str, list[str], set[str]], origin: _Origin, json_body: Any, data: bytes | None
-    ) -> bytes:
-        verb, lines, names = head
+    def _request_bytes(head: _Head, json_body: Any, data: bytes | None) -> bytes:
+        verb, start, names = head
         body = b""
+        content_type = b""
         if json_body is not None:
             body = dumps(json_body)
             if "content-type" not in names:
-                lines.append("Content-Type: application/json\r\n")
+                content_type = b"Content-Type: application/json\r\n"
         elif data is not None:
             body = bytes(data)
-        if body or verb in ("POST", "PUT", "PATCH"):
-            lines.append(f"Content-Length: {len(body)}\r\n")
-        lines.append("\r\n")
-        try:
-            text = "".join(lines).encode("latin-1")
-        except UnicodeEncodeError:
-            raise errors.ConfigError(f"{origin.authority}: a request header is not latin-1") from None
-        return text + body
+        length = b"Content-Length: %d\r\n" % len(body) if body or verb in ("POST", "PUT", "PATCH") else b""
+        return b"".join((start, content_type, length, b"\r\n", body))
 
     async def _connection(self, origin: _Origin, by: float, *, fresh: bool = False) -> tuple[_Answer, bool]:
         """An idle kept-alive connection (the newest that is still open and young), else a new one
@@ -272,6 +295,7 @@ class PoolTransport(Closing):
             while origin.idle:
                 _close(origin.idle.pop()[0])
         self._origins.clear()
+        self._blocks.clear()
 
 
 def _closed(origin: _Origin) -> errors.ConnectionError:

@@ -34,6 +34,7 @@ import base64
 import binascii
 import functools
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from yarl import URL
@@ -75,6 +76,14 @@ def signed_command_url(base_url: str | URL, vin: str) -> URL:
     costly next to a command, and a transport is made per command; a URL is taken as it is, its
     hash is kept, so a hit does not even render it as text)."""
     return URL(str(base_url).rstrip("/") + "/").join(URL(f"api/1/vehicles/{vin}/signed_command"))
+
+
+@functools.lru_cache(maxsize=8)
+def _headers(token: str) -> Mapping[str, str]:
+    """The POST's headers for `token`, made once per token (a few kept, in memory only): the same
+    strings every time, so the pool finds the header lines it checked for them without scanning
+    or even hashing the token again."""
+    return MappingProxyType({"Authorization": f"Bearer {token}", "User-Agent": _USER_AGENT, "Accept": _JSON})
 
 
 class FleetTransport:
@@ -127,8 +136,7 @@ class FleetTransport:
         return f"POST {self.url.path}"
 
     async def _post(self, token: str, body: Callable[[], dict[str, str]]) -> Response:
-        headers = {"Authorization": f"Bearer {token}", "User-Agent": _USER_AGENT, "Accept": _JSON}
-        response = await self._http.request("POST", self.url, headers=headers, json_at_send=body)
+        response = await self._http.request("POST", self.url, headers=_headers(token), json_at_send=body)
         if self._on_status is not None:
             self._on_status(response.status)
         return response
