@@ -30,7 +30,6 @@ here retries or wakes.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 from collections.abc import Callable, Mapping
@@ -119,7 +118,8 @@ class FleetTransport:
         errors above. After a 401 it is signed again (a fresh expiry) with the renewed token."""
 
         def body() -> dict[str, str]:
-            return {"routable_message": base64.b64encode(sign()).decode("ascii")}
+            # binascii itself, not base64.b64encode's wrapper: one Python call fewer per command
+            return {"routable_message": binascii.b2a_base64(sign(), newline=False).decode("ascii")}
 
         token = await self._tokens.access_token()
         response = await self._post(token, body)
@@ -147,8 +147,10 @@ class FleetTransport:
             encoded = loads(response.body)["response"]
             if not isinstance(encoded, str):
                 raise TypeError(encoded)
-            return base64.b64decode(encoded, validate=True)
-        except (errors.DecodeError, KeyError, TypeError, binascii.Error):
+            # strict: only the alphabet, padding only at the end (as b64decode(validate=True), without
+            # its Python wrapper); a non-ASCII string is a ValueError
+            return binascii.a2b_base64(encoded, strict_mode=True)
+        except (errors.DecodeError, KeyError, TypeError, ValueError):
             raise errors.DecodeError(
                 f"{self._where}: a 200 without a base64 `response`", response.body[:200]
             ) from None

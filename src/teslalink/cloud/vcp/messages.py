@@ -208,35 +208,42 @@ def _checked_reply(
 ) -> universal_message_pb2.RoutableMessage:
     """Decode, match to `request`, adopt authenticated session info, raise the fault if any."""
     reply = _decode_reply(request, data)
-    where = f"{request.vin} {request.domain.name}"
-    if int(reply.from_destination.domain) != request.domain:
-        raise MalformedReply(f"{where}: the reply comes from domain {int(reply.from_destination.domain)}")
+    domain = int(reply.from_destination.domain)
+    if domain != request.domain:
+        raise MalformedReply(f"{_where(request)}: the reply comes from domain {domain}")
     address = bytes(reply.to_destination.routing_address)
     if address and address != request.routing_address:
-        raise MalformedReply(f"{where}: the reply is addressed to another requester")
+        raise MalformedReply(f"{_where(request)}: the reply is addressed to another requester")
     echoed = bytes(reply.request_uuid)
     if echoed and echoed != request.uuid:  # VCSEC may leave it empty in command replies
-        raise MalformedReply(f"{where}: the reply answers another request")
+        raise MalformedReply(f"{_where(request)}: the reply answers another request")
     if reply.HasField("session_info"):
         tag = bytes(reply.signature_data.session_info_tag.tag)
         # The challenge is the uuid WE sent, whatever the reply echoes (as tesla-fleet-api 1.18 does).
         session.verify_session_info(tag, request.uuid, bytes(reply.session_info))
-    fault = int(reply.signedMessageStatus.signed_message_fault)
+    status = reply.signedMessageStatus
+    fault = int(status.signed_message_fault)
     if fault:
         raise fault_error(fault, request.vin, request.domain.name, session.app_domain)
-    if int(reply.signedMessageStatus.operation_status) == universal_message_pb2.OPERATIONSTATUS_WAIT:
+    if int(status.operation_status) == universal_message_pb2.OPERATIONSTATUS_WAIT:
         raise CarBusy(1, request.vin, request.domain.name, "the car answered WAIT")
     return reply
 
 
+def _where(request: Request) -> str:
+    """The VIN and the domain, for an error (made only when one is raised)."""
+    return f"{request.vin} {request.domain.name}"
+
+
 def _payload(session: DomainSession, request: Request, reply: universal_message_pb2.RoutableMessage) -> bytes:
     body = bytes(reply.protobuf_message_as_bytes)
-    if not reply.signature_data.HasField("AES_GCM_Response_data"):
+    signature = reply.signature_data
+    if not signature.HasField("AES_GCM_Response_data"):
         return body  # firmware before 2024.38 ignores FLAG_ENCRYPT_RESPONSE and answers in plain text
-    sealed = reply.signature_data.AES_GCM_Response_data
+    sealed = signature.AES_GCM_Response_data
     counter = int(sealed.counter)
     if counter in request.seen_response_counters:
-        raise ResponseRejected(f"{request.vin} {request.domain.name}: a response repeats counter {counter}")
+        raise ResponseRejected(f"{_where(request)}: a response repeats counter {counter}")
     metadata = session.response_metadata_prefix() + crypto.response_metadata_tail(
         counter,
         int(reply.flags),
