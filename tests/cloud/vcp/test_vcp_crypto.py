@@ -137,6 +137,16 @@ def test_request_hash_is_truncated_for_vcsec_only() -> None:
     assert vcsec == (b"\x08" + tag)[:17]
 
 
+def test_values_beyond_32_bits_are_refused_by_name() -> None:
+    for args, wrong in (((2**32, 1, 0), 2**32), ((1, -1, 0), -1), ((1, 2, 2**40), 2**40)):
+        with pytest.raises(VcpError, match=f"^{wrong} does not fit"):
+            crypto.command_metadata_tail(*args)
+        with pytest.raises(VcpError, match="does not fit"):
+            crypto.response_metadata_tail(args[0], args[1], b"", args[2])
+    with pytest.raises(VcpError, match="256 bytes; the limit is 255"):
+        crypto.response_metadata_tail(1, 0, bytes(256), 0)
+
+
 def test_response_metadata_always_has_flags_and_the_fault() -> None:
     digest = b"\x08" + bytes(16)
     metadata = crypto.response_metadata(Domain.VEHICLE_SECURITY, VIN, 9, 0, digest, 0)

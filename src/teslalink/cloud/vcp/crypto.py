@@ -90,6 +90,7 @@ _GCM_NONCE_BYTES = 12
 _GCM_TAG_BYTES = 16
 # VCSEC replies bind only the first 16 bytes of an HMAC request's 32-byte tag (protocol.md "Request hash").
 _VCSEC_REQUEST_HASH_BYTES = 17
+_U32_MAX = 0xFFFFFFFF
 
 
 def load_public_point(point: bytes) -> ec.EllipticCurvePublicKey:
@@ -208,9 +209,8 @@ _TAIL_WITH_FLAGS = struct.Struct(">BBIBBIBBIB")  # ... and FLAGS
 
 def command_metadata_tail(expires_at: int, counter: int, flags: int) -> bytes:
     """EXPIRES_AT, COUNTER, FLAGS (only when non-zero) and the end byte: what changes per command."""
-    for value in (expires_at, counter, flags):
-        if not 0 <= value <= 0xFFFFFFFF:
-            raise VcpError(f"{value} does not fit the protocol's 32-bit unsigned integers")
+    if not (0 <= expires_at <= _U32_MAX and 0 <= counter <= _U32_MAX and 0 <= flags <= _U32_MAX):
+        raise _not_u32(expires_at, counter, flags)
     if flags:
         return _TAIL_WITH_FLAGS.pack(
             Tag.EXPIRES_AT, 4, expires_at, Tag.COUNTER, 4, counter, Tag.FLAGS, 4, flags, Tag.END
@@ -289,24 +289,22 @@ def response_metadata_prefix(domain: Domain, vin: str) -> bytes:
     return encode_metadata(items)[:-1]
 
 
-_COUNTER_FLAGS = struct.Struct(">BBIBBI")
+_RESPONSE_TAIL = struct.Struct(">BBIBBIBB")  # COUNTER, FLAGS (4-byte values), REQUEST_HASH's tag, length
+_FAULT_END = struct.Struct(">BBIB")  # FAULT (a 4-byte value), END
 
 
 def response_metadata_tail(counter: int, flags: int, request_hash_bytes: bytes, fault: int) -> bytes:
     """COUNTER, FLAGS, REQUEST_HASH, FAULT and the end byte: what changes per response."""
-    for value in (counter, flags, fault):
-        if not 0 <= value <= 0xFFFFFFFF:
-            raise VcpError(f"{value} does not fit the protocol's 32-bit unsigned integers")
-    if len(request_hash_bytes) > 255:
-        raise VcpError(
-            f"metadata item {Tag.REQUEST_HASH} is {len(request_hash_bytes)} bytes; the limit is 255"
-        )
-    return b"".join(
-        (
-            _COUNTER_FLAGS.pack(Tag.COUNTER, 4, counter, Tag.FLAGS, 4, flags),
-            bytes((Tag.REQUEST_HASH, len(request_hash_bytes))),
-            request_hash_bytes,
-            bytes((Tag.FAULT, 4)),
-            struct.pack(">IB", fault, Tag.END),
-        )
-    )
+    if not (0 <= counter <= _U32_MAX and 0 <= flags <= _U32_MAX and 0 <= fault <= _U32_MAX):
+        raise _not_u32(counter, flags, fault)
+    size = len(request_hash_bytes)
+    if size > 255:
+        raise VcpError(f"metadata item {Tag.REQUEST_HASH} is {size} bytes; the limit is 255")
+    head = _RESPONSE_TAIL.pack(Tag.COUNTER, 4, counter, Tag.FLAGS, 4, flags, Tag.REQUEST_HASH, size)
+    return head + request_hash_bytes + _FAULT_END.pack(Tag.FAULT, 4, fault, Tag.END)
+
+
+def _not_u32(*values: int) -> VcpError:
+    """The error for the first of `values` outside the protocol's 32-bit unsigned integers."""
+    value = next(v for v in values if not 0 <= v <= _U32_MAX)
+    return VcpError(f"{value} does not fit the protocol's 32-bit unsigned integers")

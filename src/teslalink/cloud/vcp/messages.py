@@ -125,9 +125,10 @@ def command_request(
     refuses it). Takes a counter from the session, so build it only when it will be sent."""
     if command.domain != session.domain:
         raise VcpError(f"{command.name} is a {command.domain.name} command, not for {session.domain.name}")
-    if session.state is None:
+    state = session.state
+    if state is None:
         raise VcpError(f"{session.vin} {session.domain.name}: no session yet; handshake first")
-    epoch = session.state.epoch
+    epoch = state.epoch
     prefix = session.metadata_prefix(signature_type)
     counter = session.next_counter()
     expires_at = session.expires_at(lifetime)

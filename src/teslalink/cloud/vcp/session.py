@@ -160,7 +160,7 @@ class DomainSession:
     def metadata_prefix(self, signature_type: crypto.SignatureType) -> bytes:
         """The metadata items every command of this epoch shares (`crypto.command_metadata_prefix`)."""
         derived = self._keys()
-        epoch = self._require_state().epoch
+        epoch = (self._state or self._require_state()).epoch
         found = derived.prefixes.get((signature_type, epoch))
         if found is None:
             found = crypto.command_metadata_prefix(signature_type, self.domain, self.vin, epoch)
@@ -174,6 +174,9 @@ class DomainSession:
         return self._response_prefix
 
     def _keys(self) -> _Derived:
+        derived, state = self._derived, self._state
+        if derived is not None and state is not None and derived.vehicle_key is state.vehicle_public_key:
+            return derived  # the common case, once per command: the same key object as last time
         state = self._require_state()
         if self._derived is None or self._derived.vehicle_key != state.vehicle_public_key:
             k = crypto.shared_key(self.key.private_key, state.vehicle_public_key)
@@ -212,7 +215,7 @@ class DomainSession:
 
     def next_counter(self) -> int:
         """Take the next anti-replay counter; reserved on disk first, so no process reuses it."""
-        state = self._require_state()
+        state = self._state or self._require_state()
         counter = state.counter + 1
         if counter > _COUNTER_MAX:
             raise VcpError(
@@ -260,7 +263,7 @@ class DomainSession:
 
     def car_clock(self) -> float:
         """Now, in the domain's clock (seconds since its epoch began)."""
-        return self._clock() - self._require_state().clock_offset
+        return self._clock() - (self._state or self._require_state()).clock_offset
 
     def expires_at(self, lifetime: float) -> int:
         """The `expires_at` for a command sent now that must not run after `lifetime` seconds."""
