@@ -25,6 +25,8 @@ was refused.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -37,7 +39,7 @@ from ._json import dumps
 from ._lan_http import AnswerReader, _Answer, _Closed
 from .transport import Closing, Response, Timeouts
 
-__all__ = ["IDLE_S", "MAX_HEADER_BLOCKS", "MAX_PER_HOST", "PoolTransport"]
+__all__ = ["IDLE_S", "MAX_HEADER_BLOCKS", "MAX_PER_HOST", "MAX_URLS", "PoolTransport"]
 
 MAX_PER_HOST = 32
 """Our choice: connections open at once to one host (aiohttp's default is 100 for all hosts)."""
@@ -46,10 +48,58 @@ IDLE_S = 15.0
 reused (a server or load balancer may have dropped it; a POST must not find that out mid-command)."""
 MAX_HEADER_BLOCKS = 64
 """Our choice: distinct sets of request headers whose checked, encoded lines are kept."""
+MAX_URLS = 4096
+"""Our choice: URLs whose origin is kept (one per car and host for signed commands)."""
 _Head = tuple[str, bytes, frozenset[str]]
 """A request's method, its head's bytes up to the content headers, and its header names."""
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _METHODS = {m: m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
+
+
+class _Slots:
+    """At most `size` requests to one host at once; the others wait their turn, first come first
+    served, each one handed the slot the one before it gives back.
+
+    Our own, not asyncio.Semaphore: taking a free slot is one check, no coroutine and no scan of
+    the waiters, and it happens for every request.
+    """
+
+    __slots__ = ("free", "waiting")
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def take(self) -> bool:
+        """Take a free slot if there is one and nobody is waiting for it."""
+        if self.free and not self.waiting:
+            self.free -= 1
+            return True
+        return False
+
+    async def wait(self) -> None:
+        """Wait until `release` hands us a slot. Cancelled (a timeout), a slot handed over in the
+        meantime goes on to the next in line."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiting.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()
+            else:
+                with contextlib.suppress(ValueError):
+                    self.waiting.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        """Give a slot back: to the first one still waiting, else to the free ones."""
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
 
 
 class _Origin(AnswerReader):
@@ -69,7 +119,7 @@ class _Origin(AnswerReader):
         self._where = url.authority
         self.timeouts = timeouts
         self.idle: list[tuple[_Answer, float]] = []  # (connection, when it became idle)
-        self.slots = asyncio.Semaphore(max_per_host)
+        self.slots = _Slots(max_per_host)
         self.open = True
 
 
@@ -96,6 +146,7 @@ class PoolTransport(Closing):
         self._ssl = ssl_context
         self._origins: dict[tuple[str, str, int | None], _Origin] = {}
         self._blocks: dict[tuple[tuple[str, str], ...], tuple[bytes, frozenset[str]]] = {}
+        self._by_url: dict[URL, _Origin] = {}  # each URL's origin, found without parsing it again
         _check_headers(["", f"User-Agent: {user_agent}\r\n"], {"user-agent"})
         self._user_agent = user_agent
 
@@ -127,7 +178,8 @@ class PoolTransport(Closing):
         head = self._head(method, url, origin, headers)
         loop = asyncio.get_running_loop()
         connect_by = loop.time() + self.timeouts.connect_s
-        await self._slot(origin, connect_by)
+        if not origin.slots.take():  # a free connection is taken at once, no timer or coroutine
+            await self._slot(origin, connect_by)
         try:
             conn, reused = await self._connection(origin, connect_by)
             try:
@@ -152,13 +204,10 @@ class PoolTransport(Closing):
             origin.slots.release()
 
     async def _slot(self, origin: _Origin, by: float) -> None:
-        """One of the host's connections, waited for until `by` at most (else `NotSent`)."""
-        if not origin.slots.locked():
-            await origin.slots.acquire()  # free: taken at once, no timer on the common path
-            return
+        """Wait for one of the host's connections until `by` at most (else `NotSent`)."""
         try:
             async with asyncio.timeout_at(by):
-                await origin.slots.acquire()
+                await origin.slots.wait()
         except TimeoutError:
             raise errors.NotSent(
                 f"{origin.authority}: not sent: all {self._max_per_host} connections stayed busy "
@@ -185,6 +234,9 @@ class PoolTransport(Closing):
             _close(conn)
 
     def _origin(self, url: URL) -> _Origin:
+        known = self._by_url.get(url)  # the common case: a URL this pool has sent to before
+        if known is not None and known.open:
+            return known
         if url.raw_user is not None or url.raw_password is not None:
             # never echoed: the user part may be a password, and it would travel in the Host header
             raise errors.ConfigError(f"{url.raw_host}: a URL with a user name or password is refused")
@@ -194,6 +246,9 @@ class PoolTransport(Closing):
             if url.scheme not in ("http", "https") or not url.raw_host:
                 raise errors.ConfigError(f"invalid URL {url}: the pool speaks http and https only")
             found = self._origins[key] = _Origin(url, self._max_per_host, self.timeouts)
+        if len(self._by_url) >= MAX_URLS:
+            self._by_url.clear()
+        self._by_url[url] = found
         return found
 
     def _head(self, method: str, url: URL, origin: _Origin, headers: Mapping[str, str] | None) -> _Head:
@@ -296,6 +351,7 @@ class PoolTransport(Closing):
                 _close(origin.idle.pop()[0])
         self._origins.clear()
         self._blocks.clear()
+        self._by_url.clear()
 
 
 def _closed(origin: _Origin) -> errors.ConnectionError:
