@@ -394,8 +394,9 @@ class FleetApi(TeslaApi):
         """
         if self.signer is None:
             return await self._rest_command(vehicle, name, params)
-        where = f"POST api/1/vehicles/{vehicle.vin}/signed_command"
-        self._check_cooldown(where, self.base_url.authority)
+        host = self.base_url.authority
+        if self.cooldown_remaining(host) > 0:  # the message only when there is something to say
+            self._check_cooldown(f"POST api/1/vehicles/{vehicle.vin}/signed_command", host)
         try:
             answer = await route_command(
                 vin=vehicle.vin,
