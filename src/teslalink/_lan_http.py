@@ -59,6 +59,7 @@ class _Answer(asyncio.Protocol):
         self.deadline = 0.0  # loop time by which the answer in progress must be whole
         self.reading = False  # an answer is in progress (the deadline applies)
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0  # when `_timer` fires (loop time), kept to skip its when() call
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -79,7 +80,9 @@ class _Answer(asyncio.Protocol):
                 self.transport.pause_reading()
         else:
             self.buffer += data
-        self._wake()
+        waiter = self.waiter  # _wake(), inlined: this runs for every chunk received
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def eof_received(self) -> bool:
         self.closed = True
@@ -104,11 +107,12 @@ class _Answer(asyncio.Protocol):
         self.deadline = deadline
         self.reading = True
         timer = self._timer
-        if timer is not None and timer.when() > deadline:  # set for a later deadline: it would fire late
+        if timer is not None and self._timer_at > deadline:  # set for a later deadline: it would fire late
             timer.cancel()
             timer = None
         if timer is None:
             self._timer = self.loop.call_at(deadline, self._due)
+            self._timer_at = deadline
 
     def disarm(self) -> None:
         """The answer is complete (or abandoned): the deadline no longer applies."""
@@ -120,6 +124,7 @@ class _Answer(asyncio.Protocol):
             return
         if self.loop.time() < self.deadline:
             self._timer = self.loop.call_at(self.deadline, self._due)
+            self._timer_at = self.deadline
         else:
             self.expire()
 
@@ -136,7 +141,8 @@ class _Answer(asyncio.Protocol):
 
     async def more(self) -> None:
         """Wait until more bytes arrive or the connection ends; fail past the deadline or the cap."""
-        self._check()
+        if self.expired or self.overflow:
+            self._check()
         if self.closed:
             raise _Closed
         self.waiter = self.loop.create_future()
@@ -144,7 +150,8 @@ class _Answer(asyncio.Protocol):
             await self.waiter
         finally:
             self.waiter = None
-        self._check()
+        if self.expired or self.overflow:  # _check() only when it will raise (once per chunk)
+            self._check()
         if self.closed and not self.buffer:
             raise _Closed
 

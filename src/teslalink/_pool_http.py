@@ -181,7 +181,10 @@ class PoolTransport(Closing):
         if not origin.slots.take():  # a free connection is taken at once, no timer or coroutine
             await self._slot(origin, connect_by)
         try:
-            conn, reused = await self._connection(origin, connect_by)
+            conn = self._idle(origin)  # a kept-alive one is taken without a coroutine
+            reused = conn is not None
+            if conn is None:
+                conn = await self._connect(origin, connect_by)
             try:
                 body = json_body if json_at_send is None else json_at_send()
                 request = self._request_bytes(head, body, data)
@@ -195,7 +198,7 @@ class PoolTransport(Closing):
                 if not (reused and method.upper() in _IDEMPOTENT):
                     raise _closed(origin) from None
             # once more within the same read deadline: one attempt never takes more than its budgets
-            conn, _ = await self._connection(origin, deadline, fresh=True)
+            conn = await self._connect(origin, deadline)
             try:
                 return await self._exchange(origin, conn, request, deadline)
             except _Closed:
@@ -305,16 +308,17 @@ class PoolTransport(Closing):
         length = b"Content-Length: %d\r\n" % len(body) if body or verb in ("POST", "PUT", "PATCH") else b""
         return b"".join((start, content_type, length, b"\r\n", body))
 
-    async def _connection(self, origin: _Origin, by: float, *, fresh: bool = False) -> tuple[_Answer, bool]:
-        """An idle kept-alive connection (the newest that is still open and young), else a new one
-        opened before `by` (loop time)."""
+    @staticmethod
+    def _idle(origin: _Origin) -> _Answer | None:
+        """The newest idle kept-alive connection that is still open and young (older ones are
+        closed on the way), or None."""
         now = time.monotonic()
-        while origin.idle and not fresh:
+        while origin.idle:
             conn, since = origin.idle.pop()
             if not conn.closed and now - since < IDLE_S:
-                return conn, True
+                return conn
             _close(conn)
-        return await self._connect(origin, by), False
+        return None
 
     async def _connect(self, origin: _Origin, by: float) -> _Answer:
         """A new connection; every failure is `NotSent` (nothing of the request was written)."""
