@@ -203,19 +203,24 @@ def command_metadata_prefix(signature_type: SignatureType, domain: Domain, vin: 
     return encode_metadata(items)[:-1]
 
 
+# The per-command items' tags as plain ints (packed on every command and reply)
+_EXPIRES_AT, _COUNTER, _FLAGS, _REQUEST_HASH, _FAULT, _END = (
+    int(t) for t in (Tag.EXPIRES_AT, Tag.COUNTER, Tag.FLAGS, Tag.REQUEST_HASH, Tag.FAULT, Tag.END)
+)
 _TAIL = struct.Struct(">BBIBBIB")  # EXPIRES_AT, COUNTER (4-byte values), END
 _TAIL_WITH_FLAGS = struct.Struct(">BBIBBIBBIB")  # ... and FLAGS
 
 
 def command_metadata_tail(expires_at: int, counter: int, flags: int) -> bytes:
     """EXPIRES_AT, COUNTER, FLAGS (only when non-zero) and the end byte: what changes per command."""
-    if not (0 <= expires_at <= _U32_MAX and 0 <= counter <= _U32_MAX and 0 <= flags <= _U32_MAX):
-        raise _not_u32(expires_at, counter, flags)
-    if flags:
-        return _TAIL_WITH_FLAGS.pack(
-            Tag.EXPIRES_AT, 4, expires_at, Tag.COUNTER, 4, counter, Tag.FLAGS, 4, flags, Tag.END
-        )
-    return _TAIL.pack(Tag.EXPIRES_AT, 4, expires_at, Tag.COUNTER, 4, counter, Tag.END)
+    try:  # struct refuses a value beyond 32 unsigned bits; the check costs nothing until then
+        if flags:
+            return _TAIL_WITH_FLAGS.pack(
+                _EXPIRES_AT, 4, expires_at, _COUNTER, 4, counter, _FLAGS, 4, flags, _END
+            )
+        return _TAIL.pack(_EXPIRES_AT, 4, expires_at, _COUNTER, 4, counter, _END)
+    except struct.error:
+        raise _not_u32(expires_at, counter, flags) from None
 
 
 def hmac_sign(k: bytes, metadata: bytes, payload: bytes) -> bytes:
@@ -295,16 +300,17 @@ _FAULT_END = struct.Struct(">BBIB")  # FAULT (a 4-byte value), END
 
 def response_metadata_tail(counter: int, flags: int, request_hash_bytes: bytes, fault: int) -> bytes:
     """COUNTER, FLAGS, REQUEST_HASH, FAULT and the end byte: what changes per response."""
-    if not (0 <= counter <= _U32_MAX and 0 <= flags <= _U32_MAX and 0 <= fault <= _U32_MAX):
-        raise _not_u32(counter, flags, fault)
     size = len(request_hash_bytes)
     if size > 255:
         raise VcpError(f"metadata item {Tag.REQUEST_HASH} is {size} bytes; the limit is 255")
-    head = _RESPONSE_TAIL.pack(Tag.COUNTER, 4, counter, Tag.FLAGS, 4, flags, Tag.REQUEST_HASH, size)
-    return head + request_hash_bytes + _FAULT_END.pack(Tag.FAULT, 4, fault, Tag.END)
+    try:  # struct refuses a value beyond 32 unsigned bits
+        head = _RESPONSE_TAIL.pack(_COUNTER, 4, counter, _FLAGS, 4, flags, _REQUEST_HASH, size)
+        return head + request_hash_bytes + _FAULT_END.pack(_FAULT, 4, fault, _END)
+    except struct.error:
+        raise _not_u32(counter, flags, fault) from None
 
 
 def _not_u32(*values: int) -> VcpError:
     """The error for the first of `values` outside the protocol's 32-bit unsigned integers."""
-    value = next(v for v in values if not 0 <= v <= _U32_MAX)
+    value = next((v for v in values if not (isinstance(v, int) and 0 <= v <= _U32_MAX)), values[0])
     return VcpError(f"{value} does not fit the protocol's 32-bit unsigned integers")
