@@ -110,6 +110,36 @@ async def test_connections_are_kept_alive_and_bounded_per_host() -> None:
         assert 1 <= len(set(seen)) <= 3  # never more connections than the pool allows
 
 
+async def test_a_hosts_connections_go_in_turn_and_a_cancelled_wait_passes_its_turn_on() -> None:
+    """The pool's per-host bound (`_pool_http._Slots`): first come first served; a waiter cancelled
+    after it was handed a slot hands it to the next; one cancelled before its turn leaves the line."""
+    from teslalink._pool_http import _Slots
+
+    slots = _Slots(1)
+    assert slots.take()
+    assert not slots.take()
+    got: list[int] = []
+
+    async def wait(n: int) -> None:
+        await slots.wait()
+        got.append(n)
+
+    tasks = [asyncio.create_task(wait(n)) for n in range(3)]
+    await asyncio.sleep(0)  # all three in line
+    slots.release()  # handed to the first...
+    tasks[0].cancel()  # ...which is cancelled before it runs: the second gets it
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert got == [1]
+    assert tasks[0].cancelled()
+    tasks[2].cancel()
+    await asyncio.sleep(0)
+    assert not slots.waiting
+    slots.release()  # the second one's turn is over: nobody waits, so the slot is free again
+    assert slots.take()
+    assert not slots.take()
+
+
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 

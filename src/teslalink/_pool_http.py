@@ -25,6 +25,8 @@ was refused.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -37,15 +39,67 @@ from ._json import dumps
 from ._lan_http import AnswerReader, _Answer, _Closed
 from .transport import Closing, Response, Timeouts
 
-__all__ = ["IDLE_S", "MAX_PER_HOST", "PoolTransport"]
+__all__ = ["IDLE_S", "MAX_HEADER_BLOCKS", "MAX_PER_HOST", "MAX_URLS", "PoolTransport"]
 
 MAX_PER_HOST = 32
 """Our choice: connections open at once to one host (aiohttp's default is 100 for all hosts)."""
 IDLE_S = 15.0
 """Our choice, as aiohttp's keep-alive timeout: an idle connection older than this is closed, not
 reused (a server or load balancer may have dropped it; a POST must not find that out mid-command)."""
+MAX_HEADER_BLOCKS = 64
+"""Our choice: distinct sets of request headers whose checked, encoded lines are kept."""
+MAX_URLS = 4096
+"""Our choice: URLs whose origin is kept (one per car and host for signed commands)."""
+_Head = tuple[str, bytes, frozenset[str]]
+"""A request's method, its head's bytes up to the content headers, and its header names."""
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _METHODS = {m: m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
+
+
+class _Slots:
+    """At most `size` requests to one host at once; the others wait their turn, first come first
+    served, each one handed the slot the one before it gives back.
+
+    Our own, not asyncio.Semaphore: taking a free slot is one check, no coroutine and no scan of
+    the waiters, and it happens for every request.
+    """
+
+    __slots__ = ("free", "waiting")
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def take(self) -> bool:
+        """Take a free slot if there is one and nobody is waiting for it."""
+        if self.free and not self.waiting:
+            self.free -= 1
+            return True
+        return False
+
+    async def wait(self) -> None:
+        """Wait until `release` hands us a slot. Cancelled (a timeout), a slot handed over in the
+        meantime goes on to the next in line."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiting.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()
+            else:
+                with contextlib.suppress(ValueError):
+                    self.waiting.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        """Give a slot back: to the first one still waiting, else to the free ones."""
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
 
 
 class _Origin(AnswerReader):
@@ -65,7 +119,7 @@ class _Origin(AnswerReader):
         self._where = url.authority
         self.timeouts = timeouts
         self.idle: list[tuple[_Answer, float]] = []  # (connection, when it became idle)
-        self.slots = asyncio.Semaphore(max_per_host)
+        self.slots = _Slots(max_per_host)
         self.open = True
 
 
@@ -91,6 +145,8 @@ class PoolTransport(Closing):
         self._max_per_host = max_per_host
         self._ssl = ssl_context
         self._origins: dict[tuple[str, str, int | None], _Origin] = {}
+        self._blocks: dict[tuple[tuple[str, str], ...], tuple[bytes, frozenset[str]]] = {}
+        self._by_url: dict[URL, _Origin] = {}  # each URL's origin, found without parsing it again
         _check_headers(["", f"User-Agent: {user_agent}\r\n"], {"user-agent"})
         self._user_agent = user_agent
 
@@ -122,12 +178,16 @@ class PoolTransport(Closing):
         head = self._head(method, url, origin, headers)
         loop = asyncio.get_running_loop()
         connect_by = loop.time() + self.timeouts.connect_s
-        await self._slot(origin, connect_by)
+        if not origin.slots.take():  # a free connection is taken at once, no timer or coroutine
+            await self._slot(origin, connect_by)
         try:
-            conn, reused = await self._connection(origin, connect_by)
+            conn = self._idle(origin)  # a kept-alive one is taken without a coroutine
+            reused = conn is not None
+            if conn is None:
+                conn = await self._connect(origin, connect_by)
             try:
                 body = json_body if json_at_send is None else json_at_send()
-                request = self._request_bytes(head, origin, body, data)
+                request = self._request_bytes(head, body, data)
             except BaseException:
                 self._keep(origin, conn)  # nothing was written: the connection is as good as before
                 raise
@@ -138,7 +198,7 @@ class PoolTransport(Closing):
                 if not (reused and method.upper() in _IDEMPOTENT):
                     raise _closed(origin) from None
             # once more within the same read deadline: one attempt never takes more than its budgets
-            conn, _ = await self._connection(origin, deadline, fresh=True)
+            conn = await self._connect(origin, deadline)
             try:
                 return await self._exchange(origin, conn, request, deadline)
             except _Closed:
@@ -147,13 +207,10 @@ class PoolTransport(Closing):
             origin.slots.release()
 
     async def _slot(self, origin: _Origin, by: float) -> None:
-        """One of the host's connections, waited for until `by` at most (else `NotSent`)."""
-        if not origin.slots.locked():
-            await origin.slots.acquire()  # free: taken at once, no timer on the common path
-            return
+        """Wait for one of the host's connections until `by` at most (else `NotSent`)."""
         try:
             async with asyncio.timeout_at(by):
-                await origin.slots.acquire()
+                await origin.slots.wait()
         except TimeoutError:
             raise errors.NotSent(
                 f"{origin.authority}: not sent: all {self._max_per_host} connections stayed busy "
@@ -180,6 +237,9 @@ class PoolTransport(Closing):
             _close(conn)
 
     def _origin(self, url: URL) -> _Origin:
+        known = self._by_url.get(url)  # the common case: a URL this pool has sent to before
+        if known is not None and known.open:
+            return known
         if url.raw_user is not None or url.raw_password is not None:
             # never echoed: the user part may be a password, and it would travel in the Host header
             raise errors.ConfigError(f"{url.raw_host}: a URL with a user name or password is refused")
@@ -189,54 +249,76 @@ class PoolTransport(Closing):
             if url.scheme not in ("http", "https") or not url.raw_host:
                 raise errors.ConfigError(f"invalid URL {url}: the pool speaks http and https only")
             found = self._origins[key] = _Origin(url, self._max_per_host, self.timeouts)
+        if len(self._by_url) >= MAX_URLS:
+            self._by_url.clear()
+        self._by_url[url] = found
         return found
 
-    def _head(
-        self, method: str, url: URL, origin: _Origin, headers: Mapping[str, str] | None
-    ) -> tuple[str, list[str], set[str]]:
-        """The method, header lines and header names of a request, checked before any wait."""
+    def _head(self, method: str, url: URL, origin: _Origin, headers: Mapping[str, str] | None) -> _Head:
+        """The method, the head's bytes so far and the header names of a request, checked before
+        any wait."""
         verb = _METHODS.get(method) or _method(method, origin)
-        lines = [f"{verb} {url.raw_path_qs or '/'} HTTP/1.1\r\nHost: {origin.authority}\r\n"]
+        block, names = self._header_block(headers)
+        start = f"{verb} {url.raw_path_qs or '/'} HTTP/1.1\r\nHost: {origin.authority}\r\n"
+        try:
+            return verb, start.encode("latin-1") + block, names
+        except UnicodeEncodeError:
+            raise errors.ConfigError(f"{origin.authority}: a request line is not latin-1") from None
+
+    def _header_block(self, headers: Mapping[str, str] | None) -> tuple[bytes, frozenset[str]]:
+        """`headers` as checked, encoded header lines (our User-Agent added unless one is given),
+        and their lower-case names.
+
+        Kept per distinct set of headers (our choice: up to MAX_HEADER_BLOCKS, in memory only): a
+        signed command's carry a token of a kilobyte or more that every check would scan again,
+        and a caller sends the same few sets over and over.
+        """
+        key = tuple(headers.items()) if headers else ()
+        found = self._blocks.get(key)
+        if found is not None:
+            return found
+        lines = [""]  # _check_headers skips the first line (the request line)
         names = set()
-        for name, value in (headers or {}).items():
+        for name, value in key:
             lines.append(f"{name}: {value}\r\n")
             names.add(name.lower())
         _check_headers(lines, names)
         if "user-agent" not in names:
             lines.append(f"User-Agent: {self._user_agent}\r\n")
-        return verb, lines, names
+        try:
+            block = "".join(lines).encode("latin-1")
+        except UnicodeEncodeError:
+            raise errors.ConfigError("a request header is not latin-1") from None
+        if len(self._blocks) >= MAX_HEADER_BLOCKS:
+            self._blocks.clear()
+        found = self._blocks[key] = (block, frozenset(names))
+        return found
 
     @staticmethod
-    def _request_bytes(
-        head: tuple[str, list[str], set[str]], origin: _Origin, json_body: Any, data: bytes | None
-    ) -> bytes:
-        verb, lines, names = head
+    def _request_bytes(head: _Head, json_body: Any, data: bytes | None) -> bytes:
+        verb, start, names = head
         body = b""
+        content_type = b""
         if json_body is not None:
             body = dumps(json_body)
             if "content-type" not in names:
-                lines.append("Content-Type: application/json\r\n")
+                content_type = b"Content-Type: application/json\r\n"
         elif data is not None:
             body = bytes(data)
-        if body or verb in ("POST", "PUT", "PATCH"):
-            lines.append(f"Content-Length: {len(body)}\r\n")
-        lines.append("\r\n")
-        try:
-            text = "".join(lines).encode("latin-1")
-        except UnicodeEncodeError:
-            raise errors.ConfigError(f"{origin.authority}: a request header is not latin-1") from None
-        return text + body
+        length = b"Content-Length: %d\r\n" % len(body) if body or verb in ("POST", "PUT", "PATCH") else b""
+        return b"".join((start, content_type, length, b"\r\n", body))
 
-    async def _connection(self, origin: _Origin, by: float, *, fresh: bool = False) -> tuple[_Answer, bool]:
-        """An idle kept-alive connection (the newest that is still open and young), else a new one
-        opened before `by` (loop time)."""
+    @staticmethod
+    def _idle(origin: _Origin) -> _Answer | None:
+        """The newest idle kept-alive connection that is still open and young (older ones are
+        closed on the way), or None."""
         now = time.monotonic()
-        while origin.idle and not fresh:
+        while origin.idle:
             conn, since = origin.idle.pop()
             if not conn.closed and now - since < IDLE_S:
-                return conn, True
+                return conn
             _close(conn)
-        return await self._connect(origin, by), False
+        return None
 
     async def _connect(self, origin: _Origin, by: float) -> _Answer:
         """A new connection; every failure is `NotSent` (nothing of the request was written)."""
@@ -272,6 +354,8 @@ class PoolTransport(Closing):
             while origin.idle:
                 _close(origin.idle.pop()[0])
         self._origins.clear()
+        self._blocks.clear()
+        self._by_url.clear()
 
 
 def _closed(origin: _Origin) -> errors.ConnectionError:

@@ -118,12 +118,33 @@ def test_hmac_command_tag_is_the_spec_computation() -> None:
     assert crypto.hmac_sign(K, metadata, HVAC_ON_PAYLOAD) == expected
 
 
+def test_a_kept_command_mac_gives_the_same_tags_and_is_never_changed_by_them() -> None:
+    """The keyed HMAC a session keeps (`command_mac`) is copied per command, so tags never mix."""
+    mac = crypto.command_mac(K)
+    subkey = crypto.command_key(K)
+    for metadata, payload in ((b"\x00\x01\x08", HVAC_ON_PAYLOAD), (b"", b""), (b"\xff" * 80, b"x" * 300)):
+        expected = hmac.new(subkey, metadata + payload, hashlib.sha256).digest()
+        assert crypto.hmac_tag(mac, metadata, payload) == expected
+        assert crypto.hmac_tag(subkey, metadata, payload) == expected
+    assert mac.digest() == hmac.new(subkey, b"", hashlib.sha256).digest()  # nothing was fed to it
+
+
 def test_request_hash_is_truncated_for_vcsec_only() -> None:
     tag = bytes(range(32))
     infotainment = crypto.request_hash(SignatureType.HMAC_PERSONALIZED, tag, Domain.INFOTAINMENT)
     vcsec = crypto.request_hash(SignatureType.HMAC_PERSONALIZED, tag, Domain.VEHICLE_SECURITY)
     assert infotainment == b"\x08" + tag
     assert vcsec == (b"\x08" + tag)[:17]
+
+
+def test_values_beyond_32_bits_are_refused_by_name() -> None:
+    for args, wrong in (((2**32, 1, 0), 2**32), ((1, -1, 0), -1), ((1, 2, 2**40), 2**40)):
+        with pytest.raises(VcpError, match=f"^{wrong} does not fit"):
+            crypto.command_metadata_tail(*args)
+        with pytest.raises(VcpError, match="does not fit"):
+            crypto.response_metadata_tail(args[0], args[1], b"", args[2])
+    with pytest.raises(VcpError, match="256 bytes; the limit is 255"):
+        crypto.response_metadata_tail(1, 0, bytes(256), 0)
 
 
 def test_response_metadata_always_has_flags_and_the_fault() -> None:

@@ -332,9 +332,12 @@ async def test_rate_limits_server_errors_and_lost_answers(
         queued.append(web.json_response({"response": None, "error": "gateway timeout"}, status=504))
         with pytest.raises(errors.ServiceUnavailable):
             await transport(lambda: b"\x01")
-        queued.append(web.json_response({"response": 42}))
-        with pytest.raises(errors.DecodeError):
-            await transport(lambda: b"\x01")
+        for not_base64 in (42, "AQID?A==", "AQ==AQ==", "QUJD\u00e9", "AQ"):  # type, alphabet, padding, ASCII
+            queued.append(web.json_response({"response": not_base64}))
+            with pytest.raises(errors.DecodeError, match="without a base64"):
+                await transport(lambda: b"\x01")
+        queued.append(web.json_response({"response": "AQID"}))
+        assert await transport(lambda: b"\x01") == b"\x01\x02\x03"
         queued.append(web.Response(status=421, headers={"Alt-Svc": "h2=https://fleet-api.example.com"}))
         with pytest.raises(OutOfRegion) as moved:
             await transport(lambda: b"\x01")

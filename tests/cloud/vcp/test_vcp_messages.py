@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from tesla_protocol.command import car_server_pb2, errors_pb2, universal_message_pb2, vcsec_pb2
+from tesla_protocol.command import (
+    car_server_pb2,
+    errors_pb2,
+    signatures_pb2,
+    universal_message_pb2,
+    vcsec_pb2,
+)
 from vcp_car_mirror import MirrorCar
 from vcp_vectors import CLIENT_KEY_PEM, VIN
 
@@ -65,6 +71,45 @@ def test_an_hmac_command_is_accepted_by_the_spec_and_its_encrypted_answer_read()
     result = messages.parse_command_reply(session, request, reply)
     assert result == messages.CommandResult("set_charging_amps", ok=True)
     assert car.executed == [build("CHARGING_AMPS", {"charging_amps": 16}).payload]
+
+
+@pytest.mark.parametrize("signature", ["HMAC_Personalized_data", "AES_GCM_Personalized_data"])
+@pytest.mark.parametrize("domain", [Domain.INFOTAINMENT, Domain.VEHICLE_SECURITY])
+def test_a_command_is_the_message_the_bindings_build_field_by_field(domain: Domain, signature: str) -> None:
+    """Commands are copied from a kept template: byte for byte what nested constructors give, with
+    nothing of one command left in the next (nor in the template)."""
+    session, _car = _ready(domain)
+    command = build("CHARGING_AMPS", {"charging_amps": 16}) if domain == 3 else build("LOCK")
+    kind = (
+        SignatureType.HMAC_PERSONALIZED
+        if signature.startswith("HMAC")
+        else SignatureType.AES_GCM_PERSONALIZED
+    )
+    public_key = session.key.public_bytes()
+    for flags in (messages.FLAG_ENCRYPT_RESPONSE, 0, messages.FLAG_ENCRYPT_RESPONSE):
+        request = messages.command_request(session, command, flags=flags, signature_type=kind)
+        sent = universal_message_pb2.RoutableMessage.FromString(request.message)
+        data = getattr(sent.signature_data, signature)
+        expected = universal_message_pb2.RoutableMessage(
+            to_destination=universal_message_pb2.Destination(domain=domain),  # type: ignore[arg-type]
+            from_destination=universal_message_pb2.Destination(routing_address=request.routing_address),
+            protobuf_message_as_bytes=sent.protobuf_message_as_bytes,
+            signature_data=signatures_pb2.SignatureData(
+                signer_identity=signatures_pb2.KeyIdentity(public_key=public_key),
+                **{signature: type(data)(**{field.name: value for field, value in data.ListFields()})},
+            ),
+            uuid=request.uuid,
+            flags=flags,
+        )
+        assert request.message == expected.SerializeToString()
+        assert session.state is not None
+        assert (data.epoch, data.counter) == (session.state.epoch, session.state.counter)
+    assert messages._command_template(domain, public_key) == universal_message_pb2.RoutableMessage(
+        to_destination=universal_message_pb2.Destination(domain=domain),  # type: ignore[arg-type]
+        signature_data=signatures_pb2.SignatureData(
+            signer_identity=signatures_pb2.KeyIdentity(public_key=public_key)
+        ),
+    )
 
 
 def test_a_refusal_of_the_application_layer_is_a_result_with_its_reason() -> None:

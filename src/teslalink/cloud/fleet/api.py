@@ -42,6 +42,7 @@ from ..endpoints import endpoint
 from ..provider import TokenProvider
 from .hosts import FLEET_API_URLS, FleetHosts
 from .refusals import fleet_refusal
+from .routing import route_command
 from .status import FleetStatus
 
 if TYPE_CHECKING:
@@ -393,10 +394,9 @@ class FleetApi(TeslaApi):
         """
         if self.signer is None:
             return await self._rest_command(vehicle, name, params)
-        where = f"POST api/1/vehicles/{vehicle.vin}/signed_command"
-        self._check_cooldown(where, self.base_url.authority)
-        from .routing import route_command  # noqa: PLC0415 - lean itself; only a signed path needs it
-
+        host = self.base_url.authority
+        if self.cooldown_remaining(host) > 0:  # the message only when there is something to say
+            self._check_cooldown(f"POST api/1/vehicles/{vehicle.vin}/signed_command", host)
         try:
             answer = await route_command(
                 vin=vehicle.vin,

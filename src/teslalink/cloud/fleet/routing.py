@@ -88,40 +88,27 @@ async def route_command(
         raise ConfigError(f"{name}: a signed command needs the Fleet API client (route_command's fleet=)")
     link = fleet
 
-    async def signed() -> Any:
-        return await signer.send(
-            link.http,
-            link.base_url,
-            vin,
-            link.tokens,
-            name,
-            params,
-            on_status=lambda status: link.count_billable("commands", status),
-        )
+    def on_status(status: int) -> None:
+        link.count_billable("commands", status)
+
+    def signed() -> Awaitable[Any]:
+        # a plain function, not a coroutine of its own: one frame fewer on every command's resume
+        return signer.send(link.http, link.base_url, vin, link.tokens, name, params, on_status=on_status)
 
     try:
-        return await _once_more_out_of_region(signed, follow_region)
+        try:
+            return await signed()
+        except OutOfRegion as exc:
+            # a 421: the account's region refused it before any car saw it, so sending it again
+            # elsewhere cannot run a command twice. A 421 that names no host is raised as it is.
+            if not exc.base_url:
+                raise
+            base_url = exc.base_url
+        switched = follow_region(base_url)
+        if inspect.isawaitable(switched):
+            await switched
+        return await signed()  # at the host the 421 named (`link` is re-read)
     except SignedCommandsNotSupported:
         pass
     _REST_ONLY_VINS.add(vin)
     return await rest()
-
-
-async def _once_more_out_of_region(
-    send: Callable[[], Awaitable[Any]], follow_region: Callable[[str], object]
-) -> Any:
-    """`send()`; after a 421 that names a host: `follow_region(it)`, then `send()` once more.
-
-    A 421 means the account's region refused the request before any car saw it, so sending it
-    again elsewhere cannot run a command twice. A 421 that names no host is raised as it is.
-    """
-    try:
-        return await send()
-    except OutOfRegion as exc:
-        if not exc.base_url:
-            raise
-        base_url = exc.base_url
-    switched = follow_region(base_url)
-    if inspect.isawaitable(switched):
-        await switched
-    return await send()

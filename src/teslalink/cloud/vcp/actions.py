@@ -94,20 +94,17 @@ Builder = Callable[[Params], Payload]
 _VOID: Final = common_pb2.Void()
 
 
-@functools.cache
-def _member_class(member: str) -> Any:
-    """The message class of VehicleAction's `member` (looked up once per member)."""
-    return type(getattr(cs.VehicleAction(), member))
-
-
 def _vehicle_action(member: str, fields: Mapping[str, Any]) -> Payload:
-    """An Infotainment `CarServer.Action{vehicleAction{<member>{fields}}}`."""
-    kind = _member_class(member)
+    """An Infotainment `CarServer.Action{vehicleAction{<member>{fields}}}`.
+
+    Built in one constructor from nested dicts (protobuf builds the inner messages itself): half
+    the CPU of constructing each level and copying it into its parent (bench/fleet.py).
+    """
     try:
-        action = cs.VehicleAction(**{member: kind(**fields)})
+        action = cs.Action(vehicleAction={member: fields})
     except (TypeError, ValueError) as exc:  # protobuf's range checks (an int32 too large...)
         raise ConfigError(f"{member}: a value does not fit the message ({exc})") from None
-    return Domain.INFOTAINMENT, bytes(cs.Action(vehicleAction=action).SerializeToString())
+    return Domain.INFOTAINMENT, bytes(action.SerializeToString())
 
 
 def car(member: str, **fields: Field) -> Builder:

@@ -81,7 +81,8 @@ async def send_command(
             return await _attempts(session, command, transport, max_attempts, busy_pause, sleep)
         finally:
             # what the replies taught (a resync's session info) reaches the cache before we return
-            await session.saved()
+            if session.unsaved:
+                await session.saved()
 
 
 async def _attempts(

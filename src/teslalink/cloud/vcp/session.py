@@ -148,6 +148,11 @@ class DomainSession:
         """HMAC(K, "authenticated command"), derived once per vehicle key."""
         return self._keys().command_subkey
 
+    def command_mac(self) -> hmac.HMAC:
+        """HMAC-SHA256 keyed with `command_subkey()` (built once per vehicle key), for
+        `crypto.hmac_tag` to copy: never update it."""
+        return self._keys().command_mac
+
     def response_cipher(self) -> AESGCM:
         """AES-GCM keyed with K, for the car's encrypted responses (built once per vehicle key)."""
         return self._keys().cipher
@@ -155,7 +160,7 @@ class DomainSession:
     def metadata_prefix(self, signature_type: crypto.SignatureType) -> bytes:
         """The metadata items every command of this epoch shares (`crypto.command_metadata_prefix`)."""
         derived = self._keys()
-        epoch = self._require_state().epoch
+        epoch = (self._state or self._require_state()).epoch
         found = derived.prefixes.get((signature_type, epoch))
         if found is None:
             found = crypto.command_metadata_prefix(signature_type, self.domain, self.vin, epoch)
@@ -169,6 +174,9 @@ class DomainSession:
         return self._response_prefix
 
     def _keys(self) -> _Derived:
+        derived, state = self._derived, self._state
+        if derived is not None and state is not None and derived.vehicle_key is state.vehicle_public_key:
+            return derived  # the common case, once per command: the same key object as last time
         state = self._require_state()
         if self._derived is None or self._derived.vehicle_key != state.vehicle_public_key:
             k = crypto.shared_key(self.key.private_key, state.vehicle_public_key)
@@ -207,7 +215,7 @@ class DomainSession:
 
     def next_counter(self) -> int:
         """Take the next anti-replay counter; reserved on disk first, so no process reuses it."""
-        state = self._require_state()
+        state = self._state or self._require_state()
         counter = state.counter + 1
         if counter > _COUNTER_MAX:
             raise VcpError(
@@ -255,7 +263,7 @@ class DomainSession:
 
     def car_clock(self) -> float:
         """Now, in the domain's clock (seconds since its epoch began)."""
-        return self._clock() - self._require_state().clock_offset
+        return self._clock() - (self._state or self._require_state()).clock_offset
 
     def expires_at(self, lifetime: float) -> int:
         """The `expires_at` for a command sent now that must not run after `lifetime` seconds."""
@@ -312,12 +320,13 @@ class DomainSession:
 class _Derived:
     """What K for one vehicle key gives: the command subkey, the response cipher, metadata prefixes."""
 
-    __slots__ = ("cipher", "command_subkey", "k", "prefixes", "vehicle_key")
+    __slots__ = ("cipher", "command_mac", "command_subkey", "k", "prefixes", "vehicle_key")
 
     def __init__(self, vehicle_key: bytes, k: bytes) -> None:
         self.vehicle_key = vehicle_key
         self.k = k
         self.command_subkey = crypto.command_key(k)
+        self.command_mac = crypto.command_mac(k)
         self.cipher = AESGCM(k)
         self.prefixes: dict[tuple[int, bytes], bytes] = {}
 
