@@ -358,3 +358,25 @@ def test_retry_after_is_a_bounded_finite_wait_or_none(header: str, seconds: floa
     from teslalink.transport import retry_after
 
     assert retry_after({"Retry-After": header}) == seconds
+
+
+async def test_a_failure_names_the_host_never_the_user_or_password_of_the_url() -> None:
+    """A URL may carry credentials (a webhook's user:pass): an error names host and port only."""
+    import socket
+
+    with socket.socket() as bound:  # bound, not listening: a connection is refused
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+        transport = Transport(timeouts=Timeouts(connect_s=5.0, read_s=5.0))
+        try:
+            with pytest.raises(errors.TeslalinkError) as caught:
+                await asyncio.wait_for(
+                    transport.request("POST", URL(f"http://owner:s3cr3t-pw@127.0.0.1:{port}/hook/s3cr3t")),
+                    HANG_GUARD_S,
+                )
+        finally:
+            await transport.close()
+    text = str(caught.value)
+    assert f"127.0.0.1:{port}" in text
+    assert "s3cr3t" not in text
+    assert "owner" not in text

@@ -135,7 +135,7 @@ class Transport(Closing):
         aiohttp takes the request; it opens the connection after that, within `connect_s`).
         A failure to connect is `errors.NotSent`: nothing was written.
         """
-        where = url.authority or str(url)
+        where = _where(url)
         if json_at_send is not None:
             json_body = json_at_send()
         try:
@@ -305,3 +305,12 @@ async def receive_callback(
             ) from None
     finally:
         await runner.cleanup()
+
+
+def _where(url: URL) -> str:
+    """A request's place in a message: host and port, never a user or password the URL holds."""
+    if url.host is None:
+        return str(url.with_user(None)) if url.is_absolute() else str(url)
+    port = f":{url.explicit_port}" if url.explicit_port is not None else ""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return host + port
