@@ -53,7 +53,7 @@ sys.path.insert(0, str(HERE))
 
 from teslalink.cloud.account import open_account  # noqa: E402
 from teslalink.service.events import Event, EventKind  # noqa: E402
-from teslalink.service.home_twin import WEEK_START, HomeTwin, serve_home  # noqa: E402
+from teslalink.service.home_twin import WEEK_START, HomeTwin, demo_app, serve_home  # noqa: E402
 from teslalink.service.runner import Service  # noqa: E402
 from teslalink.service.scheduler import Scheduler, WorldClock  # noqa: E402
 from teslalink.simulator.accounting import FLEET_API_PRICE_PER_DOLLAR, BillingCategory  # noqa: E402
@@ -185,19 +185,8 @@ async def _fleet_twin(cars: int) -> None:
 
 
 def _fleet_options(listing: dict[str, Any]) -> dict[str, Any]:
-    from teslalink.cloud.fleet.app import FleetApp
-    from teslalink.cloud.fleet.hosts import FleetHosts
-    from teslalink.simulator.fleet import DEMO_APP
-
     folder = Path(listing["folder"])
-    app = FleetApp(
-        client_id=DEMO_APP.client_id,
-        client_secret=DEMO_APP.client_secret,
-        redirect_uri=DEMO_APP.redirect_uris[0],
-        domain=DEMO_APP.domain,
-        key_path=folder / "fleet-key.pem",
-        hosts=FleetHosts(api=listing["hosts"]["api"], auth=listing["hosts"]["auth"]),
-    )
+    app = demo_app(folder, listing["hosts"]["api"], listing["hosts"]["auth"])
     return {"app": app, "environ": {"XDG_CONFIG_HOME": str(folder / "config")}}
 
 

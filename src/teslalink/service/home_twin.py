@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any, Final
 from .settings import AccountSettings, ListenSettings, ServiceSettings, StorageSettings, UnitSettings
 
 if TYPE_CHECKING:
+    from ..cloud.fleet.app import FleetApp
     from ..cloud.tokens import TokenStore
     from ..simulator import World
     from ..simulator.site import EnergySite
     from ..simulator.vehicle.car import Car
     from ..simulator.wall_connector.unit import WallConnectorUnit
 
-__all__ = ["EMAIL", "WEEK_START", "HomeTwin", "serve_home"]
+__all__ = ["EMAIL", "WEEK_START", "HomeTwin", "demo_app", "serve_home"]
 
 EMAIL: Final = "owner@teslalink.test"
 WEEK_START: Final = 1_780_297_200.0
@@ -72,6 +73,23 @@ class HomeTwin:
         return replace(settings, **changes)
 
 
+def demo_app(folder: Path, api: Mapping[str, str], auth: str) -> FleetApp:
+    """The twin's demo partner app with the twin's Fleet hosts (`api`: region -> base URL), its key
+    file in `folder`: what `fleet_options` open the account with."""
+    from ..cloud.fleet.app import FleetApp  # noqa: PLC0415
+    from ..cloud.fleet.hosts import FleetHosts  # noqa: PLC0415
+    from ..simulator.fleet import DEMO_APP  # noqa: PLC0415
+
+    return FleetApp(
+        client_id=DEMO_APP.client_id,
+        client_secret=DEMO_APP.client_secret,
+        redirect_uri=DEMO_APP.redirect_uris[0],
+        domain=DEMO_APP.domain,
+        key_path=folder / "fleet-key.pem",
+        hosts=FleetHosts(api=dict(api), auth=auth),
+    )
+
+
 @contextlib.asynccontextmanager
 async def serve_home(
     folder: Path,
@@ -88,8 +106,6 @@ async def serve_home(
     `cars` > 1 (a benchmark's fleet): car i > 0 is asleep when i % 3 == 0, plugged into its unit
     and charging when i % 3 == 1, else online and idle. `speed` 0 (default): a frozen world that
     only a scheduler's `run_until` moves."""
-    from ..cloud.fleet.app import FleetApp  # noqa: PLC0415
-    from ..cloud.fleet.hosts import FleetHosts  # noqa: PLC0415
     from ..cloud.fleet.tokens import SECTION, FleetToken  # noqa: PLC0415
     from ..cloud.tokens import TokenStore  # noqa: PLC0415
     from ..simulator import World, serve_cloud  # noqa: PLC0415
@@ -127,14 +143,7 @@ async def serve_home(
             client_id=DEMO_APP.client_id,
         )
         store.save_section(EMAIL, SECTION, token.to_entry())
-        app = FleetApp(
-            client_id=DEMO_APP.client_id,
-            client_secret=DEMO_APP.client_secret,
-            redirect_uri=DEMO_APP.redirect_uris[0],
-            domain=DEMO_APP.domain,
-            key_path=folder / "fleet-key.pem",
-            hosts=FleetHosts(api={str(r): u for r, u in urls.api.items()}, auth=urls.auth),
-        )
+        app = demo_app(folder, {str(r): u for r, u in urls.api.items()}, urls.auth)
         environ = {"XDG_CONFIG_HOME": str(folder / "config")}
         servers = {id(s.unit): s for s in cloud.wall_connectors}
         yield HomeTwin(
