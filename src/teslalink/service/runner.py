@@ -333,9 +333,12 @@ class Service:
         def car_polled(self, car: CarWatcher, result: PollResult, at: float) -> None:
             if result.read_data and not _is_fleet(getattr(car.vehicle, "api", None)):
                 self._count("data", at)
+            _LOG.debug("car %s: %s%s", car.name, result.activity.value, " (read)" if result.read_data else "")
             self.service.engine.car_polled(car, result, at)
 
         def unit_read(self, name: str, monitor: Any, reading: Any) -> None:
+            power = None if reading.power is None else round(reading.power.total_w)
+            _LOG.debug("wallconnector %s: %s", name, reading.error or f"{power} W")
             self.service.engine.unit_read(name, monitor, reading)
 
         def lifetime_read(self, name: str, monitor: Any, at: float) -> None:
