@@ -74,6 +74,10 @@ DRIVING_SHIFT_STATES: Final = frozenset({"D", "R", "N"})
 
 ACTIVE_CHARGING: Final = frozenset({"Charging", "Starting"})
 
+TOUCH_HOLDS_S: Final = 300.0
+"""How long a `touch()` of a car not online yet still counts when it comes online (our choice:
+a plug-in wakes a car within seconds; five minutes covers a slow cloud, not the next check-in)."""
+
 
 def in_gear(shift_state: str | None) -> bool:
     return shift_state in DRIVING_SHIFT_STATES
@@ -325,7 +329,8 @@ class CarWatcher:
         woke = self.resting and back
         if woke:
             self._resume()  # it slept or went offline and is back: someone may be using it
-        wanted = self.touched_at is not None and now - self.touched_at <= max(self.confirm_online_s, 300.0)
+        held = max(self.confirm_online_s, TOUCH_HOLDS_S)
+        wanted = self.touched_at is not None and now - self.touched_at <= held
         if back and self.confirm_online_s > 0 and not wanted:
             self.online_since = now  # maybe an hourly check-in: wait it out before reading
         recheck, since = self.recheck_resting_s, self.resting_since
