@@ -191,24 +191,33 @@ class Circuit:
 
     def settle(self, t: float) -> None:
         """Step the circuit and its units to world time `t`, tripping where the heat says."""
-        while self._t < t:
+        while True:
             if self._tripped:
-                self._cool(t - self._t)
-                self._t = t
+                if t > self._t:
+                    self._cool(t - self._t)
+                    self._t = t
                 for unit in self._units:
                     unit.integrate_to(t)
                 return
             amps = self._segment_amps(t)
+            trip_in, release = self._time_to_trip(amps)
+            if trip_in is not None and self._t + trip_in <= t:
+                end = self._t + trip_in
+                for unit in self._units:
+                    change = unit.next_change(end)
+                    if change is not None:
+                        end = min(end, max(change, self._t + _TINY_S))
+                if end >= self._t + trip_in:  # nothing changes before the trip
+                    self._run(amps, trip_in)
+                    self._trip(amps, release)
+                    continue
+            if self._t >= t:  # also at t itself: a change made at the present may trip at once
+                return
             end = t
             for unit in self._units:
                 change = unit.next_change(t)
                 if change is not None:
                     end = min(end, max(change, self._t + _TINY_S))
-            trip_in, release = self._time_to_trip(amps)
-            if trip_in is not None and self._t + trip_in <= end:
-                self._run(amps, trip_in)
-                self._trip(amps, release)
-                continue
             self._run(amps, end - self._t)
             for unit in self._units:
                 unit.integrate_to(end)
