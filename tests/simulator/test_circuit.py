@@ -127,6 +127,26 @@ def test_house_load_counts(world: World) -> None:
     assert not unit.contactor_closed
 
 
+def test_units_share_the_circuit_per_phase(world: World) -> None:
+    three = world.add_wall_connector(wiring="three_phase", max_current_a=32.0)
+    single = world.add_wall_connector(wiring="single_phase", max_current_a=32.0)
+    scenario.add_circuit(world, "garage", LIMIT_A, "C", [three.serial, single.serial])
+    three.plug_in(16.0)
+    single.plug_in(20.0)
+    scenario.advance(world, 600)
+    truth = scenario.circuit_truth(world, "garage")
+    assert truth["current_a"] == pytest.approx({"A": 36.0, "B": 16.0, "C": 16.0})
+    assert not truth["tripped"]  # 1.125 x In on one phase: holds
+    assert 580 < truth["overload_s"] <= 600
+    single.set_requested_current(30.0)  # 46 A on phase A: both units go dark
+    scenario.advance(world, 3600)
+    truth = scenario.circuit_truth(world, "garage")
+    assert truth["tripped"]
+    assert truth["trips"][0]["current_a"] == pytest.approx({"A": 46.0, "B": 16.0, "C": 16.0})
+    assert not three.contactor_closed
+    assert not single.contactor_closed
+
+
 def test_a_trip_is_found_in_world_time_with_no_reads_in_between() -> None:
     trips = []
     for reads in (False, True):
