@@ -3,7 +3,8 @@
 Intent-level functions over a `World`, one per thing a scenario does: move the clock, plug a car
 in or unplug it, start and end a drive, put a car to sleep or offline and bring it back, set an
 energy site's weather, house load and grid, set a Wall Connector's quirks or take it offline,
-and read any device's true state (the ground truth a test compares the clients' view against).
+put Wall Connectors on a circuit with a breaker (its house load, a reset after a trip), and read
+any device's true state (the ground truth a test compares the clients' view against).
 
 They take plain JSON-like values and check them here, so the HTTP handlers of
 `owner_api.scenario_app` (`/_twin/...`) only parse and format, and a test in the same process
@@ -24,7 +25,7 @@ do it now (a car that is driving cannot be plugged in). Reading the truth never 
 it does not keep it awake or wake it.
 
 Devices are named as the cloud names them: a car by its id, vehicle_id or VIN; a Wall Connector
-by its serial; an energy site by its energy_site_id.
+by its serial; an energy site by its energy_site_id; a circuit by the name a scenario gave it.
 """
 
 from __future__ import annotations
@@ -42,25 +43,32 @@ from .vehicle.routes import DEMO_ROUTES
 from .world import MAX_ADVANCE_S
 
 if TYPE_CHECKING:
+    from .circuit import Circuit
     from .site import EnergySite
     from .vehicle.car import Car
     from .wall_connector.unit import WallConnectorUnit
     from .world import World
 
 __all__ = [
+    "MAX_CIRCUIT_A",
     "MAX_DRIVE_KPH",
     "MAX_HOUSE_LOAD_W",
     "ScenarioError",
+    "add_circuit",
     "advance",
+    "circuit_truth",
     "come_online",
     "drive",
     "fall_asleep",
+    "find_circuit",
     "find_site",
     "find_unit",
     "find_vehicle",
     "go_offline",
     "park",
     "plug_in",
+    "reset_breaker",
+    "set_circuit_load",
     "set_cloud_cover",
     "set_grid",
     "set_house_load",
@@ -81,6 +89,13 @@ MAX_DRIVE_KPH = 250.0
 
 MAX_HOUSE_LOAD_W = 1e6
 """Our choice: a house load above a megawatt is a typo, not a home."""
+
+
+MAX_CIRCUIT_A = 1000.0
+"""Our choice: a circuit (or a house load on it) above 1000 A per phase is a typo, not a home."""
+
+MAX_CIRCUIT_NAME = 64
+"""Our choice: the longest circuit name a scenario may give."""
 
 
 class ScenarioError(Refusal):
@@ -157,6 +172,14 @@ def find_site(world: World, ref: int | str) -> EnergySite:
         if str(site.energy_site_id) == text:
             return site
     raise ScenarioError(f"no energy site {text!r} in this world", 404)
+
+
+def find_circuit(world: World, name: object) -> Circuit:
+    """The circuit with this name (404 if none)."""
+    try:
+        return world.circuit(str(name))
+    except KeyError:
+        raise ScenarioError(f"no circuit {name!r} in this world", 404) from None
 
 
 # --- the clock ------------------------------------------------------------------------------------
@@ -322,6 +345,48 @@ def set_unit_alerts(world: World, serial: str, alerts: object) -> dict[str, Any]
     return unit_truth(world, serial)
 
 
+# --- circuits and breakers -------------------------------------------------------------------------
+
+
+def add_circuit(
+    world: World, name: object, limit_a: object, curve: object = "C", serials: object = ()
+) -> dict[str, Any]:
+    """Put Wall Connectors (`serials`) on a new circuit of `limit_a` per phase behind a B or C breaker."""
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_CIRCUIT_NAME:
+        raise ScenarioError(f"name must be a non-empty string of at most {MAX_CIRCUIT_NAME} characters")
+    limit = _number(limit_a, "limit_a", 1.0, MAX_CIRCUIT_A)
+    if not isinstance(curve, str) or curve.upper() not in ("B", "C"):
+        raise ScenarioError('curve must be "B" or "C"')
+    if not isinstance(serials, list | tuple) or not all(isinstance(s, str) for s in serials):
+        raise ScenarioError("serials must be a list of Wall Connector serial numbers")
+    if len(set(serials)) != len(serials):
+        raise ScenarioError("serials must not repeat a Wall Connector")
+    units = [find_unit(world, serial) for serial in serials]
+    if name in {c.name for c in world.circuits}:
+        raise ScenarioError(f"a circuit named {name!r} already exists", 409)
+    for unit in units:
+        if unit.circuit is not None:
+            raise ScenarioError(f"{unit.serial} is already on circuit {unit.circuit.name!r}", 409)
+    with _refusals():
+        world.add_circuit(name, limit, curve.upper(), units)
+    return circuit_truth(world, name)
+
+
+def set_circuit_load(world: World, name: object, amps: object) -> dict[str, Any]:
+    """The other loads the circuit carries, in A on each phase (0: only the Wall Connectors)."""
+    circuit = find_circuit(world, name)
+    circuit.set_house_load(world.now(), _number(amps, "amps", 0.0, MAX_CIRCUIT_A))
+    return circuit_truth(world, name)
+
+
+def reset_breaker(world: World, name: object) -> dict[str, Any]:
+    """Close a tripped breaker again (409 if it has not tripped); the units get power back."""
+    circuit = find_circuit(world, name)
+    with _refusals():
+        circuit.reset(world.now())
+    return circuit_truth(world, name)
+
+
 # --- the truth ------------------------------------------------------------------------------------
 
 
@@ -427,6 +492,25 @@ def site_truth(world: World, site: int | str) -> dict[str, Any]:
     }
 
 
+def circuit_truth(world: World, name: object) -> dict[str, Any]:
+    """The circuit's limit, current per phase now, breaker state, overload seconds and trips."""
+    circuit = find_circuit(world, name)
+    circuit.settle(world.now())
+    return {
+        "name": circuit.name,
+        "now": circuit.t,
+        "limit_a": circuit.limit_a,
+        "curve": circuit.curve,
+        "wall_connectors": [unit.serial for unit in circuit.units],
+        "house_load_a": circuit.house_load_a,
+        "current_a": circuit.phase_currents(),
+        "heat": circuit.heat(),
+        "tripped": circuit.tripped,
+        "overload_s": circuit.overload_s,
+        "trips": [trip.to_json() for trip in circuit.trips],
+    }
+
+
 def world_truth(world: World) -> dict[str, Any]:
     """The clock and every device's truth, keyed by how the endpoints name them."""
     return {
@@ -438,4 +522,5 @@ def world_truth(world: World) -> dict[str, Any]:
         "energy_sites": {
             str(site.energy_site_id): site_truth(world, site.energy_site_id) for site in world.energy_sites
         },
+        "circuits": {circuit.name: circuit_truth(world, circuit.name) for circuit in world.circuits},
     }

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .accounting import Accounting
 from .accounts import Account, Region
+from .circuit import Circuit
 from .grid import Wiring
 from .quirks import Quirks
 from .wall_connector.firmware import DEFAULT_FIRMWARE
@@ -49,6 +50,7 @@ class World:
         self._anchor_real = time.monotonic()
         self._anchor_world = time.time() if start is None else float(start)
         self._wall_connectors: list[WallConnectorUnit] = []
+        self._circuits: dict[str, Circuit] = {}
         self._accounts: dict[str, Account] = {}
         self._vehicles: list[Car] = []
         self._sites: list[EnergySite] = []
@@ -138,6 +140,33 @@ class World:
             serial = f"TWC{self.rng.randrange(10**10, 10**11)}"
             if serial not in taken:
                 return serial
+
+    # --- circuits ------------------------------------------------------------------------------
+
+    def add_circuit(
+        self, name: str, limit_a: float, curve: str = "C", units: list[WallConnectorUnit] | None = None
+    ) -> Circuit:
+        """Put `units` on a new circuit of `limit_a` per phase behind a `curve` breaker (see .circuit)."""
+        if name in self._circuits:
+            raise ValueError(f"a circuit named {name!r} already exists")
+        units = list(units or [])
+        for unit in units:
+            if unit.circuit is not None:
+                raise RuntimeError(f"{unit.serial} is already on circuit {unit.circuit.name!r}")
+        circuit = Circuit(name, limit_a, curve, self.now())
+        for unit in units:
+            circuit.attach(unit, circuit.t)
+        self._circuits[name] = circuit
+        return circuit
+
+    @property
+    def circuits(self) -> list[Circuit]:
+        """Every circuit, in the order they were added (a copy)."""
+        return list(self._circuits.values())
+
+    def circuit(self, name: str) -> Circuit:
+        """The circuit with this name (KeyError if none)."""
+        return self._circuits[name]
 
     # --- the cloud: accounts, vehicles, energy sites ------------------------------------------------
 

@@ -226,9 +226,43 @@ def unit_alerts(world: World, path: Mapping[str, str], body: dict[str, Any]) -> 
     return scenario.set_unit_alerts(world, path["serial"], _required(body, "alerts"))
 
 
+# --- circuits --------------------------------------------------------------------------------------------
+
+
+@_endpoint("name", "limit_a", "curve", "serials")
+def add_circuit(world: World, path: Mapping[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    """Put Wall Connectors on a circuit: {"name", "limit_a": A, "curve": "B"|"C" (C), "serials": [...]}."""
+    return scenario.add_circuit(
+        world,
+        _required(body, "name"),
+        _required(body, "limit_a"),
+        body.get("curve", "C"),
+        _required(body, "serials"),
+    )
+
+
+@_endpoint()
+def circuit(world: World, path: Mapping[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    """A circuit's truth: limit, current per phase, breaker, overload seconds, trips."""
+    return scenario.circuit_truth(world, path["circuit"])
+
+
+@_endpoint("amps")
+def circuit_load(world: World, path: Mapping[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    """Set the other loads on the circuit: {"amps": A on each phase}."""
+    return scenario.set_circuit_load(world, path["circuit"], _required(body, "amps"))
+
+
+@_endpoint()
+def circuit_reset(world: World, path: Mapping[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    """Reset the circuit's tripped breaker (409 if it has not tripped)."""
+    return scenario.reset_breaker(world, path["circuit"])
+
+
 _V = "/_twin/vehicles/{vehicle}"
 _S = "/_twin/energy_sites/{site}"
 _W = "/_twin/wall_connectors/{serial}"
+_C = "/_twin/circuits/{circuit}"
 
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/_twin/", index),
@@ -251,5 +285,9 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", _W + "/offline", unit_offline),
     ("POST", _W + "/online", unit_online),
     ("POST", _W + "/alerts", unit_alerts),
+    ("POST", "/_twin/circuits", add_circuit),
+    ("GET", _C, circuit),
+    ("POST", _C + "/house_load", circuit_load),
+    ("POST", _C + "/reset", circuit_reset),
 ]
 """(method, path, handler): the scenario endpoints, relative to the Owner API's base URL."""

@@ -93,6 +93,10 @@ class AcSession:
         physics.integrate(t)
         self._absorb(physics)
 
+    def next_event_at(self, physics: ChargerPhysics, t: float) -> float | None:
+        event = self._next_event(physics, t)
+        return None if event is None else event[0]
+
     def unplugged(self, t: float) -> None:
         self.connected = False
         self.disconnected_at = t

@@ -123,6 +123,8 @@ class ChargePort:
         if ac is None:
             return "Disconnected"
         if ac.wants:
+            if ac.physics.supply_cut:  # a tripped breaker upstream (Tesla's DetailedChargeState value)
+                return "NoPower"
             return "Charging" if ac.physics.contactor_closed else "Starting"
         return "Complete" if ac.finished else "Stopped"
 

@@ -160,6 +160,7 @@ class ChargerPhysics:
         self._error_until = t0
         self._ready_at = t0
         self._ready = True
+        self.supply_cut = False  # a tripped breaker upstream (see ..circuit)
 
     # --- time -------------------------------------------------------------------------------
 
@@ -232,6 +233,34 @@ class ChargerPhysics:
             self.session_start_t = self._t
             self._start_handshake()
 
+    def cut_supply(self, t: float, cut: bool) -> None:
+        """The breaker upstream trips (cut) or is reset: no current while cut.
+
+        Our choice: the unit's electronics keep answering (as if fed apart from the car's supply),
+        so a controller sees the cut as contactor open and no current; a real unit behind a
+        tripped breaker goes dark. When the supply returns, a plugged car handshakes again (7, 9,
+        then 11), as after a power cut.
+        """
+        self.integrate(t)
+        if cut == self.supply_cut:
+            return
+        self.supply_cut = cut
+        if cut:
+            if self.contactor_closed:
+                self._open_contactor(loaded=True)
+        elif self.plugged:
+            self._start_handshake()
+
+    def next_change(self) -> float | None:
+        """The next instant the current changes by itself (a ramp's end, a handshake's end)."""
+        if self.contactor_closed:
+            target = min(self.requested_a, self.max_current_a)
+            if target != self.current_a:
+                return self._t + abs(target - self.current_a) / RAMP_A_PER_S
+        elif self.plugged and not self._ready:
+            return max(self._ready_at, self._t)
+        return None
+
     # --- derived state -------------------------------------------------------------------------
 
     @property
@@ -276,7 +305,7 @@ class ChargerPhysics:
         """
         if energy_wh <= 0:
             return self._t
-        if not self.plugged or self.finished or self.requested_a <= 0:
+        if not self.plugged or self.finished or self.requested_a <= 0 or self.supply_cut:
             return None
         if self.contactor_closed:
             t0, i0 = self._t, self.current_a
@@ -379,7 +408,8 @@ class ChargerPhysics:
 
     def _apply_car_wish(self) -> None:
         """Open or close the contactor to match what the car wants, once the handshake is done."""
-        wants = self.plugged and self._ready and not self.finished and self.requested_a > 0
+        powered = not self.supply_cut
+        wants = self.plugged and self._ready and not self.finished and self.requested_a > 0 and powered
         if wants and not self.contactor_closed:
             self._close_contactor()
         elif not wants and self.contactor_closed:

@@ -28,6 +28,7 @@ from .firmware import FirmwareProfile
 from .render import render_object, strip_final_brace
 
 if TYPE_CHECKING:
+    from ..circuit import Circuit
     from ..world import World
 
 __all__ = ["ENDPOINTS", "ChargeLoad", "WallConnectorUnit", "derive_noise", "derive_rng"]
@@ -50,6 +51,10 @@ class ChargeLoad(Protocol):
     """
 
     def settle(self, physics: ChargerPhysics, t: float) -> None: ...
+
+    def next_event_at(self, physics: ChargerPhysics, t: float) -> float | None:
+        """When the car next acts by itself (full, a scheduled start) at or before `t`, or None."""
+        ...
 
     def unplugged(self, t: float) -> None: ...
 
@@ -111,6 +116,7 @@ class WallConnectorUnit:
         self._offline_listeners: list[Callable[[bool], None]] = []
         self._load: ChargeLoad | None = None
         self._alerts: tuple[str | int, ...] = ()
+        self._circuit: Circuit | None = None
 
     def __repr__(self) -> str:
         return (
@@ -400,15 +406,47 @@ class WallConnectorUnit:
             body = strip_final_brace(body)
         return body
 
-    # --- internals -----------------------------------------------------------------------------
+    # --- the circuit it is wired to -------------------------------------------------------------
 
-    def _sync(self) -> ChargerPhysics:
+    @property
+    def circuit(self) -> Circuit | None:
+        """The circuit (and breaker) this unit is wired to, if a scenario gave it one."""
+        return self._circuit
+
+    def wire_to(self, circuit: Circuit) -> None:
+        """Put the unit on `circuit` (the circuit calls this; a unit is on at most one)."""
+        if self._circuit is not None and self._circuit is not circuit:
+            raise RuntimeError(f"{self._serial} is already on circuit {self._circuit.name!r}")
+        self._circuit = circuit
+
+    def cut_supply(self, t: float, cut: bool) -> None:
+        """The circuit's breaker trips (cut) or is reset at `t` (the circuit calls this)."""
+        self.integrate_to(t).cut_supply(t, cut)
+
+    def integrate_to(self, t: float) -> ChargerPhysics:
+        """Settle the car and integrate to `t`, without the circuit (the circuit steps with this)."""
         physics = self._physics
-        t = self._world.now()
         if self._load is not None:
             self._load.settle(physics, t)
         physics.integrate(t)
         return physics
+
+    def next_change(self, horizon: float) -> float | None:
+        """The next instant at or before `horizon` the unit's current changes by itself, or None."""
+        physics = self._physics
+        times = [physics.next_change()]
+        if self._load is not None:
+            times.append(self._load.next_event_at(physics, horizon))
+        found = [t for t in times if t is not None and t <= horizon]
+        return min(found) if found else None
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _sync(self) -> ChargerPhysics:
+        t = self._world.now()
+        if self._circuit is not None:
+            self._circuit.settle(t)
+        return self.integrate_to(t)
 
     def _lifetime_energy_wh(self, physics: ChargerPhysics) -> float:
         extra = self._glitches.offset_wh(physics.t) if self._glitches is not None else 0.0
