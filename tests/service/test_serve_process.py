@@ -22,7 +22,9 @@ import pytest
 
 from conftest import readline_within
 
-HANG_GUARD_S = 60.0  # only against a hang: each wait ends as soon as its condition holds
+HANG_GUARD_S = 120.0
+"""Only against a hang (the service is there in a few seconds): each wait ends as soon as its
+condition holds, however slow or fast the machine."""
 
 
 def free_port() -> int:

@@ -40,6 +40,7 @@ from .. import __version__
 from .._files import atomic_write_bytes
 from .._json import dumps, loads
 from ..errors import TeslalinkError
+from ._lines import exc_line
 from .engine import Engine
 from .events import Event
 from .notify import Notifier
@@ -155,7 +156,7 @@ class Service:
         try:
             self.engine.restore(saved, await self.recorder.open_spans())
         except TeslalinkError as exc:  # not a state file of ours: start afresh, say so
-            _LOG.warning("%s: %s (starting afresh)", data_dir / ENGINE_STATE_FILE, _one_line(exc))
+            _LOG.warning("%s: %s (starting afresh)", data_dir / ENGINE_STATE_FILE, exc_line(exc))
             self.engine.restore(None, await self.recorder.open_spans())
         self._usage = _read_json(data_dir / USAGE_FILE) or {}
         await self.notifier.start()
@@ -247,7 +248,7 @@ class Service:
                 wait = min(ACCOUNT_RETRY_MAX_S, ACCOUNT_RETRY_MIN_S * 2.0 ** (account.failures - 1))
                 email = account.settings.email
                 status = self.state.accounts[email]
-                status.error = _one_line(exc)
+                status.error = exc_line(exc)
                 _LOG.warning("account %s: %s (trying again in %.0f s)", email, status.error, wait)
                 return self.clock.now() + wait
         self._usage_read(account)
@@ -374,7 +375,7 @@ class Service:
         try:
             monitor.open_state()
         except TeslalinkError as exc:
-            _LOG.warning("wallconnector %s: %s (its energy starts afresh)", unit.name, _one_line(exc))
+            _LOG.warning("wallconnector %s: %s (its energy starts afresh)", unit.name, exc_line(exc))
         self.monitors[unit.name] = monitor
         tap = self._Tap(self, "")
         self.scheduler.add(
@@ -431,7 +432,7 @@ def _read_json(path: Path) -> Any:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        _LOG.warning("%s cannot be read (%s): starting afresh", path, _one_line(exc))
+        _LOG.warning("%s cannot be read (%s): starting afresh", path, exc_line(exc))
         return None
 
 
@@ -449,14 +450,10 @@ def _file_safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "unit"
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 @contextlib.contextmanager
 def _logged(what: str) -> Any:
     """At stop, one part failing to close must not keep the others from closing."""
     try:
         yield
     except Exception as exc:
-        _LOG.warning("%s failed: %s", what, _one_line(exc))
+        _LOG.warning("%s failed: %s", what, exc_line(exc))

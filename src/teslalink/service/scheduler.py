@@ -33,6 +33,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from ._lines import exc_line
+
 __all__ = ["RETRY_MAX_S", "RETRY_MIN_S", "Clock", "Job", "RealClock", "Scheduler", "Step", "WorldClock"]
 
 _LOG = logging.getLogger(__name__)
@@ -218,7 +220,7 @@ class Scheduler:
         except Exception as exc:  # supervision: a step's bug or surprise never stops the service
             job.failures += 1
             job.consecutive_failures += 1
-            job.last_error = _one_line(exc)
+            job.last_error = exc_line(exc)
             wait = min(RETRY_MAX_S, RETRY_MIN_S * 2 ** (job.consecutive_failures - 1))
             _LOG.warning("%s failed (%s); trying again in %.0f s", job.name, job.last_error, wait)
             following = started + wait
@@ -234,8 +236,3 @@ class Scheduler:
         self._push(job)
         if self._changed is not None:
             self._changed.set()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:199] + "…"

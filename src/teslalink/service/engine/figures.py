@@ -10,6 +10,7 @@ import math
 from typing import Final
 
 from ...cloud.vehicle_data import KM_PER_MILE
+from .._lines import one_line
 
 __all__ = [
     "DEFAULT_RATED_WH_PER_KM",
@@ -83,9 +84,3 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2.0) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2.0) ** 2
     return 2.0 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
-def one_line(text: str, limit: int = 200) -> str:
-    """An error's words on one line, bounded (the status page shows it beside the device)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -19,6 +19,8 @@ import threading
 import urllib.parse
 from typing import Final
 
+from .. import _lines
+
 __all__ = ["HIDDEN", "Secrets", "install_log_scrubber", "one_line", "target_name"]
 
 HIDDEN: Final = "…"
@@ -33,8 +35,7 @@ _SHORTEST_SECRET: Final = 3
 
 def one_line(text: str, limit: int = MAX_LINE) -> str:
     """`text` on one line, control characters gone, at most `limit` characters."""
-    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + HIDDEN
+    return _lines.one_line(text, limit)
 
 
 def _host_part(parts: urllib.parse.SplitResult) -> str:

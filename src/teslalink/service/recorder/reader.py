@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,24 @@ def _marks(count: int) -> str:
     return ", ".join("?" for _ in range(count))
 
 
+@dataclass
+class _Where:
+    """A query's conditions and their parameters, built clause by clause."""
+
+    clauses: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, clause: str, value: Any) -> None:
+        """`clause` with one `?` for `value`, unless `value` is None (no condition)."""
+        if value is not None:
+            self.clauses.append(clause)
+            self.params.append(value)
+
+    def within(self, column: str, ids: Sequence[Any]) -> None:
+        self.clauses.append(f"{column} IN ({_marks(len(ids))})")
+        self.params += ids
+
+
 def migrations_of(backend: Backend) -> tuple[migrations.Migration, ...]:
     return migrations.POSTGRES if backend.kind == "postgres" else migrations.SQLITE
 
@@ -93,24 +112,21 @@ class Reader:
         rows = await self._backend.fetch(table.select_sql(" AND ".join(where)), params)
         return [table.decode(row) for row in rows]
 
+    async def _where(self, table: Table, where: _Where) -> list[Any]:
+        return await self._select(table, where.clauses, where.params)
+
     async def _spans(
         self, table: Table, since_ms: int | None, until_ms: int | None, car: str | None
     ) -> list[Any]:
-        where: list[str] = []
-        params: list[Any] = []
-        if since_ms is not None:
-            where.append("(t.end_ms IS NULL OR t.end_ms >= ?)")
-            params.append(since_ms)
-        if until_ms is not None:
-            where.append("t.start_ms < ?")
-            params.append(until_ms)
+        where = _Where()
+        where.add("(t.end_ms IS NULL OR t.end_ms >= ?)", since_ms)
+        where.add("t.start_ms < ?", until_ms)
         if car is not None:
             ids = await self.find_cars(car)
             if not ids:
                 return []
-            where.append(f"t.car IN ({_marks(len(ids))})")
-            params += ids
-        return await self._select(table, where, params)
+            where.within("t.car", ids)
+        return await self._where(table, where)
 
     async def _samples(
         self, table: Table, kind: DeviceKind, ident: str, since_ms: int | None, until_ms: int | None
@@ -118,14 +134,11 @@ class Reader:
         device = await self._device_id(kind, ident)
         if device is None:
             return []
-        where, params = [f"t.{table.device} = ?"], [device]
-        if since_ms is not None:
-            where.append("t.at_ms >= ?")
-            params.append(since_ms)
-        if until_ms is not None:
-            where.append("t.at_ms < ?")
-            params.append(until_ms)
-        return await self._select(table, where, params)
+        where = _Where()
+        where.add(f"t.{table.device} = ?", device)
+        where.add("t.at_ms >= ?", since_ms)
+        where.add("t.at_ms < ?", until_ms)
+        return await self._where(table, where)
 
     # --- spans --------------------------------------------------------------------------------
 
@@ -196,21 +209,15 @@ class Reader:
     ) -> list[SiteEnergyDay]:
         """Each site's daily energies, by day then site; `since_day`/`until_day` ("2026-06-01")
         keep the days on or after / before them; `site` is an energy_site_id or a site's name."""
-        where: list[str] = []
-        params: list[Any] = []
-        if since_day is not None:
-            where.append("t.day >= ?")
-            params.append(since_day)
-        if until_day is not None:
-            where.append("t.day < ?")
-            params.append(until_day)
+        where = _Where()
+        where.add("t.day >= ?", since_day)
+        where.add("t.day < ?", until_day)
         if site is not None:
             ids = await self.find_sites(site)
             if not ids:
                 return []
-            where.append(f"t.site IN ({_marks(len(ids))})")
-            params += ids
-        return await self._select(SITE_ENERGY_DAYS, where, params)
+            where.within("t.site", ids)
+        return await self._where(SITE_ENERGY_DAYS, where)
 
     async def last_site_day(self, site_id: str) -> SiteEnergyDay | None:
         """The newest day recorded for the site `site_id` (its energy_site_id), None if none is:
@@ -235,24 +242,17 @@ class Reader:
         kinds: Sequence[EventKind] = (),
     ) -> list[Event]:
         """Events in time order; `car` keeps that car's own events."""
-        where: list[str] = []
-        params: list[Any] = []
-        if since_ms is not None:
-            where.append("t.at_ms >= ?")
-            params.append(since_ms)
-        if until_ms is not None:
-            where.append("t.at_ms < ?")
-            params.append(until_ms)
+        where = _Where()
+        where.add("t.at_ms >= ?", since_ms)
+        where.add("t.at_ms < ?", until_ms)
         if car is not None:
             ids = await self.find_cars(car)
             if not ids:
                 return []
-            where.append(f"t.device IN ({_marks(len(ids))})")
-            params += ids
+            where.within("t.device", ids)
         if kinds:
-            where.append(f"t.kind IN ({_marks(len(kinds))})")
-            params += [EventKind(kind).value for kind in kinds]
-        return await self._select(EVENTS, where, params)
+            where.within("t.kind", [EventKind(kind).value for kind in kinds])
+        return await self._where(EVENTS, where)
 
     async def cars(self) -> list[CarInfo]:
         return await self._select(CARS, [], ())
